@@ -1,0 +1,36 @@
+"""Assemble the pieces one process needs: config, store, content, renderer, engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.content import ContentHolder
+from bot.dialog.engine import Engine
+from bot.render import Renderer
+from bot.store import Store
+
+
+@dataclass
+class App:
+    config: Config
+    store: Store
+    content: ContentHolder
+    renderer: Renderer
+    engine: Engine
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def open_app(config: Config) -> App:
+    """Raises ContentError when the content has errors (run ``sanliang check``)."""
+    content, _report = ContentHolder.load(config.content_dir)
+    store = await Store.open(config.db_path)
+    try:
+        renderer = Renderer(config.templates_dir, config.locale)
+        engine = Engine(store, content, renderer, config)
+    except BaseException:
+        await store.close()
+        raise
+    return App(config, store, content, renderer, engine)

@@ -1,0 +1,105 @@
+"""The terminal channel: the same engine, buttons printed as numbered options.
+
+Interactive on a terminal; when stdin is not a terminal it reads one input per
+line and prints every reply, so a whole conversation can be scripted:
+``printf '/start\\n1\\n' | sanliang chat``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.dialog.engine import Engine
+from bot.dialog.events import Button, Contact, Event, Location, Reply
+from bot.render import html_to_plain
+
+CONSOLE_CHAT_ID_OFFSET = 0
+
+
+class ConsoleChannel:
+    def __init__(self, engine: Engine, user_id: int, out: TextIO = sys.stdout) -> None:
+        self.engine = engine
+        self.user_id = user_id
+        self.out = out
+        self.buttons: list[Button] = []
+        self.lettered = False
+
+    def _key(self, n: int) -> str:
+        """Button n's key: 1, 2, 3 ... or a, b, c ... when the step waits for a number."""
+        return chr(ord("a") + n - 1) if self.lettered and n <= 26 else str(n)
+
+    def render(self, replies: list[Reply]) -> None:
+        shown: list[Button] = []
+        self.lettered = bool(replies) and replies[-1].expects_number
+        for reply in replies:
+            print(html_to_plain(reply.text), file=self.out)
+            for row in reply.buttons:
+                cells = []
+                for button in row:
+                    shown.append(button)
+                    cells.append(f"[{self._key(len(shown))}] {button.label}")
+                print("  ".join(cells), file=self.out)
+            if reply.request_contact:
+                print("（可以输入 “电话 13800000000” 来分享号码）", file=self.out)
+            if reply.request_location:
+                print("（可以输入 “位置 30.66 104.06” 来分享位置）", file=self.out)
+            print(file=self.out)
+        if shown:
+            self.buttons = shown
+
+    def to_event(self, line: str) -> Event:
+        text = line.strip()
+        base = {"user_id": self.user_id, "chat_id": self.user_id + CONSOLE_CHAT_ID_OFFSET}
+        for n, button in enumerate(self.buttons, 1):
+            if text in (self._key(n), button.label):
+                return Event(payload=button.payload, **base)
+        if text.startswith("电话 "):
+            return Event(contact=Contact(text[3:].strip(), self.user_id), **base)
+        if text.startswith("位置 "):
+            try:
+                lat, lon = (float(x) for x in text[3:].split())
+                return Event(location=Location(lat, lon), **base)
+            except ValueError:
+                pass
+        return Event(text=text, **base)
+
+    def out_of_range(self, line: str) -> bool:
+        text = line.strip()
+        if self.lettered or not self.buttons or not (text.isdigit() and len(text) <= 3):
+            return False
+        return not 1 <= int(text) <= len(self.buttons)
+
+    async def send(self, line: str) -> list[Reply]:
+        if self.out_of_range(line):
+            print(f"没有这个选项，请输入 1 到 {len(self.buttons)} 之间的数字。\n", file=self.out)
+            return []
+        replies = await self.engine.handle(self.to_event(line))
+        self.render(replies)
+        return replies
+
+
+async def run_console(engine: Engine, user_id: int, stdin: TextIO = sys.stdin) -> int:
+    channel = ConsoleChannel(engine, user_id)
+    interactive = stdin.isatty()
+    if interactive:
+        print("三亮助手（终端版）。输入数字选择按钮，直接打字提问；Ctrl-D 退出。\n")
+        await channel.send("/start")
+    loop = asyncio.get_running_loop()
+    while True:
+        if interactive:
+            try:
+                line = await loop.run_in_executor(None, input, "> ")
+            except (EOFError, KeyboardInterrupt):
+                print()
+                return 0
+        else:
+            line = stdin.readline()
+            if not line:
+                return 0
+            line = line.rstrip("\n")
+            print(f"> {line}")
+        if not line.strip():
+            continue
+        await channel.send(line)

@@ -1,0 +1,232 @@
+"""Content (policy texts, intents, standards, channels) as one validated snapshot.
+
+Each feature contributes a *part* loader: ``load(root, report, content)``
+reads its files, reports every problem as ``path:line: message`` and returns
+the part, which is stored on the snapshot under the part's name. A snapshot
+with any error is never served: ``ContentHolder.reload`` keeps the last good
+one, so the running assistant swaps content atomically.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# (part name, "module:function"), loaded in this order; later parts may use earlier ones.
+PARTS: list[tuple[str, str]] = [
+    ("knowledge", "bot.knowledge.content:load"),
+    ("screening", "bot.screening.content:load"),
+    ("channels", "bot.cases.channels:load"),
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{self.path}:{self.line}: {prefix}{self.message}"
+
+
+@dataclass
+class Report:
+    root: Path
+    problems: list[Problem] = field(default_factory=list)
+
+    def _rel(self, path: Path | str) -> str:
+        p = Path(path)
+        try:
+            return str(p.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(p)
+
+    def error(self, path: Path | str, line: int, message: str) -> None:
+        self.problems.append(Problem(self._rel(path), max(int(line), 1), message))
+
+    def warning(self, path: Path | str, line: int, message: str) -> None:
+        self.problems.append(Problem(self._rel(path), max(int(line), 1), message, "warning"))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+class Content:
+    """One immutable snapshot of all content. Parts are attributes by name."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.parts: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        parts = self.__dict__.get("parts", {})
+        if name in parts:
+            return parts[name]
+        raise AttributeError(name)
+
+
+def _resolve(spec: str) -> Callable[[Path, Report, Content], Any]:
+    module, _, func = spec.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def load_content(root: Path) -> tuple[Content, Report]:
+    root = Path(root)
+    report = Report(root)
+    content = Content(root)
+    for name, spec in PARTS:
+        content.parts[name] = _resolve(spec)(root, report, content)
+    return content, report
+
+
+class ContentHolder:
+    """The snapshot currently served, replaced only by a snapshot without errors."""
+
+    def __init__(self, root: Path, content: Content) -> None:
+        self.root = Path(root)
+        self.current = content
+        self.version = 1
+
+    @classmethod
+    def load(cls, root: Path) -> tuple[ContentHolder, Report]:
+        content, report = load_content(root)
+        if report.errors:
+            raise ContentError(report)
+        return cls(root, content), report
+
+    def reload(self) -> Report:
+        content, report = load_content(self.root)
+        if not report.errors:
+            self.current = content
+            self.version += 1
+        return report
+
+
+class ContentError(Exception):
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        super().__init__("\n".join(str(p) for p in report.errors))
+
+
+# -- YAML with line numbers ---------------------------------------------------
+
+
+class LineDict(dict):
+    """A mapping from YAML that remembers the line of itself and of each key."""
+
+    line: int = 1
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list):
+    line: int = 1
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        if 0 <= index < len(self.item_lines):
+            return self.item_lines[index]
+        return self.line
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            ) from None
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[str(key)] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def parse_yaml(text: str, path: Path | str, report: Report, line_offset: int = 0) -> Any:
+    """Parse YAML keeping line numbers; on a syntax error report it and return None."""
+    try:
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = (mark.line + 1 if mark else 1) + line_offset
+        problem = getattr(exc, "problem", None) or str(exc)
+        report.error(path, line, f"malformed YAML: {problem}")
+        return None
+    _shift_lines(data, line_offset)
+    return data
+
+
+def _shift_lines(data: Any, offset: int) -> None:
+    if not offset:
+        return
+    if isinstance(data, LineDict):
+        data.line += offset
+        data.key_lines = {k: v + offset for k, v in data.key_lines.items()}
+        for v in data.values():
+            _shift_lines(v, offset)
+    elif isinstance(data, LineList):
+        data.line += offset
+        data.item_lines = [v + offset for v in data.item_lines]
+        for v in data:
+            _shift_lines(v, offset)
+
+
+def load_yaml_file(path: Path, report: Report) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        report.error(path, 1, f"cannot read file: {exc}")
+        return None
+    return parse_yaml(text, path, report)
+
+
+def split_front_matter(text: str) -> tuple[str | None, str, int]:
+    """Split ``---``-fenced front matter from a Markdown text.
+
+    Returns (front matter or None, body, line number where the body starts)."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return None, text, 1
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "---":
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1 :]), i + 2
+    return None, text, 1

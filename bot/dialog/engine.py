@@ -1,0 +1,316 @@
+"""The channel-agnostic dialog engine: Event in, list of Reply out.
+
+One turn: load the user's state, route the event (command, button payload,
+contact, location or text) to a flow, save the state and the update id in one
+transaction, return the replies. A turn that fails or meets a stale button
+changes no state. Turns of one user run one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from bot.dialog.events import MAX_REPLY_CHARS, Event, Reply
+from bot.dialog.flow import Flow, StaleButton, Turn
+from bot.dialog.state import Conversation
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.content import ContentHolder
+    from bot.render import Renderer
+    from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT_CHARS = 10_000
+MENU_ITEMS = ("ask", "list", "screen", "channels", "help", "progress")
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.S)
+
+CommandHandler = Callable[[Turn, str], Awaitable[None]]
+TextHandler = Callable[[Turn, str], Awaitable[None]]
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        content: ContentHolder,
+        renderer: Renderer,
+        config: Config | None = None,
+    ) -> None:
+        self.store = store
+        self.content = content
+        self.renderer = renderer
+        self.config = config
+        self.flows: dict[str, Flow] = {}
+        self._by_prefix: dict[str, Flow] = {}
+        self.menu_targets: dict[str, Flow] = {}
+        self.commands: dict[str, CommandHandler] = {}
+        self._free_text: TextHandler | None = None
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Services that flows share (knowledge matcher, screening, cases ...), by name.
+        self.services: dict[str, object] = {}
+        from bot.dialog import features
+
+        features.install(self)
+
+    # -- registration ------------------------------------------------------
+
+    def add_flow(self, flow: Flow, menu_item: str | None = None) -> Flow:
+        if flow.name in self.flows and self.flows[flow.name] is not flow:
+            old = self.flows[flow.name]
+            self._by_prefix.pop(old.prefix, None)
+        self.flows[flow.name] = flow
+        if flow.prefix:
+            if flow.prefix in ("nav", "menu"):
+                raise ValueError(f"payload prefix {flow.prefix!r} is reserved")
+            self._by_prefix[flow.prefix] = flow
+        if menu_item:
+            if menu_item not in MENU_ITEMS:
+                raise ValueError(f"unknown menu item {menu_item!r}")
+            self.menu_targets[menu_item] = flow
+        return flow
+
+    def add_command(self, name: str, handler: CommandHandler) -> None:
+        self.commands[name] = handler
+
+    def set_free_text(self, handler: TextHandler) -> None:
+        self._free_text = handler
+
+    # -- one turn ------------------------------------------------------------
+
+    def _lock(self, user_id: int) -> asyncio.Lock:
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        return lock
+
+    async def handle(self, event: Event) -> list[Reply]:
+        async with self._lock(event.user_id):
+            if event.update_id is not None and await self.store.update_seen(event.update_id):
+                return []
+            raw = await self.store.load_state(event.user_id)
+            state = Conversation.from_dict(raw)
+            before = state.to_dict()
+            turn = Turn(self, event, state)
+            try:
+                await self._route(turn)
+            except StaleButton:
+                turn.state = Conversation.from_dict(before)
+                turn.replies = []
+                await self.expired(turn)
+            except Exception as exc:  # noqa: BLE001 - one bad turn must not stop the bot
+                # No personal data: only the exception's type and where it happened.
+                log.error(
+                    "turn failed: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG)
+                )
+                replies = [Reply(self.renderer.render("core/error"), [[self._menu_button()]])]
+                return finalize(replies)
+            after = turn.state.to_dict()
+            if after != before or event.update_id is not None:
+                await self.store.save_turn(
+                    event.user_id,
+                    after if after != Conversation().to_dict() else None,
+                    event.update_id,
+                )
+            return finalize(turn.replies or [self._fallback_reply()])
+
+    async def _route(self, turn: Turn) -> None:
+        event, state = turn.event, turn.state
+        if event.payload is not None:
+            await self._route_payload(turn, event.payload)
+            return
+        if event.contact is not None:
+            flow = self.flows.get(state.flow or "")
+            if flow is None:
+                await self.free_text(turn, "")
+            else:
+                await flow.on_contact(turn)
+            return
+        if event.location is not None:
+            flow = self.flows.get(state.flow or "")
+            if flow is None:
+                if "channels" in self.menu_targets:
+                    await self.menu_targets["channels"].on_location(turn)
+                else:
+                    await self.free_text(turn, "")
+            else:
+                await flow.on_location(turn)
+            return
+        text = (event.text or "").strip()[:MAX_INPUT_CHARS]
+        m = _COMMAND.match(text) if text.startswith("/") else None
+        if m:
+            await self.command(turn, m.group(1).lower(), (m.group(2) or "").strip())
+            return
+        if not text:
+            await self.say_unsupported(turn)
+            return
+        flow = self.flows.get(state.flow or "")
+        if flow is not None:
+            await flow.on_text(turn, text)
+        else:
+            await self.free_text(turn, text)
+
+    async def _route_payload(self, turn: Turn, payload: str) -> None:
+        prefix, sep, rest = payload.partition(":")
+        if not sep:
+            raise StaleButton(payload)
+        if prefix == "nav":
+            await self._nav(turn, rest)
+        elif prefix == "menu":
+            await self.open_menu_item(turn, rest)
+        elif prefix in self._by_prefix:
+            await self._by_prefix[prefix].on_payload(turn, rest)
+        else:
+            raise StaleButton(payload)
+
+    async def _nav(self, turn: Turn, rest: str) -> None:
+        if rest == "menu":
+            turn.state.leave()
+            await self.show_menu(turn)
+        elif rest == "back":
+            flow = self.flows.get(turn.state.flow or "")
+            if flow is None:
+                await self.show_menu(turn)
+            else:
+                await flow.on_back(turn)
+        else:
+            raise StaleButton(rest)
+
+    async def command(self, turn: Turn, name: str, arg: str) -> None:
+        handler = self.commands.get(name)
+        if handler is None:
+            turn.say("core/unknown_command", [[self._menu_button()]], command=name)
+            return
+        await handler(turn, arg)
+
+    async def open_menu_item(self, turn: Turn, item: str) -> None:
+        flow = self.menu_targets.get(item)
+        if flow is None:
+            raise StaleButton(item)
+        turn.state.leave()
+        await flow.start(turn)
+
+    async def free_text(self, turn: Turn, text: str) -> None:
+        """Text that no flow step is waiting for: a question, a greeting, a menu word."""
+        if self._free_text is not None and text:
+            await self._free_text(turn, text)
+            return
+        for item in MENU_ITEMS:
+            if text == self.renderer.label(f"menu.{item}"):
+                await self.open_menu_item(turn, item)
+                return
+        await self.say_unsupported(turn)
+
+    # -- common replies ----------------------------------------------------
+
+    def _menu_button(self):
+        from bot.dialog.events import Button
+
+        return Button(self.renderer.label("nav.menu"), "nav:menu")
+
+    def _fallback_reply(self) -> Reply:
+        return Reply(self.renderer.render("core/nothing_to_say"), [[self._menu_button()]])
+
+    async def show_menu(self, turn: Turn, greeting: bool = False) -> None:
+        rows = [
+            [turn.button("menu.ask", "menu:ask")],
+            [turn.button("menu.list", "menu:list"), turn.button("menu.screen", "menu:screen")],
+            [turn.button("menu.channels", "menu:channels")],
+            [turn.button("menu.help", "menu:help"), turn.button("menu.progress", "menu:progress")],
+        ]
+        turn.say("core/menu", rows, greeting=greeting)
+
+    async def expired(self, turn: Turn) -> None:
+        turn.say("core/expired", [[self._menu_button()]])
+
+    async def say_unsupported(self, turn: Turn) -> None:
+        turn.say("core/unsupported", [[self._menu_button()]])
+
+
+# -- reply post-processing -----------------------------------------------------
+
+
+def finalize(replies: list[Reply]) -> list[Reply]:
+    """Split any reply over the message limit; buttons stay on the last part."""
+    out: list[Reply] = []
+    for reply in replies:
+        text = reply.text.strip() or "…"
+        if len(text) <= MAX_REPLY_CHARS:
+            reply.text = text
+            out.append(reply)
+            continue
+        parts = split_text(text, MAX_REPLY_CHARS)
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            out.append(
+                Reply(
+                    part,
+                    reply.buttons if last else [],
+                    edit=reply.edit and i == 0,
+                    request_contact=reply.request_contact and last,
+                    request_location=reply.request_location and last,
+                    expects_number=reply.expects_number and last,
+                    chat_id=reply.chat_id,
+                )
+            )
+    return out
+
+
+_OPEN_TAG = re.compile(r"<(b|i|u|s|code|pre|blockquote|a)(\s[^>]*)?>")
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split at paragraph boundaries, then lines, then anywhere safe (never inside a
+    tag or an HTML entity, never leaving a tag open)."""
+    parts: list[str] = []
+    rest = text
+    room = limit - 64  # space for closing and reopening tags
+    while len(rest) > limit:
+        window = rest[:room]
+        cut = window.rfind("\n\n")
+        if cut < room // 4:
+            cut = window.rfind("\n")
+        if cut < room // 4:
+            cut = _safe_hard_cut(window)
+        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip("\n")
+        head, carry = _close_open_tags(head)
+        parts.append(head)
+        rest = carry + rest
+    if rest.strip():
+        parts.append(rest)
+    return parts
+
+
+def _safe_hard_cut(window: str) -> int:
+    cut = len(window)
+    lt, gt = window.rfind("<"), window.rfind(">")
+    if lt > gt:
+        cut = lt
+    amp, semi = window.rfind("&", 0, cut), window.rfind(";", 0, cut)
+    if amp > semi and cut - amp < 12:
+        cut = amp
+    return max(cut, 1)
+
+
+def _close_open_tags(head: str) -> tuple[str, str]:
+    """Close tags left open in ``head``; return the reopening prefix for the next part."""
+    stack: list[tuple[str, str]] = []
+    for m in re.finditer(r"<(/?)([a-z]+)(\s[^>]*)?>", head):
+        closing, name = m.group(1), m.group(2)
+        if closing:
+            if stack and stack[-1][0] == name:
+                stack.pop()
+        elif _OPEN_TAG.fullmatch(m.group(0)):
+            stack.append((name, m.group(0)))
+    if not stack:
+        return head, ""
+    closing = "".join(f"</{name}>" for name, _ in reversed(stack))
+    reopen = "".join(tag for _, tag in stack)
+    return head + closing, reopen

@@ -1,0 +1,65 @@
+"""What a channel hands the engine (Event) and what it gets back (Reply).
+
+Nothing here knows about Telegram or terminals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_PAYLOAD_BYTES = 64  # Telegram's callback_data limit
+MAX_REPLY_CHARS = 4096  # Telegram's message length limit
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str
+    user_id: int | None = None  # whose contact it is, when the channel knows
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Event:
+    user_id: int
+    chat_id: int
+    text: str | None = None
+    payload: str | None = None  # a pressed button's payload
+    contact: Contact | None = None
+    location: Location | None = None
+    update_id: int | None = None  # for de-duplicating redelivered updates
+    is_group: bool = False  # sent in a group chat: never show personal data there
+    user_name: str | None = None  # the channel's display name, never stored
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+    def __post_init__(self) -> None:
+        if len(self.payload.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"button payload over {MAX_PAYLOAD_BYTES} bytes: {self.payload!r}")
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    # May replace the message whose button was pressed (channels that can edit do).
+    edit: bool = False
+    # Ask the channel to offer "share my phone number" / "share my location".
+    request_contact: bool = False
+    request_location: bool = False
+    # The step waits for a typed number (the terminal then letters its buttons a, b, c
+    # so that typing "2" means the number 2, not the second button).
+    expects_number: bool = False
+    # Deliver to another chat than the event's (staff notifications); None = reply in place.
+    chat_id: int | None = None
+
+    def payloads(self) -> list[str]:
+        return [b.payload for row in self.buttons for b in row]

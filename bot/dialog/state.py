@@ -1,0 +1,66 @@
+"""Per-user conversation state: which flow, which step, answers so far.
+
+It is plain data (JSON in the store), so a restart resumes where the user was.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_STACK = 50
+
+
+@dataclass
+class Conversation:
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    stack: list[str] = field(default_factory=list)  # earlier steps, for 返回上一步
+    # Long-lived per-user values that outlive a flow (e.g. the last question asked).
+    memory: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> Conversation:
+        if not isinstance(raw, dict):
+            return cls()
+        conv = cls()
+        flow, step = raw.get("flow"), raw.get("step")
+        conv.flow = flow if isinstance(flow, str) else None
+        conv.step = step if isinstance(step, str) else None
+        conv.data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+        stack = raw.get("stack")
+        conv.stack = [s for s in stack if isinstance(s, str)] if isinstance(stack, list) else []
+        conv.memory = raw.get("memory") if isinstance(raw.get("memory"), dict) else {}
+        return conv
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow,
+            "step": self.step,
+            "data": self.data,
+            "stack": self.stack,
+            "memory": self.memory,
+        }
+
+    def copy(self) -> Conversation:
+        return copy.deepcopy(self)
+
+    def enter(self, flow: str, step: str | None = None, data: dict[str, Any] | None = None) -> None:
+        self.flow, self.step, self.data, self.stack = flow, step, dict(data or {}), []
+
+    def leave(self) -> None:
+        self.flow, self.step, self.data, self.stack = None, None, {}, []
+
+    def push(self, step: str) -> None:
+        if self.step is not None and self.step != step:
+            self.stack.append(self.step)
+            del self.stack[:-MAX_STACK]
+        self.step = step
+
+    def pop(self) -> str | None:
+        if not self.stack:
+            return None
+        self.step = self.stack.pop()
+        return self.step

@@ -1,0 +1,1 @@
+"""亮政策: policy texts, question normalisation and matching."""

@@ -1,0 +1,72 @@
+"""Shared fixtures: an app on a temporary database with the bundled content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, open_app
+from bot.config import PROJECT_ROOT, Config
+from bot.dialog.events import Event, Reply
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> str:
+    return str(tmp_path / "test.db")
+
+
+@pytest.fixture
+def config(db_path: str) -> Config:
+    return Config(db_path=db_path, content_dir=PROJECT_ROOT)
+
+
+@pytest.fixture
+async def app(config: Config):
+    app = await open_app(config)
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+class Chat:
+    """Drive whole conversations through the engine as one user."""
+
+    def __init__(self, app: App, user_id: int = 1001) -> None:
+        self.app = app
+        self.user_id = user_id
+        self.last: list[Reply] = []
+        self._update = 0
+
+    async def send(self, text: str, **kw) -> list[Reply]:
+        self.last = await self.app.engine.handle(
+            Event(user_id=self.user_id, chat_id=self.user_id, text=text, **kw)
+        )
+        return self.last
+
+    async def press(self, payload: str) -> list[Reply]:
+        self.last = await self.app.engine.handle(
+            Event(user_id=self.user_id, chat_id=self.user_id, payload=payload)
+        )
+        return self.last
+
+    async def tap(self, label: str) -> list[Reply]:
+        """Press the button with this label among the last replies' buttons."""
+        for reply in self.last:
+            for row in reply.buttons:
+                for b in row:
+                    if b.label == label:
+                        return await self.press(b.payload)
+        raise AssertionError(f"no button {label!r} in {self.labels()}")
+
+    def labels(self) -> list[str]:
+        return [b.label for r in self.last for row in r.buttons for b in row]
+
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.last)
+
+
+@pytest.fixture
+def chat(app: App) -> Chat:
+    return Chat(app)
