@@ -52,6 +52,7 @@ class Engine:
         self.menu_targets: dict[str, Flow] = {}
         self.commands: dict[str, CommandHandler] = {}
         self._free_text: TextHandler | None = None
+        self._document: Callable[[Turn], Awaitable[None]] | None = None
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         # Services that flows share (knowledge matcher, screening, cases ...), by name.
         self.services: dict[str, object] = {}
@@ -81,6 +82,9 @@ class Engine:
 
     def set_free_text(self, handler: TextHandler) -> None:
         self._free_text = handler
+
+    def set_document_handler(self, handler: Callable[[Turn], Awaitable[None]]) -> None:
+        self._document = handler
 
     # -- one turn ------------------------------------------------------------
 
@@ -142,6 +146,10 @@ class Engine:
                     await self.free_text(turn, "")
             else:
                 await flow.on_location(turn)
+            return
+        if event.document is not None:
+            flow = self.flows.get(state.flow or "")
+            await (flow.on_document(turn) if flow is not None else self.on_document(turn))
             return
         text = (event.text or "").strip()[:MAX_INPUT_CHARS]
         m = _COMMAND.match(text) if text.startswith("/") else None
@@ -207,6 +215,13 @@ class Engine:
                 await self.open_menu_item(turn, item)
                 return
         await self.say_unsupported(turn)
+
+    async def on_document(self, turn: Turn) -> None:
+        """A file sent outside any flow: content uploads by admins, if that feature is on."""
+        if self._document is not None:
+            await self._document(turn)
+        else:
+            await self.say_unsupported(turn)
 
     # -- common replies ----------------------------------------------------
 

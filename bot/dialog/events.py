@@ -24,6 +24,14 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file the user sent (admins upload content files this way)."""
+
+    file_name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Event:
     user_id: int
     chat_id: int
@@ -31,6 +39,7 @@ class Event:
     payload: str | None = None  # a pressed button's payload
     contact: Contact | None = None
     location: Location | None = None
+    document: Document | None = None
     update_id: int | None = None  # for de-duplicating redelivered updates
     is_group: bool = False  # sent in a group chat: never show personal data there
     user_name: str | None = None  # the channel's display name, never stored

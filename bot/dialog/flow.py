@@ -102,6 +102,9 @@ class Flow:
     async def on_location(self, turn: Turn) -> None:
         await self.engine.free_text(turn, "")
 
+    async def on_document(self, turn: Turn) -> None:
+        await self.engine.on_document(turn)
+
     async def prompt(self, turn: Turn, step: str) -> None:
         """Ask the question of ``step`` again (used by 返回上一步)."""
         await self.start(turn)
