@@ -1,0 +1,402 @@
+"""亮清单 in the chat: the catalogue of help (menu "list") and the self-screening
+questionnaire with its explained result (menu "screen").
+
+Payloads: ``lst:c:<category>``, ``lst:t:<topic>``; ``scr:a:<fact>:<option>``,
+``scr:u:<fact>`` (不清楚), ``scr:restart``. Answer buttons are only valid for the
+question being asked right now; anything else is a StaleButton.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Any
+
+from bot.dialog.events import Button, Reply
+from bot.dialog.flow import Flow, StaleButton, Turn
+from bot.screening.facts import InvalidAnswer, check_value
+from bot.screening.questionnaire import NumberError, Question, parse_number
+
+if TYPE_CHECKING:
+    from bot.dialog.engine import Engine
+    from bot.screening.content import Screening
+
+RESULT = "result"
+_UNKNOWN_WORDS = {"不清楚", "不知道", "不晓得", "不确定", "说不清"}
+_BACK_WORDS = {"返回", "返回上一步", "上一步", "上一题", "返回上一题"}
+_RESTART_WORDS = {"重新开始", "重来", "重新测", "重新测评"}
+_ID = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
+
+
+def _grid(buttons: list[Button], columns: int) -> list[list[Button]]:
+    return [buttons[i : i + columns] for i in range(0, len(buttons), columns)]
+
+
+# -- the catalogue ---------------------------------------------------------------
+
+
+class CatalogueFlow(Flow):
+    name = "catalogue"
+    prefix = "lst"
+
+    def _categories(self, turn: Turn):
+        topics = turn.content.knowledge
+        return [c for c in topics.categories if self._items(turn, c.id)]
+
+    def _items(self, turn: Turn, category_id: str):
+        return [t for t in turn.content.knowledge.in_category(category_id) if t.program]
+
+    async def start(self, turn: Turn, arg: str | None = None) -> None:
+        turn.state.enter(self.name, "cats")
+        self._show_categories(turn)
+
+    def _show_categories(self, turn: Turn) -> None:
+        cats = self._categories(turn)
+        buttons = [Button(c.name, f"lst:c:{c.id}") for c in cats]
+        rows = _grid(buttons, 2)
+        rows.append([turn.button("menu.screen", "menu:screen")])
+        rows.append(turn.nav_row(back=False))
+        turn.say(
+            "screening/list_categories",
+            rows,
+            categories=cats,
+            screen_label=turn.r.label("menu.screen"),
+        )
+
+    def _show_category(self, turn: Turn, cid: str) -> None:
+        cat = next((c for c in self._categories(turn) if c.id == cid), None)
+        if cat is None:
+            raise StaleButton(cid)
+        topics = self._items(turn, cid)
+        rows = [[Button(t.title, f"lst:t:{t.id}")] for t in topics]
+        rows.append(turn.nav_row())
+        turn.say("screening/list_category", rows, category=cat, topics=topics)
+
+    def _show_item(self, turn: Turn, tid: str) -> None:
+        topic = turn.content.knowledge.topics.get(tid)
+        if topic is None or not topic.program:
+            raise StaleButton(tid)
+        rows = [
+            [turn.button("screen.list.policy", f"kb:t:{topic.id}")],
+            [turn.button("screen.list.screen", "menu:screen")],
+            turn.nav_row(),
+        ]
+        turn.say("screening/list_item", rows, topic=topic)
+
+    async def on_payload(self, turn: Turn, rest: str) -> None:
+        kind, sep, arg = rest.partition(":")
+        if not sep or not _ID.match(arg) or kind not in ("c", "t"):
+            raise StaleButton(rest)
+        state = turn.state
+        if state.flow != self.name:
+            state.enter(self.name, "cats")
+        step = f"{kind}:{arg}"
+        if kind == "c":
+            self._show_category(turn, arg)
+        else:
+            self._show_item(turn, arg)
+        state.push(step)
+
+    async def prompt(self, turn: Turn, step: str) -> None:
+        kind, _, arg = step.partition(":")
+        try:
+            if kind == "c":
+                self._show_category(turn, arg)
+                return
+            if kind == "t":
+                self._show_item(turn, arg)
+                return
+        except StaleButton:
+            pass  # content changed since: show the categories instead
+        turn.state.enter(self.name, "cats")
+        self._show_categories(turn)
+
+
+# -- the screening ---------------------------------------------------------------
+
+
+class ScreeningFlow(Flow):
+    name = "screening"
+    prefix = "scr"
+
+    @staticmethod
+    def screening(turn: Turn) -> Screening:
+        return turn.content.screening
+
+    @staticmethod
+    def today() -> dt.date:
+        return dt.date.today()
+
+    # state helpers
+    @staticmethod
+    def _answers(turn: Turn) -> dict[str, Any]:
+        answers = turn.state.data.get("answers")
+        if not isinstance(answers, dict):
+            answers = {}
+            turn.state.data["answers"] = answers
+        return answers
+
+    @staticmethod
+    def _skipped(turn: Turn) -> list[str]:
+        skipped = turn.state.data.get("skipped")
+        if not isinstance(skipped, list):
+            skipped = []
+            turn.state.data["skipped"] = skipped
+        return skipped
+
+    def _date(self, turn: Turn) -> dt.date:
+        try:
+            return dt.date.fromisoformat(str(turn.state.data.get("date")))
+        except ValueError:
+            return self.today()
+
+    def _clean_answers(self, turn: Turn) -> dict[str, Any]:
+        """Stored answers that are still valid facts (the content may have changed)."""
+        out = {}
+        for name, value in self._answers(turn).items():
+            try:
+                out[name] = check_value(name, value)
+            except InvalidAnswer:
+                continue
+        return out
+
+    async def start(self, turn: Turn, arg: str | None = None) -> None:
+        turn.state.enter(self.name, None, {"answers": {}, "skipped": [], "set_by": {},
+                                           "date": self.today().isoformat()})  # fmt: skip
+        turn.say("screening/intro")
+        q = self.screening(turn).next_question({}, set(), self._date(turn))
+        if q is None:  # nothing to ask (cannot happen with the bundled questionnaire)
+            turn.state.step = RESULT
+            self._show_result(turn)
+            return
+        turn.state.step = q.fact
+        self._ask(turn, q)
+
+    def _ask(self, turn: Turn, q: Question) -> None:
+        number = len(turn.state.stack) + 1
+        rows: list[list[Button]] = []
+        if q.type == "choice":
+            buttons = [Button(o.label, f"scr:a:{q.fact}:{i}") for i, o in enumerate(q.options)]
+            rows.extend(_grid(buttons, q.columns))
+        if q.allow_unknown:
+            rows.append([turn.button("screen.unknown", f"scr:u:{q.fact}")])
+        rows.append(
+            [turn.button("nav.back", "nav:back"), turn.button("screen.restart", "scr:restart")]
+        )
+        rows.append([turn.button("nav.menu", "nav:menu")])
+        reply = turn.say("screening/question", rows, number=number, prompt=q.prompt, hint=q.hint)
+        reply.expects_number = q.type != "choice"
+
+    def _current(self, turn: Turn) -> Question | None:
+        if turn.state.flow != self.name or not turn.state.step:
+            return None
+        return self.screening(turn).questionnaire.get(turn.state.step)
+
+    # payloads
+    async def on_payload(self, turn: Turn, rest: str) -> None:
+        if rest == "restart":
+            await self.start(turn)
+            return
+        parts = rest.split(":")
+        q = self._current(turn)
+        if q is None or len(parts) < 2 or parts[1] != q.fact:
+            raise StaleButton(rest)
+        if parts[0] == "a" and len(parts) == 3 and q.type == "choice":
+            idx = parts[2]
+            if not idx.isdigit() or int(idx) >= len(q.options):
+                raise StaleButton(rest)
+            option = q.options[int(idx)]
+            await self._answer(turn, q, option.value, option.also)
+        elif parts[0] == "u" and len(parts) == 2 and q.allow_unknown:
+            await self._skip(turn, q)
+        else:
+            raise StaleButton(rest)
+
+    async def _answer(self, turn: Turn, q: Question, value: Any, also: dict[str, Any]) -> None:
+        answers, skipped = self._answers(turn), self._skipped(turn)
+        answers[q.fact] = value
+        answers.update(also)
+        for name in (q.fact, *also):
+            if name in skipped:
+                skipped.remove(name)
+        turn.state.data.setdefault("set_by", {})[q.fact] = list(also)
+        await self._advance(turn)
+
+    async def _skip(self, turn: Turn, q: Question) -> None:
+        skipped = self._skipped(turn)
+        if q.fact not in skipped:
+            skipped.append(q.fact)
+        self._answers(turn).pop(q.fact, None)
+        await self._advance(turn)
+
+    async def _advance(self, turn: Turn) -> None:
+        s = self.screening(turn)
+        q = s.next_question(self._clean_answers(turn), set(self._skipped(turn)), self._date(turn))
+        if q is None:
+            turn.state.push(RESULT)
+            self._show_result(turn)
+            return
+        turn.state.push(q.fact)
+        self._ask(turn, q)
+
+    # typed text
+    async def on_text(self, turn: Turn, text: str) -> None:
+        q = self._current(turn)
+        t = text.strip()
+        if t in _RESTART_WORDS:
+            await self.start(turn)
+            return
+        if q is None:
+            await self.engine.free_text(turn, text)
+            return
+        if t in _BACK_WORDS:
+            await self.on_back(turn)
+            return
+        if t in _UNKNOWN_WORDS and q.allow_unknown:
+            await self._skip(turn, q)
+            return
+        if q.type == "choice":
+            matches = [o for o in q.options if o.label == t]
+            if not matches and len(t) >= 2:
+                matches = [o for o in q.options if o.label.startswith(t)]
+            if len(matches) == 1:
+                await self._answer(turn, q, matches[0].value, matches[0].also)
+                return
+            self._invalid(turn, q, "choose")
+            return
+        try:
+            value = parse_number(t, q.type == "integer", q.minimum, q.maximum)
+        except NumberError as exc:
+            self._invalid(turn, q, exc.kind)
+            return
+        size = self._answers(turn).get("household_size")
+        if (
+            q.fact in ("members_able_to_work", "students")
+            and isinstance(size, int)
+            and value > size
+        ):
+            self._invalid(turn, q, "more_than_household", household_size=size)
+            return
+        await self._answer(turn, q, value, {})
+
+    def _invalid(self, turn: Turn, q: Question, kind: str, **extra: Any) -> None:
+        example = {"monthly_income": 1500, "applicant_age": 68}.get(q.fact, 3)
+        turn.say(
+            "screening/invalid",
+            kind=kind,
+            minimum=q.minimum,
+            unit=q.unit,
+            example=example,
+            household_size=extra.get("household_size"),
+        )
+        self._ask(turn, q)
+
+    # 返回上一步
+    async def on_back(self, turn: Turn) -> None:
+        step = turn.state.pop()
+        if step is None:
+            turn.state.leave()
+            await self.engine.show_menu(turn)
+            return
+        self._forget(turn, step)
+        await self.prompt(turn, step)
+
+    def _forget(self, turn: Turn, step: str) -> None:
+        """Going back to a question clears its answer, so it is asked afresh."""
+        answers, skipped = self._answers(turn), self._skipped(turn)
+        set_by = turn.state.data.get("set_by") or {}
+        for name in (step, *set_by.pop(step, [])):
+            answers.pop(name, None)
+            if name in skipped:
+                skipped.remove(name)
+
+    async def prompt(self, turn: Turn, step: str) -> None:
+        if step == RESULT:
+            self._show_result(turn)
+            return
+        q = self.screening(turn).questionnaire.get(step)
+        if q is None:  # the questionnaire changed since: carry on from the answers
+            turn.state.step = None
+            await self._advance(turn)
+            return
+        self._ask(turn, q)
+
+    # the result
+    def _show_result(self, turn: Turn) -> None:
+        s = self.screening(turn)
+        on = self._date(turn)
+        skipped = set(self._skipped(turn))
+        answers = s.effective_answers(self._clean_answers(turn), skipped)
+        ev = s.evaluate(answers, on)
+        results = s.results(ev)
+        groups: dict[str, list[dict[str, Any]]] = {"likely": [], "possible": [], "unlikely": []}
+        for r in results:
+            groups[r.verdict].append(
+                {"id": r.program, "title": s.title(r.program), "reasons": list(r.reasons)}
+            )
+        documents: list[str] = []
+        for r in groups["likely"]:
+            for doc in s.documents(ev, r["id"]):
+                if doc not in documents:
+                    documents.append(doc)
+        apply: list[dict[str, Any]] = []
+        for r in groups["likely"] + groups["possible"]:
+            topic = s.topic(r["id"])
+            if topic is None:
+                continue
+            for a in apply:
+                if a["where"] == topic.apply_at:
+                    a["titles"].append(r["title"])
+                    break
+            else:
+                apply.append({"where": topic.apply_at, "titles": [r["title"]]})
+        labels = s.questionnaire.labels()
+        order = [q.fact for q in s.questionnaire.questions]
+        unknown = [labels.get(f, f) for f in order if f in skipped]
+        turn.state.memory["screening"] = {
+            "answers": answers,
+            "results": [{"program": r.program, "verdict": r.verdict} for r in results],
+            "date": on.isoformat(),
+        }
+        rows: list[list[Button]] = []
+        read = [
+            turn.button("screen.read", f"kb:t:{r['id']}", title=_short(r["title"]))
+            for r in groups["likely"] + groups["possible"]
+        ]
+        rows.extend(_grid(read, 2))
+        rows.append(
+            [
+                turn.button("screen.channels", "menu:channels"),
+                turn.button("screen.help", "menu:help"),
+            ]
+        )
+        rows.append(
+            [turn.button("nav.back", "nav:back"), turn.button("screen.again", "scr:restart")]
+        )
+        rows.append([turn.button("nav.menu", "nav:menu")])
+        turn.add(
+            Reply(
+                turn.text(
+                    "screening/result",
+                    date=on.isoformat(),
+                    likely=groups["likely"],
+                    possible=groups["possible"],
+                    unlikely=groups["unlikely"],
+                    documents=documents,
+                    apply=apply,
+                    unknown=unknown,
+                ),
+                rows,
+            )
+        )
+
+
+def _short(title: str) -> str:
+    """最低生活保障（低保） → 低保: the part in brackets is what people call it."""
+    m = re.search(r"（(.+?)）$", title)
+    return m.group(1) if m and len(m.group(1)) <= 6 else title[:12]
+
+
+def install(engine: Engine) -> None:
+    engine.add_flow(CatalogueFlow(engine), menu_item="list")
+    engine.add_flow(ScreeningFlow(engine), menu_item="screen")

@@ -1,0 +1,507 @@
+"""Eligibility rules as data (``policy_texts/eligibility/<program>.yml``) and their evaluation.
+
+A program has criteria that must all hold. A criterion is an ordered list of
+cases ``if <expression>: status, reason``; the last case has no ``if``. The
+first case whose condition holds gives the status (met / borderline / not_met).
+Where an earlier condition is unknown the status is decided only if every way
+the unknown could go leads to the same status; otherwise the criterion is
+unknown and names the facts it waits for.
+
+Verdict: any criterion not met → unlikely; all met → likely; otherwise
+possible (a borderline value, or a needed fact unknown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.content import LineDict, LineList, Report, load_yaml_file
+from bot.screening.expr import EMPTY, EvalError, Expr, ExprError, compile_expr, evaluate
+from bot.screening.facts import FACTS, PROGRAMS
+
+if TYPE_CHECKING:
+    from bot.screening.standards import Standards
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("met", "borderline", "not_met")
+DERIVED = ("per_capita_income", "date", "area_label")
+MEASURE_SUFFIXES = ("", "_low", "_title", "_note", "_low_note")
+UNKNOWN_TEXT = "不清楚"
+
+
+@dataclass(frozen=True)
+class Case:
+    cond: Expr | None
+    status: str
+    reason: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Criterion:
+    name: str
+    cases: tuple[Case, ...]
+    unknown: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    cond: Expr | None
+    line: int
+
+
+@dataclass
+class Program:
+    id: str
+    criteria: tuple[Criterion, ...]
+    lets: tuple[tuple[str, Expr, int], ...] = ()
+    notes: tuple[Note, ...] = ()
+    documents_if: dict[str, Expr] = field(default_factory=dict)
+    path: Path = Path()
+    line: int = 1
+
+    def depends_on(self) -> set[str]:
+        out: set[str] = set()
+        for _n, e, _l in self.lets:
+            out |= e.programs
+        for c in self.criteria:
+            for case in c.cases:
+                if case.cond is not None:
+                    out |= case.cond.programs
+        for n in self.notes:
+            if n.cond is not None:
+                out |= n.cond.programs
+        return out
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    name: str
+    status: str | None  # None = unknown
+    reason: str
+    missing: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ProgramResult:
+    program: str
+    verdict: str
+    reasons: tuple[str, ...]
+    missing: frozenset[str]  # facts that would settle a "possible" verdict
+    criteria: tuple[CriterionResult, ...] = ()
+
+
+def measure_names(standards: Standards | None) -> set[str]:
+    names: set[str] = set()
+    if standards is not None:
+        for m in standards.measures:
+            names |= {m + s for s in MEASURE_SUFFIXES}
+    return names
+
+
+def base_names(standards: Standards | None) -> set[str]:
+    return set(FACTS) | set(DERIVED) | measure_names(standards)
+
+
+def format_number(v: Any) -> str:
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, float):
+        v = round(v, 2)
+        if v.is_integer():
+            return str(int(v))
+        return f"{v:.2f}".rstrip("0").rstrip(".")
+    return str(v)
+
+
+def template_fields(text: str) -> list[str]:
+    """Placeholders in a reason template; raises ValueError on bad braces."""
+    out = []
+    for _lit, name, spec, conv in string.Formatter().parse(text):
+        if name is None:
+            continue
+        if spec or conv or not name.isidentifier():
+            raise ValueError(f"placeholder {{{name}}}: use plain names like {{monthly_income}}")
+        out.append(name)
+    return out
+
+
+# -- evaluation ------------------------------------------------------------------
+
+
+class Evaluation:
+    """All programs for one set of answers on one date (results are cached)."""
+
+    def __init__(
+        self,
+        programs: dict[str, Program],
+        standards: Standards | None,
+        answers: dict[str, Any],
+        on: dt.date,
+        labels: dict[str, str] | None = None,
+    ) -> None:
+        self.programs = programs
+        self.answers = answers
+        self.on = on
+        self.labels = labels or {}
+        self.base: dict[str, tuple[Any, frozenset[str]]] = {}
+        for name in FACTS:
+            v = answers.get(name)
+            self.base[name] = (v, EMPTY) if v is not None else (None, frozenset({name}))
+        inc, size = answers.get("monthly_income"), answers.get("household_size")
+        if inc is not None and size:
+            self.base["per_capita_income"] = (inc / size, EMPTY)
+        else:
+            miss = {n for n in ("monthly_income", "household_size") if answers.get(n) is None}
+            self.base["per_capita_income"] = (None, frozenset(miss))
+        self.base["date"] = (on.isoformat(), EMPTY)
+        area = answers.get("area")
+        self.base["area_label"] = (
+            ({"urban": "城市", "rural": "农村"}.get(area), EMPTY)
+            if area
+            else (None, frozenset({"area"}))
+        )
+        if standards is not None:
+            region = answers.get("region")
+            for mid, m in standards.measures.items():
+                std = standards.lookup(mid, region, area, on)
+                if std is None:
+                    miss = set()
+                    if m.regional and region is None:
+                        miss.add("region")
+                    if m.regional and area is None:
+                        miss.add("area")
+                    for s in MEASURE_SUFFIXES:
+                        self.base[mid + s] = (None, frozenset(miss))
+                else:
+                    self.base[mid] = (std.value, EMPTY)
+                    self.base[mid + "_low"] = (std.low, EMPTY)
+                    self.base[mid + "_title"] = (std.title, EMPTY)
+                    self.base[mid + "_note"] = (std.note, EMPTY)
+                    self.base[mid + "_low_note"] = (std.low_note, EMPTY)
+        self._results: dict[str, ProgramResult] = {}
+        self._active: list[str] = []
+        self.failures: list[tuple[Expr, str]] = []  # expressions that failed on these values
+
+    def all(self) -> list[ProgramResult]:
+        return [self.program(pid) for pid in self.programs]
+
+    def program(self, pid: str) -> ProgramResult:
+        if pid in self._results:
+            return self._results[pid]
+        if pid in self._active:  # check() rejects cycles; be safe anyway
+            return ProgramResult(pid, "possible", (), EMPTY)
+        self._active.append(pid)
+        try:
+            result = self._program(self.programs[pid])
+        finally:
+            self._active.pop()
+        self._results[pid] = result
+        return result
+
+    def _program(self, prog: Program) -> ProgramResult:
+        env = _ProgramEnv(self)
+        for name, expr, _line in prog.lets:
+            env.lets[name] = self._eval(expr, env)
+        crit = tuple(self._criterion(c, env) for c in prog.criteria)
+        if any(c.status == "not_met" for c in crit):
+            verdict = "unlikely"
+            reasons = [c.reason for c in crit if c.status == "not_met"]
+            missing: frozenset[str] = EMPTY
+        elif all(c.status == "met" for c in crit):
+            verdict, reasons, missing = "likely", [c.reason for c in crit], EMPTY
+        else:
+            verdict = "possible"
+            reasons = [c.reason for c in crit]
+            missing = frozenset().union(*(c.missing for c in crit if c.status is None))
+        if verdict != "unlikely":
+            for note in prog.notes:
+                if note.cond is not None and self._eval(note.cond, env)[0] is not True:
+                    continue
+                text = self._format(note.text, env, skip_unknown=True)
+                if text:
+                    reasons.append(text)
+        reasons = [r for r in dict.fromkeys(reasons) if r]
+        return ProgramResult(prog.id, verdict, tuple(reasons), missing, crit)
+
+    def documents(self, pid: str, listed: tuple[str, ...] | list[str]) -> list[str]:
+        """The topic's documents, less those a rule says this household does not need."""
+        prog = self.programs.get(pid)
+        if prog is None or not prog.documents_if:
+            return list(listed)
+        env = _ProgramEnv(self)
+        for name, expr, _line in prog.lets:
+            env.lets[name] = self._eval(expr, env)
+        out = []
+        for doc in listed:
+            cond = prog.documents_if.get(doc)
+            if cond is not None and self._eval(cond, env)[0] is False:
+                continue
+            out.append(doc)
+        return out
+
+    def _eval(self, expr: Expr, env: _ProgramEnv) -> tuple[Any, frozenset[str]]:
+        try:
+            return evaluate(expr, env)
+        except EvalError as exc:
+            log.warning("rule expression failed: %s", type(exc).__name__)
+            self.failures.append((expr, str(exc)))
+            return None, EMPTY
+
+    def _criterion(self, c: Criterion, env: _ProgramEnv) -> CriterionResult:
+        statuses: set[str] = set()
+        missing: set[str] = set()
+        chosen: Case | None = None
+        for case in c.cases:
+            if case.cond is None:
+                chosen = case
+                statuses.add(case.status)
+                break
+            v, m = self._eval(case.cond, env)
+            if v is None:
+                statuses.add(case.status)
+                missing |= m
+            elif v:
+                chosen = case
+                statuses.add(case.status)
+                break
+        if chosen is not None and len(statuses) == 1:
+            return CriterionResult(c.name, chosen.status, self._format(chosen.reason, env), EMPTY)
+        text = self._format(c.unknown, env)
+        if missing:
+            wanted = "、".join(self.labels.get(f, f) for f in _in_fact_order(missing))
+            text = f"{text}（还需要知道：{wanted}）"
+        return CriterionResult(c.name, None, text, frozenset(missing))
+
+    def _format(self, template: str, env: _ProgramEnv, skip_unknown: bool = False) -> str:
+        out = []
+        for lit, name, _spec, _conv in string.Formatter().parse(template):
+            out.append(lit)
+            if name is None:
+                continue
+            v, _m = env.value(name)
+            if v is None:
+                if skip_unknown:
+                    return ""
+                out.append(UNKNOWN_TEXT)
+            else:
+                out.append(format_number(v))
+        return "".join(out).strip()
+
+
+def _in_fact_order(names: set[str]) -> list[str]:
+    order = list(FACTS)
+    return sorted(names, key=lambda n: order.index(n) if n in order else len(order))
+
+
+class _ProgramEnv:
+    def __init__(self, ev: Evaluation) -> None:
+        self.ev = ev
+        self.lets: dict[str, tuple[Any, frozenset[str]]] = {}
+
+    def value(self, name: str) -> tuple[Any, frozenset[str]]:
+        if name in self.lets:
+            return self.lets[name]
+        return self.ev.base.get(name, (None, EMPTY))
+
+    def qualifies(self, program: str) -> tuple[bool | None, frozenset[str]]:
+        if program not in self.ev.programs:
+            return None, EMPTY
+        r = self.ev.program(program)
+        if r.verdict == "likely":
+            return True, EMPTY
+        if r.verdict == "unlikely":
+            return False, EMPTY
+        return None, r.missing
+
+
+# -- loading -------------------------------------------------------------------
+
+
+def _text(raw: LineDict, key: str, where: str, path: Path, report: Report, names: set[str]):
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        report.error(path, raw.line_of(key), f"{where}: missing {key}")
+        return None
+    try:
+        fields = template_fields(value)
+    except ValueError as exc:
+        report.error(path, raw.line_of(key), f"{where}: {exc}")
+        return None
+    for f in fields:
+        if f not in names:
+            report.error(path, raw.line_of(key), f"{where}: unknown placeholder {{{f}}}")
+            return None
+    return value.strip()
+
+
+def _expr(raw: LineDict, key: str, where: str, path: Path, report: Report, names, programs):
+    try:
+        return compile_expr(raw[key], names, programs)
+    except ExprError as exc:
+        report.error(path, raw.line_of(key), f"{where}: {exc}")
+        return None
+
+
+def load_program(path: Path, report: Report, names: set[str], programs: set[str]) -> Program | None:
+    data = load_yaml_file(path, report)
+    if data is None:
+        return None
+    if not isinstance(data, LineDict):
+        report.error(path, 1, "expected a mapping with program and criteria")
+        return None
+    pid = data.get("program")
+    if pid != path.stem:
+        report.error(path, data.line_of("program"), f"program {pid!r} differs from the file name")
+        return None
+    if pid not in programs:
+        report.error(path, data.line_of("program"), f"unknown program id {pid!r}")
+        return None
+    ok = True
+    names = set(names)
+    lets: list[tuple[str, Expr, int]] = []
+    raw_lets = data.get("let") or LineDict()
+    if not isinstance(raw_lets, LineDict):
+        report.error(path, data.line_of("let"), "let: expected a mapping of names to expressions")
+        raw_lets = LineDict()
+    for name, _src in raw_lets.items():
+        if not isinstance(name, str) or not name.isidentifier() or name in names:
+            report.error(path, raw_lets.line_of(str(name)), f"let: {name!r} is not a new name")
+            ok = False
+            continue
+        e = _expr(raw_lets, name, f"let {name}", path, report, names, programs)
+        if e is None:
+            ok = False
+            continue
+        lets.append((name, e, raw_lets.line_of(name)))
+        names.add(name)
+    criteria: list[Criterion] = []
+    raw_crit = data.get("criteria")
+    if not isinstance(raw_crit, LineList) or not raw_crit:
+        report.error(path, data.line_of("criteria"), "criteria: expected a non-empty list")
+        return None
+    for i, rc in enumerate(raw_crit):
+        cline = raw_crit.line_of(i)
+        if not isinstance(rc, LineDict) or not isinstance(rc.get("cases"), LineList):
+            report.error(path, cline, "a criterion needs a name, cases and an unknown text")
+            ok = False
+            continue
+        cname = str(rc.get("name") or f"#{i + 1}")
+        unknown = _text(rc, "unknown", cname, path, report, names)
+        cases: list[Case] = []
+        raw_cases = rc["cases"]
+        for j, rcase in enumerate(raw_cases):
+            kline = raw_cases.line_of(j)
+            if not isinstance(rcase, LineDict):
+                report.error(path, kline, f"{cname}: a case is a mapping with status and reason")
+                ok = False
+                continue
+            last = j == len(raw_cases) - 1
+            cond = None
+            if "if" in rcase:
+                cond = _expr(rcase, "if", cname, path, report, names, programs)
+                if cond is None:
+                    ok = False
+            elif not last:
+                report.error(path, kline, f"{cname}: only the last case may have no 'if'")
+                ok = False
+            if last and "if" in rcase:
+                report.error(path, kline, f"{cname}: the last case must have no 'if' (otherwise)")
+                ok = False
+            status = rcase.get("status")
+            if status not in STATUSES:
+                report.error(
+                    path,
+                    rcase.line_of("status"),
+                    f"{cname}: status must be one of {', '.join(STATUSES)}",
+                )
+                ok = False
+            reason = _text(rcase, "reason", cname, path, report, names)
+            if reason is None:
+                ok = False
+            if ok and reason is not None and status in STATUSES:
+                cases.append(Case(cond, status, reason, kline))
+        if unknown is None:
+            ok = False
+        if ok:
+            criteria.append(Criterion(cname, tuple(cases), unknown or "", cline))
+    notes: list[Note] = []
+    raw_notes = data.get("notes") or []
+    if not isinstance(raw_notes, list):
+        report.error(path, data.line_of("notes"), "notes: expected a list")
+        raw_notes = []
+    for i, rn in enumerate(raw_notes):
+        nline = raw_notes.line_of(i) if isinstance(raw_notes, LineList) else 1
+        if not isinstance(rn, LineDict):
+            report.error(path, nline, "a note is a mapping with text and an optional if")
+            ok = False
+            continue
+        text = _text(rn, "text", "note", path, report, names)
+        cond = _expr(rn, "if", "note", path, report, names, programs) if "if" in rn else None
+        if text is None or ("if" in rn and cond is None):
+            ok = False
+            continue
+        notes.append(Note(text, cond, nline))
+    docs: dict[str, Expr] = {}
+    raw_docs = data.get("documents_if") or LineDict()
+    if not isinstance(raw_docs, LineDict):
+        report.error(path, data.line_of("documents_if"), "documents_if: expected a mapping")
+        raw_docs = LineDict()
+    for doc in raw_docs:
+        e = _expr(raw_docs, doc, f"documents_if {doc}", path, report, names, programs)
+        if e is None:
+            ok = False
+        else:
+            docs[str(doc)] = e
+    if not ok:
+        return None
+    return Program(pid, tuple(criteria), tuple(lets), tuple(notes), docs, path, data.line)
+
+
+def load_programs(
+    root: Path, report: Report, standards: Standards | None, topic_ids: set[str] | None
+) -> dict[str, Program]:
+    folder = root / "policy_texts" / "eligibility"
+    programs: dict[str, Program] = {}
+    known = set(PROGRAMS)
+    names = base_names(standards)
+    for path in sorted(folder.glob("*.yml")):
+        prog = load_program(path, report, names, known)
+        if prog is None:
+            continue
+        if topic_ids is not None and prog.id not in topic_ids:
+            report.error(path, prog.line, f"program {prog.id!r} has no policy topic")
+        programs[prog.id] = prog
+    for pid in PROGRAMS:
+        if pid not in programs and not (folder / f"{pid}.yml").exists():
+            report.error(folder / f"{pid}.yml", 1, f"missing: the eligibility rules of {pid}")
+    _check_cycles(programs, report)
+    return {pid: programs[pid] for pid in PROGRAMS if pid in programs}
+
+
+def _check_cycles(programs: dict[str, Program], report: Report) -> None:
+    state: dict[str, int] = {}
+
+    def visit(pid: str, trail: list[str]) -> None:
+        if state.get(pid) == 2 or pid not in programs:
+            return
+        if state.get(pid) == 1:
+            cycle = " → ".join([*trail[trail.index(pid) :], pid])
+            p = programs[pid]
+            report.error(p.path, p.line, f"qualifies() goes round in a circle: {cycle}")
+            return
+        state[pid] = 1
+        for dep in sorted(programs[pid].depends_on()):
+            visit(dep, [*trail, pid])
+        state[pid] = 2
+
+    for pid in programs:
+        visit(pid, [])

@@ -1,0 +1,223 @@
+"""The catalogue and the screening questionnaire, driven through the engine."""
+
+from __future__ import annotations
+
+from bot.app import open_app
+from bot.dialog.events import Event
+from tests.conftest import Chat
+
+
+async def _start(chat: Chat) -> None:
+    await chat.press("menu:screen")
+    assert "第 1 题" in chat.text()
+    assert "户口" in chat.text()
+
+
+def _state_step(chat: Chat):
+    return chat.app.store.load_state(chat.user_id)
+
+
+async def test_catalogue_browse(chat):
+    await chat.press("menu:list")
+    assert "帮助清单" in chat.text()
+    await chat.tap("基本生活")
+    assert "最低生活保障" in chat.text()
+    await chat.press("lst:t:dibao")
+    text = chat.text()
+    for part in (
+        "给谁",
+        "给什么",
+        "要带的材料",
+        "到哪里申请",
+        "户口簿",
+        "乡镇人民政府或街道办事处",
+    ):
+        assert part in text
+    assert "kb:t:dibao" in chat.last[-1].payloads()
+    await chat.press("nav:back")
+    assert "最低生活保障" in chat.text() and "给谁" not in chat.text()
+    await chat.press("nav:back")
+    assert "帮助清单" in chat.text()
+
+
+async def test_catalogue_rejects_forged_payloads(chat):
+    await chat.press("menu:list")
+    for bad in ("lst:c:nope", "lst:t:winter-visits", "lst:t:../x", "lst:x:dibao", "lst:t:"):
+        await chat.press(bad)
+        assert "过期" in chat.text(), bad
+
+
+async def test_full_screening_poor_elderly_in_chengdu(chat):
+    await _start(chat)
+    await chat.tap("成都市")
+    await chat.tap("城镇")
+    assert chat.last[-1].expects_number is False or "几口人" in chat.text()
+    assert "几口人" in chat.text() and chat.last[-1].expects_number
+    await chat.send("1")
+    assert "收入" in chat.text()
+    await chat.send("300元")
+    assert "年纪" in chat.text()
+    await chat.send("72")
+    await chat.tap("没有残疾证")
+    assert "照顾" in chat.text()
+    await chat.tap("没有，或者他们没能力照顾")
+    # one person aged 72: no questions about work, pupils or orphans
+    assert "住房" in chat.text()
+    await chat.tap("住房没问题")
+    await chat.tap("都没有")
+    assert "看病" in chat.text()
+    await chat.tap("不算多")
+    text = chat.text()
+    assert "测评结果（" in text
+    assert "您家人均月收入 300 元，低于成都市" in text
+    assert "乡镇人民政府或街道办事处核查后决定" in text
+    assert "申请时一般要带" in text and "户口簿" in text
+    assert text.count("户口簿") == 1 or "户口簿、" in text
+    payloads = [p for r in chat.last for p in r.payloads()]
+    assert "kb:t:dibao" in payloads and "kb:t:tekun" in payloads
+    assert "menu:channels" in payloads and "menu:help" in payloads
+    state = await chat.app.store.load_state(chat.user_id)
+    memory = state["memory"]["screening"]
+    assert memory["answers"]["region"] == "成都市"
+    assert {"program": "dibao", "verdict": "likely"} in memory["results"]
+    assert {"program": "tekun", "verdict": "likely"} in memory["results"]
+    assert len(memory["results"]) == 14 and memory["date"]
+    for key in memory["answers"]:
+        assert key not in ("name", "phone", "id_number")
+
+
+async def test_skip_back_and_bad_input(chat):
+    await _start(chat)
+    await chat.tap("不清楚")  # region unknown
+    assert "第 2 题" in chat.text() and "城镇" in chat.text()
+    await chat.tap("农村")
+    await chat.send("abc")
+    assert "没看懂" in chat.text() and "几口人" in chat.text()
+    await chat.send("-3")
+    assert "负数" in chat.text()
+    await chat.send("2.5")
+    assert "整数" in chat.text()
+    await chat.send("３")
+    assert "收入" in chat.text()
+    await chat.send("1000000000000")
+    assert "太大" in chat.text()
+    await chat.send("1,500")
+    assert "第 5 题" in chat.text()
+    # back to income: its answer is cleared and asked again
+    await chat.press("nav:back")
+    assert "收入" in chat.text() and "第 4 题" in chat.text()
+    state = await chat.app.store.load_state(chat.user_id)
+    assert "monthly_income" not in state["data"]["answers"]
+    assert state["data"]["answers"]["household_size"] == 3
+    assert state["data"]["skipped"] == ["region"]
+    await chat.send("一千五")
+    state = await chat.app.store.load_state(chat.user_id)
+    assert state["data"]["answers"]["monthly_income"] == 1500
+
+
+async def test_typed_words_for_buttons(chat):
+    await _start(chat)
+    await chat.send("成都")
+    assert "城镇" in chat.text()
+    await chat.send("火星")
+    assert "请点下面的按钮" in chat.text()
+    await chat.send("不清楚")
+    assert "几口人" in chat.text()
+    await chat.send("返回上一步")
+    assert "城镇" in chat.text()
+
+
+async def test_buttons_for_another_question_are_stale(chat):
+    await _start(chat)
+    before = await chat.app.store.load_state(chat.user_id)
+    for bad in ("scr:a:area:0", "scr:a:region:99", "scr:a:region:x", "scr:u:area",
+                "scr:a:region", "scr:zzz", "scr:a:region:0:1"):  # fmt: skip
+        await chat.press(bad)
+        assert "过期" in chat.text(), bad
+        assert await chat.app.store.load_state(chat.user_id) == before
+    await chat.press("scr:a:region:0")  # 成都市
+    await chat.press("scr:a:region:0")  # the region button again, now stale
+    assert "过期" in chat.text()
+
+
+async def test_back_from_the_first_question_leaves(chat):
+    await _start(chat)
+    await chat.press("nav:back")
+    assert "menu:screen" in [p for r in chat.last for p in r.payloads()]
+
+
+async def test_restart_mid_questionnaire_after_a_process_restart(config):
+    app = await open_app(config)
+    chat = Chat(app)
+    await _start(chat)
+    await chat.tap("资阳市")
+    await chat.tap("农村")
+    await chat.send("4")
+    assert "收入" in chat.text()
+    await app.close()
+
+    app2 = await open_app(config)
+    try:
+        chat2 = Chat(app2)
+        await chat2.send("2000")  # carries on where the resident was
+        assert "第 5 题" in chat2.text()
+        state = await app2.store.load_state(chat2.user_id)
+        assert state["data"]["answers"]["monthly_income"] == 2000
+        await chat2.tap("重新开始")
+        assert "第 1 题" in chat2.text()
+        state = await app2.store.load_state(chat2.user_id)
+        assert state["data"]["answers"] == {} and state["step"] == "region"
+        await chat2.send("重新开始")
+        assert "第 1 题" in chat2.text()
+    finally:
+        await app2.close()
+
+
+async def test_results_after_skipping_everything(chat):
+    await _start(chat)
+    for _ in range(20):
+        if "测评结果（" in chat.text():
+            break
+        await chat.tap("不清楚")
+    text = chat.text()
+    assert "测评结果（" in text and "可以去问一问" in text
+    assert "选了「不清楚」" in text
+    # never more than a dozen or so questions even when nothing is known
+    state = await chat.app.store.load_state(chat.user_id)
+    assert len(state["stack"]) <= 14
+    assert state["memory"]["screening"]["answers"] == {}
+
+
+async def test_result_back_returns_to_the_last_question(chat):
+    await _start(chat)
+    for _ in range(20):
+        if "测评结果（" in chat.text():
+            break
+        await chat.tap("不清楚")
+    await chat.press("nav:back")
+    assert "题" in chat.text() and "测评结果（" not in chat.text()
+
+
+async def test_number_question_letters_the_buttons_in_the_terminal(app):
+    from io import StringIO
+
+    from bot.console import ConsoleChannel
+
+    out = StringIO()
+    channel = ConsoleChannel(app.engine, 7, out=out)
+    await channel.send("/start")
+    await channel.send("3")  # 自助测评
+    await channel.send("1")  # 成都市
+    await channel.send("1")  # 城镇
+    assert channel.lettered
+    await channel.send("2")  # two people, not the second button
+    state = await app.engine.store.load_state(7)
+    assert state["data"]["answers"]["household_size"] == 2
+
+
+async def test_duplicate_update_is_ignored(chat):
+    await _start(chat)
+    ev = Event(user_id=chat.user_id, chat_id=chat.user_id, payload="scr:a:region:0", update_id=5)
+    first = await chat.app.engine.handle(ev)
+    second = await chat.app.engine.handle(ev)
+    assert first and second == []
