@@ -36,13 +36,17 @@ class Conversation:
         return conv
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "flow": self.flow,
-            "step": self.step,
-            "data": self.data,
-            "stack": self.stack,
-            "memory": self.memory,
-        }
+        # Copies: the engine compares before/after snapshots of a turn, so a snapshot
+        # must not share the dicts a flow mutates in place.
+        return copy.deepcopy(
+            {
+                "flow": self.flow,
+                "step": self.step,
+                "data": self.data,
+                "stack": self.stack,
+                "memory": self.memory,
+            }
+        )
 
     def copy(self) -> Conversation:
         return copy.deepcopy(self)

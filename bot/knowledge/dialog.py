@@ -1,0 +1,240 @@
+"""亮政策 in the conversation: free text goes to the matcher (intents first), the
+answer / clarify / fallback replies, related topics, feedback and /start deep links.
+
+Payloads (prefix ``kb``):
+  kb:t:<topic>          show a topic (related topics, deep links)
+  kb:p:<token>:<topic>  the resident picked a candidate offered for their question
+  kb:n:<token>          都不是: none of the candidates
+  kb:f:<token>:1|0      有帮助 / 没帮助 for the answer to their question
+``<token>`` is the short id of the stored question; it must be the resident's own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING
+
+from bot.dialog.events import Button, Reply
+from bot.dialog.flow import Flow, StaleButton, Turn
+from bot.knowledge.matcher import Result
+
+if TYPE_CHECKING:
+    from bot.dialog.engine import Engine
+    from bot.knowledge.content import Knowledge
+    from bot.knowledge.topics import Topic
+
+MAX_QUESTION_CHARS = 300  # longer text is cut before matching and storing
+MAX_ANSWER_CHARS = 3500
+MAX_RELATED = 4
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{6,16}$")
+
+
+def knowledge_of(turn: Turn) -> Knowledge:
+    return turn.content.knowledge
+
+
+def plain_paragraph(text: str) -> str:
+    """A body paragraph as plain text: list items get a dot."""
+    lines = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith(("- ", "* ")):
+            line = "· " + line[2:].strip()
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def topic_reply(
+    turn: Turn, topic: Topic, *, token: str | None = None, question: str | None = None
+) -> None:
+    """Say the topic's snippet with its source and date, related topics and, for an
+    answer to a question, the feedback buttons."""
+    kb = knowledge_of(turn)
+    sections = [(s.heading, [plain_paragraph(p) for p in s.paragraphs]) for s in topic.sections]
+    context = {
+        "topic": topic,
+        "sources": [s.cite() for s in topic.sources],
+        "updated": topic.updated.isoformat(),
+        "unconfirmed": bool(topic.unconfirmed),
+        "question": question,
+        "feedback": token is not None,
+    }
+    shown = list(sections)
+    text = turn.text("knowledge/answer", sections=shown, truncated=False, **context)
+    while len(text) > MAX_ANSWER_CHARS and shown:
+        shown.pop()
+        text = turn.text("knowledge/answer", sections=shown, truncated=True, **context)
+    rows: list[list[Button]] = []
+    if token is not None:
+        rows.append(
+            [
+                turn.button("knowledge.helpful", f"kb:f:{token}:1"),
+                turn.button("knowledge.not_helpful", f"kb:f:{token}:0"),
+            ]
+        )
+    related = [kb.topics[r] for r in topic.related if r in kb.topics][:MAX_RELATED]
+    for other in related:
+        rows.append([Button(other.title, f"kb:t:{other.id}")])
+    rows.append(
+        [turn.button("knowledge.ask_again", "menu:ask"), turn.button("nav.menu", "nav:menu")]
+    )
+    turn.add(Reply(text, rows))
+
+
+def fallback_reply(turn: Turn, question: str, nothing_fits: bool = False) -> None:
+    turn.state.memory["unanswered"] = {
+        "text": question,
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    turn.say(
+        "knowledge/fallback",
+        [
+            [turn.button("knowledge.help", "menu:help")],
+            [turn.button("knowledge.channels", "menu:channels")],
+            [turn.button("knowledge.ask_again", "menu:ask"), turn.button("nav.menu", "nav:menu")],
+        ],
+        question=question,
+        nothing_fits=nothing_fits,
+    )
+
+
+class KnowledgeFlow(Flow):
+    name = "knowledge"
+    prefix = "kb"
+
+    async def start(self, turn: Turn, arg: str | None = None) -> None:
+        turn.state.enter(self.name, "ask")
+        turn.say("knowledge/ask", [turn.nav_row(back=False)])
+
+    async def prompt(self, turn: Turn, step: str) -> None:
+        await self.start(turn)
+
+    # -- typed questions ------------------------------------------------------
+
+    async def on_free_text(self, turn: Turn, text: str) -> None:
+        kb = knowledge_of(turn)
+        matcher = kb.matcher
+        question = text.strip()[:MAX_QUESTION_CHARS]
+        if matcher is None or not question:
+            await self.engine.say_unsupported(turn)
+            return
+        intent = matcher.match_intent(question)
+        if intent is not None:
+            await self.run_intent(turn, intent.action)
+            return
+        result = matcher.match(question)
+        await self.reply_to(turn, question, result)
+
+    async def run_intent(self, turn: Turn, action: str) -> None:
+        if action == "greeting":
+            turn.state.leave()
+            await self.engine.show_menu(turn, greeting=True)
+        elif action == "thanks":
+            turn.say("knowledge/thanks", [[turn.button("nav.menu", "nav:menu")]])
+        elif action == "menu":
+            turn.state.leave()
+            await self.engine.show_menu(turn)
+        elif action.startswith("open:"):
+            await self.engine.open_menu_item(turn, action[5:])
+        else:  # content checks reject other actions; be safe anyway
+            await self.engine.say_unsupported(turn)
+
+    async def reply_to(self, turn: Turn, question: str, result: Result) -> None:
+        kb = knowledge_of(turn)
+        settings = kb.matcher.settings
+        cands = [(m.id, m.score) for m in result.matches[:5]]
+        if result.decision == "answer":
+            topic = kb.topics[result.matches[0].id]
+            token = await turn.store.knowledge.log_question(
+                turn.user_id, question, "answer", cands, topic.id
+            )
+            topic_reply(turn, topic, token=token, question=question)
+        elif result.decision == "clarify":
+            token = await turn.store.knowledge.log_question(
+                turn.user_id, question, "clarify", cands
+            )
+            options = [m for m in result.candidates(settings, 3) if m.id in kb.topics]
+            rows = [[Button(kb.topics[m.id].title, f"kb:p:{token}:{m.id}")] for m in options]
+            rows.append([turn.button("knowledge.none", f"kb:n:{token}")])
+            rows.append([turn.button("nav.menu", "nav:menu")])
+            turn.say("knowledge/clarify", rows, question=question)
+        else:
+            await turn.store.knowledge.log_question(turn.user_id, question, "fallback", cands)
+            fallback_reply(turn, question)
+
+    # -- buttons ----------------------------------------------------------------
+
+    async def on_payload(self, turn: Turn, rest: str) -> None:
+        kind, _, arg = rest.partition(":")
+        kb = knowledge_of(turn)
+        if kind == "t":
+            topic = kb.topics.get(arg)
+            if topic is None:
+                raise StaleButton(rest)
+            topic_reply(turn, topic)
+        elif kind == "p":
+            token, _, topic_id = arg.partition(":")
+            record = await self._own_record(turn, token)
+            topic = kb.topics.get(topic_id)
+            if topic is None or topic_id not in {c for c, _ in record.candidates}:
+                raise StaleButton(rest)
+            await turn.store.knowledge.set_decision(token, turn.user_id, "answer", topic_id)
+            topic_reply(turn, topic, token=token, question=record.question)
+        elif kind == "n":
+            record = await self._own_record(turn, arg)
+            await turn.store.knowledge.set_decision(arg, turn.user_id, "none", None)
+            fallback_reply(turn, record.question, nothing_fits=True)
+        elif kind == "f":
+            token, _, value = arg.partition(":")
+            if value not in ("0", "1"):
+                raise StaleButton(rest)
+            record = await self._own_record(turn, token)
+            if record.topic_id is None:
+                raise StaleButton(rest)
+            await turn.store.knowledge.set_feedback(token, turn.user_id, value == "1")
+            if value == "1":
+                turn.say("knowledge/feedback_thanks", [[turn.button("nav.menu", "nav:menu")]])
+            else:
+                turn.state.memory["unanswered"] = {
+                    "text": record.question,
+                    "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                }
+                turn.say(
+                    "knowledge/feedback_sorry",
+                    [
+                        [turn.button("knowledge.ask_again", "menu:ask")],
+                        [turn.button("knowledge.help", "menu:help")],
+                        [
+                            turn.button("knowledge.channels", "menu:channels"),
+                            turn.button("nav.menu", "nav:menu"),
+                        ],
+                    ],
+                )
+        else:
+            raise StaleButton(rest)
+
+    async def _own_record(self, turn: Turn, token: str):
+        if not _TOKEN.match(token or ""):
+            raise StaleButton(token)
+        record = await turn.store.knowledge.get(token)
+        if record is None or record.user_id != turn.user_id:
+            raise StaleButton(token)
+        return record
+
+
+def install(engine: Engine) -> None:
+    flow = KnowledgeFlow(engine)
+    engine.add_flow(flow, menu_item="ask")
+    engine.set_free_text(flow.on_free_text)
+
+    async def start_topic(turn: Turn, arg: str) -> bool:
+        topic = knowledge_of(turn).topics.get(arg.strip())
+        if topic is None:
+            return False
+        topic_reply(turn, topic)
+        return True
+
+    engine.services.setdefault("start_handlers", []).append(start_topic)
+    # The matcher of the snapshot being served (a reload swaps it with the content).
+    engine.services["matcher"] = lambda: engine.content.current.knowledge.matcher

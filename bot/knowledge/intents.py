@@ -1,0 +1,110 @@
+"""Loading and checking ``intents/chat.yml`` (non-policy intents) and
+``intents/matching.yml`` (matching weights and decision thresholds)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from bot.content import LineDict, Report, load_yaml_file
+from bot.knowledge.matcher import Intent, Settings
+
+MENU_ITEMS = ("ask", "list", "screen", "channels", "help", "progress")
+ACTIONS = ("greeting", "thanks", "menu")
+
+
+def load_intents(root: Path, report: Report) -> list[Intent]:
+    path = root / "intents" / "chat.yml"
+    if not path.exists():
+        report.error(path, 1, "missing: the non-policy intents")
+        return []
+    data = load_yaml_file(path, report)
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        report.error(path, 1, "expected a list of intents")
+        return []
+    out: list[Intent] = []
+    seen: set[str] = set()
+    owner: dict[str, str] = {}
+    for i, item in enumerate(data):
+        line = data.line_of(i)
+        if not isinstance(item, LineDict):
+            report.error(path, line, "an intent needs id, action and examples")
+            continue
+        iid, action, examples = item.get("id"), item.get("action"), item.get("examples")
+        if not isinstance(iid, str) or not iid:
+            report.error(path, line, "missing field: id")
+            continue
+        if iid in seen:
+            report.error(path, line, f"duplicate intent id {iid!r}")
+            continue
+        seen.add(iid)
+        if not isinstance(action, str):
+            report.error(path, item.line_of("action"), "missing field: action")
+            continue
+        kind, _, target = action.partition(":")
+        if not (action in ACTIONS or (kind == "open" and target in MENU_ITEMS)):
+            report.error(path, item.line_of("action"), f"unknown reference in action: {action!r}")
+            continue
+        if not isinstance(examples, list) or not examples:
+            report.error(path, item.line_of("examples"), "examples: expected a list of texts")
+            continue
+        texts = []
+        for j, ex in enumerate(examples):
+            ex = str(ex).strip()
+            if not ex:
+                continue
+            if ex in owner and owner[ex] != iid:
+                report.error(
+                    path, examples.line_of(j), f"example {ex!r} is also listed under {owner[ex]!r}"
+                )
+                continue
+            owner[ex] = iid
+            texts.append(ex)
+        out.append(Intent(iid, action, tuple(texts)))
+    return out
+
+
+def load_settings(root: Path, report: Report) -> Settings:
+    path = root / "intents" / "matching.yml"
+    settings = Settings()
+    if not path.exists():
+        report.error(path, 1, "missing: the matching settings")
+        return settings
+    data = load_yaml_file(path, report)
+    if data is None:
+        return settings
+    if not isinstance(data, LineDict):
+        report.error(path, 1, "expected a mapping of settings")
+        return settings
+    known = {f.name: f for f in dataclasses.fields(Settings)}
+    values = {}
+    for key, value in data.items():
+        line = data.line_of(key)
+        if key not in known:
+            report.error(path, line, f"unknown setting {key!r}")
+            continue
+        default = getattr(settings, key)
+        if isinstance(default, dict):
+            if not isinstance(value, dict) or not all(
+                isinstance(v, int | float) and v >= 0 for v in value.values()
+            ):
+                report.error(path, line, f"{key}: expected field: weight (numbers >= 0)")
+                continue
+            values[key] = {str(k): float(v) for k, v in value.items()}
+        elif isinstance(default, int) and not isinstance(default, bool):
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1_000_000:
+                report.error(path, line, f"{key}: expected a whole number from 1 to 1000000")
+                continue
+            values[key] = value
+        else:
+            if (
+                not isinstance(value, int | float)
+                or isinstance(value, bool)
+                or not 0 <= value <= 100
+            ):
+                report.error(path, line, f"{key}: expected a number from 0 to 100")
+                continue
+            values[key] = float(value)
+    return dataclasses.replace(settings, **values)

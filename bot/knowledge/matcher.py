@@ -1,0 +1,319 @@
+"""Question matching: character n-gram BM25 over topic fields, re-scored with
+rapidfuzz against the topics' example questions, and a three-way decision.
+
+Chinese is matched without word segmentation: unigrams and bigrams of the
+normalised text. Candidate topics come from an inverted index over the query's
+informative bigrams (a bigram found in most topics adds little and would make
+long posting lists), then a short list is scored exactly:
+
+- ``bm25``: the field-weighted BM25 score divided by the best score the query could
+  reach (each of its n-grams at full weight), in [0, 1];
+- ``coverage``: the IDF-weighted share of the query's n-grams found in the topic (an
+  n-gram no topic has counts at the highest IDF), in [0, 1];
+- ``fuzzy``: the best rapidfuzz similarity to one of the topic's example questions.
+
+The final score mixes the three with weights from ``intents/matching.yml``; the
+thresholds there decide answer, clarify or fallback.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from bot.knowledge.normalize import Normalizer, ngrams
+
+FIELDS = ("title", "keywords", "questions", "summary", "body")
+# Stages left out for intents: "你好" and "我要" matter there.
+INTENT_SKIP = ("fillers", "stopwords")
+
+
+@dataclass
+class Settings:
+    field_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "title": 3.0,
+            "keywords": 3.0,
+            "questions": 2.0,
+            "summary": 1.0,
+            "body": 0.3,
+        }
+    )
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.5
+    unigram_weight: float = 0.3
+    shortlist: int = 8
+    candidate_budget: int = 4000  # postings read per query to find candidates
+    partial_min_chars: int = 4  # example questions shorter than this skip partial matching
+    mass_half: float = 10.0  # raw BM25 score at which "mass" reaches 0.5
+    w_bm25: float = 0.3
+    w_mass: float = 0.0
+    w_coverage: float = 0.4
+    w_fuzzy: float = 0.3
+    w_partial: float = 0.0
+    w_keyword: float = 0.0
+    answer_min: float = 0.45
+    answer_gap: float = 0.08
+    clarify_min: float = 0.30
+    clarify_window: float = 0.10
+    intent_min_score: float = 0.85
+    intent_max_chars: int = 12
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One indexed item: a topic (or an intent) as texts per field."""
+
+    id: str
+    title: str
+    fields: dict[str, str]
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Match:
+    id: str
+    title: str
+    score: float
+    features: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Result:
+    question: str
+    normalized: str
+    decision: str  # "answer" | "clarify" | "fallback"
+    matches: tuple[Match, ...]  # best first
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+    def candidates(self, settings: Settings, limit: int = 3) -> list[Match]:
+        """The close candidates offered when clarifying (2 or 3)."""
+        if not self.matches:
+            return []
+        top = self.matches[0].score
+        close = [m for m in self.matches[:limit] if top - m.score <= settings.clarify_window]
+        return close if len(close) >= 2 else list(self.matches[:2])
+
+
+class Index:
+    """Field-weighted BM25 over character unigrams and bigrams (BM25F-like)."""
+
+    def __init__(self, docs: Sequence[Doc], normalize: Normalizer, settings: Settings) -> None:
+        self.docs = list(docs)
+        self.normalize = normalize
+        self.settings = settings
+        n = len(self.docs)
+        k1, b = settings.bm25_k1, settings.bm25_b
+        tfs: list[dict[str, float]] = []
+        lengths: list[float] = []
+        self.examples: list[tuple[str, ...]] = []
+        self.keywords: list[tuple[str, ...]] = []
+        for doc in self.docs:
+            tf: dict[str, float] = defaultdict(float)
+            length = 0.0
+            for name, text in doc.fields.items():
+                weight = settings.field_weights.get(name, 0.0)
+                if not weight:
+                    continue
+                norm = normalize(text)
+                uni, bi = ngrams(norm)
+                for g in uni:
+                    tf[g] += weight
+                for g in bi:
+                    tf[g] += weight
+                length += weight * len(norm)
+            tfs.append(tf)
+            lengths.append(length)
+            self.examples.append(tuple(e for e in (normalize(x) for x in doc.examples) if e))
+            kws = {normalize(k) for k in doc.keywords}
+            self.keywords.append(tuple(sorted((k for k in kws if len(k) >= 2), key=len)))
+        avg = (sum(lengths) / n) if n else 1.0
+        df: dict[str, int] = defaultdict(int)
+        for tf in tfs:
+            for g in tf:
+                df[g] += 1
+        self.n = n
+        self.idf = {g: math.log(1 + (n - d + 0.5) / (d + 0.5)) for g, d in df.items()}
+        self.idf_unseen = math.log(1 + (n + 0.5) / 0.5)
+        self.weights: list[dict[str, float]] = []
+        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, tf in enumerate(tfs):
+            norm_len = k1 * (1 - b + b * lengths[i] / avg) if avg else k1
+            w = {g: self.idf[g] * t * (k1 + 1) / (t + norm_len) for g, t in tf.items()}
+            self.weights.append(w)
+            for g, v in w.items():
+                if len(g) == 2:
+                    self.postings[g].append((i, v))
+        self._df = df
+
+    def query_terms(self, norm: str) -> dict[str, float]:
+        """Query n-grams with their weights (repeats count once)."""
+        uni, bi = ngrams(norm)
+        terms: dict[str, float] = {}
+        for g in uni:
+            terms[g] = self.settings.unigram_weight
+        for g in bi:
+            terms[g] = 1.0
+        return terms
+
+    def candidates(self, terms: dict[str, float], limit: int) -> list[int]:
+        """Topics sharing the query's rarest bigrams, within a budget of postings read,
+        so that a query costs about the same on a large index."""
+        budget = self.settings.candidate_budget
+        grams = sorted((g for g in terms if g in self.postings), key=self._df.__getitem__)
+        scores: dict[int, float] = defaultdict(float)
+        read = 0
+        for g in grams:
+            plist = self.postings[g]
+            if read and read + len(plist) > budget:
+                continue
+            read += len(plist)
+            for i, v in plist:
+                scores[i] += v
+        if not scores and self.n * len(terms) <= budget:
+            # Only single characters in common: a small index can afford to look at all.
+            for i, w in enumerate(self.weights):
+                for g in terms:
+                    if g in w:
+                        scores[i] += w[g]
+        return heapq.nlargest(limit, scores, key=scores.__getitem__)
+
+    def features(self, norm: str, terms: dict[str, float], i: int) -> dict[str, float]:
+        """The scores of one topic for one query, each in [0, 1]."""
+        s = self.settings
+        k1 = s.bm25_k1
+        w = self.weights[i]
+        bm = best = cov = cov_total = 0.0
+        for g, qw in terms.items():
+            idf = self.idf.get(g, self.idf_unseen)
+            best += qw * idf * (k1 + 1)
+            cov_total += qw * idf
+            v = w.get(g)
+            if v is not None:
+                bm += qw * v
+                cov += qw * idf
+        ratio = partial = 0.0
+        for ex in self.examples[i]:
+            r = fuzz.ratio(norm, ex)
+            if r > ratio:
+                ratio = r
+            if len(ex) >= s.partial_min_chars and len(norm) > len(ex):
+                p = fuzz.partial_ratio(ex, norm)
+                if p > partial:
+                    partial = p
+        kw = 0
+        for k in self.keywords[i]:
+            if len(k) > kw and k in norm:
+                kw = len(k)
+        return {
+            "keyword": min(1.0, kw / 4),
+            "bm25": bm / best if best else 0.0,
+            "mass": bm / (bm + s.mass_half) if bm else 0.0,
+            "coverage": cov / cov_total if cov_total else 0.0,
+            "fuzzy": ratio / 100.0,
+            "partial": partial / 100.0,
+        }
+
+    def combine(self, f: dict[str, float]) -> float:
+        s = self.settings
+        return (
+            s.w_bm25 * f["bm25"]
+            + s.w_mass * f["mass"]
+            + s.w_coverage * f["coverage"]
+            + s.w_fuzzy * f["fuzzy"]
+            + s.w_partial * f["partial"]
+            + s.w_keyword * f["keyword"]
+        )
+
+    def shortlist(self, norm: str, k: int) -> tuple[dict[str, float], list[int]]:
+        terms = self.query_terms(norm)
+        ids = self.candidates(terms, max(self.settings.shortlist, k)) if terms else []
+        if len(ids) < k:
+            seen = set(ids)
+            ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
+        return terms, ids
+
+    def search(self, norm: str, k: int = 3) -> list[Match]:
+        """Best matches first; at least ``k`` when the index has that many docs."""
+        if not self.docs:
+            return []
+        terms, ids = self.shortlist(norm, k)
+        out = []
+        for i in ids:
+            f = self.features(norm, terms, i)
+            doc = self.docs[i]
+            out.append(Match(doc.id, doc.title, round(self.combine(f), 4), f))
+        out.sort(key=lambda m: (-m.score, m.id))
+        return out
+
+
+def decide(matches: Sequence[Match], settings: Settings) -> str:
+    if not matches:
+        return "fallback"
+    s1 = matches[0].score
+    s2 = matches[1].score if len(matches) > 1 else 0.0
+    if s1 >= settings.answer_min and s1 - s2 >= settings.answer_gap:
+        return "answer"
+    if s1 >= settings.clarify_min:
+        return "clarify"
+    return "fallback"
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: str
+    action: str  # greeting | thanks | menu | open:<item>
+    examples: tuple[str, ...]
+
+
+class Matcher:
+    """Topics and non-policy intents, indexed once per content snapshot."""
+
+    def __init__(
+        self,
+        docs: Sequence[Doc],
+        intents: Sequence[Intent],
+        normalize: Normalizer,
+        settings: Settings,
+    ) -> None:
+        self.normalize = normalize
+        self.settings = settings
+        self.index = Index(docs, normalize, settings)
+        self.intents = list(intents)
+        # Intents are compared without dropping filler words ("你好" is a greeting).
+        self._intent_examples = [
+            (intent, normalize(ex, skip=INTENT_SKIP))
+            for intent in self.intents
+            for ex in intent.examples
+        ]
+
+    def match(self, question: str, k: int = 3) -> Result:
+        norm = self.normalize(question)
+        matches = self.index.search(norm, k) if norm else self._padding(k)
+        decision = decide(matches, self.settings) if norm else "fallback"
+        return Result(question, norm, decision, tuple(matches))
+
+    def _padding(self, k: int) -> list[Match]:
+        return [Match(d.id, d.title, 0.0) for d in self.index.docs[:k]]
+
+    def match_intent(self, text: str) -> Intent | None:
+        norm = self.normalize(text, skip=INTENT_SKIP)
+        if not norm or len(norm) > self.settings.intent_max_chars:
+            return None
+        best, best_score = None, 0.0
+        for intent, ex in self._intent_examples:
+            if not ex:
+                continue
+            score = 1.0 if norm == ex else fuzz.ratio(norm, ex) / 100.0
+            if score > best_score:
+                best, best_score = intent, score
+        return best if best_score >= self.settings.intent_min_score else None

@@ -1,0 +1,109 @@
+"""Question normalisation, driven by ``intents/normalize.yml``.
+
+Order: NFKC (full-width to half-width), lower case, traditional to simplified
+characters, drop punctuation/emoji/spaces, then each phrase stage (miswritings,
+dialect, synonyms, fillers) as one longest-first pass.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.content import LineDict, Report, load_yaml_file
+
+# Keep CJK ideographs, ASCII letters and digits; everything else (punctuation, emoji,
+# spaces, symbols) is dropped.
+_DROP = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+@dataclass
+class Stage:
+    name: str
+    mapping: dict[str, str]
+    pattern: re.Pattern[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        keys = sorted((k for k in self.mapping if k), key=len, reverse=True)
+        self.pattern = re.compile("|".join(map(re.escape, keys))) if keys else None
+
+    def apply(self, text: str) -> str:
+        if self.pattern is None:
+            return text
+        return self.pattern.sub(lambda m: self.mapping[m.group(0)], text)
+
+
+class Normalizer:
+    def __init__(self, chars: Mapping[str, str] | None = None, stages: Iterable[Stage] = ()):
+        self.table = str.maketrans(dict(chars or {}))
+        self.stages = list(stages)
+
+    def __call__(self, text: str, skip: tuple[str, ...] = ()) -> str:
+        text = unicodedata.normalize("NFKC", text or "").lower()
+        text = text.translate(self.table)
+        text = _DROP.sub("", text)
+        for stage in self.stages:
+            if stage.name not in skip:
+                text = stage.apply(text)
+        return text
+
+
+def load_normalizer(root: Path, report: Report) -> Normalizer:
+    path = root / "intents" / "normalize.yml"
+    if not path.exists():
+        report.error(path, 1, "missing: the normalisation maps")
+        return Normalizer()
+    data = load_yaml_file(path, report)
+    if data is None:
+        return Normalizer()
+    if not isinstance(data, LineDict):
+        report.error(path, 1, "expected a mapping with 'traditional' and 'stages'")
+        return Normalizer()
+    chars: dict[str, str] = {}
+    pairs = data.get("traditional") or []
+    if not isinstance(pairs, list):
+        report.error(path, data.line_of("traditional"), "traditional: expected a list of pairs")
+        pairs = []
+    for i, pair in enumerate(pairs):
+        line = pairs.line_of(i) if hasattr(pairs, "line_of") else data.line_of("traditional")
+        if not isinstance(pair, str) or len(pair) != 2:
+            report.error(path, line, f"traditional: {pair!r} is not a pair of two characters")
+            continue
+        if pair[0] in chars and chars[pair[0]] != pair[1]:
+            report.error(path, line, f"traditional: {pair[0]!r} is mapped twice")
+            continue
+        chars[pair[0]] = pair[1]
+    stages: list[Stage] = []
+    raw_stages = data.get("stages") or {}
+    if not isinstance(raw_stages, dict):
+        report.error(path, data.line_of("stages"), "stages: expected a mapping of stage names")
+        raw_stages = {}
+    for name, mapping in raw_stages.items():
+        line = raw_stages.line_of(name) if isinstance(raw_stages, LineDict) else 1
+        if not isinstance(mapping, dict):
+            report.error(path, line, f"stage {name!r}: expected a mapping of phrase: replacement")
+            continue
+        clean: dict[str, str] = {}
+        for key, value in mapping.items():
+            kline = mapping.line_of(key) if isinstance(mapping, LineDict) else line
+            if not isinstance(key, str) or not isinstance(value, str | type(None)):
+                report.error(path, kline, f"stage {name!r}: {key!r} needs a text replacement")
+                continue
+            value = value or ""
+            if not _DROP.sub("", key.lower()) == key.lower():
+                report.error(path, kline, f"stage {name!r}: {key!r} contains punctuation or spaces")
+                continue
+            if value == key:
+                report.warning(path, kline, f"stage {name!r}: {key!r} maps to itself")
+                continue
+            clean[key] = value
+        stages.append(Stage(str(name), clean))
+    return Normalizer(chars, stages)
+
+
+def ngrams(text: str) -> tuple[list[str], list[str]]:
+    """Character unigrams and bigrams of a normalised text."""
+    return list(text), [text[i : i + 2] for i in range(len(text) - 1)]

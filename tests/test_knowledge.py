@@ -1,0 +1,290 @@
+"""亮政策: normalisation, content checks, the ask CLI, the store and the dialog."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+from bot.content import load_content
+
+# -- normalisation ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kb():
+    content, report = load_content(PROJECT_ROOT)
+    assert not report.errors, [str(p) for p in report.errors]
+    return content.knowledge
+
+
+def test_normalise_width_case_punctuation_emoji(kb):
+    n = kb.matcher.normalize
+    assert n("ＡＢＣ１２３！！💰") == "abc123"
+    assert n("低保， 低保。") == n("低保低保")
+
+
+def test_normalise_traditional_dialect_and_typos(kb):
+    n = kb.matcher.normalize
+    assert n("條件") == n("条件")
+    assert n("底保咋个申请") == n("低保怎么申请")
+    assert n("屋头没得钱") == n("家里没有钱")
+    assert n("伍保户") == n("五保户") == n("特困人员")
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("低保咋个申请嘛", "dibao"),
+        ("五保户一个月有好多钱", "tekun"),
+        ("娃娃读书有啥子资助", "student-aid"),
+    ],
+)
+def test_plain_questions_answered(kb, question, topic):
+    r = kb.matcher.match(question)
+    assert r.matches[0].id == topic
+    assert r.decision in ("answer", "clarify")
+
+
+@pytest.mark.parametrize("question", ["红烧肉咋个做", "欧冠决赛谁赢了", "？？？", "🙂"])
+def test_out_of_scope_falls_back(kb, question):
+    r = kb.matcher.match(question)
+    assert r.decision == "fallback"
+    assert len(r.matches) >= 3
+
+
+def test_intents(kb):
+    m = kb.matcher
+    assert m.match_intent("谢谢你").action == "thanks"
+    assert m.match_intent("你好").action == "greeting"
+    assert m.match_intent("找人工").action == "open:channels"
+    assert m.match_intent("我要求助").action == "open:help"
+    assert m.match_intent("低保咋个申请") is None
+    assert m.match_intent("谢" * 100) is None
+
+
+# -- content checks ----------------------------------------------------------------
+
+
+@pytest.fixture
+def content_copy(tmp_path):
+    for name in ("policy_texts", "intents"):
+        shutil.copytree(PROJECT_ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def _errors(root):
+    _content, report = load_content(root)
+    return [str(p) for p in report.errors]
+
+
+def test_check_reports_bad_intents(content_copy):
+    path = content_copy / "intents" / "chat.yml"
+    path.write_text(
+        "- id: x\n  action: open:nowhere\n  examples: [a]\n- id: y\n  action: thanks\n  examples: [b]\n",
+        encoding="utf-8",
+    )
+    errors = _errors(content_copy)
+    assert any(e.startswith("intents/chat.yml:2: unknown reference") for e in errors), errors
+
+
+def test_check_reports_malformed_yaml_and_bad_settings(content_copy):
+    (content_copy / "intents" / "normalize.yml").write_text("stages: [\n", encoding="utf-8")
+    (content_copy / "intents" / "matching.yml").write_text("answer_min: lots\n", encoding="utf-8")
+    errors = _errors(content_copy)
+    assert any(e.startswith("intents/normalize.yml:") and "malformed" in e for e in errors)
+    assert any(e.startswith("intents/matching.yml:1: answer_min") for e in errors)
+
+
+def test_check_reports_question_under_two_topics_after_normalisation(content_copy):
+    path = content_copy / "policy_texts" / "tekun.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("questions:\n", "questions:\n  - 低保咋个申请\n", 1), encoding="utf-8"
+    )
+    dibao = content_copy / "policy_texts" / "dibao.md"
+    text = dibao.read_text(encoding="utf-8")
+    dibao.write_text(text.replace("questions:\n", "questions:\n  - 低保怎么申请？\n", 1), "utf-8")
+    errors = _errors(content_copy)
+    assert any("also listed under" in e for e in errors), errors
+
+
+def test_bundled_content_passes_check():
+    assert _errors(PROJECT_ROOT) == []
+
+
+# -- CLI -----------------------------------------------------------------------------
+
+
+def _sanliang(*args, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+    )
+
+
+def test_ask_json_one_question():
+    out = _sanliang("ask", "--json", "低保咋个申请")
+    assert out.returncode == 0, out.stderr
+    obj = json.loads(out.stdout.strip())
+    assert obj["question"] == "低保咋个申请"
+    assert obj["decision"] in ("answer", "clarify", "fallback")
+    assert len(obj["matches"]) >= 3
+    assert obj["matches"][0]["id"] == "dibao"
+    assert set(obj["matches"][0]) == {"id", "title", "score"}
+
+
+def test_ask_json_reads_stdin_lines():
+    out = _sanliang("ask", "--json", stdin="五保户\n\n红烧肉咋个做\n")
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [x["question"] for x in lines] == ["五保户", "红烧肉咋个做"]
+    assert lines[1]["decision"] == "fallback" and len(lines[1]["matches"]) >= 3
+
+
+# -- store -----------------------------------------------------------------------------
+
+
+async def test_repo_log_feedback_and_gaps(app):
+    repo = app.store.knowledge
+    t0 = time.time() - 1
+    a = await repo.log_question(7, "低保咋个申请", "answer", [("dibao", 0.8)], "dibao")
+    b = await repo.log_question(7, "火车票", "fallback", [("dibao", 0.1)])
+    assert await repo.set_feedback(a, 7, False)
+    assert not await repo.set_feedback(a, 8, True)  # not this user's question
+    gaps = await repo.gaps(t0)
+    assert {g.token for g in gaps} == {a, b}
+    assert {g.question for g in gaps} == {"低保咋个申请", "火车票"}
+    assert (await repo.get(a)).feedback == 0
+    assert (await repo.stats(t0))["not_helpful"] == 1
+    assert await repo.forget_user(7) == 2
+
+
+# -- dialog -------------------------------------------------------------------------------
+
+
+def _payloads(chat):
+    return [b.payload for r in chat.last for row in r.buttons for b in row]
+
+
+async def test_answer_feedback_and_related(chat, app):
+    await chat.send("低保咋个申请嘛")
+    text = chat.text()
+    assert "最低生活保障" in text and "来源" in text and "更新于" in text
+    assert "这个回答有帮助吗" in text
+    fb = [p for p in _payloads(chat) if p.startswith("kb:f:")]
+    assert len(fb) == 2
+    assert any(p.startswith("kb:t:") for p in _payloads(chat))
+    token = fb[1].split(":")[2]
+    await chat.tap("👎 没帮助")
+    record = await app.store.knowledge.get(token)
+    assert record.feedback == 0
+    gaps = await app.store.knowledge.gaps(0)
+    assert [g.question for g in gaps] == ["低保咋个申请嘛"]
+    state = await app.store.load_state(chat.user_id)
+    assert state["memory"]["unanswered"]["text"] == "低保咋个申请嘛"
+
+
+async def test_forged_feedback_is_stale(chat, app):
+    await chat.send("低保咋个申请嘛")
+    before = await app.store.load_state(chat.user_id)
+    for payload in (
+        "kb:f:AAAAAAAA:1",
+        "kb:f:../etc:1",
+        "kb:x:1",
+        "kb:t:no-such-topic",
+        "kb:p::dibao",
+    ):
+        await chat.press(payload)
+        assert "已过期" in chat.text()
+    assert await app.store.load_state(chat.user_id) == before
+
+
+async def test_other_users_token_is_stale(app):
+    from tests.conftest import Chat
+
+    alice, bob = Chat(app, 1), Chat(app, 2)
+    await alice.send("低保咋个申请嘛")
+    payload = next(p for p in _payloads(alice) if p.startswith("kb:f:"))
+    await bob.press(payload)
+    assert "已过期" in bob.text()
+
+
+async def test_fallback_offers_help_and_remembers_question(chat, app):
+    await chat.send("红烧肉咋个做")
+    assert "12345" in chat.text()
+    assert "menu:help" in _payloads(chat)
+    state = await app.store.load_state(chat.user_id)
+    assert state["memory"]["unanswered"]["text"] == "红烧肉咋个做"
+    gaps = await app.store.knowledge.gaps(0)
+    assert gaps[0].decision == "fallback"
+
+
+async def test_clarify_then_pick(chat, app):
+    matcher = app.content.current.knowledge.matcher
+    # Find a question the matcher clarifies, from the topics' own words.
+    question = "低保和特困"
+    result = matcher.match(question)
+    if result.decision != "clarify":
+        pytest.skip(f"not a clarify case with the current thresholds: {result.decision}")
+    await chat.send(question)
+    picks = [p for p in _payloads(chat) if p.startswith("kb:p:")]
+    assert 2 <= len(picks) <= 3
+    assert any(p.startswith("kb:n:") for p in _payloads(chat))
+    await chat.press(picks[0])
+    assert "这个回答有帮助吗" in chat.text()
+    await chat.press(picks[0].replace(picks[0].split(":")[3], "hotlines"))
+    assert "已过期" in chat.text() or "求助电话" in chat.text()
+
+
+async def test_none_of_these(chat, app):
+    token = await app.store.knowledge.log_question(
+        chat.user_id, "某个问题", "clarify", [("dibao", 0.4), ("tekun", 0.38)]
+    )
+    await chat.press(f"kb:n:{token}")
+    assert "12345" in chat.text()
+    assert (await app.store.knowledge.get(token)).decision == "none"
+
+
+async def test_user_text_is_escaped(chat):
+    await chat.send("<b>低保</b> 咋个申请 <script>")
+    text = chat.text()
+    assert "<script>" not in text
+    assert "&lt;script&gt;" in text or "script" not in text
+
+
+async def test_intents_drive_engine(chat):
+    await chat.send("谢谢")
+    assert "不客气" in chat.text()
+    await chat.send("你好")
+    assert "menu:ask" in _payloads(chat)
+    await chat.send("问政策")
+    assert "请用自己的话问" in chat.text()
+
+
+async def test_menu_ask_and_deep_link(chat):
+    await chat.press("menu:ask")
+    assert "请用自己的话问" in chat.text()
+    await chat.send("/start tekun")
+    assert "特困" in chat.text() and "来源" in chat.text()
+    await chat.send("/start no-such-topic")
+    assert "menu:ask" in _payloads(chat)
+
+
+async def test_matcher_service_follows_reload(app):
+    get = app.engine.services["matcher"]
+    assert get() is app.content.current.knowledge.matcher
+
+
+async def test_huge_input_is_handled(chat):
+    await chat.send("低保" * 4000)
+    assert chat.last and len(chat.text()) < 10_000
