@@ -1,9 +1,482 @@
-"""Help requests, their status history and messages."""
+"""Help requests, their status history and messages.
+
+A case is created exactly once per draft (``draft_id`` is UNIQUE): pressing 确认提交
+twice, or the same update delivered twice, returns the case already stored. The
+reference number (``SC-YYMM-XXXX``) is drawn from ``secrets`` over an alphabet without
+0/O/1/I and is UNIQUE; a collision draws again.
+
+Every status change goes through ``change_status``, a compare-and-set in one
+transaction that also writes the history row, so two workers claiming at once leave
+one winner and a complete history.
+"""
 
 from __future__ import annotations
 
-from bot.store import Repo
+import datetime as dt
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.store import Repo, StoreError
+
+STATUSES = (
+    "new",
+    "claimed",
+    "in_progress",
+    "resolved",
+    "closed",
+    "transferred",
+    "withdrawn",
+    "invalid",
+)
+OPEN_STATUSES = ("new", "claimed", "in_progress", "transferred")
+FINAL_STATUSES = ("resolved", "closed", "withdrawn", "invalid")
+ACTOR_KINDS = ("resident", "staff", "system")
+CATEGORIES = ("living", "housing", "jobs", "medical", "school", "winter", "safety", "other")
+CONTACT_TIMES = ("am", "pm", "evening", "any")
+
+REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I
+REF_RANDOM_CHARS = 4
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+MAX_REF_ATTEMPTS = 50
+MAX_JSON_CHARS = 20_000
+
+_CASE_COLUMNS = (
+    "id, ref, draft_id, user_id, chat_id, status, category, region_city, region_district,"
+    " region_township, region_village, description, phone, contact_time, urgent,"
+    " urgent_by_resident, urgent_words, attachments, target_days, due_at, assignee_id,"
+    " area_city, area_district, created_at, updated_at, closed_at, erased_at"
+)
+
+
+def new_ref(now: float | None = None) -> str:
+    """SC-YYMM-XXXX in China time, XXXX drawn with ``secrets``."""
+    stamp = dt.datetime.fromtimestamp(time.time() if now is None else now, CHINA_TZ)
+    tail = "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_RANDOM_CHARS))
+    return f"SC-{stamp:%y%m}-{tail}"
+
+
+def new_draft_id() -> str:
+    return secrets.token_urlsafe(9)  # 12 characters, fits a button payload
+
+
+@dataclass
+class NewCase:
+    """What the resident confirmed; ``draft_id`` makes creation idempotent."""
+
+    draft_id: str
+    user_id: int
+    category: str
+    region_city: str
+    region_district: str
+    description: str
+    phone: str
+    contact_time: str
+    target_days: int
+    chat_id: int | None = None
+    region_township: str | None = None
+    region_village: str | None = None
+    urgent_by_resident: bool = False
+    urgent_words: list[str] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    due_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    ref: str
+    draft_id: str
+    user_id: int | None
+    chat_id: int | None
+    status: str
+    category: str
+    region_city: str
+    region_district: str
+    region_township: str | None
+    region_village: str | None
+    description: str | None
+    phone: str | None
+    contact_time: str | None
+    urgent: bool
+    urgent_by_resident: bool
+    urgent_words: tuple[str, ...]
+    attachments: tuple[dict[str, Any], ...]
+    target_days: int
+    due_at: float | None
+    assignee_id: int | None
+    area_city: str | None
+    area_district: str | None
+    created_at: float
+    updated_at: float
+    closed_at: float | None
+    erased_at: float | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def region(self) -> str:
+        return f"{self.region_city}/{self.region_district}"
+
+    @classmethod
+    def from_row(cls, row: Any) -> Case:
+        d = dict(row)
+        d["urgent"] = bool(d["urgent"])
+        d["urgent_by_resident"] = bool(d["urgent_by_resident"])
+        d["urgent_words"] = tuple(_json_list(d["urgent_words"]))
+        d["attachments"] = tuple(a for a in _json_list(d["attachments"]) if isinstance(a, dict))
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    id: int
+    case_id: int
+    at: float
+    actor_kind: str
+    actor_id: int | None
+    from_status: str | None
+    to_status: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    case_id: int
+    at: float
+    author_kind: str
+    author_id: int | None
+    body: str | None
+    private: bool
+
+
+def _json_list(raw: Any) -> list[Any]:
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def _dump(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) > MAX_JSON_CHARS:
+        raise StoreError("attachment data too large")
+    return text
 
 
 class CaseRepo(Repo):
-    pass
+    # -- create ---------------------------------------------------------------
+
+    async def create(self, new: NewCase, now: float | None = None) -> tuple[Case, bool]:
+        """Store a confirmed request. Returns (case, created); when the draft was
+        already submitted, the stored case and False. The commit happens before this
+        returns, so the reference number may then be shown."""
+        if new.category not in CATEGORIES:
+            raise StoreError(f"unknown category {new.category!r}")
+        if new.contact_time not in CONTACT_TIMES:
+            raise StoreError(f"unknown contact time {new.contact_time!r}")
+        now = time.time() if now is None else now
+        urgent = bool(new.urgent_by_resident or new.urgent_words)
+        async with self.store.tx() as db:
+            cur = await db.execute(
+                f"SELECT {_CASE_COLUMNS} FROM cases WHERE draft_id = ?", (new.draft_id,)
+            )
+            row = await cur.fetchone()
+            if row is not None:
+                if row["user_id"] != new.user_id:
+                    raise StoreError("draft belongs to another user")
+                return Case.from_row(row), False
+            for _ in range(MAX_REF_ATTEMPTS):
+                ref = new_ref(now)
+                try:
+                    cur = await db.execute(
+                        "INSERT INTO cases (ref, draft_id, user_id, chat_id, status, category,"
+                        " region_city, region_district, region_township, region_village,"
+                        " description, phone, contact_time, urgent, urgent_by_resident,"
+                        " urgent_words, attachments, target_days, due_at, area_city,"
+                        " area_district, created_at, updated_at)"
+                        " VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                        " ?, ?, ?, ?)",
+                        (
+                            ref,
+                            new.draft_id,
+                            new.user_id,
+                            new.chat_id,
+                            new.category,
+                            new.region_city,
+                            new.region_district,
+                            new.region_township,
+                            new.region_village,
+                            new.description,
+                            new.phone,
+                            new.contact_time,
+                            int(urgent),
+                            int(new.urgent_by_resident),
+                            _dump(list(new.urgent_words)),
+                            _dump(list(new.attachments)),
+                            int(new.target_days),
+                            new.due_at,
+                            new.region_city,
+                            new.region_district,
+                            now,
+                            now,
+                        ),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    if "cases.ref" in str(exc):
+                        continue  # the random part collided: draw again
+                    raise
+                case_id = cur.lastrowid
+                await db.execute(
+                    "INSERT INTO case_history (case_id, at, actor_kind, actor_id, from_status,"
+                    " to_status) VALUES (?, ?, 'resident', ?, NULL, 'new')",
+                    (case_id, now, new.user_id),
+                )
+                cur = await db.execute(
+                    f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,)
+                )
+                return Case.from_row(await cur.fetchone()), True
+            raise StoreError("could not draw a free reference number")
+
+    # -- read -----------------------------------------------------------------
+
+    async def get(self, case_id: int) -> Case | None:
+        row = await self.store.fetchone(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,)
+        )
+        return Case.from_row(row) if row else None
+
+    async def get_by_ref(self, ref: str) -> Case | None:
+        row = await self.store.fetchone(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE ref = ?", (ref.strip().upper(),)
+        )
+        return Case.from_row(row) if row else None
+
+    async def get_by_draft(self, draft_id: str) -> Case | None:
+        row = await self.store.fetchone(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE draft_id = ?", (draft_id,)
+        )
+        return Case.from_row(row) if row else None
+
+    async def get_for_user(self, case_id: int, user_id: int) -> Case | None:
+        """The case only when it belongs to this resident (ownership checked here)."""
+        row = await self.store.fetchone(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ? AND user_id = ?",
+            (case_id, user_id),
+        )
+        return Case.from_row(row) if row else None
+
+    async def for_user(self, user_id: int, limit: int = 20) -> list[Case]:
+        rows = await self.store.fetchall(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE user_id = ?"
+            " ORDER BY created_at DESC, id DESC LIMIT ?",
+            (user_id, limit),
+        )
+        return [Case.from_row(r) for r in rows]
+
+    async def list(
+        self,
+        status: str | Iterable[str] | None = None,
+        city: str | None = None,
+        district: str | None = None,
+        limit: int | None = None,
+    ) -> list[Case]:
+        """Cases, newest first, optionally by status(es) and responsible area."""
+        where, params = [], []
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params.extend(statuses)
+        if city is not None:
+            where.append("area_city = ?")
+            params.append(city)
+        if district is not None:
+            where.append("area_district = ?")
+            params.append(district)
+        sql = f"SELECT {_CASE_COLUMNS} FROM cases"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [Case.from_row(r) for r in await self.store.fetchall(sql, params)]
+
+    async def history(self, case_id: int) -> list[StatusChange]:
+        rows = await self.store.fetchall(
+            "SELECT id, case_id, at, actor_kind, actor_id, from_status, to_status, note"
+            " FROM case_history WHERE case_id = ? ORDER BY at, id",
+            (case_id,),
+        )
+        return [StatusChange(**dict(r)) for r in rows]
+
+    async def messages(self, case_id: int, include_private: bool = False) -> list[Message]:
+        sql = (
+            "SELECT id, case_id, at, author_kind, author_id, body, private"
+            " FROM case_messages WHERE case_id = ?"
+        )
+        if not include_private:
+            sql += " AND private = 0"
+        rows = await self.store.fetchall(sql + " ORDER BY at, id", (case_id,))
+        return [Message(**{**dict(r), "private": bool(r["private"])}) for r in rows]
+
+    async def count(self) -> int:
+        row = await self.store.fetchone("SELECT COUNT(*) AS n FROM cases")
+        return int(row["n"])
+
+    # -- change ---------------------------------------------------------------
+
+    async def add_message(
+        self,
+        case_id: int,
+        author_kind: str,
+        author_id: int | None,
+        body: str,
+        private: bool = False,
+        only_if_open: bool = True,
+        now: float | None = None,
+    ) -> Message | None:
+        """Add a message; None when the case is gone or (``only_if_open``) no longer open."""
+        if author_kind not in ACTOR_KINDS:
+            raise StoreError(f"unknown author kind {author_kind!r}")
+        now = time.time() if now is None else now
+        async with self.store.tx() as db:
+            cur = await db.execute("SELECT status FROM cases WHERE id = ?", (case_id,))
+            row = await cur.fetchone()
+            if row is None or (only_if_open and row["status"] not in OPEN_STATUSES):
+                return None
+            cur = await db.execute(
+                "INSERT INTO case_messages (case_id, at, author_kind, author_id, body, private)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (case_id, now, author_kind, author_id, body, int(private)),
+            )
+            await db.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (now, case_id))
+            return Message(cur.lastrowid, case_id, now, author_kind, author_id, body, private)
+
+    async def change_status(
+        self,
+        case_id: int,
+        to_status: str,
+        actor_kind: str,
+        actor_id: int | None,
+        note: str | None = None,
+        expect_from: Iterable[str] | None = None,
+        set_fields: dict[str, Any] | None = None,
+        now: float | None = None,
+    ) -> Case | None:
+        """Move a case to ``to_status`` if its current status is in ``expect_from``
+        (any status when None), recording who, when, from, to and the note. Returns
+        the updated case, or None when the case is gone or its status did not match
+        (someone else changed it first). ``set_fields`` may set assignee_id,
+        area_city, area_district or due_at in the same transaction."""
+        if to_status not in STATUSES:
+            raise StoreError(f"unknown status {to_status!r}")
+        if actor_kind not in ACTOR_KINDS:
+            raise StoreError(f"unknown actor kind {actor_kind!r}")
+        allowed = {"assignee_id", "area_city", "area_district", "due_at", "target_days"}
+        extra = dict(set_fields or {})
+        if set(extra) - allowed:
+            raise StoreError(f"cannot set {sorted(set(extra) - allowed)}")
+        now = time.time() if now is None else now
+        async with self.store.tx() as db:
+            cur = await db.execute("SELECT status FROM cases WHERE id = ?", (case_id,))
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            current = row["status"]
+            if expect_from is not None and current not in set(expect_from):
+                return None
+            closed = now if to_status in FINAL_STATUSES else None
+            assignments = ["status = ?", "updated_at = ?", "closed_at = ?"]
+            params: list[Any] = [to_status, now, closed]
+            for key, value in extra.items():
+                assignments.append(f"{key} = ?")
+                params.append(value)
+            await db.execute(
+                f"UPDATE cases SET {', '.join(assignments)} WHERE id = ?", (*params, case_id)
+            )
+            await db.execute(
+                "INSERT INTO case_history (case_id, at, actor_kind, actor_id, from_status,"
+                " to_status, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (case_id, now, actor_kind, actor_id, current, to_status, note),
+            )
+            cur = await db.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
+            return Case.from_row(await cur.fetchone())
+
+    # -- erase ----------------------------------------------------------------
+
+    async def erase_personal(self, case_ids: Iterable[int], now: float | None = None) -> int:
+        """Erase contact details and every free text of these cases: phone, typed place
+        names, description, contact time, flagged words, attachments, message bodies and
+        history notes. Category, 市州/区县, dates and status stay for statistics."""
+        ids = [int(i) for i in case_ids]
+        if not ids:
+            return 0
+        now = time.time() if now is None else now
+        async with self.store.tx() as db:
+            return await _erase(db, ids, now, unlink=False)
+
+    async def forget_user(self, user_id: int, now: float | None = None) -> int:
+        """/forget, in one transaction: withdraw the resident's open requests (nobody
+        could contact them any more), erase the personal data of all their requests and
+        unlink them from the resident. Returns the number of requests erased."""
+        now = time.time() if now is None else now
+        async with self.store.tx() as db:
+            cur = await db.execute("SELECT id, status FROM cases WHERE user_id = ?", (user_id,))
+            rows = list(await cur.fetchall())
+            for row in rows:
+                if row["status"] in OPEN_STATUSES:
+                    await db.execute(
+                        "UPDATE cases SET status = 'withdrawn', closed_at = ?, updated_at = ?"
+                        " WHERE id = ?",
+                        (now, now, row["id"]),
+                    )
+                    await db.execute(
+                        "INSERT INTO case_history (case_id, at, actor_kind, actor_id,"
+                        " from_status, to_status, note) VALUES (?, ?, 'system', NULL, ?,"
+                        " 'withdrawn', NULL)",
+                        (row["id"], now, row["status"]),
+                    )
+            return await _erase(db, [r["id"] for r in rows], now, unlink=True)
+
+    async def closed_before(self, before: float) -> list[int]:
+        """Ids of cases closed before ``before`` whose personal data is still there
+        (for the retention job)."""
+        rows = await self.store.fetchall(
+            "SELECT id FROM cases WHERE closed_at IS NOT NULL AND closed_at < ?"
+            " AND erased_at IS NULL",
+            (before,),
+        )
+        return [r["id"] for r in rows]
+
+
+async def _erase(db: Any, ids: list[int], now: float, unlink: bool) -> int:
+    if not ids:
+        return 0
+    marks = ", ".join("?" * len(ids))
+    unlink_sql = ", user_id = NULL" if unlink else ""
+    cur = await db.execute(
+        "UPDATE cases SET phone = NULL, region_township = NULL, region_village = NULL,"
+        " description = NULL, contact_time = NULL, urgent_words = '[]', attachments = '[]',"
+        f" chat_id = NULL, erased_at = ?, updated_at = ?{unlink_sql} WHERE id IN ({marks})",
+        (now, now, *ids),
+    )
+    await db.execute(f"UPDATE case_messages SET body = NULL WHERE case_id IN ({marks})", ids)
+    await db.execute(f"UPDATE case_history SET note = NULL WHERE case_id IN ({marks})", ids)
+    if unlink:
+        for table in ("case_messages", "case_history"):
+            column = "author" if table == "case_messages" else "actor"
+            await db.execute(
+                f"UPDATE {table} SET {column}_id = NULL"
+                f" WHERE {column}_kind = 'resident' AND case_id IN ({marks})",
+                ids,
+            )
+    return cur.rowcount

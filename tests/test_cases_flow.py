@@ -1,0 +1,450 @@
+"""我要求助 / 我的求助进度 / /forget through the engine."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.dialog.events import Contact, Event
+from tests.conftest import Chat
+
+REF = re.compile(r"SC-\d{4}-[2-9A-HJ-NP-Z]{4}")
+EXPIRED = "该按钮已过期"
+
+
+def payloads(chat: Chat) -> list[str]:
+    return [p for r in chat.last for p in r.payloads()]
+
+
+def confirm_payload(chat: Chat) -> str:
+    found = [p for p in payloads(chat) if p.startswith("hc:ok:")]
+    assert len(found) == 1, payloads(chat)
+    return found[0]
+
+
+async def count(app, table: str) -> int:
+    row = await app.store.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
+    return int(row["n"])
+
+
+async def fill(
+    chat: Chat,
+    description: str = "家里没钱交暖气费，老人身体也不好",
+    phone: str = "138 0013 8000",
+    urgent: bool = False,
+) -> None:
+    """From the main menu to the summary."""
+    await chat.press("menu:help")
+    assert "同意" in chat.text() and "/forget" in chat.text()
+    await chat.tap("同意，开始填写")
+    await chat.tap("取暖过冬物资")
+    await chat.tap("成都市")
+    await chat.tap("武侯区")
+    await chat.send("玉林街道")
+    await chat.send("玉林社区")
+    await chat.send(description)
+    await chat.send(phone)
+    await chat.tap("下午")
+    await chat.tap("很急，请尽快" if urgent else "不算太急")
+    assert "请核对您的求助" in chat.text()
+
+
+async def test_full_request_is_stored_after_confirm(app, chat):
+    await fill(chat)
+    text = chat.text()
+    assert "玉林街道" in text and "13800138000" in text and "下午" in text
+    assert await count(app, "cases") == 0  # nothing stored before 确认提交
+    await chat.press(confirm_payload(chat))
+    text = chat.text()
+    refs = REF.findall(text)
+    assert refs, text
+    assert "3 个工作日" in text
+    case = await app.store.cases.get_by_ref(refs[0])
+    assert case is not None and case.user_id == chat.user_id
+    assert case.category == "winter"
+    assert (case.region_city, case.region_district) == ("成都市", "武侯区")
+    assert (case.region_township, case.region_village) == ("玉林街道", "玉林社区")
+    assert case.phone == "13800138000" and case.contact_time == "pm"
+    assert case.status == "new" and not case.urgent and case.target_days == 3
+    history = await app.store.cases.history(case.id)
+    assert [(h.from_status, h.to_status, h.actor_kind) for h in history] == [
+        (None, "new", "resident")
+    ]
+
+
+async def test_declining_consent_stores_nothing(app, chat):
+    await chat.press("menu:help")
+    await chat.tap("不同意，只看求助电话")
+    text = chat.text()
+    assert "12345" in text and "没有留下" in text
+    assert await count(app, "cases") == 0
+    assert await count(app, "case_history") == 0
+    assert await count(app, "conversations") == 0
+    assert await app.store.load_state(chat.user_id) is None
+
+
+async def test_urgent_words_and_button_flag_the_request(app, chat):
+    await fill(chat, description="家里断电了，老人摔倒起不来")
+    assert "紧急" in chat.text()
+    await chat.press(confirm_payload(chat))
+    case = await app.store.cases.get_by_ref(REF.findall(chat.text())[0])
+    assert case.urgent and not case.urgent_by_resident
+    assert "断电" in case.urgent_words and "摔倒" in case.urgent_words
+    assert case.target_days == 1 and "1 个工作日" in chat.text()
+
+    other = Chat(app, user_id=2002)
+    await fill(other, description="房子漏雨，想问问能不能帮忙修", urgent=True)
+    await other.press(confirm_payload(other))
+    case = await app.store.cases.get_by_ref(REF.findall(other.text())[0])
+    assert case.urgent and case.urgent_by_resident and not case.urgent_words
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["12345", "1380013800", "23800138000", "138001380001", "abc", "028-123", "+1 650 555 0100"],
+)
+async def test_bad_phone_gets_a_clear_retry(app, chat, bad):
+    await chat.press("menu:help")
+    await chat.tap("同意，开始填写")
+    await chat.tap("生活困难")
+    await chat.tap("资阳市")
+    await chat.tap("雁江区")
+    await chat.tap("不清楚，跳过")
+    await chat.tap("不清楚，跳过")
+    await chat.send("没有收入，吃饭都成问题")
+    state = await app.store.load_state(chat.user_id)
+    await chat.send(bad)
+    assert "电话号码好像不对" in chat.text()
+    assert await app.store.load_state(chat.user_id) == state  # still asking for the phone
+    await chat.send("+86 138-0013-8000")
+    assert "什么时候打电话" in chat.text()
+    await chat.tap("都可以")
+    await chat.tap("不算太急")
+    assert "13800138000" in chat.text()
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("028-85551234", "028-85551234"),
+        ("(0813) 8123456", "0813-8123456"),
+        ("0086 13912345678", "13912345678"),
+    ],
+)
+async def test_landline_and_prefixes(app, chat, typed, stored):
+    await fill(chat, phone=typed)
+    await chat.press(confirm_payload(chat))
+    case = await app.store.cases.get_by_ref(REF.findall(chat.text())[0])
+    assert case.phone == stored
+
+
+async def test_blank_and_over_long_description_retry(app, chat):
+    await chat.press("menu:help")
+    await chat.tap("同意，开始填写")
+    await chat.tap("就医")
+    await chat.tap("凉山彝族自治州")
+    await chat.tap("西昌市")
+    await chat.send("某某镇")
+    await chat.send("某某村")
+    state = await app.store.load_state(chat.user_id)
+    await chat.send("。。。 ！")
+    assert "没有看到具体内容" in chat.text()
+    await chat.send("病" * 501)
+    assert "太长" in chat.text() and "500" in chat.text()
+    assert await app.store.load_state(chat.user_id) == state
+    await chat.send("病" * 500)
+    assert "电话" in chat.text()
+
+
+async def test_over_long_place_name_retries(app, chat):
+    await chat.press("menu:help")
+    await chat.tap("同意，开始填写")
+    await chat.tap("住房")
+    await chat.tap("成都市")
+    await chat.tap("其他区县（请打字）")
+    await chat.send("天府新区")
+    assert "乡镇或街道" in chat.text()
+    await chat.send("镇" * 31)
+    assert "太长" in chat.text()
+    await chat.send("华阳街道")
+    await chat.tap("不清楚，跳过")
+    await chat.send("想申请公租房，不知道怎么办")
+    await chat.send("13800138000")
+    await chat.tap("上午")
+    await chat.tap("不算太急")
+    await chat.press(confirm_payload(chat))
+    case = await app.store.cases.get_by_ref(REF.findall(chat.text())[0])
+    assert case.region_district == "天府新区" and case.region_village is None
+
+
+async def test_typed_city_short_name_counts_as_button(app, chat):
+    await chat.press("menu:help")
+    await chat.tap("同意，开始填写")
+    await chat.send("生活困难")
+    await chat.send("凉山")
+    assert "凉山彝族自治州的哪个区" in chat.text()
+    await chat.send("火星")
+    assert "请点下面的按钮" in chat.text()
+
+
+async def test_double_confirm_gives_one_request(app, chat):
+    await fill(chat)
+    payload = confirm_payload(chat)
+    await chat.press(payload)
+    ref = REF.findall(chat.text())[0]
+    await chat.press(payload)
+    assert "您已经提交过了" in chat.text() and ref in chat.text()
+    assert await count(app, "cases") == 1
+
+
+async def test_redelivered_update_gives_one_request(app, chat):
+    await fill(chat)
+    payload = confirm_payload(chat)
+    ev = Event(user_id=chat.user_id, chat_id=chat.user_id, payload=payload, update_id=777)
+    first = await app.engine.handle(ev)
+    again = await app.engine.handle(ev)
+    assert REF.search(first[0].text) and again == []
+    # Even if the update id was lost (crash between the case commit and the state save).
+    await app.store.execute("DELETE FROM processed_updates")
+    third = await app.engine.handle(ev)
+    assert "您已经提交过了" in third[0].text
+    assert await count(app, "cases") == 1
+
+
+async def test_concurrent_confirms_give_one_request(app, chat):
+    import asyncio
+
+    await fill(chat)
+    payload = confirm_payload(chat)
+    ev = Event(user_id=chat.user_id, chat_id=chat.user_id, payload=payload)
+    results = await asyncio.gather(*(app.engine.handle(ev) for _ in range(5)))
+    refs = {REF.search(r[0].text).group(0) for r in results}
+    assert len(refs) == 1
+    assert await count(app, "cases") == 1
+
+
+async def test_forged_payloads_are_refused(app, chat):
+    await fill(chat)
+    state = await app.store.load_state(chat.user_id)
+    for forged in [
+        "hc:ok:AAAAAAAAAAAA",  # someone else's / unknown draft
+        "hc:ok:../../x",
+        "hc:cat:living",  # not the current step
+        "hc:city:北京市",
+        "hc:ef:nonsense",
+        "hc:time:midnight",
+        "hc",
+        "pg:v:999",
+        "pg:w:abc",
+        "pg:wy:-1",
+        "ch:c:北京市",
+        "fg:maybe",
+    ]:
+        await chat.press(forged)
+        assert EXPIRED in chat.text(), forged
+        assert await app.store.load_state(chat.user_id) == state, forged
+    assert await count(app, "cases") == 0
+
+
+async def test_other_users_cases_are_never_visible(app, chat):
+    await fill(chat)
+    await chat.press(confirm_payload(chat))
+    ref = REF.findall(chat.text())[0]
+    case = await app.store.cases.get_by_ref(ref)
+    draft = case.draft_id
+
+    mallory = Chat(app, user_id=6666)
+    await mallory.press("menu:progress")
+    assert ref not in mallory.text() and "还没有提交过求助" in mallory.text()
+    for forged in (f"pg:v:{case.id}", f"pg:m:{case.id}", f"pg:w:{case.id}", f"pg:wy:{case.id}"):
+        await mallory.press(forged)
+        assert EXPIRED in mallory.text() and ref not in mallory.text()
+    await mallory.press(f"hc:ok:{draft}")
+    assert EXPIRED in mallory.text() and ref not in mallory.text()
+    assert (await app.store.cases.get(case.id)).status == "new"
+
+
+async def test_edit_a_field_then_back_to_summary(app, chat):
+    await fill(chat)
+    await chat.tap("修改")
+    await chat.tap("联系电话")
+    await chat.send("13912345678")
+    assert "请核对您的求助" in chat.text() and "13912345678" in chat.text()
+    await chat.tap("修改")
+    await chat.tap("地区")
+    await chat.tap("雅安市")
+    await chat.tap("雨城区")
+    await chat.send("某某镇")
+    await chat.tap("不清楚，跳过")
+    text = chat.text()
+    assert "请核对您的求助" in text and "雅安市 雨城区 某某镇" in text
+    await chat.tap("修改")
+    await chat.tap("求助类别")
+    await chat.tap("安全隐患")
+    await chat.press(confirm_payload(chat))
+    case = await app.store.cases.get_by_ref(REF.findall(chat.text())[0])
+    assert case.category == "safety" and case.phone == "13912345678"
+    assert (case.region_city, case.region_district, case.region_village) == (
+        "雅安市",
+        "雨城区",
+        None,
+    )
+
+
+async def test_back_returns_to_previous_question(app, chat):
+    await fill(chat)
+    await chat.press("nav:back")
+    assert "急不急" in chat.text()
+    await chat.press("nav:back")
+    assert "什么时候打电话" in chat.text()
+    await chat.tap("晚上")
+    await chat.tap("不算太急")
+    assert "晚上" in chat.text()
+
+
+async def test_contact_share_only_own_number(app, chat):
+    await chat.press("menu:help")
+    await chat.tap("同意，开始填写")
+    await chat.tap("就业")
+    await chat.tap("广安市")
+    await chat.tap("岳池县")
+    await chat.tap("不清楚，跳过")
+    await chat.tap("不清楚，跳过")
+    await chat.send("失业半年了，想找个工作")
+    assert chat.last[-1].request_contact
+    await chat.send(None, contact=Contact("+8613700001111", user_id=4242))
+    assert "只能分享您自己的号码" in chat.text()
+    await chat.send(None, contact=Contact("+8613700001111", user_id=None))
+    assert "只能分享您自己的号码" in chat.text()
+    await chat.send(None, contact=Contact("+8613700001111", user_id=chat.user_id))
+    assert "什么时候打电话" in chat.text()
+    await chat.tap("上午")
+    await chat.tap("不算太急")
+    assert "13700001111" in chat.text()
+
+
+async def test_attachments_offered_shown_and_stored(app, chat):
+    await app.store.save_turn(
+        chat.user_id,
+        {
+            "memory": {
+                "unanswered": {"text": "我娃儿在外地读书能不能领补助"},
+                "screening": {
+                    "answers": {"household_size": 3},
+                    "verdicts": [{"title": "低保", "verdict": "possible"}],
+                },
+            }
+        },
+    )
+    await chat.press("menu:help")
+    await chat.tap("同意，开始填写")
+    await chat.tap("上学")
+    await chat.tap("南充市")
+    await chat.tap("阆中市")
+    await chat.tap("不清楚，跳过")
+    await chat.tap("不清楚，跳过")
+    await chat.send("娃儿上学的钱凑不齐")
+    await chat.send("13800138000")
+    await chat.tap("下午")
+    await chat.tap("不算太急")
+    text = chat.text()
+    assert "我娃儿在外地读书能不能领补助" in text and "低保：可能符合" in text
+    await chat.tap("附上")
+    assert "一起附上" in chat.text() and "我娃儿在外地读书" in chat.text()
+    await chat.press(confirm_payload(chat))
+    case = await app.store.cases.get_by_ref(REF.findall(chat.text())[0])
+    kinds = [a["kind"] for a in case.attachments]
+    assert kinds == ["unanswered", "screening"]
+    assert case.attachments[1]["verdicts"] == [{"title": "低保", "verdict": "possible"}]
+
+
+async def test_progress_lists_history_message_and_withdraw(app, chat):
+    await fill(chat)
+    await chat.press(confirm_payload(chat))
+    ref = REF.findall(chat.text())[0]
+    case = await app.store.cases.get_by_ref(ref)
+    await app.store.cases.change_status(case.id, "claimed", "staff", 9, expect_from=["new"])
+
+    await chat.press("menu:progress")
+    assert ref in chat.text() and "工作人员已接手" in chat.text()
+    await chat.press(f"pg:v:{case.id}")
+    text = chat.text()
+    assert "已提交" in text and "工作人员已接手" in text and "办理经过" in text
+    await chat.tap("补充说明")
+    await chat.send("  ")
+    await chat.send("电话白天可能打不通，晚上打")
+    assert "已经把您的补充说明加到" in chat.text()
+    msgs = await app.store.cases.messages(case.id)
+    assert [(m.author_kind, m.body) for m in msgs] == [("resident", "电话白天可能打不通，晚上打")]
+
+    await chat.press(f"pg:v:{case.id}")
+    await chat.tap("撤回这条求助")
+    assert "确定要撤回" in chat.text()
+    assert (await app.store.cases.get(case.id)).status == "claimed"
+    await chat.tap("确定撤回")
+    assert "已经撤回" in chat.text()
+    case = await app.store.cases.get(case.id)
+    assert case.status == "withdrawn" and case.closed_at is not None
+    history = await app.store.cases.history(case.id)
+    assert [(h.from_status, h.to_status) for h in history][-1] == ("claimed", "withdrawn")
+    # A withdrawn request takes no more messages and cannot be withdrawn twice.
+    await chat.press(f"pg:m:{case.id}")
+    assert "不在办理中" in chat.text()
+    await chat.press(f"pg:wy:{case.id}")
+    assert "不在办理中" in chat.text()
+    assert len(await app.store.cases.history(case.id)) == len(history)
+
+
+async def test_forget_erases_personal_data(app):
+    chat = Chat(app, user_id=918273645)  # a distinctive id, to search the tables for
+    await chat.send("低保怎么申请")  # a question, which the knowledge feature may log
+    await fill(chat)
+    await chat.press(confirm_payload(chat))
+    ref = REF.findall(chat.text())[0]
+    case = await app.store.cases.get_by_ref(ref)
+    await app.store.cases.add_message(case.id, "resident", chat.user_id, "补充：我家在三楼")
+    await chat.send("/forget")
+    assert "删除" in chat.text() and "类别" in chat.text()
+    await chat.tap("不删了")
+    assert (await app.store.cases.get(case.id)).phone == "13800138000"
+    await chat.send("/forget")
+    await chat.tap("确定删除")
+    assert "已经删除" in chat.text()
+    case = await app.store.cases.get(case.id)
+    assert case.phone is None and case.description is None
+    assert case.region_township is None and case.region_village is None
+    assert case.contact_time is None and case.attachments == () and case.urgent_words == ()
+    assert case.user_id is None and case.chat_id is None and case.erased_at is not None
+    assert (case.category, case.region_city, case.region_district) == ("winter", "成都市", "武侯区")
+    assert case.status == "withdrawn" and case.created_at > 0
+    assert all(m.body is None for m in await app.store.cases.messages(case.id, True))
+    assert await app.store.load_state(chat.user_id) is None
+    row = await app.store.fetchone(
+        "SELECT COUNT(*) AS n FROM kb_questions WHERE user_id = ?", (chat.user_id,)
+    )
+    assert row["n"] == 0
+    # Nothing personal left anywhere in the cases tables.
+    for table in ("cases", "case_history", "case_messages"):
+        rows = await app.store.fetchall(f"SELECT * FROM {table}")
+        dump = repr([tuple(r) for r in rows])
+        for secret in ("13800138000", "玉林", "暖气费", "三楼", str(chat.user_id)):
+            assert secret not in dump, (table, secret)
+    await chat.press("menu:progress")
+    assert ref not in chat.text()
+
+
+async def test_help_flow_refuses_group_chats(app):
+    ev = Event(user_id=5, chat_id=-100, payload="menu:help", is_group=True)
+    replies = await app.engine.handle(ev)
+    assert "私下" in replies[0].text
+    assert await app.store.load_state(5) is None
+
+
+async def test_message_step_for_a_vanished_case_starts_over(app, chat):
+    await app.store.save_turn(
+        chat.user_id, {"flow": "progress", "step": "message", "data": {"case": 12345}}
+    )
+    await chat.send("还有一件事")
+    assert "还没有提交过求助" in chat.text()
+    assert await app.store.load_state(chat.user_id) is None
