@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "bot.cases.cli",
     "bot.telegram.cli",
     "bot.admin.cli",
+    "bot.staff.cli",
 ]
 
 

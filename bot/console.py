@@ -31,6 +31,9 @@ class ConsoleChannel:
         return chr(ord("a") + n - 1) if self.lettered and n <= 26 else str(n)
 
     def render(self, replies: list[Reply]) -> None:
+        own = self.user_id + CONSOLE_CHAT_ID_OFFSET
+        # Replies addressed to other chats (staff groups, other residents) are not shown here.
+        replies = [r for r in replies if r.chat_id in (None, own)]
         shown: list[Button] = []
         self.lettered = bool(replies) and replies[-1].expects_number
         for reply in replies:

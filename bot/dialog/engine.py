@@ -159,7 +159,9 @@ class Engine:
         if not text:
             await self.say_unsupported(turn)
             return
-        flow = self.flows.get(state.flow or "")
+        # Text in a group is never an answer to a step of the user's private
+        # conversation (the step's reply could show personal data to the group).
+        flow = None if event.is_group else self.flows.get(state.flow or "")
         if flow is not None:
             await flow.on_text(turn, text)
         else:

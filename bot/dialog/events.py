@@ -29,6 +29,8 @@ class Document:
 
     file_name: str
     data: bytes
+    # The size the channel announced; set without ``data`` when the file was too big to fetch.
+    size: int | None = None
 
 
 @dataclass(frozen=True)

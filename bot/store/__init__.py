@@ -55,6 +55,12 @@ class Store:
         self.knowledge = KnowledgeRepo(self)
         self.cases = CaseRepo(self)
         self.staff = StaffRepo(self)
+        from bot.store.workflow import WorkflowRepo
+
+        self.workflow = WorkflowRepo(self)
+        from bot.store.admin import AdminRepo
+
+        self.admin = AdminRepo(self)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

@@ -1,0 +1,187 @@
+"""Working days in China time: deadlines skip weekends and configured holidays.
+
+Pure functions over a ``WorkCalendar`` (holidays, and weekend days declared working
+days, the 调休 make-up days). A target of N working days counts from the first
+working day *after* the day the request arrived, as 12345 practice does: a request
+logged on Friday with a target of 3 working days is due at the end of Wednesday.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+MAX_TARGET_DAYS = 60
+DEFAULT_TARGET_DAYS = 3
+DEFAULT_URGENT_DAYS = 1
+DEFAULT_CLAIM_DAYS = 1
+
+
+class CalendarError(ValueError):
+    """A deadline setting or date in the configuration that cannot be used."""
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    holidays: frozenset[dt.date] = frozenset()
+    # Weekend days that are working days (调休 make-up days).
+    workdays: frozenset[dt.date] = frozenset()
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day in self.workdays:
+            return True
+        if day in self.holidays:
+            return False
+        return day.weekday() < 5
+
+
+def parse_dates(values: Any, where: str) -> frozenset[dt.date]:
+    """ISO dates (``2025-10-01``) from a config list; CalendarError names the bad one."""
+    if values is None:
+        return frozenset()
+    if not isinstance(values, list | tuple):
+        raise CalendarError(f"{where}: expected a list of dates like 2025-10-01")
+    out = set()
+    for value in values:
+        if isinstance(value, dt.datetime):
+            out.add(value.date())
+        elif isinstance(value, dt.date):
+            out.add(value)
+        else:
+            try:
+                out.add(dt.date.fromisoformat(str(value).strip()))
+            except ValueError:
+                raise CalendarError(f"{where}: not a date: {value!r}") from None
+    return frozenset(out)
+
+
+def local_date(ts: float) -> dt.date:
+    return dt.datetime.fromtimestamp(ts, CHINA_TZ).date()
+
+
+def start_of_day(day: dt.date) -> float:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ).timestamp()
+
+
+def add_working_days(cal: WorkCalendar, start: dt.date, days: int) -> dt.date:
+    """The ``days``-th working day after ``start`` (``start`` itself never counts).
+    ``days`` = 0 gives ``start`` when it is a working day, else the next one."""
+    if days < 0 or days > MAX_TARGET_DAYS:
+        raise CalendarError(f"working days must be between 0 and {MAX_TARGET_DAYS}")
+    day = start
+    if days == 0:
+        while not cal.is_working_day(day):
+            day += dt.timedelta(days=1)
+        return day
+    counted = 0
+    while counted < days:
+        day += dt.timedelta(days=1)
+        if cal.is_working_day(day):
+            counted += 1
+    return day
+
+
+def due_at(cal: WorkCalendar, created_at: float, days: int) -> float:
+    """The deadline as a timestamp: the end (midnight after) of the ``days``-th working
+    day after the day of ``created_at`` in China time."""
+    last = add_working_days(cal, local_date(created_at), days)
+    return start_of_day(last + dt.timedelta(days=1))
+
+
+def working_days_between(cal: WorkCalendar, start: dt.date, end: dt.date) -> int:
+    """Working days in (start, end]; negative when end is before start."""
+    if end < start:
+        return -working_days_between(cal, end, start)
+    n, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        if cal.is_working_day(day):
+            n += 1
+    return n
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Targets in working days (config ``[deadlines]``). A target not configured
+    falls back to the one the request was created with (what the resident was told),
+    then to 3 working days (1 when urgent)."""
+
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    ordinary: int | None = None
+    urgent: int | None = None
+    claim: int = DEFAULT_CLAIM_DAYS  # a request should be claimed within this many
+    urgent_claim: int = 0  # urgent: claimed the same working day
+    per_category: dict[str, int] = field(default_factory=dict)
+    due_soon_hours: float = 24.0
+
+    def target_days(self, category: str, urgent: bool, fallback: int | None = None) -> int:
+        if urgent:
+            days = self.urgent if self.urgent is not None else fallback or DEFAULT_URGENT_DAYS
+            return min(days, self.per_category.get(category, days))
+        if category in self.per_category:
+            return self.per_category[category]
+        if self.ordinary is not None:
+            return self.ordinary
+        return fallback or DEFAULT_TARGET_DAYS
+
+    def due_at(self, created_at: float, days: int) -> float:
+        return due_at(self.calendar, created_at, days)
+
+    def claim_due_at(self, created_at: float, urgent: bool) -> float:
+        return due_at(self.calendar, created_at, self.urgent_claim if urgent else self.claim)
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> Deadlines:
+        """``[deadlines]``: ordinary, urgent, claim, urgent_claim (working days),
+        due_soon_hours, holidays and workdays (ISO dates), and per-category targets
+        in a ``[deadlines.categories]`` table, e.g. ``safety = 1``."""
+
+        def days(key: str, default: int | None) -> int | None:
+            value = section.get(key, default)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise CalendarError(f"[deadlines] {key}: expected a whole number of days")
+            if not 0 <= value <= MAX_TARGET_DAYS:
+                raise CalendarError(f"[deadlines] {key}: must be 0 to {MAX_TARGET_DAYS}")
+            return value
+
+        def positive(key: str) -> int | None:
+            value = days(key, None)
+            if value == 0:
+                raise CalendarError(f"[deadlines] {key}: must be at least 1 working day")
+            return value
+
+        cats = section.get("categories", {}) or {}
+        if not isinstance(cats, dict):
+            raise CalendarError("[deadlines.categories]: expected category = days")
+        per_category = {}
+        for name, value in cats.items():
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise CalendarError(f"[deadlines.categories] {name}: expected whole days")
+            if not 1 <= value <= MAX_TARGET_DAYS:
+                raise CalendarError(f"[deadlines.categories] {name}: must be 1 to 60")
+            per_category[str(name)] = value
+        soon = section.get("due_soon_hours", 24)
+        if isinstance(soon, bool) or not isinstance(soon, int | float) or not 0 < soon <= 720:
+            raise CalendarError("[deadlines] due_soon_hours: expected hours between 1 and 720")
+        return cls(
+            calendar=WorkCalendar(
+                holidays=parse_dates(section.get("holidays"), "[deadlines] holidays"),
+                workdays=parse_dates(section.get("workdays"), "[deadlines] workdays"),
+            ),
+            ordinary=positive("ordinary"),
+            urgent=positive("urgent"),
+            claim=days("claim", DEFAULT_CLAIM_DAYS) or 0,
+            urgent_claim=days("urgent_claim", 0) or 0,
+            per_category=per_category,
+            due_soon_hours=float(soon),
+        )
+
+
+def dates(values: Iterable[str]) -> frozenset[dt.date]:
+    """Convenience for tests and callers: ISO strings to a set of dates."""
+    return parse_dates(list(values), "dates")

@@ -1,0 +1,291 @@
+"""Admin data: published content versions, pending uploads, announcement
+subscriptions and broadcast runs."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from bot.store import Repo
+
+VERSION_KINDS = ("original", "external", "upload", "rollback", "example")
+PENDING_KINDS = ("upload", "rollback", "example")
+PENDING_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Version:
+    path: str
+    version: int
+    text: str
+    author_id: int | None
+    kind: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: str
+    admin_id: int
+    path: str
+    text: str
+    kind: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Subscription:
+    user_id: int
+    chat_id: int
+    region: str | None
+    subscribed: bool
+    blocked: bool
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    id: int
+    admin_id: int
+    region: str | None
+    text: str
+    status: str
+    total: int
+    sent: int
+    blocked: int
+    failed: int
+    created_at: float
+    finished_at: float | None
+
+
+class AdminRepo(Repo):
+    # -- content versions ------------------------------------------------------
+
+    async def versions(self, path: str) -> list[Version]:
+        rows = await self.store.fetchall(
+            "SELECT path, version, text, author_id, kind, created_at FROM content_versions"
+            " WHERE path = ? ORDER BY version",
+            (path,),
+        )
+        return [Version(**dict(r)) for r in rows]
+
+    async def version(self, path: str, number: int) -> Version | None:
+        row = await self.store.fetchone(
+            "SELECT path, version, text, author_id, kind, created_at FROM content_versions"
+            " WHERE path = ? AND version = ?",
+            (path, number),
+        )
+        return Version(**dict(row)) if row else None
+
+    async def record_version(
+        self,
+        path: str,
+        text: str,
+        author_id: int,
+        kind: str,
+        previous_text: str | None,
+        now: float | None = None,
+    ) -> Version:
+        """Record a newly published text of ``path``.
+
+        ``previous_text`` is what the file held just before (None for a new file).
+        The first time a file changes, that text becomes version 1 (the shipped
+        text), so rollback can always go back to it; if the file was edited outside
+        the assistant since the last recorded version, that text is recorded too."""
+        if kind not in VERSION_KINDS:
+            raise ValueError(f"unknown version kind {kind!r}")
+        now = time.time() if now is None else now
+        async with self.store.tx() as db:
+            cur = await db.execute(
+                "SELECT version, text FROM content_versions WHERE path = ?"
+                " ORDER BY version DESC LIMIT 1",
+                (path,),
+            )
+            last = await cur.fetchone()
+            number = last["version"] if last else 0
+            if previous_text is not None and (last is None or last["text"] != previous_text):
+                number += 1
+                await db.execute(
+                    "INSERT INTO content_versions (path, version, text, author_id, kind,"
+                    " created_at) VALUES (?, ?, ?, NULL, ?, ?)",
+                    (path, number, previous_text, "original" if last is None else "external", now),
+                )
+            number += 1
+            await db.execute(
+                "INSERT INTO content_versions (path, version, text, author_id, kind, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (path, number, text, author_id, kind, now),
+            )
+        return Version(path, number, text, author_id, kind, now)
+
+    # -- uploads waiting for 发布 / 取消 ------------------------------------------
+
+    async def add_pending(
+        self, admin_id: int, path: str, text: str, kind: str, now: float | None = None
+    ) -> str:
+        if kind not in PENDING_KINDS:
+            raise ValueError(f"unknown pending kind {kind!r}")
+        now = time.time() if now is None else now
+        token = secrets.token_urlsafe(9)
+        async with self.store.tx() as db:
+            await db.execute(
+                "DELETE FROM content_pending WHERE created_at < ?", (now - PENDING_TTL_SECONDS,)
+            )
+            await db.execute(
+                "INSERT INTO content_pending (id, admin_id, path, text, kind, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (token, admin_id, path, text, kind, now),
+            )
+        return token
+
+    async def take_pending(self, token: str, now: float | None = None) -> Pending | None:
+        """Remove and return a pending upload (once only); None when unknown or expired."""
+        now = time.time() if now is None else now
+        async with self.store.tx() as db:
+            cur = await db.execute(
+                "SELECT id, admin_id, path, text, kind, created_at FROM content_pending"
+                " WHERE id = ?",
+                (token,),
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            await db.execute("DELETE FROM content_pending WHERE id = ?", (token,))
+        pending = Pending(**dict(row))
+        if pending.created_at < now - PENDING_TTL_SECONDS:
+            return None
+        return pending
+
+    async def get_pending(self, token: str) -> Pending | None:
+        row = await self.store.fetchone(
+            "SELECT id, admin_id, path, text, kind, created_at FROM content_pending WHERE id = ?",
+            (token,),
+        )
+        return Pending(**dict(row)) if row else None
+
+    # -- announcement subscriptions ---------------------------------------------
+
+    async def subscribe(
+        self, user_id: int, chat_id: int, region: str | None, now: float | None = None
+    ) -> None:
+        now = time.time() if now is None else now
+        await self.store.execute(
+            "INSERT INTO announcement_subscribers (user_id, chat_id, region, subscribed, blocked,"
+            " updated_at) VALUES (?, ?, ?, 1, 0, ?)"
+            " ON CONFLICT(user_id) DO UPDATE SET chat_id = excluded.chat_id,"
+            " region = excluded.region, subscribed = 1, blocked = 0,"
+            " updated_at = excluded.updated_at",
+            (user_id, chat_id, region, now),
+        )
+
+    async def unsubscribe(self, user_id: int, now: float | None = None) -> bool:
+        """True when the user was subscribed."""
+        now = time.time() if now is None else now
+        changed = await self.store.execute(
+            "UPDATE announcement_subscribers SET subscribed = 0, updated_at = ?"
+            " WHERE user_id = ? AND subscribed = 1",
+            (now, user_id),
+        )
+        return changed > 0
+
+    async def subscription(self, user_id: int) -> Subscription | None:
+        row = await self.store.fetchone(
+            "SELECT user_id, chat_id, region, subscribed, blocked FROM announcement_subscribers"
+            " WHERE user_id = ?",
+            (user_id,),
+        )
+        if row is None:
+            return None
+        return Subscription(
+            row["user_id"],
+            row["chat_id"],
+            row["region"],
+            bool(row["subscribed"]),
+            bool(row["blocked"]),
+        )
+
+    async def mark_blocked(self, user_id: int, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        await self.store.execute(
+            "UPDATE announcement_subscribers SET blocked = 1, updated_at = ? WHERE user_id = ?",
+            (now, user_id),
+        )
+
+    async def forget_subscriber(self, user_id: int) -> None:
+        await self.store.execute(
+            "DELETE FROM announcement_subscribers WHERE user_id = ?", (user_id,)
+        )
+
+    def _recipients_where(self, region: str | None) -> tuple[str, tuple]:
+        # A regional notice reaches that region's subscribers and those who want all.
+        if region is None:
+            return "subscribed = 1 AND blocked = 0", ()
+        return "subscribed = 1 AND blocked = 0 AND (region = ? OR region IS NULL)", (region,)
+
+    async def recipients(self, region: str | None) -> list[tuple[int, int]]:
+        """(user_id, chat_id) of everyone an announcement for ``region`` goes to."""
+        where, params = self._recipients_where(region)
+        rows = await self.store.fetchall(
+            f"SELECT user_id, chat_id FROM announcement_subscribers WHERE {where}"  # noqa: S608
+            " ORDER BY user_id",
+            params,
+        )
+        return [(r["user_id"], r["chat_id"]) for r in rows]
+
+    async def count_recipients(self, region: str | None) -> int:
+        where, params = self._recipients_where(region)
+        row = await self.store.fetchone(
+            f"SELECT COUNT(*) AS n FROM announcement_subscribers WHERE {where}",  # noqa: S608
+            params,
+        )
+        return int(row["n"])
+
+    # -- broadcast runs -----------------------------------------------------------
+
+    async def create_broadcast(
+        self,
+        token: str,
+        admin_id: int,
+        region: str | None,
+        text: str,
+        total: int,
+        now: float | None = None,
+    ) -> int | None:
+        """A new run; None when this draft was already sent (confirm pressed twice)."""
+        now = time.time() if now is None else now
+        try:
+            async with self.store.tx() as db:
+                cur = await db.execute(
+                    "INSERT INTO broadcasts (token, admin_id, region, text, total, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (token, admin_id, region, text, total, now),
+                )
+                return cur.lastrowid
+        except sqlite3.IntegrityError:
+            return None
+
+    async def update_broadcast(
+        self,
+        broadcast_id: int,
+        *,
+        sent: int,
+        blocked: int,
+        failed: int,
+        status: str = "running",
+        now: float | None = None,
+    ) -> None:
+        finished = (time.time() if now is None else now) if status != "running" else None
+        await self.store.execute(
+            "UPDATE broadcasts SET sent = ?, blocked = ?, failed = ?, status = ?,"
+            " finished_at = ? WHERE id = ?",
+            (sent, blocked, failed, status, finished, broadcast_id),
+        )
+
+    async def broadcast(self, broadcast_id: int) -> Broadcast | None:
+        row = await self.store.fetchone(
+            "SELECT id, admin_id, region, text, status, total, sent, blocked, failed,"
+            " created_at, finished_at FROM broadcasts WHERE id = ?",
+            (broadcast_id,),
+        )
+        return Broadcast(**dict(row)) if row else None

@@ -1,0 +1,442 @@
+"""The staff workflow over the cases tables: claim, notes, replies, transfer, expected
+date, resolve, reopen, invalid, 回访 ratings, reminders already sent, retention.
+
+Every change is one transaction that checks the current status (compare-and-set) and
+writes the status-history row, so two workers pressing 认领 at once leave exactly one
+assignee and a complete history.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.store import Repo, StoreError
+
+STATUSES = (
+    "new",
+    "claimed",
+    "in_progress",
+    "resolved",
+    "closed",
+    "transferred",
+    "withdrawn",
+    "invalid",
+)
+OPEN_STATUSES = ("new", "claimed", "in_progress", "transferred")
+UNCLAIMED = ("new", "transferred")
+WORKING = ("claimed", "in_progress")
+# closed_at is set when a case reaches one of these (as the cases repository does).
+FINAL_STATUSES = ("resolved", "closed", "withdrawn", "invalid")
+RATINGS = ("satisfied", "basic", "unsatisfied")
+ACTOR_KINDS = ("resident", "staff", "system")
+MAX_SEARCH_CHARS = 50
+
+_COLUMNS = (
+    "id, ref, user_id, chat_id, status, category, region_city, region_district,"
+    " region_township, region_village, description, phone, contact_time, urgent,"
+    " target_days, due_at, assignee_id, area_city, area_district, created_at, updated_at,"
+    " closed_at, erased_at, first_claimed_at, claimed_at, resolved_at, expected_date,"
+    " rating, rating_comment, rated_at, reopen_count"
+)
+# Columns a transition may set besides status / updated_at / closed_at.
+_SETTABLE = {
+    "assignee_id",
+    "area_city",
+    "area_district",
+    "due_at",
+    "target_days",
+    "claimed_at",
+    "first_claimed_at",
+    "resolved_at",
+    "expected_date",
+    "rating",
+    "rating_comment",
+    "rated_at",
+}
+
+
+@dataclass(frozen=True)
+class WorkCase:
+    """A case as staff work on it (the cases table with the workflow columns)."""
+
+    id: int
+    ref: str
+    user_id: int | None  # NULL after /forget
+    chat_id: int | None
+    status: str
+    category: str
+    region_city: str
+    region_district: str
+    region_township: str | None
+    region_village: str | None
+    description: str | None
+    phone: str | None
+    contact_time: str | None
+    urgent: bool
+    target_days: int
+    due_at: float | None
+    assignee_id: int | None
+    area_city: str | None
+    area_district: str | None
+    created_at: float
+    updated_at: float
+    closed_at: float | None
+    erased_at: float | None
+    first_claimed_at: float | None
+    claimed_at: float | None
+    resolved_at: float | None
+    expected_date: str | None
+    rating: str | None
+    rating_comment: str | None
+    rated_at: float | None
+    reopen_count: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> WorkCase:
+        d = dict(row)
+        d["urgent"] = bool(d["urgent"])
+        return cls(**d)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def region(self) -> str:
+        return f"{self.region_city}/{self.region_district}"
+
+    @property
+    def area(self) -> str:
+        """The area now responsible (a transfer moves it away from the region)."""
+        return f"{self.area_city or self.region_city}/{self.area_district or self.region_district}"
+
+    @property
+    def responsible_city(self) -> str:
+        return self.area_city or self.region_city
+
+    @property
+    def responsible_district(self) -> str:
+        return self.area_district or self.region_district
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class WorkflowRepo(Repo):
+    # -- read -----------------------------------------------------------------
+
+    async def get(self, case_id: int) -> WorkCase | None:
+        row = await self.store.fetchone(f"SELECT {_COLUMNS} FROM cases WHERE id = ?", (case_id,))
+        return WorkCase.from_row(row) if row else None
+
+    async def get_by_ref(self, ref: str) -> WorkCase | None:
+        row = await self.store.fetchone(
+            f"SELECT {_COLUMNS} FROM cases WHERE ref = ?", (ref.strip().upper(),)
+        )
+        return WorkCase.from_row(row) if row else None
+
+    async def select(
+        self,
+        statuses: Iterable[str] | None = None,
+        city: str | None = None,
+        district: str | None = None,
+        assignee_id: int | None = None,
+        due_before: float | None = None,
+        limit: int | None = None,
+        oldest_first: bool = True,
+    ) -> list[WorkCase]:
+        """Cases by status, responsible area, assignee and deadline."""
+        where, params = [], []
+        if statuses is not None:
+            statuses = list(statuses)
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params.extend(statuses)
+        if city is not None:
+            where.append("COALESCE(area_city, region_city) = ?")
+            params.append(city)
+        if district is not None:
+            where.append("COALESCE(area_district, region_district) = ?")
+            params.append(district)
+        if assignee_id is not None:
+            where.append("assignee_id = ?")
+            params.append(assignee_id)
+        if due_before is not None:
+            where.append("due_at IS NOT NULL AND due_at < ?")
+            params.append(due_before)
+        sql = f"SELECT {_COLUMNS} FROM cases"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        order = "ASC" if oldest_first else "DESC"
+        sql += f" ORDER BY urgent DESC, created_at {order}, id {order}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [WorkCase.from_row(r) for r in await self.store.fetchall(sql, params)]
+
+    async def search(
+        self, text: str, city: str | None = None, district: str | None = None, limit: int = 20
+    ) -> list[WorkCase]:
+        """Cases whose reference, description, phone or typed place contains ``text``
+        (personal data already erased is not searched), newest first."""
+        text = text.strip()[:MAX_SEARCH_CHARS]
+        if not text:
+            return []
+        pattern = _like(text)
+        where = [
+            "(ref = ? OR description LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\'"
+            " OR region_township LIKE ? ESCAPE '\\' OR region_village LIKE ? ESCAPE '\\')"
+        ]
+        params: list[Any] = [text.upper(), pattern, pattern, pattern, pattern]
+        if city is not None:
+            where.append("COALESCE(area_city, region_city) = ?")
+            params.append(city)
+        if district is not None:
+            where.append("COALESCE(area_district, region_district) = ?")
+            params.append(district)
+        sql = (
+            f"SELECT {_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
+            " ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
+        params.append(int(limit))
+        return [WorkCase.from_row(r) for r in await self.store.fetchall(sql, params)]
+
+    async def all_cases(self) -> list[WorkCase]:
+        rows = await self.store.fetchall(f"SELECT {_COLUMNS} FROM cases ORDER BY created_at, id")
+        return [WorkCase.from_row(r) for r in rows]
+
+    async def resolved_before(self, before: float) -> list[WorkCase]:
+        """Resolved cases waiting for a rating since before ``before``."""
+        rows = await self.store.fetchall(
+            f"SELECT {_COLUMNS} FROM cases WHERE status = 'resolved' AND resolved_at < ?"
+            " ORDER BY resolved_at",
+            (before,),
+        )
+        return [WorkCase.from_row(r) for r in rows]
+
+    # -- change ---------------------------------------------------------------
+
+    async def claim(
+        self, case_id: int, worker_id: int, now: float | None = None
+    ) -> tuple[WorkCase | None, WorkCase | None]:
+        """Take an unclaimed case. Returns (the case, None) for the winner, and
+        (None, the case as it is now) when someone else was first or it is no longer
+        waiting; (None, None) when there is no such case."""
+        now = time.time() if now is None else now
+        async with self.store.tx() as db:
+            cur = await db.execute("SELECT status FROM cases WHERE id = ?", (case_id,))
+            row = await cur.fetchone()
+            won = False
+            if row is not None and row["status"] in UNCLAIMED:
+                cur = await db.execute(
+                    "UPDATE cases SET status = 'claimed', assignee_id = ?, claimed_at = ?,"
+                    " first_claimed_at = COALESCE(first_claimed_at, ?), updated_at = ?,"
+                    " closed_at = NULL"
+                    f" WHERE id = ? AND status IN ({', '.join('?' * len(UNCLAIMED))})",
+                    (worker_id, now, now, now, case_id, *UNCLAIMED),
+                )
+                won = cur.rowcount == 1
+            if won:
+                await db.execute(
+                    "INSERT INTO case_history (case_id, at, actor_kind, actor_id, from_status,"
+                    " to_status) VALUES (?, ?, 'staff', ?, ?, 'claimed')",
+                    (case_id, now, worker_id, row["status"]),
+                )
+            cur = await db.execute(f"SELECT {_COLUMNS} FROM cases WHERE id = ?", (case_id,))
+            row = await cur.fetchone()
+        case = WorkCase.from_row(row) if row else None
+        return (case, None) if won else (None, case)
+
+    async def transition(
+        self,
+        case_id: int,
+        to_status: str,
+        actor_kind: str,
+        actor_id: int | None,
+        *,
+        expect_from: Iterable[str],
+        expect_assignee: int | None = None,
+        note: str | None = None,
+        set_fields: dict[str, Any] | None = None,
+        message: str | None = None,
+        private: bool = False,
+        reopen: bool = False,
+        history: bool = True,
+        now: float | None = None,
+    ) -> WorkCase | None:
+        """Move a case to ``to_status`` when its status is in ``expect_from`` (and,
+        with ``expect_assignee``, it is still that worker's), writing the history row
+        (who, when, from, to, note) and optionally a message, all in one transaction.
+        With ``history`` False a change that keeps the status writes no history row
+        (a reply: the message itself is the record). None when nothing matched."""
+        if to_status not in STATUSES:
+            raise StoreError(f"unknown status {to_status!r}")
+        if actor_kind not in ACTOR_KINDS:
+            raise StoreError(f"unknown actor kind {actor_kind!r}")
+        extra = dict(set_fields or {})
+        if set(extra) - _SETTABLE:
+            raise StoreError(f"cannot set {sorted(set(extra) - _SETTABLE)}")
+        expect = list(expect_from)
+        now = time.time() if now is None else now
+        async with self.store.tx() as db:
+            cur = await db.execute(
+                "SELECT status, assignee_id, closed_at FROM cases WHERE id = ?", (case_id,)
+            )
+            row = await cur.fetchone()
+            if row is None or row["status"] not in expect:
+                return None
+            if expect_assignee is not None and row["assignee_id"] != expect_assignee:
+                return None
+            current = row["status"]
+            if to_status not in FINAL_STATUSES:
+                closed = None
+            elif current != to_status or row["closed_at"] is None:
+                closed = now
+            else:
+                closed = row["closed_at"]
+            assignments = ["status = ?", "updated_at = ?", "closed_at = ?"]
+            params: list[Any] = [to_status, now, closed]
+            for key, value in extra.items():
+                assignments.append(f"{key} = ?")
+                params.append(value)
+            if reopen:
+                assignments.append("reopen_count = reopen_count + 1")
+            await db.execute(
+                f"UPDATE cases SET {', '.join(assignments)} WHERE id = ?", (*params, case_id)
+            )
+            if history or current != to_status:
+                await db.execute(
+                    "INSERT INTO case_history (case_id, at, actor_kind, actor_id, from_status,"
+                    " to_status, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (case_id, now, actor_kind, actor_id, current, to_status, note),
+                )
+            if message is not None:
+                await db.execute(
+                    "INSERT INTO case_messages (case_id, at, author_kind, author_id, body,"
+                    " private) VALUES (?, ?, ?, ?, ?, ?)",
+                    (case_id, now, actor_kind, actor_id, message, int(private)),
+                )
+            cur = await db.execute(f"SELECT {_COLUMNS} FROM cases WHERE id = ?", (case_id,))
+            return WorkCase.from_row(await cur.fetchone())
+
+    async def add_note(
+        self, case_id: int, author_id: int, body: str, now: float | None = None
+    ) -> bool:
+        """A private staff note (never shown to the resident). False when the case is
+        gone or its personal data already erased."""
+        now = time.time() if now is None else now
+        async with self.store.tx() as db:
+            cur = await db.execute("SELECT erased_at FROM cases WHERE id = ?", (case_id,))
+            row = await cur.fetchone()
+            if row is None or row["erased_at"] is not None:
+                return False
+            await db.execute(
+                "INSERT INTO case_messages (case_id, at, author_kind, author_id, body, private)"
+                " VALUES (?, ?, 'staff', ?, ?, 1)",
+                (case_id, now, author_id, body),
+            )
+            await db.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (now, case_id))
+            return True
+
+    async def set_deadline(self, case_id: int, target_days: int, due_at: float) -> bool:
+        """Set the working-day target and the deadline (holidays counted) of a case."""
+        changed = await self.store.execute(
+            "UPDATE cases SET target_days = ?, due_at = ? WHERE id = ?",
+            (int(target_days), float(due_at), case_id),
+        )
+        return changed == 1
+
+    async def set_rating_comment(
+        self, case_id: int, user_id: int, comment: str, now: float | None = None
+    ) -> bool:
+        """The resident's comment on a rating they gave (only theirs, only once rated)."""
+        now = time.time() if now is None else now
+        changed = await self.store.execute(
+            "UPDATE cases SET rating_comment = ?, updated_at = ?"
+            " WHERE id = ? AND user_id = ? AND rating IS NOT NULL AND erased_at IS NULL",
+            (comment, now, case_id, user_id),
+        )
+        return changed == 1
+
+    async def forget_user(self, user_id: int) -> int:
+        """/forget: the workflow's own personal text (rating comments) of a resident,
+        and of every request already erased (the help-request feature unlinks the
+        resident from their requests before this runs)."""
+        return await self.store.execute(
+            "UPDATE cases SET rating_comment = NULL WHERE rating_comment IS NOT NULL"
+            " AND (user_id = ? OR erased_at IS NOT NULL)",
+            (user_id,),
+        )
+
+    # -- notices already sent -------------------------------------------------
+
+    async def mark_notice(
+        self, case_id: int, kind: str, key: str = "", now: float | None = None
+    ) -> bool:
+        """Record that a notice went out; False when it had been recorded already."""
+        now = time.time() if now is None else now
+        changed = await self.store.execute(
+            "INSERT OR IGNORE INTO case_notices (case_id, kind, key, sent_at) VALUES (?, ?, ?, ?)",
+            (case_id, kind, key, now),
+        )
+        return changed == 1
+
+    async def has_notice(self, case_id: int, kind: str, key: str = "") -> bool:
+        row = await self.store.fetchone(
+            "SELECT 1 FROM case_notices WHERE case_id = ? AND kind = ? AND key = ?",
+            (case_id, kind, key),
+        )
+        return row is not None
+
+    async def unposted(self, created_before: float) -> list[WorkCase]:
+        """Waiting cases that were never posted to a staff chat (a missed hook, a
+        crash between the commit and the post)."""
+        rows = await self.store.fetchall(
+            f"SELECT {_COLUMNS} FROM cases WHERE status IN ('new', 'transferred')"
+            " AND created_at < ? AND NOT EXISTS (SELECT 1 FROM case_notices n"
+            " WHERE n.case_id = cases.id AND n.kind = 'posted') ORDER BY created_at, id",
+            (created_before,),
+        )
+        return [WorkCase.from_row(r) for r in rows]
+
+    # -- retention ------------------------------------------------------------
+
+    async def purge_closed(self, before: float, now: float | None = None) -> int:
+        """Erase the personal data of cases closed before ``before``: phone, typed
+        places, description, contact time, attachments, flagged words, message
+        bodies, history notes and rating comments. Category, area, dates, status and
+        rating stay for statistics. Returns the number of cases erased."""
+        now = time.time() if now is None else now
+        closed = ", ".join("?" * 3)
+        async with self.store.tx() as db:
+            cur = await db.execute(
+                "SELECT id FROM cases WHERE erased_at IS NULL AND closed_at IS NOT NULL"
+                f" AND closed_at < ? AND status IN ({closed})",
+                (before, "closed", "withdrawn", "invalid"),
+            )
+            ids = [r["id"] for r in await cur.fetchall()]
+            if ids:
+                marks = ", ".join("?" * len(ids))
+                await db.execute(
+                    "UPDATE cases SET phone = NULL, region_township = NULL,"
+                    " region_village = NULL, description = NULL, contact_time = NULL,"
+                    " urgent_words = '[]', attachments = '[]', chat_id = NULL,"
+                    f" rating_comment = NULL, erased_at = ? WHERE id IN ({marks})",
+                    (now, *ids),
+                )
+                await db.execute(
+                    f"UPDATE case_messages SET body = NULL WHERE case_id IN ({marks})", ids
+                )
+                await db.execute(
+                    f"UPDATE case_history SET note = NULL WHERE case_id IN ({marks})", ids
+                )
+            # Cases erased elsewhere (/forget) lose their rating comment too.
+            await db.execute(
+                "UPDATE cases SET rating_comment = NULL"
+                " WHERE erased_at IS NOT NULL AND rating_comment IS NOT NULL"
+            )
+        return len(ids)

@@ -1,0 +1,178 @@
+"""``sanliang run``: the assistant on Telegram (long polling, or a webhook)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+log = logging.getLogger(__name__)
+
+EXIT_NO_TOKEN = 2
+EXIT_BAD_TOKEN = 3
+EXIT_UNREACHABLE = 4
+PRUNE_EVERY = 6 * 3600.0
+STOP_TIMEOUT = 20.0
+
+
+def add_parser(
+    subparsers: argparse._SubParsersAction,
+    common: Callable[[argparse.ArgumentParser], None],
+) -> argparse.ArgumentParser:
+    run = subparsers.add_parser(
+        "run",
+        help="run the assistant as a Telegram bot",
+        description="Run the assistant on Telegram. The bot token comes from "
+        "TELEGRAM_BOT_TOKEN or the configuration file ([telegram] token). Long polling by "
+        "default; --webhook-url switches to a webhook. Stop with Ctrl-C or SIGTERM. "
+        f"Exit codes: {EXIT_NO_TOKEN} no token, {EXIT_BAD_TOKEN} token rejected by Telegram, "
+        f"{EXIT_UNREACHABLE} Bot API server unreachable.",
+    )
+    common(run)
+    run.add_argument(
+        "--api-url",
+        metavar="URL",
+        help="Bot API server URL prefix the token is appended to (python-telegram-bot's "
+        "base_url; default https://api.telegram.org/bot); may contain {token}",
+    )
+    run.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="public HTTPS URL Telegram should post updates to (enables webhook mode)",
+    )
+    run.add_argument(
+        "--listen",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="webhook mode: address to listen on (default 127.0.0.1, behind a reverse proxy)",
+    )
+    run.add_argument(
+        "--port", type=int, default=8443, help="webhook mode: port to listen on (default 8443)"
+    )
+    run.add_argument(
+        "--secret-token",
+        metavar="TOKEN",
+        help="webhook mode: secret Telegram sends in each request's header "
+        "(default: $TELEGRAM_WEBHOOK_SECRET)",
+    )
+    run.set_defaults(func=cmd_run)
+    return run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.cli import config_from
+
+    # httpx logs every request URL at INFO, and the URL holds the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    cfg = config_from(args)
+    token = (cfg.telegram_token or "").strip()
+    if not token:
+        print(
+            'error: no Telegram bot token. Set TELEGRAM_BOT_TOKEN or put `token = "..."` '
+            "under [telegram] in the configuration file (sanliang.toml).",
+            file=sys.stderr,
+        )
+        return EXIT_NO_TOKEN
+    secret = args.secret_token or os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None
+    if args.webhook_url and not urlparse(args.webhook_url).scheme.startswith("http"):
+        print(f"error: --webhook-url must be an http(s) URL: {args.webhook_url}", file=sys.stderr)
+        return 2
+    return asyncio.run(_run(cfg, token, args, secret))
+
+
+async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.admin.reload import install_sighup
+    from bot.app import open_app
+    from bot.staff.jobs import ApplicationNotifier, schedule_jobs
+    from bot.telegram.adapter import build_application, channel_of
+
+    app = await open_app(cfg)
+    # Signals first: a SIGTERM that arrives while starting up still stops cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        try:
+            application = build_application(app, token, base_url=args.api_url)
+            await application.initialize()  # getMe: checks the token
+        except InvalidToken:
+            print(
+                "error: Telegram rejected the bot token (check TELEGRAM_BOT_TOKEN or the "
+                "[telegram] token in the configuration file).",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_TOKEN
+        except NetworkError as exc:
+            print(
+                f"error: cannot reach the Bot API server ({type(exc).__name__}); check the "
+                "network or --api-url.",
+                file=sys.stderr,
+            )
+            return EXIT_UNREACHABLE
+        try:
+            # Messages outside a user's turn (staff reminders, announcements, reload
+            # reports) go through the adapter's own delivery.
+            app.engine.services["notifier"] = ApplicationNotifier(application)
+            schedule_jobs(application, app)
+            install_sighup(app, loop)
+            await channel_of(application).setup_commands(application.bot)
+            await application.start()
+            updater = application.updater
+            assert updater is not None
+            if args.webhook_url:
+                await updater.start_webhook(
+                    listen=args.listen,
+                    port=args.port,
+                    url_path=urlparse(args.webhook_url).path.lstrip("/"),
+                    webhook_url=args.webhook_url,
+                    secret_token=secret,
+                    allowed_updates=["message", "callback_query"],
+                )
+                mode = f"webhook on {args.listen}:{args.port}"
+            else:
+                await updater.start_polling(allowed_updates=["message", "callback_query"])
+                mode = "long polling"
+            print(
+                f"sanliang: @{application.bot.username} running ({mode}); Ctrl-C to stop",
+                file=sys.stderr,
+                flush=True,
+            )
+            await _wait_for_stop(app, stop)
+        finally:
+            print("sanliang: stopping", file=sys.stderr, flush=True)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(_stop(application), STOP_TIMEOUT)
+        return 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                loop.remove_signal_handler(sig)
+        await app.close()
+
+
+async def _stop(application) -> None:
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+
+
+async def _wait_for_stop(app, stop: asyncio.Event) -> None:
+    """Until SIGINT or SIGTERM sets ``stop``; meanwhile forget old update ids now and then."""
+    while not stop.is_set():
+        try:
+            await app.store.prune_updates()
+        except Exception as exc:  # noqa: BLE001 - housekeeping must not stop the bot
+            log.warning("pruning update ids failed: %s", type(exc).__name__)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), PRUNE_EVERY)

@@ -1,0 +1,164 @@
+"""Shared helpers for the staff tests: an app with staff configuration and a fake
+clock, staff members, requests, and driving staff turns through the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from pathlib import Path
+
+from bot.app import App, open_app
+from bot.config import PROJECT_ROOT, Config
+from bot.dialog.events import Event, Reply
+from bot.staff.service import StaffService
+from bot.store.cases import NewCase
+from bot.store.staff import Area
+from bot.store.workflow import WorkCase
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+ADMIN = 900
+WUHOU_A = 501
+WUHOU_B = 502
+JINJIANG = 601
+RESIDENT = 1001
+CHAT_WUHOU = -100123
+CHAT_CHENGDU = -100124
+CHAT_DEFAULT = -100999
+PHONE = "13812345678"
+MASKED = "138****5678"
+
+
+def ts(y: int, m: int, d: int, h: int = 10, mi: int = 0) -> float:
+    return dt.datetime(y, m, d, h, mi, tzinfo=CHINA).timestamp()
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def set(self, t: float) -> None:
+        self.t = t
+
+    def advance(self, hours: float = 0, days: float = 0) -> None:
+        self.t += hours * 3600 + days * 86400
+
+
+def staff_config(db_path: str, **extra) -> Config:
+    sections = {
+        "staff": {
+            "area_chats": {"成都市/武侯区": CHAT_WUHOU, "成都市": CHAT_CHENGDU},
+            "default_chat": CHAT_DEFAULT,
+        },
+        "deadlines": {"holidays": ["2025-01-01"]},
+    }
+    sections.update(extra)
+    return Config(db_path=db_path, content_dir=PROJECT_ROOT, admin_ids=[ADMIN], extra=sections)
+
+
+async def open_staff_app(tmp_path: Path, start: float | None = None, **extra) -> tuple[App, Clock]:
+    app = await open_app(staff_config(str(tmp_path / "staff.db"), **extra))
+    clock = Clock(ts(2025, 1, 6, 10) if start is None else start)  # a Monday, 10:00
+    app.engine.services["clock"] = clock
+    return app, clock
+
+
+def service(app: App) -> StaffService:
+    return app.engine.services["staff"]  # type: ignore[return-value]
+
+
+async def add_worker(app: App, user_id: int, area: str, name: str) -> None:
+    city, _, district = area.partition("/")
+    invite = await app.store.staff.create_invite(
+        "worker", Area(city, district or None), ADMIN, 86400
+    )
+    member, why = await app.store.staff.redeem(invite.code, user_id, name)
+    assert member is not None, why
+
+
+async def new_case(
+    app: App,
+    *,
+    urgent: bool = False,
+    district: str = "武侯区",
+    category: str = "living",
+    user_id: int = RESIDENT,
+    description: str = "家里断了粮，想申请临时救助",
+) -> tuple[WorkCase, list[Reply]]:
+    """A request as the help flow stores it, then the staff hook (what the flow calls)."""
+    clock = app.engine.services["clock"]
+    case, created = await app.store.cases.create(
+        NewCase(
+            draft_id=secrets.token_urlsafe(9),
+            user_id=user_id,
+            chat_id=user_id,
+            category=category,
+            region_city="成都市",
+            region_district=district,
+            region_township="玉林街道",
+            region_village="玉林社区",
+            description=description,
+            phone=PHONE,
+            contact_time="pm",
+            target_days=1 if urgent else 3,
+            urgent_by_resident=urgent,
+        ),
+        now=clock(),
+    )
+    assert created
+    replies = checked(await service(app).on_case_created(case.id))
+    fresh = await app.store.workflow.get(case.id)
+    assert fresh is not None
+    return fresh, replies
+
+
+def checked(replies: list[Reply]) -> list[Reply]:
+    """Every reply must be HTML Telegram accepts, under its length limit."""
+    from bot.telegram.offline import check_telegram_html
+
+    for reply in replies:
+        problem = check_telegram_html(reply.text)
+        assert problem is None, (problem, reply.text)
+        assert 0 < len(reply.text) <= 4096
+    return replies
+
+
+async def press(app: App, user: int, payload: str, group: int | None = None) -> list[Reply]:
+    return checked(
+        await app.engine.handle(
+            Event(
+                user_id=user,
+                chat_id=group if group is not None else user,
+                payload=payload,
+                is_group=group is not None,
+            )
+        )
+    )
+
+
+async def send(app: App, user: int, text: str, group: int | None = None) -> list[Reply]:
+    return checked(
+        await app.engine.handle(
+            Event(
+                user_id=user,
+                chat_id=group if group is not None else user,
+                text=text,
+                is_group=group is not None,
+            )
+        )
+    )
+
+
+def to(replies: list[Reply], chat: int | None) -> list[Reply]:
+    """Replies delivered to ``chat`` (None: in the chat of the event)."""
+    return [r for r in replies if r.chat_id == chat]
+
+
+def text_to(replies: list[Reply], chat: int | None) -> str:
+    return "\n".join(r.text for r in to(replies, chat))
+
+
+def payloads(replies: list[Reply]) -> list[str]:
+    return [p for r in replies for p in r.payloads()]

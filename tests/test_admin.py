@@ -1,0 +1,487 @@
+"""Admin tools through the engine: admin checks, reload (and SIGHUP), upload, preview,
+publish, history, rollback, gaps → example question, subscriptions and announcements.
+
+Every test runs on a copy of the content, so publishing never touches the repository."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from bot.admin.broadcast import Pacer
+from bot.admin.reload import install_sighup
+from bot.app import open_app
+from bot.cli import main
+from bot.config import PROJECT_ROOT, Config
+from bot.dialog.events import Document, Event, Reply
+
+ADMIN = 4242
+OTHER_ADMIN = 4343
+RESIDENT = 1001
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    content = tmp_path / "content"
+    for folder in ("policy_texts", "intents"):
+        shutil.copytree(PROJECT_ROOT / folder, content / folder)
+    (content / "templates").symlink_to(PROJECT_ROOT / "templates")
+    return content
+
+
+@pytest.fixture
+async def app(root: Path, tmp_path: Path):
+    config = Config(
+        db_path=str(tmp_path / "admin.db"), content_dir=root, admin_ids=[ADMIN, OTHER_ADMIN]
+    )
+    app = await open_app(config)
+    try:
+        yield app
+    finally:
+        tasks = app.engine.services.get("admin.tasks") or set()
+        for task in list(tasks):
+            task.cancel()
+        await app.close()
+
+
+class User:
+    def __init__(self, app, user_id: int) -> None:
+        self.app = app
+        self.user_id = user_id
+        self.last: list[Reply] = []
+
+    async def send(self, text: str) -> list[Reply]:
+        return await self._go(Event(user_id=self.user_id, chat_id=self.user_id, text=text))
+
+    async def press(self, payload: str) -> list[Reply]:
+        return await self._go(Event(user_id=self.user_id, chat_id=self.user_id, payload=payload))
+
+    async def upload(self, name: str, data: bytes | str) -> list[Reply]:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        doc = Document(file_name=name, data=data)
+        return await self._go(Event(user_id=self.user_id, chat_id=self.user_id, document=doc))
+
+    async def _go(self, event: Event) -> list[Reply]:
+        self.last = await self.app.engine.handle(event)
+        return self.last
+
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.last)
+
+    def payloads(self) -> list[str]:
+        return [p for r in self.last for p in r.payloads()]
+
+    def payload(self, prefix: str) -> str:
+        found = [p for p in self.payloads() if p.startswith(prefix)]
+        assert found, f"no {prefix!r} in {self.payloads()}"
+        return found[0]
+
+
+@pytest.fixture
+def admin(app) -> User:
+    return User(app, ADMIN)
+
+
+@pytest.fixture
+def resident(app) -> User:
+    return User(app, RESIDENT)
+
+
+def read(root: Path, rel: str) -> str:
+    return (root / rel).read_text(encoding="utf-8")
+
+
+# -- admin checks -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command", ["admin", "reload", "history dibao", "rollback dibao 1", "gaps", "announce"]
+)
+async def test_non_admins_get_the_unknown_command_reply(resident: User, command: str) -> None:
+    name = command.split()[0]
+    await resident.send(f"/{command}")
+    admin_reply = resident.text()
+    await resident.send(f"/zz{name}")
+    unknown = resident.text().replace(f"/zz{name}", f"/{name}")
+    assert admin_reply == unknown
+    assert resident.app.engine.content.version == 1
+
+
+async def test_non_admin_document_and_buttons_change_nothing(
+    app, admin: User, resident: User, root
+) -> None:
+    before = read(root, "policy_texts/dibao.md")
+    await resident.upload("dibao.md", before.replace("低保", "X"))
+    assert "看不懂" in resident.text()
+    # A real pending upload of an admin, pressed by a resident: stale, nothing published.
+    await admin.upload("dibao.md", before.replace("按月补差", "按月补差额"))
+    token = admin.payload("adm:pub:")
+    for payload in (token, "adm:bcok:abcdefghij", "adm:gap:0", "adm:zzz"):
+        await resident.press(payload)
+        assert "过期" in resident.text()
+    assert read(root, "policy_texts/dibao.md") == before
+    # Another admin cannot publish someone else's preview either.
+    other = User(app, OTHER_ADMIN)
+    await other.press(token)
+    assert "过期" in other.text()
+    assert read(root, "policy_texts/dibao.md") == before
+
+
+# -- reload -----------------------------------------------------------------------
+
+
+async def test_reload_of_broken_content_keeps_the_old_version_and_lists_every_error(
+    app, admin: User, root: Path
+) -> None:
+    served = app.engine.content.current
+    (root / "policy_texts/dibao.md").write_text(
+        read(root, "policy_texts/dibao.md").replace("id: dibao", "id: [dibao"), encoding="utf-8"
+    )
+    (root / "policy_texts/tekun.md").write_text(
+        re.sub(r"(?m)^title: .*\n", "", read(root, "policy_texts/tekun.md")), encoding="utf-8"
+    )
+    await admin.send("/reload")
+    text = admin.text()
+    assert "没有换上新内容" in text
+    assert re.search(r"policy_texts/dibao\.md:\d+: malformed YAML", text)
+    assert re.search(r"policy_texts/tekun\.md:\d+: missing field: title", text)
+    assert app.engine.content.current is served
+    assert app.engine.content.version == 1
+    # Residents are still answered from the last good version.
+    replies = await app.engine.handle(Event(user_id=56, chat_id=56, text="低保怎么申请"))
+    assert "最低生活保障" in replies[0].text
+
+
+async def test_long_error_lists_are_split_and_complete(app, admin: User, root: Path) -> None:
+    for i in range(45):
+        (root / f"policy_texts/broken-{i:02d}.md").write_text("no front matter\n", encoding="utf-8")
+    await admin.send("/reload")
+    assert len(admin.last) >= 2
+    text = admin.text()
+    for i in range(45):
+        assert f"policy_texts/broken-{i:02d}.md:1: missing YAML front matter" in text
+    assert all(len(r.text) <= 4096 for r in admin.last)
+
+
+async def test_reload_picks_up_a_good_edit(app, admin: User, root: Path) -> None:
+    path = root / "policy_texts/dibao.md"
+    path.write_text(
+        read(root, "policy_texts/dibao.md").replace("按月补差", "按月补差额"), encoding="utf-8"
+    )
+    await admin.send("/reload")
+    assert "第 2 版" in admin.text()
+    assert "按月补差额" in app.engine.content.current.knowledge.topics["dibao"].summary
+
+
+async def test_sighup_reloads(app, root: Path) -> None:
+    loop = asyncio.get_running_loop()
+    assert install_sighup(app)
+    try:
+        os.kill(os.getpid(), signal.SIGHUP)
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if app.engine.content.version == 2:
+                break
+        assert app.engine.content.version == 2
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+
+
+# -- upload, preview, publish, history, rollback --------------------------------------
+
+
+async def test_upload_preview_publish_history_rollback(app, admin: User, root: Path) -> None:
+    rel = "policy_texts/dibao.md"
+    original = read(root, rel)
+    changed = original.replace(
+        "summary: 家里每人每月收入低于当地低保标准",
+        "summary: 家里每人每月收入都低于当地低保标准",
+    )
+    assert changed != original
+    await admin.upload("dibao.md", changed)
+    text = admin.text()
+    assert "居民问到这个话题时会看到" in text
+    assert "都低于当地低保标准" in text  # the rendered answer from the new text
+    assert "+summary: 家里每人每月收入都低于" in text and "-summary: 家里每人每月收入低于" in text
+    assert read(root, rel) == original  # nothing changes before 发布
+    assert app.engine.content.version == 1
+    await admin.press(admin.payload("adm:pub:"))
+    assert "已发布" in admin.text() and "第 2 版" in admin.text()
+    assert read(root, rel) == changed
+    assert "都低于" in app.engine.content.current.knowledge.topics["dibao"].summary
+    # A forged token publishes nothing.
+    await admin.press("adm:pub:" + "x" * 12)
+    assert "过期" in admin.text()
+
+    await admin.send("/history dibao")
+    text = admin.text()
+    assert "第 1 版" in text and "原来的文件" in text
+    assert "第 2 版" in text and f"管理员 {ADMIN}" in text
+
+    await admin.send("/rollback dibao 1")
+    assert "恢复 policy_texts/dibao.md 的第 1 版" in admin.text()
+    assert read(root, rel) == changed
+    await admin.press(admin.payload("adm:pub:"))
+    assert read(root, rel) == original
+    assert "都低于" not in app.engine.content.current.knowledge.topics["dibao"].summary
+    versions = await app.store.admin.versions(rel)
+    assert [(v.version, v.kind) for v in versions] == [
+        (1, "original"),
+        (2, "upload"),
+        (3, "rollback"),
+    ]
+    assert versions[2].text == original and versions[2].author_id == ADMIN
+
+    await admin.send("/rollback dibao 9")
+    assert "没有第 9 版" in admin.text()
+    await admin.send("/rollback dibao")
+    assert "用法" in admin.text()
+    await admin.send("/history")
+    assert "用法" in admin.text()
+
+
+async def test_a_broken_upload_lists_errors_and_changes_nothing(
+    app, admin: User, root: Path
+) -> None:
+    rel = "policy_texts/dibao.md"
+    original = read(root, rel)
+    broken = re.sub(r"(?m)^(title|summary): .*\n", "", original)
+    await admin.upload("dibao.md", broken)
+    text = admin.text()
+    assert "没有通过检查" in text
+    assert "policy_texts/dibao.md:1: missing field: title" in text
+    assert "policy_texts/dibao.md:1: missing field: summary" in text
+    assert not [p for p in admin.payloads() if p.startswith("adm:pub:")]
+    assert read(root, rel) == original
+    assert await app.store.admin.versions(rel) == []
+
+
+async def test_yaml_upload_and_a_new_topic(app, admin: User, root: Path) -> None:
+    chat = read(root, "intents/chat.yml")
+    await admin.upload("chat.yml", chat.replace("[你好, ", "[你好, 你好哇, ", 1))
+    assert "更新 intents/chat.yml" in admin.text()
+    await admin.press(admin.payload("adm:pub:"))
+    assert "你好哇" in read(root, "intents/chat.yml")
+    # A new topic file: validated like the others (here: too few example questions).
+    new = read(root, "policy_texts/dibao.md").replace("id: dibao", "id: dibao-copy")
+    new = re.sub(r"(?ms)^questions:\n(  - .*?\n)+", "questions: [一个问题]\n", new)
+    await admin.upload("dibao-copy.md", new)
+    assert "questions: at least" in admin.text()
+    assert not (root / "policy_texts/dibao-copy.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "says"),
+    [
+        ("../../etc/passwd.md", b"x", "不认识"),
+        ("dibao.exe", b"x", "只能发"),
+        ("evil.yml", b"a: 1", "不认识"),
+        ("dibao.md", "低保".encode("gbk") * 3, "UTF-8"),
+        ("dibao.md", b"a" * (200 * 1024 + 1), "太大"),
+    ],
+)
+async def test_bad_uploads_are_refused_kindly(
+    app, admin: User, root: Path, name, data, says
+) -> None:
+    before = read(root, "policy_texts/dibao.md")
+    await admin.upload(name, data)
+    assert says in admin.text()
+    assert read(root, "policy_texts/dibao.md") == before
+    assert not admin.payloads() or all(not p.startswith("adm:pub:") for p in admin.payloads())
+
+
+async def test_cancel_keeps_the_file(app, admin: User, root: Path) -> None:
+    original = read(root, "policy_texts/dibao.md")
+    await admin.upload("dibao.md", original.replace("按月补差", "按月补差额"))
+    await admin.press(admin.payload("adm:drop:"))
+    assert "已取消" in admin.text()
+    assert read(root, "policy_texts/dibao.md") == original
+    await admin.upload("dibao.md", original)
+    assert "一模一样" in admin.text()
+
+
+# -- gaps → example question ----------------------------------------------------------
+
+
+async def test_gap_question_added_as_example_takes_effect_at_once(
+    app, admin: User, root: Path
+) -> None:
+    question = "家里揭不开锅了咋整"
+    matcher = app.engine.content.current.knowledge.matcher
+    assert matcher.match(question).decision == "fallback"
+    kb = app.store.knowledge
+    for uid, q in ((1, question), (2, "屋头揭不开锅了咋个办"), (3, question), (4, "火车票怎么买")):
+        result = matcher.match(q)
+        await kb.log_question(uid, q, result.decision, [(m.id, m.score) for m in result.matches])
+    rel = "policy_texts/temporary-relief.md"
+    before = read(root, rel)
+
+    await admin.send("/gaps")
+    text = admin.text()
+    assert "共 2 组" in text
+    assert f"1.</b> {question}" in text and "共 3 次" in text and "屋头揭不开锅了咋个办" in text
+    await admin.press("adm:gap:0")
+    assert question in admin.text()
+    await admin.press("adm:gcat:0")
+    cats = app.engine.content.current.knowledge.categories
+    k = next(i for i, c in enumerate(cats) if c.id == "basic-living")
+    await admin.press(f"adm:gcs:0:{k}")
+    assert "adm:gadd:0:temporary-relief" in admin.payloads()
+    await admin.press("adm:gadd:0:temporary-relief")
+    assert "已发布" in admin.text()
+    assert f"现在问「{question}」，助手会回答「临时救助」" in admin.text()
+
+    after = read(root, rel)
+    assert after.replace(f'  - "{question}"\n', "", 1) == before  # the rest byte-identical
+    result = app.engine.content.current.knowledge.matcher.match(question)
+    assert result.decision == "answer" and result.best.id == "temporary-relief"
+    replies = await app.engine.handle(Event(user_id=77, chat_id=77, text=question))
+    assert "临时救助" in replies[0].text
+    versions = await app.store.admin.versions(rel)
+    assert [(v.version, v.kind) for v in versions] == [(1, "original"), (2, "example")]
+    # The same button again: the group is done.
+    await admin.press("adm:gadd:0:temporary-relief")
+    assert "过期" in admin.text()
+
+
+async def test_forged_gap_payloads_are_stale(app, admin: User) -> None:
+    await admin.send("/gaps")
+    for payload in ("adm:gap:0", "adm:gap:x", "adm:gadd:0:dibao", "adm:gcs:0:99"):
+        await admin.press(payload)
+        assert "过期" in admin.text()
+    await admin.send("/gaps yesterday")
+    assert "用法" in admin.text()
+
+
+# -- check --warnings ---------------------------------------------------------------
+
+
+def test_check_warnings_lists_unconfirmed_figures_and_stale_topics(root: Path, capsys) -> None:
+    rel = root / "policy_texts/hotlines.md"
+    text = rel.read_text(encoding="utf-8")
+    rel.write_text(re.sub(r"(?m)^updated: .*$", "updated: 2020-01-01", text), encoding="utf-8")
+    assert main(["check", "--content", str(root)]) == 0
+    out = capsys.readouterr()
+    assert "warning" not in out.out and "--warnings" in out.err
+    assert main(["check", "--warnings", "--content", str(root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(
+        re.match(r"policy_texts/hotlines\.md:\d+: warning: not updated for more than a year", ln)
+        for ln in lines
+    )
+    assert any(
+        re.match(r"policy_texts/dibao\.md:\d+: warning: unconfirmed figure \(M\)", ln)
+        for ln in lines
+    )
+
+
+# -- subscriptions and announcements ---------------------------------------------------
+
+
+async def test_subscribe_by_region_and_unsubscribe(app, resident: User) -> None:
+    await resident.send("/subscribe")
+    assert "sub:r:成都市" in resident.payloads() and "sub:all" in resident.payloads()
+    await resident.press("sub:r:成都市")
+    assert "成都市" in resident.text()
+    sub = await app.store.admin.subscription(RESIDENT)
+    assert sub.subscribed and sub.region == "成都市" and sub.chat_id == RESIDENT
+    await resident.press("sub:r:火星市")
+    assert "过期" in resident.text()
+    await resident.press("sub:off")
+    assert "已退订" in resident.text()
+    assert not (await app.store.admin.subscription(RESIDENT)).subscribed
+    await resident.send("/unsubscribe")
+    assert "没有订阅" in resident.text()
+    await resident.send("/subscribe 绵阳")
+    assert (await app.store.admin.subscription(RESIDENT)).region == "绵阳市"
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, Reply]] = []
+
+    async def send(self, chat_id: int, reply: Reply) -> None:
+        self.sent.append((chat_id, reply))
+
+
+async def test_announce_by_region_runs_in_the_background(app, admin: User) -> None:
+    repo = app.store.admin
+    await repo.subscribe(1, 11, "成都市")
+    await repo.subscribe(2, 12, None)
+    await repo.subscribe(3, 13, "绵阳市")
+    await repo.subscribe(4, 14, "成都市")
+    await repo.unsubscribe(4)
+    notifier = RecordingNotifier()
+    app.engine.services["notifier"] = notifier
+    app.engine.services["admin.pacer"] = lambda: Pacer(rate=1000.0)
+
+    await admin.send("/announce")
+    await admin.press("adm:bcr:成都市")
+    await admin.send("x" * 3001)
+    assert "超过了" in admin.text()
+    await admin.send("明天有寒潮，<b>请注意</b>保暖。")
+    text = admin.text()
+    assert "2 人" in text and "&lt;b&gt;请注意&lt;/b&gt;" in text
+    assert notifier.sent == []
+    confirm = admin.payload("adm:bcok:")
+    await admin.press(confirm)
+    assert "开始发送，共 2 人" in admin.text()
+    await asyncio.gather(*list(app.engine.services["admin.tasks"]))
+    to_residents = [(c, r) for c, r in notifier.sent if c != ADMIN]
+    assert sorted(c for c, _ in to_residents) == [11, 12]
+    assert all(r.payloads() == ["sub:off"] for _, r in to_residents)
+    assert "送达 2" in notifier.sent[-1][1].text and notifier.sent[-1][0] == ADMIN
+    await admin.press(confirm)  # pressed again: nothing is sent twice
+    assert "过期" in admin.text()
+    assert len([c for c, _ in notifier.sent if c != ADMIN]) == 2
+
+
+async def test_announce_without_a_channel_says_so(app, admin: User) -> None:
+    await app.store.admin.subscribe(1, 11, None)
+    await admin.send("/announce")
+    await admin.press("adm:bcr:*")
+    await admin.send("通知")
+    await admin.press(admin.payload("adm:bcok:"))
+    assert "没法给居民发通知" in admin.text()
+    await admin.send("/announce")
+    await admin.press("adm:bcno")
+    assert "没有发出" in admin.text()
+    await admin.press("adm:bcr:火星")
+    assert "过期" in admin.text()
+
+
+async def test_forget_removes_the_subscription(app, resident: User) -> None:
+    await resident.press("sub:all")
+    handlers = app.engine.services.get("forget_handlers", [])
+    for handler in handlers:
+        await handler(app.store, RESIDENT)
+    assert await app.store.admin.subscription(RESIDENT) is None
+
+
+async def test_admins_see_their_command_list(admin: User, resident: User) -> None:
+    await admin.send("/admin")
+    assert "管理员命令" in admin.text() and "/rollback" in admin.text()
+    await resident.send("/admin")
+    assert "管理员命令" not in resident.text()
+
+
+async def test_a_staff_member_with_the_admin_role_is_an_admin(app) -> None:
+    from bot.store.staff import Area
+
+    staff = app.store.staff
+    invite = await staff.create_invite("admin", Area(), created_by=ADMIN, ttl_seconds=3600)
+    member, why = await staff.redeem(invite.code, 5555)
+    assert why == "ok" and member.is_admin
+    user = User(app, 5555)
+    await user.send("/reload")
+    assert "重新载入" in user.text()
+    await staff.revoke(5555, by=ADMIN)
+    await user.send("/reload")
+    assert "没有 /reload 这个命令" in user.text()

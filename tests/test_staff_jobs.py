@@ -1,0 +1,266 @@
+"""Reminders, the digest, auto-close and the retention purge, with a fake clock and a
+fake notifier; and their scheduling on python-telegram-bot's JobQueue."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialog.events import Reply
+from bot.staff.jobs import run_digest, run_maintenance, run_reminders, schedule_jobs
+from tests.staff_support import (
+    CHAT_CHENGDU,
+    CHAT_WUHOU,
+    MASKED,
+    PHONE,
+    RESIDENT,
+    WUHOU_A,
+    add_worker,
+    new_case,
+    open_staff_app,
+    press,
+    send,
+    service,
+    ts,
+)
+
+
+class FakeNotifier:
+    def __init__(self, fail_for: set[int] | None = None) -> None:
+        self.sent: list[tuple[int, Reply]] = []
+        self.fail_for = fail_for or set()
+
+    async def send(self, chat_id: int, reply: Reply) -> None:
+        if chat_id in self.fail_for:
+            raise RuntimeError("blocked")
+        self.sent.append((chat_id, reply))
+
+    def to(self, chat: int) -> list[str]:
+        return [r.text for c, r in self.sent if c == chat]
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+
+@pytest.fixture
+async def sapp(tmp_path):
+    app, clock = await open_staff_app(tmp_path)
+    await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+async def test_due_soon_to_the_assignee_then_overdue_to_the_area_chat(sapp):
+    clock = sapp.engine.services["clock"]
+    svc = service(sapp)
+    case, _ = await new_case(sapp)  # Monday 10:00, 3 working days: due Friday 00:00
+    await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+    note = FakeNotifier()
+
+    clock.set(ts(2025, 1, 7, 10))  # Tuesday: nothing yet
+    await run_reminders(svc, note, clock)
+    assert note.sent == []
+
+    clock.set(ts(2025, 1, 9, 9))  # Thursday 09:00: under 24 h left
+    report = await run_reminders(svc, note, clock)
+    assert report.sent == 1
+    assert len(note.to(WUHOU_A)) == 1 and "快到期了" in note.to(WUHOU_A)[0]
+    assert case.ref in note.to(WUHOU_A)[0] and PHONE not in note.to(WUHOU_A)[0]
+    note.clear()
+    await run_reminders(svc, note, clock)  # not twice
+    assert note.sent == []
+
+    clock.set(ts(2025, 1, 10, 8))  # Friday 08:00: overdue
+    await run_reminders(svc, note, clock)
+    assert [c for c, _ in note.sent] == [CHAT_WUHOU]
+    text = note.to(CHAT_WUHOU)[0]
+    assert "已超期" in text and case.ref in text and "张三" in text
+    note.clear()
+    clock.advance(hours=5)
+    await run_reminders(svc, note, clock)
+    assert note.sent == []
+    # /overdue lists it.
+    assert case.ref in "\n".join(r.text for r in await send(sapp, WUHOU_A, "/overdue"))
+
+
+async def test_holiday_moves_the_reminders(tmp_path):
+    # Friday 3 Jan 2025 with Monday 6 Jan declared a holiday: due end of Thursday 9 Jan.
+    app, clock = await open_staff_app(
+        tmp_path, start=ts(2025, 1, 3, 10), deadlines={"holidays": ["2025-01-06"]}
+    )
+    try:
+        await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
+        case, _ = await new_case(app)
+        assert case.due_at == ts(2025, 1, 10, 0, 0)
+        await press(app, WUHOU_A, f"st:claim:{case.id}")
+        note = FakeNotifier()
+        clock.set(ts(2025, 1, 8, 10))  # Wednesday: more than 24 h left
+        await run_reminders(service(app), note, clock)
+        assert note.sent == []
+        clock.set(ts(2025, 1, 9, 1))
+        await run_reminders(service(app), note, clock)
+        assert len(note.to(WUHOU_A)) == 1
+    finally:
+        await app.close()
+
+
+async def test_unclaimed_request_is_chased_in_the_area_chat(sapp):
+    clock = sapp.engine.services["clock"]
+    svc = service(sapp)
+    case, _ = await new_case(sapp)  # claim target: 1 working day -> Wednesday 00:00
+    note = FakeNotifier()
+    clock.set(ts(2025, 1, 7, 23))
+    await run_reminders(svc, note, clock)
+    assert note.sent == []
+    clock.set(ts(2025, 1, 8, 1))
+    await run_reminders(svc, note, clock)
+    assert [c for c, _ in note.sent] == [CHAT_WUHOU]
+    reply = note.sent[0][1]
+    assert "还没有人认领" in reply.text and f"st:claim:{case.id}" in reply.payloads()
+
+
+async def test_a_request_never_posted_is_posted_by_the_sweep(sapp):
+    clock = sapp.engine.services["clock"]
+    from bot.store.cases import NewCase
+
+    case, _ = await sapp.store.cases.create(
+        NewCase(
+            draft_id="sweep-test-1",
+            user_id=RESIDENT,
+            chat_id=RESIDENT,
+            category="housing",
+            region_city="成都市",
+            region_district="武侯区",
+            description="房子漏雨",
+            phone=PHONE,
+            contact_time="am",
+            target_days=3,
+        ),
+        now=clock(),
+    )
+    note = FakeNotifier()
+    await run_reminders(service(sapp), note, clock)
+    assert note.sent == []  # give the hook its chance first
+    clock.advance(hours=1)
+    await run_reminders(service(sapp), note, clock)
+    assert [c for c, _ in note.sent] == [CHAT_WUHOU]
+    assert MASKED in note.sent[0][1].text and "房子漏雨" not in note.sent[0][1].text
+    note.clear()
+    await run_reminders(service(sapp), note, clock)
+    assert note.sent == []
+
+
+async def test_a_failing_chat_does_not_stop_the_others(sapp):
+    clock = sapp.engine.services["clock"]
+    a, _ = await new_case(sapp)
+    b, _ = await new_case(sapp, district="锦江区")
+    note = FakeNotifier(fail_for={CHAT_WUHOU})
+    clock.set(ts(2025, 1, 13, 10))
+    report = await run_reminders(service(sapp), note, clock)
+    assert report.failed >= 1 and note.to(CHAT_CHENGDU)
+
+
+async def test_daily_digest_per_chat(sapp):
+    clock = sapp.engine.services["clock"]
+    a, _ = await new_case(sapp)
+    b, _ = await new_case(sapp, urgent=True)
+    c, _ = await new_case(sapp, district="锦江区")
+    await press(sapp, WUHOU_A, f"st:claim:{a.id}")
+    clock.set(ts(2025, 1, 8, 8, 30))  # b (urgent) is overdue
+    note = FakeNotifier()
+    await run_digest(service(sapp), note, clock)
+    assert sorted(ch for ch, _ in note.sent) == sorted([CHAT_WUHOU, CHAT_CHENGDU])
+    text = note.to(CHAT_WUHOU)[0]
+    assert "1月8日" in text
+    assert "待认领：1 条" in text and "办理中：1 条" in text and "已超期：1 条" in text
+    assert b.ref in text and c.ref not in text and PHONE not in text and MASKED not in text
+
+
+async def test_retention_purge_erases_personal_data_and_keeps_statistics(sapp):
+    clock = sapp.engine.services["clock"]
+    svc = service(sapp)
+    old, _ = await new_case(sapp)
+    recent, _ = await new_case(sapp)
+    for case in (old, recent):
+        await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+        await press(sapp, WUHOU_A, f"st:note:{case.id}")
+        await send(sapp, WUHOU_A, "上门看过，情况属实")
+        await press(sapp, WUHOU_A, f"st:res:{case.id}")
+        await send(sapp, WUHOU_A, "已发放临时救助")
+    await press(sapp, RESIDENT, f"rv:r:{old.id}:s")
+    await send(sapp, RESIDENT, "谢谢社区")
+    # `recent` is never rated: closed automatically after followup_days.
+    clock.advance(days=170)
+    await press(sapp, RESIDENT, f"rv:r:{recent.id}:b")  # rated (and closed) on day 170
+    clock.advance(days=11)  # old: closed 181 days ago; recent: 11 days ago
+    note = FakeNotifier()
+    report = await run_maintenance(svc, note, clock)
+    assert report.changed == 1
+    erased = await sapp.store.workflow.get(old.id)
+    assert erased.erased_at is not None
+    assert erased.phone is None and erased.description is None
+    assert erased.region_township is None and erased.region_village is None
+    assert erased.rating_comment is None and erased.contact_time is None
+    # Statistics stay.
+    assert (erased.status, erased.category, erased.area, erased.rating) == (
+        "closed",
+        "living",
+        "成都市/武侯区",
+        "satisfied",
+    )
+    assert erased.first_claimed_at and erased.resolved_at and erased.due_at
+    msgs = await sapp.store.cases.messages(old.id, include_private=True)
+    assert msgs and all(m.body is None for m in msgs)
+    assert all(h.note is None for h in await sapp.store.cases.history(old.id))
+    kept = await sapp.store.workflow.get(recent.id)
+    assert kept.erased_at is None and kept.phone == PHONE
+    audit = await sapp.store.staff.audit_entries(action="retention_purge")
+    assert [(e.actor_role, e.detail) for e in audit] == [("system", "n=1")]
+    # The card says so, and runs again erase nothing more.
+    text = "\n".join(r.text for r in await press(sapp, WUHOU_A, f"st:view:{old.id}"))
+    assert "已按规定删除" in text and PHONE not in text
+    assert (await run_maintenance(svc, note, clock)).changed == 0
+
+
+async def test_resolved_and_not_rated_is_closed_after_followup_days(sapp):
+    clock = sapp.engine.services["clock"]
+    case, _ = await new_case(sapp)
+    await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+    await press(sapp, WUHOU_A, f"st:res:{case.id}")
+    await send(sapp, WUHOU_A, "已办好")
+    clock.advance(days=6)
+    await run_maintenance(service(sapp), FakeNotifier(), clock)
+    assert (await sapp.store.workflow.get(case.id)).status == "resolved"
+    clock.advance(days=2)
+    await run_maintenance(service(sapp), FakeNotifier(), clock)
+    closed = await sapp.store.workflow.get(case.id)
+    assert closed.status == "closed" and closed.rating is None
+    history = await sapp.store.cases.history(case.id)
+    assert (history[-1].actor_kind, history[-1].to_status) == ("system", "closed")
+
+
+async def test_schedule_jobs_on_the_job_queue(sapp):
+    from telegram.ext import Application
+
+    application = Application.builder().token("123:TEST").build()
+    jobs = schedule_jobs(application, sapp, notifier=FakeNotifier())
+    assert [j.name for j in jobs] == ["staff-reminders", "staff-digest", "staff-maintenance"]
+    names = {j.name for j in application.job_queue.jobs()}
+    assert names >= {"staff-reminders", "staff-digest", "staff-maintenance"}
+
+
+async def test_forget_withdraws_and_the_assignee_hears_of_it_once(sapp):
+    clock = sapp.engine.services["clock"]
+    case, _ = await new_case(sapp)
+    await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+    await send(sapp, RESIDENT, "/forget")
+    await press(sapp, RESIDENT, "fg:yes")
+    assert (await sapp.store.workflow.get(case.id)).status == "withdrawn"
+    note = FakeNotifier()
+    clock.advance(hours=1)
+    await run_reminders(service(sapp), note, clock)
+    assert len(note.to(WUHOU_A)) == 1 and "撤回" in note.to(WUHOU_A)[0]
+    note.clear()
+    await run_reminders(service(sapp), note, clock)
+    assert note.sent == []

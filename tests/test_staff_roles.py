@@ -1,0 +1,295 @@
+"""Roles, invites, forged staff buttons, concurrent claims, staff commands."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from bot.dialog.events import Event
+from tests.staff_support import (
+    ADMIN,
+    CHAT_WUHOU,
+    JINJIANG,
+    MASKED,
+    PHONE,
+    RESIDENT,
+    WUHOU_A,
+    WUHOU_B,
+    add_worker,
+    new_case,
+    open_staff_app,
+    payloads,
+    press,
+    send,
+    service,
+    text_to,
+    to,
+)
+
+EXPIRED = "该按钮已过期"
+
+
+@pytest.fixture
+async def sapp(tmp_path):
+    app, clock = await open_staff_app(tmp_path)
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+async def test_invite_join_list_revoke(sapp):
+    replies = await send(sapp, ADMIN, "/invite worker 成都/武侯")
+    text = text_to(replies, None)
+    code = re.search(r"/join ([2-9A-HJ-NP-Z]{8})", text).group(1)
+    assert "成都市/武侯区" in text
+    replies = await send(sapp, WUHOU_A, f"/join {code} 张三")
+    assert "欢迎，张三" in text_to(replies, None)
+    member = await sapp.store.staff.member(WUHOU_A)
+    assert member.role == "worker" and str(member.area) == "成都市/武侯区"
+    # Single use: a second person with the same code gets nothing.
+    replies = await send(sapp, WUHOU_B, f"/join {code} 李四")
+    assert "用过了" in text_to(replies, None)
+    assert await sapp.store.staff.member(WUHOU_B) is None
+    # Unknown codes, and /join without a code.
+    assert "没有找到" in text_to(await send(sapp, WUHOU_B, "/join ZZZZZZZZ"), None)
+    assert "用法" in text_to(await send(sapp, WUHOU_B, "/join"), None)
+
+    listing = text_to(await send(sapp, ADMIN, "/staff"), None)
+    assert str(WUHOU_A) in listing and "张三" in listing and str(ADMIN) in listing
+
+    assert "已取消" in text_to(await send(sapp, ADMIN, f"/revoke {WUHOU_A}"), None)
+    assert await sapp.store.staff.member(WUHOU_A) is None
+    assert "没有找到" in text_to(await send(sapp, ADMIN, f"/revoke {WUHOU_A}"), None)
+    assert "配置文件" in text_to(await send(sapp, ADMIN, f"/revoke {ADMIN}"), None)
+    assert "用法" in text_to(await send(sapp, ADMIN, "/revoke abc"), None)
+
+
+async def test_expired_invite(sapp):
+    clock = sapp.engine.services["clock"]
+    text = text_to(await send(sapp, ADMIN, "/invite worker 成都市/锦江区"), None)
+    code = re.search(r"/join ([2-9A-HJ-NP-Z]{8})", text).group(1)
+    clock.advance(days=8)
+    assert "过期" in text_to(await send(sapp, JINJIANG, f"/join {code}"), None)
+    assert await sapp.store.staff.member(JINJIANG) is None
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["/invite worker 北京市/朝阳区", "/invite worker", "/invite boss 成都市", "/invite"],
+)
+async def test_bad_invites_change_nothing(sapp, command):
+    text = text_to(await send(sapp, ADMIN, command), None)
+    assert "用法" in text
+    row = await sapp.store.fetchone("SELECT COUNT(*) AS n FROM staff_invites")
+    assert row["n"] == 0
+
+
+async def test_only_admins_manage_staff_and_refusals_are_logged(sapp):
+    await add_worker(sapp, WUHOU_A, "成都市/武侯区", "张三")
+    for user in (RESIDENT, WUHOU_A):
+        assert "只有管理员" in text_to(await send(sapp, user, "/invite worker 成都市"), None)
+        assert "只有管理员" in text_to(await send(sapp, user, "/staff"), None)
+        assert "只有管理员" in text_to(await send(sapp, user, f"/revoke {ADMIN}"), None)
+    refused = await sapp.store.staff.audit_entries(allowed=False)
+    assert {(e.actor_id, e.action) for e in refused} >= {
+        (RESIDENT, "invite"),
+        (WUHOU_A, "invite"),
+        (RESIDENT, "staff_list"),
+        (WUHOU_A, "revoke"),
+    }
+    row = await sapp.store.fetchone("SELECT COUNT(*) AS n FROM staff_invites")
+    assert row["n"] == 1  # only the one add_worker used
+
+
+async def test_forged_claim_by_a_resident_is_refused_and_logged(sapp):
+    case, _ = await new_case(sapp)
+    replies = await press(sapp, RESIDENT, f"st:claim:{case.id}")
+    text = text_to(replies, None)
+    assert "没有这个权限" in text
+    assert PHONE not in text and "玉林" not in text
+    fresh = await sapp.store.workflow.get(case.id)
+    assert fresh.status == "new" and fresh.assignee_id is None
+    history = await sapp.store.cases.history(case.id)
+    assert [h.to_status for h in history] == ["new"]
+    entries = await sapp.store.staff.audit_entries(case_id=case.id, allowed=False)
+    assert [(e.actor_id, e.actor_role, e.action) for e in entries] == [
+        (RESIDENT, "resident", "claim")
+    ]
+    # Every other staff button too, and even for a case that does not exist.
+    for action in ("view", "xfer", "res", "reply", "note", "reopen"):
+        assert "没有这个权限" in text_to(
+            await press(sapp, RESIDENT, f"st:{action}:{case.id}"), None
+        )
+    assert "没有这个权限" in text_to(await press(sapp, RESIDENT, "st:claim:999999"), None)
+    n = len(await sapp.store.staff.audit_entries(actor_id=RESIDENT, allowed=False))
+    assert n == 8
+
+
+async def test_worker_of_another_area_cannot_claim_or_see(sapp):
+    await add_worker(sapp, JINJIANG, "成都市/锦江区", "王五")
+    case, _ = await new_case(sapp)
+    text = text_to(await press(sapp, JINJIANG, f"st:claim:{case.id}"), None)
+    assert "没有这个权限" in text
+    text = text_to(await send(sapp, JINJIANG, f"/case {case.ref}"), None)
+    assert "没有这个权限" in text and PHONE not in text and MASKED not in text
+    assert (await sapp.store.workflow.get(case.id)).status == "new"
+    refused = await sapp.store.staff.audit_entries(actor_id=JINJIANG, allowed=False)
+    assert [e.action for e in refused] == ["view", "claim"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["st:claim:abc", "st:claim:", "st:claim:1:2", "st:nope:1", "st:claim:-1", "st:xd:1:99:0"],
+)
+async def test_malformed_staff_payloads_expire(sapp, payload):
+    await add_worker(sapp, WUHOU_A, "成都市/武侯区", "张三")
+    case, _ = await new_case(sapp)
+    replies = await press(sapp, WUHOU_A, payload.replace(":1", f":{case.id}", 1))
+    assert EXPIRED in text_to(replies, None)
+    assert (await sapp.store.workflow.get(case.id)).status == "new"
+
+
+async def test_two_workers_claim_at_once_one_wins(sapp):
+    await add_worker(sapp, WUHOU_A, "成都市/武侯区", "张三")
+    await add_worker(sapp, WUHOU_B, "成都市/武侯区", "李四")
+    case, _ = await new_case(sapp)
+    a, b = await asyncio.gather(
+        press(sapp, WUHOU_A, f"st:claim:{case.id}", group=CHAT_WUHOU),
+        press(sapp, WUHOU_B, f"st:claim:{case.id}", group=CHAT_WUHOU),
+    )
+    fresh = await sapp.store.workflow.get(case.id)
+    assert fresh.status == "claimed" and fresh.assignee_id in (WUHOU_A, WUHOU_B)
+    winner, loser = (a, b) if fresh.assignee_id == WUHOU_A else (b, a)
+    winner_name = "张三" if fresh.assignee_id == WUHOU_A else "李四"
+    loser_id = WUHOU_B if fresh.assignee_id == WUHOU_A else WUHOU_A
+    # The loser is told who has it (privately, and the group post shows it).
+    assert f"已经由 <b>{winner_name}</b> 认领" in text_to(loser, loser_id)
+    assert f"已由 {winner_name} 认领" in text_to(loser, None)
+    assert "您已认领" in text_to(winner, fresh.assignee_id)
+    history = await sapp.store.cases.history(case.id)
+    assert [h.to_status for h in history] == ["new", "claimed"]
+    # The resident was told once.
+    assert len(to(winner, RESIDENT)) == 1 and not to(loser, RESIDENT)
+
+
+async def test_many_claims_at_the_store_level(sapp):
+    case, _ = await new_case(sapp)
+    results = await asyncio.gather(
+        *(sapp.store.workflow.claim(case.id, 700 + i) for i in range(20))
+    )
+    winners = [won for won, _ in results if won is not None]
+    assert len(winners) == 1
+    losers = [cur for won, cur in results if won is None]
+    assert all(c.assignee_id == winners[0].assignee_id for c in losers)
+
+
+async def test_staff_commands_private_only_and_staff_only(sapp):
+    await add_worker(sapp, WUHOU_A, "成都市/武侯区", "张三")
+    await add_worker(sapp, JINJIANG, "成都市/锦江区", "王五")
+    urgent, _ = await new_case(sapp, urgent=True)
+    other, _ = await new_case(sapp, district="锦江区", description="漏水")
+    # /queue: only my area's waiting requests, masked phone, buttons to view.
+    replies = await send(sapp, WUHOU_A, "/queue")
+    text = text_to(replies, None)
+    assert urgent.ref in text and other.ref not in text and MASKED in text
+    assert PHONE not in text
+    assert payloads(replies) == [f"st:view:{urgent.id}"]
+    # /find by a word of the description, scoped to the area.
+    assert urgent.ref in text_to(await send(sapp, WUHOU_A, "/find 断了粮"), None)
+    assert "没有找到" in text_to(await send(sapp, WUHOU_A, "/find 漏水"), None)
+    assert other.ref in text_to(await send(sapp, JINJIANG, "/find 漏水"), None)
+    assert "用法" in text_to(await send(sapp, WUHOU_A, "/find"), None)
+    # LIKE wildcards are literal.
+    assert "没有找到" in text_to(await send(sapp, WUHOU_A, "/find %"), None)
+    # /case REF in a private chat: full phone for a worker of the area.
+    text = text_to(await send(sapp, WUHOU_A, f"/case {urgent.ref.lower()}"), None)
+    assert PHONE in text and "断了粮" in text
+    assert "没有找到" in text_to(await send(sapp, WUHOU_A, "/case SC-0000-XXXX"), None)
+    # Admins see every area, masked.
+    text = text_to(await send(sapp, ADMIN, f"/case {other.ref}"), None)
+    assert MASKED.replace("5678", "") in text and PHONE not in text
+    # Residents: not for them, and logged.
+    assert "只给社区工作人员" in text_to(await send(sapp, RESIDENT, "/queue"), None)
+    # In a group: never, not even for staff.
+    text = text_to(await send(sapp, WUHOU_A, "/mine", group=CHAT_WUHOU), None)
+    assert "私聊" in text
+    views = await sapp.store.staff.audit_entries(action="view")
+    assert {(e.actor_id, e.detail) for e in views} == {
+        (WUHOU_A, "phone=full"),
+        (ADMIN, "phone=masked"),
+    }
+    lists = await sapp.store.staff.audit_entries(action="list_queue")
+    assert [(e.actor_id, e.detail) for e in lists] == [(WUHOU_A, "n=1")]
+
+
+async def test_revoked_worker_loses_access(sapp):
+    await add_worker(sapp, WUHOU_A, "成都市/武侯区", "张三")
+    case, _ = await new_case(sapp)
+    await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+    await send(sapp, ADMIN, f"/revoke {WUHOU_A}")
+    text = text_to(await press(sapp, WUHOU_A, f"st:view:{case.id}"), None)
+    assert "没有这个权限" in text and PHONE not in text
+    text = text_to(await send(sapp, WUHOU_A, "/mine"), None)
+    assert "只给社区工作人员" in text
+
+
+async def test_staff_prefix_is_allowed_in_groups(sapp):
+    assert "st" in sapp.engine.services["group_safe_prefixes"]
+
+
+async def test_name_command(sapp):
+    await add_worker(sapp, WUHOU_A, "成都市/武侯区", "张三")
+    assert "张老师" in text_to(await send(sapp, WUHOU_A, "/name 张老师"), None)
+    assert (await sapp.store.staff.member(WUHOU_A)).name == "张老师"
+    assert "用法" in text_to(await send(sapp, WUHOU_A, "/name " + "长" * 30), None)
+    assert "只给社区工作人员" in text_to(await send(sapp, RESIDENT, "/name 我"), None)
+
+
+async def test_group_view_sends_the_card_privately_and_masked(sapp):
+    await add_worker(sapp, WUHOU_A, "成都市/武侯区", "张三")
+    case, _ = await new_case(sapp)
+    replies = await sapp.engine.handle(
+        Event(user_id=WUHOU_A, chat_id=CHAT_WUHOU, payload=f"st:view:{case.id}", is_group=True)
+    )
+    assert not to(replies, CHAT_WUHOU) and not to(replies, None)
+    private = text_to(replies, WUHOU_A)
+    assert MASKED in private and PHONE not in private
+    assert f"st:view:{case.id}" in payloads(to(replies, WUHOU_A))
+
+
+def test_area_covers_and_parse():
+    from bot.store.staff import Area
+
+    city = Area("成都市")
+    district = Area("成都市", "武侯区")
+    township = Area("成都市", "武侯区", "玉林街道")
+    assert Area().covers("凉山彝族自治州", "西昌市")
+    assert city.covers("成都市", "锦江区") and not city.covers("德阳市", "旌阳区")
+    assert district.covers("成都市", "武侯区") and not district.covers("成都市", "锦江区")
+    assert township.covers("成都市", "武侯区", "武侯区玉林街道")
+    assert not township.covers("成都市", "武侯区", "簇桥街道")
+    assert not township.covers("成都市", "武侯区", None)
+
+
+async def test_parse_area_against_regions(sapp):
+    svc = service(sapp)
+    regions = sapp.content.current.channels.regions
+    assert str(svc.parse_area("成都/武侯", regions)) == "成都市/武侯区"
+    assert str(svc.parse_area("凉山彝族自治州", regions)) == "凉山彝族自治州"
+    assert str(svc.parse_area("成都市/武侯区/玉林街道", regions)) == "成都市/武侯区/玉林街道"
+    assert svc.parse_area("成都市/朝阳区", regions) is None
+    assert svc.parse_area("市中区", regions) is None  # a district, not a 市州
+    assert svc.parse_area("a/b/c/d", regions) is None
+    assert svc.parse_area("", regions) is None
+
+
+async def test_township_worker_sees_only_their_township(sapp):
+    text = text_to(await send(sapp, ADMIN, "/invite worker 成都市/武侯区/簇桥街道"), None)
+    code = re.search(r"/join ([2-9A-HJ-NP-Z]{8})", text).group(1)
+    await send(sapp, WUHOU_B, f"/join {code} 赵六")
+    case, _ = await new_case(sapp)  # 玉林街道
+    assert "没有这个权限" in text_to(await press(sapp, WUHOU_B, f"st:claim:{case.id}"), None)
+    assert case.ref not in text_to(await send(sapp, WUHOU_B, "/queue"), None)

@@ -1,0 +1,350 @@
+"""The whole life cycle of a request through the engine: posted to the area's staff
+chat, claimed, notes, replies, expected date, transfer, resolve, 回访, reopen."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialog.events import Event
+from tests.conftest import Chat
+from tests.staff_support import (
+    ADMIN,
+    CHAT_CHENGDU,
+    CHAT_WUHOU,
+    JINJIANG,
+    MASKED,
+    PHONE,
+    RESIDENT,
+    WUHOU_A,
+    WUHOU_B,
+    add_worker,
+    new_case,
+    open_staff_app,
+    payloads,
+    press,
+    send,
+    text_to,
+    to,
+    ts,
+)
+
+EXPIRED = "该按钮已过期"
+
+
+@pytest.fixture
+async def sapp(tmp_path):
+    app, clock = await open_staff_app(tmp_path)
+    await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
+    await add_worker(app, WUHOU_B, "成都市/武侯区", "李四")
+    await add_worker(app, JINJIANG, "成都市/锦江区", "王五")
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+async def history(app, case_id):
+    return [
+        (h.from_status, h.to_status, h.actor_kind, h.actor_id)
+        for h in await app.store.cases.history(case_id)
+    ]
+
+
+async def test_new_request_is_posted_to_its_area_chat(sapp):
+    case, replies = await new_case(sapp)
+    assert [r.chat_id for r in replies] == [CHAT_WUHOU]
+    post = replies[0]
+    assert case.ref in post.text and "生活困难" in post.text and "成都市/武侯区" in post.text
+    assert MASKED in post.text and PHONE not in post.text
+    assert "断了粮" not in post.text and "玉林" not in post.text  # no free text in a group
+    assert payloads(replies) == [f"st:claim:{case.id}", f"st:view:{case.id}", f"st:xfer:{case.id}"]
+    assert [b.label for b in post.buttons[0]] == ["认领", "查看", "转办"]
+    # Deadline: Monday 10:00 + 3 working days = end of Thursday.
+    assert case.due_at == ts(2025, 1, 10, 0, 0)
+    # Posting twice (a second hook call, the sweep job) posts nothing more.
+    assert await sapp.engine.services["staff"].on_case_created(case.id) == []
+
+
+async def test_urgent_request_also_goes_privately_to_the_area_workers(sapp):
+    case, replies = await new_case(sapp, urgent=True)
+    assert sorted(r.chat_id for r in replies) == sorted([CHAT_WUHOU, WUHOU_A, WUHOU_B])
+    assert all("紧急" in r.text and MASKED in r.text for r in replies)
+    assert all(PHONE not in r.text for r in replies)
+    # 1 working day: end of Tuesday.
+    assert case.due_at == ts(2025, 1, 8, 0, 0)
+
+
+async def test_area_without_its_own_chat_uses_the_city_chat(sapp):
+    case, replies = await new_case(sapp, district="锦江区")
+    assert [r.chat_id for r in replies] == [CHAT_CHENGDU]
+
+
+async def test_whole_life_cycle(sapp):
+    clock = sapp.engine.services["clock"]
+    case, _ = await new_case(sapp)
+
+    # 认领 in the staff group: the post is edited, the card goes privately (masked,
+    # because the press came from a group), the resident is told.
+    replies = await press(sapp, WUHOU_A, f"st:claim:{case.id}", group=CHAT_WUHOU)
+    group = to(replies, None)
+    assert len(group) == 1 and group[0].edit and "已由 张三 认领" in group[0].text
+    card = text_to(replies, WUHOU_A)
+    assert "您已认领" in card and MASKED in card and PHONE not in card
+    assert "已经有社区工作人员接手" in text_to(replies, RESIDENT)
+
+    # 查看 in the private chat: the full phone and the description.
+    clock.advance(hours=1)
+    replies = await press(sapp, WUHOU_A, f"st:view:{case.id}")
+    card = text_to(replies, None)
+    assert PHONE in card and "断了粮" in card and "玉林街道" in card
+    assert {f"st:reply:{case.id}", f"st:res:{case.id}", f"st:note:{case.id}"} <= set(
+        payloads(replies)
+    )
+
+    # A private note: stored, the resident hears nothing.
+    await press(sapp, WUHOU_A, f"st:note:{case.id}")
+    replies = await send(sapp, WUHOU_A, "已电话联系，下午上门")
+    assert "内部备注已保存" in text_to(replies, None) and not to(replies, RESIDENT)
+    msgs = await sapp.store.cases.messages(case.id, include_private=True)
+    assert [(m.body, m.private) for m in msgs] == [("已电话联系，下午上门", True)]
+    assert await sapp.store.cases.messages(case.id) == []  # residents never see notes
+
+    # A blank reply is asked again; a real one reaches the resident.
+    await press(sapp, WUHOU_A, f"st:reply:{case.id}")
+    replies = await send(sapp, WUHOU_A, "   。。。")
+    assert "没有收到内容" in text_to(replies, None)
+    replies = await send(sapp, WUHOU_A, "您好，<b>明天</b>上午我们上门看看")
+    resident = to(replies, RESIDENT)
+    assert len(resident) == 1 and "&lt;b&gt;明天&lt;/b&gt;" in resident[0].text
+    assert (await sapp.store.workflow.get(case.id)).status == "in_progress"
+
+    # Expected date by a button: the resident is told the date.
+    replies = await press(sapp, WUHOU_A, f"st:exp:{case.id}")
+    days = [p for p in payloads(replies) if p.startswith("st:expd:")]
+    assert days[0] == f"st:expd:{case.id}:20250106"
+    replies = await press(sapp, WUHOU_A, f"st:expd:{case.id}:20250108")
+    assert "2025年1月8日" in text_to(replies, RESIDENT)
+    # ... or typed; a date in the past is asked again.
+    await press(sapp, WUHOU_A, f"st:exp:{case.id}")
+    assert "没有看懂" in text_to(await send(sapp, WUHOU_A, "2024-12-01"), None)
+    replies = await send(sapp, WUHOU_A, "1月9日")
+    assert "2025年1月9日" in text_to(replies, RESIDENT)
+    assert (await sapp.store.workflow.get(case.id)).expected_date == "2025-01-09"
+
+    # Transfer to 锦江区: the worker picks 市州 then 区县.
+    replies = await press(sapp, WUHOU_A, f"st:xfer:{case.id}")
+    assert f"st:xc:{case.id}:0" in payloads(replies)  # 成都市 is first
+    replies = await press(sapp, WUHOU_A, f"st:xc:{case.id}:0")
+    jinjiang = [
+        p
+        for r in replies
+        for row in r.buttons
+        for b in row
+        if b.label == "锦江区"
+        for p in [b.payload]
+    ]
+    replies = await press(sapp, WUHOU_A, jinjiang[0])
+    assert "已转给 成都市锦江区" in text_to(replies, None)
+    assert "成都市锦江区" in text_to(replies, RESIDENT)
+    posted = to(replies, CHAT_CHENGDU)  # 锦江区 has no chat of its own
+    assert len(posted) == 1 and "转来的求助" in posted[0].text and MASKED in posted[0].text
+    moved = await sapp.store.workflow.get(case.id)
+    assert moved.status == "transferred" and moved.assignee_id is None
+    assert moved.area == "成都市/锦江区" and moved.region == "成都市/武侯区"
+    # The old area has lost it.
+    assert "没有这个权限" in text_to(await press(sapp, WUHOU_A, f"st:view:{case.id}"), None)
+    assert "没有这个权限" in text_to(await press(sapp, WUHOU_B, f"st:claim:{case.id}"), None)
+
+    # 锦江区 claims and resolves; the resident gets the result and the rating buttons.
+    await press(sapp, JINJIANG, f"st:claim:{case.id}")
+    # Someone else in the area cannot resolve it (and the refusal is logged).
+    assert "没有这个权限" in text_to(await press(sapp, WUHOU_B, f"st:res:{case.id}"), None)
+    await press(sapp, JINJIANG, f"st:res:{case.id}")
+    replies = await send(sapp, JINJIANG, "已送去米面油和棉被")
+    resident = to(replies, RESIDENT)
+    assert len(resident) == 1 and "已送去米面油和棉被" in resident[0].text
+    assert payloads(resident)[:3] == [f"rv:r:{case.id}:s", f"rv:r:{case.id}:b", f"rv:r:{case.id}:u"]
+    assert (await sapp.store.workflow.get(case.id)).status == "resolved"
+
+    # 回访: 不满意 reopens it with the same worker, who is told, and so is the area chat.
+    clock.advance(days=1)
+    replies = await press(sapp, RESIDENT, f"rv:r:{case.id}:u")
+    assert "重新办理" in text_to(replies, None)
+    assert "不满意" in text_to(replies, JINJIANG) and "不满意" in text_to(replies, CHAT_CHENGDU)
+    reopened = await sapp.store.workflow.get(case.id)
+    assert reopened.status == "in_progress" and reopened.assignee_id == JINJIANG
+    assert reopened.rating == "unsatisfied" and reopened.reopen_count == 1
+    assert reopened.due_at > case.due_at  # a fresh deadline
+    # The resident may say why.
+    replies = await send(sapp, RESIDENT, "棉被太薄了")
+    assert "意见已经记下" in text_to(replies, None)
+    assert (await sapp.store.workflow.get(case.id)).rating_comment == "棉被太薄了"
+    # Pressing a rating button again does nothing.
+    assert "评价过" in text_to(await press(sapp, RESIDENT, f"rv:r:{case.id}:s"), None)
+
+    # Resolved again, then 满意: closed.
+    await press(sapp, JINJIANG, f"st:res:{case.id}")
+    await send(sapp, JINJIANG, "换了厚棉被")
+    replies = await press(sapp, RESIDENT, f"rv:r:{case.id}:s")
+    assert "谢谢您的评价" in text_to(replies, None)
+    assert "满意" in text_to(replies, JINJIANG)
+    await press(sapp, RESIDENT, f"rv:skip:{case.id}")
+    closed = await sapp.store.workflow.get(case.id)
+    assert closed.status == "closed" and closed.rating == "satisfied" and closed.closed_at
+
+    # Staff reopen of a closed request.
+    replies = await press(sapp, JINJIANG, f"st:reopen:{case.id}")
+    assert "已重新办理" in text_to(replies, None) and "重新办理" in text_to(replies, RESIDENT)
+    assert (await sapp.store.workflow.get(case.id)).status == "in_progress"
+
+    # Every change is in the history, with who.
+    assert await history(sapp, case.id) == [
+        (None, "new", "resident", RESIDENT),
+        ("new", "claimed", "staff", WUHOU_A),
+        ("claimed", "in_progress", "staff", WUHOU_A),  # the reply
+        ("in_progress", "in_progress", "staff", WUHOU_A),  # expected date (button)
+        ("in_progress", "in_progress", "staff", WUHOU_A),  # expected date (typed)
+        ("in_progress", "transferred", "staff", WUHOU_A),
+        ("transferred", "claimed", "staff", JINJIANG),
+        ("claimed", "resolved", "staff", JINJIANG),
+        ("resolved", "in_progress", "resident", RESIDENT),
+        ("in_progress", "resolved", "staff", JINJIANG),
+        ("resolved", "closed", "resident", RESIDENT),
+        ("closed", "in_progress", "staff", JINJIANG),
+    ]
+    refused = await sapp.store.staff.audit_entries(case_id=case.id, allowed=False)
+    assert {(e.actor_id, e.action) for e in refused} == {
+        (WUHOU_A, "view"),
+        (WUHOU_B, "claim"),
+        (WUHOU_B, "res"),
+    }
+
+
+async def test_mark_invalid_and_reopen_unclaimed(sapp):
+    case, _ = await new_case(sapp)
+    # Any worker of the area may mark an unclaimed request invalid.
+    await press(sapp, WUHOU_B, f"st:inv:{case.id}")
+    replies = await send(sapp, WUHOU_B, "重复提交，已在 SC 另一条里办理")
+    assert "无法受理" in text_to(replies, None)
+    assert "12345" in text_to(replies, RESIDENT)
+    assert (await sapp.store.workflow.get(case.id)).status == "invalid"
+    # Reopened with nobody on it: back to the queue and posted again.
+    replies = await press(sapp, WUHOU_A, f"st:reopen:{case.id}")
+    fresh = await sapp.store.workflow.get(case.id)
+    assert fresh.status == "new" and fresh.assignee_id is None
+    assert len(to(replies, CHAT_WUHOU)) == 1
+
+
+async def test_stale_actions_after_the_state_moved_on(sapp):
+    case, _ = await new_case(sapp)
+    await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+    await press(sapp, WUHOU_A, f"st:res:{case.id}")  # waits for the result text
+    # Meanwhile the resident withdraws it.
+    await sapp.store.cases.change_status(case.id, "withdrawn", "resident", RESIDENT)
+    replies = await send(sapp, WUHOU_A, "办好了")
+    assert "已经不能做了" in text_to(replies, None)
+    assert not to(replies, RESIDENT)
+    assert (await sapp.store.workflow.get(case.id)).status == "withdrawn"
+    # Claiming a withdrawn one: told its state, nothing changes.
+    replies = await press(sapp, WUHOU_B, f"st:claim:{case.id}")
+    assert "不能再认领" in text_to(replies, None)
+
+
+async def test_resident_cannot_rate_someone_elses_or_unresolved_request(sapp):
+    case, _ = await new_case(sapp)
+    assert EXPIRED in text_to(await press(sapp, 4242, f"rv:r:{case.id}:s"), None)
+    assert "评价过" in text_to(await press(sapp, RESIDENT, f"rv:r:{case.id}:s"), None)
+    assert EXPIRED in text_to(await press(sapp, RESIDENT, f"rv:r:{case.id}:x"), None)
+    assert EXPIRED in text_to(await press(sapp, RESIDENT, "rv:r:abc:s"), None)
+    assert (await sapp.store.workflow.get(case.id)).rating is None
+
+
+async def test_cancel_a_text_step_changes_nothing(sapp):
+    case, _ = await new_case(sapp)
+    await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+    await press(sapp, WUHOU_A, f"st:reply:{case.id}")
+    assert "已取消" in text_to(await press(sapp, WUHOU_A, "st:cancel"), None)
+    replies = await send(sapp, WUHOU_A, "这句不该发给居民")
+    assert not to(replies, RESIDENT)
+    assert await sapp.store.cases.messages(case.id, include_private=True) == []
+
+
+async def test_over_long_text_is_asked_again(sapp):
+    case, _ = await new_case(sapp)
+    await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+    await press(sapp, WUHOU_A, f"st:res:{case.id}")
+    replies = await send(sapp, WUHOU_A, "好" * 1001)
+    assert "太长" in text_to(replies, None)
+    assert (await sapp.store.workflow.get(case.id)).status == "claimed"
+
+
+async def test_resident_message_and_withdraw_reach_the_assignee(sapp):
+    case, _ = await new_case(sapp)
+    await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+    staff = sapp.engine.services["staff"]
+    replies = await staff.on_resident_message(case.id)
+    assert [r.chat_id for r in replies] == [WUHOU_A] and "补充了说明" in replies[0].text
+    await sapp.store.cases.change_status(case.id, "withdrawn", "resident", RESIDENT)
+    replies = await staff.on_case_changed(case.id)
+    assert [r.chat_id for r in replies] == [WUHOU_A] and "撤回" in replies[0].text
+
+
+async def test_admin_can_act_in_every_area_but_sees_masked_phones(sapp):
+    case, _ = await new_case(sapp)
+    replies = await press(sapp, ADMIN, f"st:claim:{case.id}")
+    card = text_to(replies, None)
+    assert "您已认领" in card and MASKED in card and PHONE not in card
+
+
+async def test_through_the_help_flow_the_hook_posts_the_request(sapp):
+    """The real 我要求助 flow calls the staff hook after its commit."""
+    chat = Chat(sapp, user_id=RESIDENT)
+    await chat.press("menu:help")
+    await chat.tap("同意，开始填写")
+    await chat.tap("取暖过冬物资")
+    await chat.tap("成都市")
+    await chat.tap("武侯区")
+    await chat.send("玉林街道")
+    await chat.send("玉林社区")
+    await chat.send("家里没钱交暖气费，老人身体也不好")
+    await chat.send("138 0013 8000")
+    await chat.tap("下午")
+    await chat.tap("不算太急")
+    confirm = [p for r in chat.last for p in r.payloads() if p.startswith("hc:ok:")]
+    replies = await sapp.engine.handle(
+        Event(user_id=RESIDENT, chat_id=RESIDENT, payload=confirm[0])
+    )
+    posts = to(replies, CHAT_WUHOU)
+    assert len(posts) == 1 and "138****8000" in posts[0].text
+    assert "13800138000" not in posts[0].text
+
+
+async def test_rating_mid_form_keeps_the_form(sapp):
+    case, _ = await new_case(sapp)
+    await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+    await press(sapp, WUHOU_A, f"st:res:{case.id}")
+    await send(sapp, WUHOU_A, "已办好")
+    chat = Chat(sapp, user_id=RESIDENT)
+    await chat.press("menu:help")
+    await chat.tap("同意，开始填写")
+    before = await sapp.store.load_state(RESIDENT)
+    replies = await press(sapp, RESIDENT, f"rv:r:{case.id}:s")
+    assert "谢谢您的评价" in text_to(replies, None) and "不用了" not in text_to(replies, None)
+    after = await sapp.store.load_state(RESIDENT)
+    assert after["flow"] == before["flow"] and after["step"] == before["step"]
+    assert (await sapp.store.workflow.get(case.id)).status == "closed"
+
+
+async def test_forget_erases_the_rating_comment_too(sapp):
+    case, _ = await new_case(sapp)
+    await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+    await press(sapp, WUHOU_A, f"st:res:{case.id}")
+    await send(sapp, WUHOU_A, "已办好")
+    await press(sapp, RESIDENT, f"rv:r:{case.id}:b")
+    await send(sapp, RESIDENT, "我家住在玉林北路8号")
+    assert (await sapp.store.workflow.get(case.id)).rating_comment
+    await send(sapp, RESIDENT, "/forget")
+    await press(sapp, RESIDENT, "fg:yes")
+    erased = await sapp.store.workflow.get(case.id)
+    assert erased.rating_comment is None and erased.phone is None
+    assert erased.rating == "basic"
