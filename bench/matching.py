@@ -253,7 +253,9 @@ def main() -> int:
         rows.append(
             measure(
                 f"sanliang {tag}",
-                lambda d=all_docs: Matcher(d, real.intents, real.normalize, real.settings),
+                lambda d=all_docs: Matcher(
+                    d, real.intents, real.normalize, real.settings, real.index.negatives
+                ),
                 ours,
                 items,
                 fam,

@@ -114,6 +114,42 @@ def test_check_reports_question_under_two_topics_after_normalisation(content_cop
     assert any("also listed under" in e for e in errors), errors
 
 
+def test_check_reports_bad_out_of_scope_groups(content_copy):
+    path = content_copy / "intents" / "out_of_scope.yml"
+    path.write_text(
+        "- examples: [股票涨不涨]\n"
+        "- id: cooking\n  examples: [回锅肉咋个炒, 低保咋个申请]\n"
+        "- id: cooking\n  examples: [蛋炒饭]\n",
+        encoding="utf-8",
+    )
+    errors = _errors(content_copy)
+    assert "intents/out_of_scope.yml:1: missing field: id" in errors, errors
+    assert any(
+        e.startswith("intents/out_of_scope.yml:3:") and "example question of topic 'dibao'" in e
+        for e in errors
+    ), errors
+    assert any(e.startswith("intents/out_of_scope.yml:4: duplicate group id") for e in errors)
+
+
+def test_out_of_scope_groups_are_never_offered_as_matches(kb):
+    topic_ids = set(kb.topics)
+    for q in ("股票明天会涨不", "低保咋个申请", "过年回家的车票"):
+        r = kb.matcher.match(q)
+        assert {m.id for m in r.matches} <= topic_ids
+        assert len(r.matches) >= 3
+
+
+def test_out_of_scope_score_sends_to_fallback():
+    from bot.knowledge.matcher import Match, Settings, decide
+
+    ms = [Match("a", "A", 0.7), Match("b", "B", 0.2)]
+    settings = Settings(answer_min=0.5, answer_gap=0.1, clarify_min=0.3, oos_weight=1.2)
+    assert decide(ms, settings, out_of_scope=0.3) == "answer"
+    assert decide(ms, settings, out_of_scope=0.6) == "fallback"
+    off = Settings(answer_min=0.5, answer_gap=0.1, clarify_min=0.3, oos_weight=0.0)
+    assert decide(ms, off, out_of_scope=0.9) == "answer"
+
+
 def test_bundled_content_passes_check():
     assert _errors(PROJECT_ROOT) == []
 

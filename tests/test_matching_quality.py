@@ -2,8 +2,9 @@
 
 Weights and thresholds (intents/matching.yml) are tuned on the dev split only
 (bench/tune.py). ``test_quality_floor`` guards against regressions at the level reached
-now; ``test_issue_targets`` states the targets of the issue and is expected to fail
-until they are met (strict: it flips to a failure once they are, so the floor gets raised).
+now (test split: R@1 0.946, R@3 0.984, out-of-scope to fallback 0.949, in-scope to
+fallback 0.043, confident wrong answers 0.013), less a small margin;
+``test_issue_targets`` states the targets of the issue.
 """
 
 from __future__ import annotations
@@ -46,14 +47,13 @@ def test_labelled_set_shape():
 
 def test_quality_floor(kb):
     s = _scores(kb, "test")
-    assert s.recall1 >= 0.90, s
-    assert s.recall3 >= 0.95, s
-    assert s.out_to_fallback >= 0.90, s
-    assert s.in_to_fallback <= 0.12, s
-    assert s.wrong_answer_rate <= 0.03, s
+    assert s.recall1 >= 0.93, s
+    assert s.recall3 >= 0.975, s
+    assert s.out_to_fallback >= 0.92, s
+    assert s.in_to_fallback <= 0.05, s
+    assert s.wrong_answer_rate <= 0.02, s
 
 
-@pytest.mark.xfail(strict=True, reason="issue targets not reached yet on the test split")
 def test_issue_targets(kb):
     s = _scores(kb, "test")
     assert s.recall1 >= 0.92

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.content import Content, Report
-from bot.knowledge.intents import load_intents, load_settings
+from bot.knowledge.intents import load_intents, load_out_of_scope, load_settings
 from bot.knowledge.matcher import Doc, Matcher
 from bot.knowledge.normalize import Normalizer, load_normalizer
 from bot.knowledge.topics import Topic, Topics, load_topics
@@ -62,8 +62,24 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
                     " (after normalisation)",
                 )
             owner.setdefault(norm, topic.id)
+    # An out-of-scope example that is also a topic's example would send it to fallback.
+    negatives = []
+    oos_path = root / "intents" / "out_of_scope.yml"
+    for doc, lines in load_out_of_scope(root, report):
+        for q, line in zip(doc.examples, lines, strict=True):
+            norm = normalize(q)
+            if not norm:
+                report.error(oos_path, line, f"example {q!r} is empty once normalised")
+            elif norm in owner:
+                report.error(
+                    oos_path,
+                    line,
+                    f"example {q!r} is an example question of topic {owner[norm]!r}"
+                    " (after normalisation)",
+                )
+        negatives.append(doc)
     docs = [topic_doc(t) for t in topics.topics.values()]
-    return Matcher(docs, intents, normalize, settings)
+    return Matcher(docs, intents, normalize, settings, negatives)
 
 
 def load(root: Path, report: Report, content: Content) -> Knowledge:

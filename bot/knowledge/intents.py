@@ -1,4 +1,5 @@
-"""Loading and checking ``intents/chat.yml`` (non-policy intents) and
+"""Loading and checking ``intents/chat.yml`` (non-policy intents),
+``intents/out_of_scope.yml`` (subjects the assistant does not cover) and
 ``intents/matching.yml`` (matching weights and decision thresholds)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import dataclasses
 from pathlib import Path
 
 from bot.content import LineDict, Report, load_yaml_file
-from bot.knowledge.matcher import Intent, Settings
+from bot.knowledge.matcher import Doc, Intent, Settings
 
 MENU_ITEMS = ("ask", "list", "screen", "channels", "help", "progress")
 ACTIONS = ("greeting", "thanks", "menu")
@@ -63,6 +64,70 @@ def load_intents(root: Path, report: Report) -> list[Intent]:
             owner[ex] = iid
             texts.append(ex)
         out.append(Intent(iid, action, tuple(texts)))
+    return out
+
+
+def load_out_of_scope(root: Path, report: Report) -> list[tuple[Doc, list[int]]]:
+    """Out-of-scope groups as documents (examples only), each with its examples' lines.
+
+    The file is optional: without it every question is matched against the topics only.
+    """
+    path = root / "intents" / "out_of_scope.yml"
+    if not path.exists():
+        return []
+    data = load_yaml_file(path, report)
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        report.error(path, 1, "expected a list of groups with id, keywords and examples")
+        return []
+    out: list[tuple[Doc, list[int]]] = []
+    seen: set[str] = set()
+    owner: dict[str, str] = {}
+    for i, item in enumerate(data):
+        line = data.line_of(i)
+        if not isinstance(item, LineDict):
+            report.error(path, line, "a group needs id and examples")
+            continue
+        gid, examples = item.get("id"), item.get("examples")
+        if not isinstance(gid, str) or not gid:
+            report.error(path, line, "missing field: id")
+            continue
+        if gid in seen:
+            report.error(path, line, f"duplicate group id {gid!r}")
+            continue
+        seen.add(gid)
+        if not isinstance(examples, list) or not examples:
+            report.error(path, item.line_of("examples"), "examples: expected a list of texts")
+            continue
+        texts: list[str] = []
+        lines: list[int] = []
+        for j, ex in enumerate(examples):
+            ex = str(ex).strip() if isinstance(ex, str | int | float) else ""
+            if not ex:
+                report.error(path, examples.line_of(j), "examples: expected a non-empty text")
+                continue
+            if ex in owner:
+                report.error(
+                    path, examples.line_of(j), f"example {ex!r} is also listed under {owner[ex]!r}"
+                )
+                continue
+            owner[ex] = gid
+            texts.append(ex)
+            lines.append(examples.line_of(j))
+        keywords = item.get("keywords") or []
+        if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+            report.error(path, item.line_of("keywords"), "keywords: expected a list of words")
+            keywords = []
+        if texts:
+            doc = Doc(
+                id=gid,
+                title=gid,
+                fields={"keywords": " ".join(keywords), "questions": " ".join(texts)},
+                examples=tuple(texts),
+                keywords=tuple(keywords),
+            )
+            out.append((doc, lines))
     return out
 
 

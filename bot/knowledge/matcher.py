@@ -10,10 +10,17 @@ long posting lists), then a short list is scored exactly:
   reach (each of its n-grams at full weight), in [0, 1];
 - ``coverage``: the IDF-weighted share of the query's n-grams found in the topic (an
   n-gram no topic has counts at the highest IDF), in [0, 1];
-- ``fuzzy``: the best rapidfuzz similarity to one of the topic's example questions.
+- ``fuzzy``: the best rapidfuzz similarity to one of the topic's example questions;
+- ``overlap``: the best IDF-weighted Dice overlap of n-grams with one example question
+  (like ``fuzzy`` but blind to word order, so "冬天没得棉被" meets "棉被过冬没得").
 
-The final score mixes the three with weights from ``intents/matching.yml``; the
+The final score mixes them with weights from ``intents/matching.yml``; the
 thresholds there decide answer, clarify or fallback.
+
+Out-of-scope groups (``intents/out_of_scope.yml``: everyday subjects the assistant does
+not cover) are scored the same way, with the topics' statistics, but never returned as
+matches: when the best of them, times ``oos_weight``, reaches the best topic's score, the
+decision is fallback. That keeps "过年腊肉咋个熏" from a confident 春节 answer.
 """
 
 from __future__ import annotations
@@ -57,10 +64,12 @@ class Settings:
     w_fuzzy: float = 0.3
     w_partial: float = 0.0
     w_keyword: float = 0.0
+    w_overlap: float = 0.0
     answer_min: float = 0.45
     answer_gap: float = 0.08
     clarify_min: float = 0.30
     clarify_window: float = 0.10
+    oos_weight: float = 0.0  # 0 switches the out-of-scope check off
     intent_min_score: float = 0.85
     intent_max_chars: int = 12
 
@@ -107,17 +116,27 @@ class Result:
 class Index:
     """Field-weighted BM25 over character unigrams and bigrams (BM25F-like)."""
 
-    def __init__(self, docs: Sequence[Doc], normalize: Normalizer, settings: Settings) -> None:
+    def __init__(
+        self,
+        docs: Sequence[Doc],
+        normalize: Normalizer,
+        settings: Settings,
+        negatives: Sequence[Doc] = (),
+    ) -> None:
         self.docs = list(docs)
+        self.negatives = list(negatives)
         self.normalize = normalize
         self.settings = settings
         n = len(self.docs)
+        # Slots 0..n-1 are the topics; slots from n on are the out-of-scope groups, which
+        # are weighted with the topics' statistics but kept out of the postings.
         k1, b = settings.bm25_k1, settings.bm25_b
         tfs: list[dict[str, float]] = []
         lengths: list[float] = []
         self.examples: list[tuple[str, ...]] = []
+        example_grams: list[list[frozenset[str]]] = []
         self.keywords: list[tuple[str, ...]] = []
-        for doc in self.docs:
+        for doc in (*self.docs, *self.negatives):
             tf: dict[str, float] = defaultdict(float)
             length = 0.0
             for name, text in doc.fields.items():
@@ -134,11 +153,12 @@ class Index:
             tfs.append(tf)
             lengths.append(length)
             self.examples.append(tuple(e for e in (normalize(x) for x in doc.examples) if e))
+            example_grams.append([_gram_set(e) for e in self.examples[-1]])
             kws = {normalize(k) for k in doc.keywords}
             self.keywords.append(tuple(sorted((k for k in kws if len(k) >= 2), key=len)))
-        avg = (sum(lengths) / n) if n else 1.0
+        avg = (sum(lengths[:n]) / n) if n else 1.0
         df: dict[str, int] = defaultdict(int)
-        for tf in tfs:
+        for tf in tfs[:n]:
             for g in tf:
                 df[g] += 1
         self.n = n
@@ -148,12 +168,28 @@ class Index:
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, tf in enumerate(tfs):
             norm_len = k1 * (1 - b + b * lengths[i] / avg) if avg else k1
-            w = {g: self.idf[g] * t * (k1 + 1) / (t + norm_len) for g, t in tf.items()}
+            w = {
+                g: self.idf.get(g, self.idf_unseen) * t * (k1 + 1) / (t + norm_len)
+                for g, t in tf.items()
+            }
             self.weights.append(w)
+            if i >= n:
+                continue
             for g, v in w.items():
                 if len(g) == 2:
                     self.postings[g].append((i, v))
         self._df = df
+        # Example questions as n-gram sets with their IDF mass, for the overlap feature.
+        self.example_sets: list[tuple[tuple[frozenset[str], float], ...]] = [
+            tuple((g, self._mass(g)) for g in sets) for sets in example_grams
+        ]
+
+    def _idf(self, gram: str) -> float:
+        idf = self.idf.get(gram, self.idf_unseen)
+        return idf if len(gram) == 2 else idf * self.settings.unigram_weight
+
+    def _mass(self, grams: frozenset[str]) -> float:
+        return sum(self._idf(g) for g in grams)
 
     def query_terms(self, norm: str) -> dict[str, float]:
         """Query n-grams with their weights (repeats count once)."""
@@ -181,7 +217,7 @@ class Index:
                 scores[i] += v
         if not scores and self.n * len(terms) <= budget:
             # Only single characters in common: a small index can afford to look at all.
-            for i, w in enumerate(self.weights):
+            for i, w in enumerate(self.weights[: self.n]):
                 for g in terms:
                     if g in w:
                         scores[i] += w[g]
@@ -210,6 +246,16 @@ class Index:
                 p = fuzz.partial_ratio(ex, norm)
                 if p > partial:
                     partial = p
+        overlap = 0.0
+        if self.settings.w_overlap:
+            qset = _gram_set(norm)
+            qmass = self._mass(qset)
+            for eset, emass in self.example_sets[i]:
+                shared = qset & eset
+                if shared:
+                    d = 2 * self._mass(shared) / (qmass + emass)
+                    if d > overlap:
+                        overlap = d
         kw = 0
         for k in self.keywords[i]:
             if len(k) > kw and k in norm:
@@ -221,6 +267,7 @@ class Index:
             "coverage": cov / cov_total if cov_total else 0.0,
             "fuzzy": ratio / 100.0,
             "partial": partial / 100.0,
+            "overlap": overlap,
         }
 
     def combine(self, f: dict[str, float]) -> float:
@@ -232,6 +279,7 @@ class Index:
             + s.w_fuzzy * f["fuzzy"]
             + s.w_partial * f["partial"]
             + s.w_keyword * f["keyword"]
+            + s.w_overlap * f["overlap"]
         )
 
     def shortlist(self, norm: str, k: int) -> tuple[dict[str, float], list[int]]:
@@ -255,11 +303,27 @@ class Index:
         out.sort(key=lambda m: (-m.score, m.id))
         return out
 
+    def out_of_scope(self, norm: str) -> float:
+        """The best score of an out-of-scope group for this question (0 without any)."""
+        if not self.negatives or not norm:
+            return 0.0
+        terms = self.query_terms(norm)
+        return max(
+            self.combine(self.features(norm, terms, self.n + j)) for j in range(len(self.negatives))
+        )
 
-def decide(matches: Sequence[Match], settings: Settings) -> str:
+
+def _gram_set(text: str) -> frozenset[str]:
+    uni, bi = ngrams(text)
+    return frozenset((*uni, *bi))
+
+
+def decide(matches: Sequence[Match], settings: Settings, out_of_scope: float = 0.0) -> str:
     if not matches:
         return "fallback"
     s1 = matches[0].score
+    if settings.oos_weight and out_of_scope * settings.oos_weight >= s1:
+        return "fallback"
     s2 = matches[1].score if len(matches) > 1 else 0.0
     if s1 >= settings.answer_min and s1 - s2 >= settings.answer_gap:
         return "answer"
@@ -284,10 +348,11 @@ class Matcher:
         intents: Sequence[Intent],
         normalize: Normalizer,
         settings: Settings,
+        negatives: Sequence[Doc] = (),
     ) -> None:
         self.normalize = normalize
         self.settings = settings
-        self.index = Index(docs, normalize, settings)
+        self.index = Index(docs, normalize, settings, negatives)
         self.intents = list(intents)
         # Intents are compared without dropping filler words ("你好" is a greeting).
         self._intent_examples = [
@@ -298,8 +363,11 @@ class Matcher:
 
     def match(self, question: str, k: int = 3) -> Result:
         norm = self.normalize(question)
-        matches = self.index.search(norm, k) if norm else self._padding(k)
-        decision = decide(matches, self.settings) if norm else "fallback"
+        if not norm:
+            return Result(question, norm, "fallback", tuple(self._padding(k)))
+        matches = self.index.search(norm, k)
+        oos = self.index.out_of_scope(norm) if self.settings.oos_weight else 0.0
+        decision = decide(matches, self.settings, oos)
         return Result(question, norm, decision, tuple(matches))
 
     def _padding(self, k: int) -> list[Match]:
