@@ -23,9 +23,11 @@ class App:
         await self.store.close()
 
 
-async def open_app(config: Config) -> App:
-    """Raises ContentError when the content has errors (run ``sanliang check``)."""
-    content, _report = ContentHolder.load(config.content_dir)
+async def open_app(config: Config, content: ContentHolder | None = None) -> App:
+    """Raises ContentError when the content has errors (run ``sanliang check``).
+    ``content`` may be passed in already loaded (tests share one snapshot)."""
+    if content is None:
+        content, _report = ContentHolder.load(config.content_dir)
     store = await Store.open(config.db_path)
     try:
         renderer = Renderer(config.templates_dir, config.locale)

@@ -144,7 +144,7 @@ class LineList(list):
         return self.line
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C parser when built
     pass
 
 

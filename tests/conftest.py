@@ -8,6 +8,7 @@ import pytest
 
 from bot.app import App, open_app
 from bot.config import PROJECT_ROOT, Config
+from bot.content import Content, ContentHolder
 from bot.dialog.events import Event, Reply
 
 
@@ -21,9 +22,20 @@ def config(db_path: str) -> Config:
     return Config(db_path=db_path, content_dir=PROJECT_ROOT)
 
 
+@pytest.fixture(scope="session")
+def bundled_content() -> Content:
+    """The bundled content, loaded once: snapshots are immutable, and each app gets its
+    own holder, so a test that reloads changes only its own app."""
+    holder, _ = ContentHolder.load(PROJECT_ROOT)
+    return holder.current
+
+
 @pytest.fixture
-async def app(config: Config):
-    app = await open_app(config)
+async def app(config: Config, bundled_content: Content):
+    holder = None
+    if config.content_dir == PROJECT_ROOT:
+        holder = ContentHolder(PROJECT_ROOT, bundled_content)
+    app = await open_app(config, holder)
     try:
         yield app
     finally:

