@@ -448,3 +448,26 @@ async def test_message_step_for_a_vanished_case_starts_over(app, chat):
     await chat.send("还有一件事")
     assert "还没有提交过求助" in chat.text()
     assert await app.store.load_state(chat.user_id) is None
+
+
+async def test_configured_deadlines_are_what_the_resident_is_told(db_path, bundled_content):
+    from bot.app import open_app
+    from bot.config import PROJECT_ROOT, Config
+    from bot.content import ContentHolder
+
+    config = Config(
+        db_path=db_path, extra={"deadlines": {"ordinary": 5}, "retention": {"days": 90}}
+    )
+    app = await open_app(config, ContentHolder(PROJECT_ROOT, bundled_content))
+    try:
+        chat = Chat(app)
+        await chat.press("menu:help")
+        assert "90 天" in chat.text()  # consent promises what the retention job enforces
+        await fill(chat)
+        await chat.press(confirm_payload(chat))
+        assert "5 个工作日" in chat.text()
+        case = await app.store.cases.get_by_ref(REF.findall(chat.text())[0])
+        assert case.target_days == 5
+        assert case.due_at - case.created_at >= 5 * 86400  # at least five working days out
+    finally:
+        await app.close()

@@ -50,9 +50,27 @@ def channels_of(turn: Turn) -> Channels:
 
 
 def retention_days(engine: Engine) -> int:
+    """What the consent text promises; the staff feature's retention job enforces the
+    same setting ([retention] days, else [cases] retention_days)."""
+    staff = engine.services.get("staff")
+    settings = getattr(staff, "settings", None)
+    if settings is not None:
+        return int(settings.retention_days)
     cfg = engine.config
     value = cfg.section("cases").get("retention_days") if cfg is not None else None
     return value if isinstance(value, int) and value > 0 else DEFAULT_RETENTION_DAYS
+
+
+def follow_up_target(engine: Engine, channels: Channels, category: str, urgent: bool, now: float):
+    """(working days, due time) for a new request. The staff feature's deadlines
+    ([deadlines] in the config, holidays included) win over the defaults in
+    channels.yml, so the resident is told the same target the workers are held to."""
+    days = channels.targets.days(category, urgent)
+    deadlines = engine.services.get("deadlines")
+    if deadlines is not None:
+        days = deadlines.target_days(category, urgent, fallback=days)
+        return days, deadlines.due_at(now, days)
+    return days, add_working_days(now, days)
 
 
 def add_working_days(start: float, days: int) -> float:
@@ -549,8 +567,8 @@ class HelpFlow(Flow):
             raise StaleButton("incomplete draft")
         channels = channels_of(turn)
         urgent = bool(d.get("urg") or d.get("words"))
-        days = channels.targets.days(d["cat"], urgent)
         now = _now(self.engine)
+        days, due = follow_up_target(self.engine, channels, d["cat"], urgent, now)
         new = NewCase(
             draft_id=draft,
             user_id=turn.user_id,
@@ -567,7 +585,7 @@ class HelpFlow(Flow):
             urgent_words=list(d.get("words", [])),
             attachments=list(d.get("attachments", [])) if d.get("attach") else [],
             target_days=days,
-            due_at=add_working_days(now, days),
+            due_at=due,
         )
         case, created = await store.cases.create(new, now=now)  # committed here
         turn.state.leave()
