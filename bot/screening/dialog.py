@@ -394,7 +394,9 @@ class ScreeningFlow(Flow):
 def _short(title: str) -> str:
     """最低生活保障（低保） → 低保: the part in brackets is what people call it."""
     m = re.search(r"（(.+?)）$", title)
-    return m.group(1) if m and len(m.group(1)) <= 6 else title[:12]
+    if m and len(m.group(1)) <= 6:
+        return m.group(1)
+    return title if len(title) <= 16 else title[:15] + "…"
 
 
 def install(engine: Engine) -> None:
