@@ -14,22 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.store import Repo, StoreError
+from bot.store.cases import FINAL_STATUSES, OPEN_STATUSES, STATUSES
 
-STATUSES = (
-    "new",
-    "claimed",
-    "in_progress",
-    "resolved",
-    "closed",
-    "transferred",
-    "withdrawn",
-    "invalid",
-)
-OPEN_STATUSES = ("new", "claimed", "in_progress", "transferred")
 UNCLAIMED = ("new", "transferred")
 WORKING = ("claimed", "in_progress")
 # closed_at is set when a case reaches one of these (as the cases repository does).
-FINAL_STATUSES = ("resolved", "closed", "withdrawn", "invalid")
 RATINGS = ("satisfied", "basic", "unsatisfied")
 ACTOR_KINDS = ("resident", "staff", "system")
 MAX_SEARCH_CHARS = 50
