@@ -484,8 +484,24 @@ class StaffService:
         await self.audit(actor, "note", case_id)
         return Outcome(True, await self.store.workflow.get(case_id))
 
-    async def reply(self, actor: Actor, case_id: int, text: str) -> Outcome:
-        got = await self._load(actor, case_id, "reply", self.may_work)
+    async def _text_transition(
+        self,
+        actor: Actor,
+        case_id: int,
+        text: str,
+        *,
+        action: str,
+        check: Any,
+        to_status: str,
+        expect_from: tuple[str, ...],
+        notice: str,
+        note: bool = True,
+        set_fields: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """A staff action that carries a text the resident receives (reply, resolve,
+        invalid): checked, applied with its status history, audited, and the
+        resident's notice attached."""
+        got = await self._load(actor, case_id, action, check)
         if not got.ok:
             return got
         body = self._text_ok(text)
@@ -493,22 +509,37 @@ class StaffService:
             return Outcome(False, got.case, reason="invalid")
         case = await self.store.workflow.transition(
             case_id,
-            "in_progress",
+            to_status,
             "staff",
             actor.user_id,
-            expect_from=WORKING,
+            expect_from=expect_from,
+            note=body if note else None,
             message=body,
-            history=False,
+            history=note,
+            set_fields=set_fields,
             now=self.now(),
         )
         if case is None:
             return Outcome(False, got.case, reason="state")
-        await self.audit(actor, "reply", case_id)
+        await self.audit(actor, action, case_id)
         out = Outcome(True, case)
-        notice = self.resident_notice(case, "reply", body=body)
-        if notice:
-            out.notices.append(notice)
+        resident = self.resident_notice(case, notice, body=body)
+        if resident:
+            out.notices.append(resident)
         return out
+
+    async def reply(self, actor: Actor, case_id: int, text: str) -> Outcome:
+        return await self._text_transition(
+            actor,
+            case_id,
+            text,
+            action="reply",
+            check=self.may_work,
+            to_status="in_progress",
+            expect_from=WORKING,
+            notice="reply",
+            note=False,
+        )
 
     def parse_expected(self, text: str) -> dt.date | None:
         """2025-01-03, 2025年1月3日, 1月3日, 1-3, 1.3 (this year, or next when past)."""
@@ -591,58 +622,29 @@ class StaffService:
         return out
 
     async def resolve(self, actor: Actor, case_id: int, text: str) -> Outcome:
-        got = await self._load(actor, case_id, "resolve", self.may_work)
-        if not got.ok:
-            return got
-        body = self._text_ok(text)
-        if body is None:
-            return Outcome(False, got.case, reason="invalid")
-        now = self.now()
-        case = await self.store.workflow.transition(
+        return await self._text_transition(
+            actor,
             case_id,
-            "resolved",
-            "staff",
-            actor.user_id,
+            text,
+            action="resolve",
+            check=self.may_work,
+            to_status="resolved",
             expect_from=WORKING,
-            note=body,
-            message=body,
-            set_fields={"resolved_at": now, "rating": None, "rated_at": None},
-            now=now,
+            notice="resolved",
+            set_fields={"resolved_at": self.now(), "rating": None, "rated_at": None},
         )
-        if case is None:
-            return Outcome(False, got.case, reason="state")
-        await self.audit(actor, "resolve", case_id)
-        out = Outcome(True, case)
-        notice = self.resident_notice(case, "resolved", body=body)
-        if notice:
-            out.notices.append(notice)
-        return out
 
     async def mark_invalid(self, actor: Actor, case_id: int, text: str) -> Outcome:
-        got = await self._load(actor, case_id, "invalid", self.may_route)
-        if not got.ok:
-            return got
-        body = self._text_ok(text)
-        if body is None:
-            return Outcome(False, got.case, reason="invalid")
-        case = await self.store.workflow.transition(
+        return await self._text_transition(
+            actor,
             case_id,
-            "invalid",
-            "staff",
-            actor.user_id,
+            text,
+            action="invalid",
+            check=self.may_route,
+            to_status="invalid",
             expect_from=OPEN_STATUSES,
-            note=body,
-            message=body,
-            now=self.now(),
+            notice="invalid",
         )
-        if case is None:
-            return Outcome(False, got.case, reason="state")
-        await self.audit(actor, "invalid", case_id)
-        out = Outcome(True, case)
-        notice = self.resident_notice(case, "invalid", body=body)
-        if notice:
-            out.notices.append(notice)
-        return out
 
     def _reopen_fields(self, case: WorkCase, now: float) -> tuple[str, dict[str, Any]]:
         deadlines = self.settings.deadlines
