@@ -9,6 +9,7 @@ one, so the running assistant swaps content atomically.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -217,6 +218,20 @@ def load_yaml_file(path: Path, report: Report) -> Any:
         report.error(path, 1, f"cannot read file: {exc}")
         return None
     return parse_yaml(text, path, report)
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date from YAML (which parses ISO dates itself) or an ISO string; None if neither."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def split_front_matter(text: str) -> tuple[str | None, str, int]:

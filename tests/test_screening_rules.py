@@ -15,10 +15,10 @@ import yaml
 from bot.cli import main
 from bot.config import PROJECT_ROOT
 from bot.content import load_content
-from bot.screening.cli import screen
 from bot.screening.expr import ExprError, compile_expr, evaluate
 from bot.screening.facts import FACTS, PROGRAMS, REGIONS, InvalidAnswer, validate_answers
 from bot.screening.questionnaire import NumberError, parse_number
+from bot.screening.result import screen
 
 HOUSEHOLDS = PROJECT_ROOT / "tests" / "data" / "households"
 MY_FILES = ("policy_texts/standards.yml", "policy_texts/eligibility/", "intents/questionnaire.yml")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.content import LineDict, Report, load_yaml_file, parse_yaml, split_front_matter
+from bot.content import LineDict, Report, load_yaml_file, parse_date, parse_yaml, split_front_matter
 
 REQUIRED = (
     "id", "title", "summary", "category", "keywords", "questions", "related", "program",
@@ -142,19 +142,6 @@ def _sources(meta: LineDict, path: Path, report: Report) -> tuple[Source, ...]:
     return tuple(out)
 
 
-def _date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def load_categories(root: Path, report: Report) -> list[Category]:
     path = root / "policy_texts" / "categories.yml"
     if not path.exists():
@@ -228,7 +215,7 @@ def load_topic(path: Path, report: Report, today: dt.date) -> Topic | None:
             meta.line_of("questions"),
             f"questions: at least {MIN_QUESTIONS} example questions",
         )
-    updated = _date(meta.get("updated"))
+    updated = parse_date(meta.get("updated"))
     if "updated" in meta and updated is None:
         report.error(path, meta.line_of("updated"), "updated: expected a date like 2024-07-01")
         ok = False

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from bot.screening.facts import FACTS, InvalidAnswer, validate_answers
+from bot.screening.result import result_context, screen
 
 
 def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -56,28 +57,6 @@ def read_answers(source: str) -> dict[str, Any]:
     return validate_answers(raw)
 
 
-def screen(screening: Any, answers: dict[str, Any], on: dt.date) -> dict[str, Any]:
-    """The JSON contract: one result per program, plus the facts that would change one."""
-    ev = screening.evaluate(answers, on)
-    results = screening.results(ev)
-    unknown: set[str] = set()
-    for r in results:
-        if r.verdict == "possible":
-            unknown |= r.missing
-    return {
-        "results": [
-            {
-                "program": r.program,
-                "verdict": r.verdict,
-                "reasons": list(r.reasons),
-                "documents": screening.documents(ev, r.program),
-            }
-            for r in results
-        ],
-        "unknown": [f for f in FACTS if f in unknown],
-    }
-
-
 def cmd_screen(args: argparse.Namespace) -> int:
     from bot.cli import config_from
     from bot.content import ContentHolder
@@ -108,34 +87,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
 
 
 def render_text(renderer: Any, screening: Any, out: dict[str, Any], on: dt.date) -> str:
-    groups: dict[str, list[dict[str, Any]]] = {"likely": [], "possible": [], "unlikely": []}
-    for r in out["results"]:
-        groups[r["verdict"]].append(
-            {"id": r["program"], "title": screening.title(r["program"]), "reasons": r["reasons"]}
-        )
-    documents: list[str] = []
-    for r in out["results"]:
-        if r["verdict"] == "likely":
-            documents += [d for d in r["documents"] if d not in documents]
-    apply: list[dict[str, Any]] = []
-    for r in groups["likely"] + groups["possible"]:
-        topic = screening.topic(r["id"])
-        if topic is None:
-            continue
-        for a in apply:
-            if a["where"] == topic.apply_at:
-                a["titles"].append(r["title"])
-                break
-        else:
-            apply.append({"where": topic.apply_at, "titles": [r["title"]]})
     labels = screening.questionnaire.labels()
     return renderer.render(
         "screening/result",
-        date=on.isoformat(),
-        likely=groups["likely"],
-        possible=groups["possible"],
-        unlikely=groups["unlikely"],
-        documents=documents,
-        apply=apply,
         unknown=[labels.get(f, f) for f in out["unknown"]],
+        **result_context(screening, out, on),
     )

@@ -16,6 +16,7 @@ from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.screening.facts import InvalidAnswer, check_value
 from bot.screening.questionnaire import NumberError, Question, parse_number
+from bot.screening.result import result_context, screen
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -327,41 +328,20 @@ class ScreeningFlow(Flow):
         on = self._date(turn)
         skipped = set(self._skipped(turn))
         answers = s.effective_answers(self._clean_answers(turn), skipped)
-        ev = s.evaluate(answers, on)
-        results = s.results(ev)
-        groups: dict[str, list[dict[str, Any]]] = {"likely": [], "possible": [], "unlikely": []}
-        for r in results:
-            groups[r.verdict].append(
-                {"id": r.program, "title": s.title(r.program), "reasons": list(r.reasons)}
-            )
-        documents: list[str] = []
-        for r in groups["likely"]:
-            for doc in s.documents(ev, r["id"]):
-                if doc not in documents:
-                    documents.append(doc)
-        apply: list[dict[str, Any]] = []
-        for r in groups["likely"] + groups["possible"]:
-            topic = s.topic(r["id"])
-            if topic is None:
-                continue
-            for a in apply:
-                if a["where"] == topic.apply_at:
-                    a["titles"].append(r["title"])
-                    break
-            else:
-                apply.append({"where": topic.apply_at, "titles": [r["title"]]})
+        out = screen(s, answers, on)
+        view = result_context(s, out, on)
         labels = s.questionnaire.labels()
         order = [q.fact for q in s.questionnaire.questions]
         unknown = [labels.get(f, f) for f in order if f in skipped]
         turn.state.memory["screening"] = {
             "answers": answers,
-            "results": [{"program": r.program, "verdict": r.verdict} for r in results],
+            "results": [{"program": r["program"], "verdict": r["verdict"]} for r in out["results"]],
             "date": on.isoformat(),
         }
         rows: list[list[Button]] = []
         read = [
             turn.button("screen.read", f"kb:t:{r['id']}", title=_short(r["title"]))
-            for r in groups["likely"] + groups["possible"]
+            for r in view["likely"] + view["possible"]
         ]
         rows.extend(_grid(read, 2))
         rows.append(
@@ -376,16 +356,7 @@ class ScreeningFlow(Flow):
         rows.append([turn.button("nav.menu", "nav:menu")])
         turn.add(
             Reply(
-                turn.text(
-                    "screening/result",
-                    date=on.isoformat(),
-                    likely=groups["likely"],
-                    possible=groups["possible"],
-                    unlikely=groups["unlikely"],
-                    documents=documents,
-                    apply=apply,
-                    unknown=unknown,
-                ),
+                turn.text("screening/result", unknown=unknown, **view),
                 rows,
             )
         )

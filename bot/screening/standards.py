@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.content import LineDict, LineList, Report, load_yaml_file
+from bot.content import LineDict, LineList, Report, load_yaml_file, parse_date
 from bot.screening.facts import AREAS, REGIONS
 
 CONFIDENCE = ("H", "M", "L")
@@ -163,19 +163,6 @@ def _confidence_note(e: Entry) -> str:
 # -- loading -------------------------------------------------------------------
 
 
-def _date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -187,7 +174,7 @@ def _entry(item: Any, where: str, path: Path, line: int, report: Report) -> Entr
         report.error(path, line, f"{where}: expected a mapping with from, values, source")
         return None
     ok = True
-    start = _date(item.get("from"))
+    start = parse_date(item.get("from"))
     if start is None:
         report.error(path, item.line_of("from"), f"{where}: 'from' must be a date like 2023-07-01")
         ok = False
