@@ -6,6 +6,11 @@ database; the same updates then go to a bare python-telegram-bot echo bot in the
 process. Prints updates per second, latency percentiles and our cost per update as a
 multiple of the echo bot's. Target: at most 3x.
 
+Both bots get the very same updates and the same offline request object. The Bot API
+calls each bot made are counted and printed; a run in which the assistant logged an
+error or sent fewer replies than it received updates is reported as invalid (exit 2),
+so a turn that fails fast can never pass for a fast turn.
+
     .venv/bin/python bench/telegram_load.py [--users 1000] [--messages 20] [--concurrency 32]
 """
 
@@ -13,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from telegram import Update
@@ -126,8 +133,31 @@ def _summary(latencies: list[float], wall: float, cpu: float) -> dict:
     }
 
 
-def echo_application(stub: BotAPIStub) -> Application:
-    request = OfflineRequest(stub)
+class CountingRequest(OfflineRequest):
+    """The offline Bot API, counting the calls each bot makes (a bot that failed its
+    turns, or skipped its replies, must not look fast)."""
+
+    def __init__(self, stub: BotAPIStub) -> None:
+        super().__init__(stub)
+        self.calls: Counter[str] = Counter()
+
+    async def do_request(self, url: str, method: str, request_data=None, **kwargs):
+        self.calls[url.rsplit("/", 1)[-1]] += 1
+        return await super().do_request(url, method, request_data, **kwargs)
+
+
+class ErrorCount(logging.Handler):
+    """Errors logged by the assistant (failed turns, failed updates)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def echo_application(request: OfflineRequest) -> Application:
     application = (
         Application.builder()
         .token(TOKEN)
@@ -163,12 +193,12 @@ async def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         app = await open_app(Config(db_path=str(Path(tmp) / "bench.db"), content_dir=PROJECT_ROOT))
         try:
-            ours_stub = BotAPIStub(record=False, strict=False)
-            ours = build_application(
-                app, TOKEN, request=OfflineRequest(ours_stub), rate_limiter=None
-            )
-            echo_stub = BotAPIStub(record=False, strict=False)
-            echo = echo_application(echo_stub)
+            ours_request = CountingRequest(BotAPIStub(record=False, strict=False))
+            ours = build_application(app, TOKEN, request=ours_request, rate_limiter=None)
+            echo_request = CountingRequest(BotAPIStub(record=False, strict=False))
+            echo = echo_application(echo_request)
+            errors = ErrorCount()
+            logging.getLogger("bot").addHandler(errors)
             await ours.initialize()
             await echo.initialize()
             # Warm up both (template compilation, matcher caches, first SQL statements).
@@ -178,6 +208,9 @@ async def main(argv: list[str] | None = None) -> int:
             # Rounds alternate between the bots (fresh residents each time) so that a
             # noisy neighbour on the machine hits both; each row is the median round.
             runs: dict[str, list[dict]] = {ECHO: [], OURS: [], ENGINE: []}
+            ours_request.calls.clear()
+            echo_request.calls.clear()
+            errors.count = 0
             for r in range(args.rounds):
                 first = 1_000_000 * (r + 1)
                 load = make_updates(args.users, args.messages, first)
@@ -205,6 +238,17 @@ async def main(argv: list[str] | None = None) -> int:
             f"{name:22} {r['n']:8d} {r['rate']:8.0f} {r['p50']:8.2f} {r['p99']:8.2f} "
             f"{r['cpu_per_update']:11.3f}"
         )
+    sent = ("sendMessage", "editMessageText")
+    print("\nBot API calls per update (all rounds):")
+    for name, calls in ((ECHO, echo_request.calls), (OURS, ours_request.calls)):
+        n = args.rounds * args.users * args.messages
+        per = ", ".join(f"{m} {c / n:.2f}" for m, c in sorted(calls.items()))
+        print(f"  {name.strip():20} {per}")
+    replies = sum(ours_request.calls[m] for m in sent)
+    honest = errors.count == 0 and replies >= args.rounds * args.users * args.messages
+    if not honest:
+        print(f"\nINVALID RUN: {errors.count} error(s) logged, {replies} replies sent")
+        return 2
     echo_r, ours_r = results[ECHO], results[OURS]
     ratio = echo_r["rate"] / ours_r["rate"]
     cpu_ratio = ours_r["cpu_per_update"] / echo_r["cpu_per_update"]

@@ -22,6 +22,8 @@ import yaml
 FALLBACK_LOCALE = "zh-CN"
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)(?:\s[^>]*)?>")
 _MANY_BLANKS = re.compile(r"\n{3,}")
+_PLAIN = (bool, int, float, type(None))
+RENDER_CACHE_SIZE = 1024
 
 
 def mask_phone(value: Any) -> str:
@@ -46,12 +48,17 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             undefined=jinja2.StrictUndefined,
+            # Templates are read once per process, like the labels: a content reload
+            # does not touch them, and without this jinja would stat the template's
+            # file on every message to see whether it changed.
+            auto_reload=False,
         )
         self.env.filters["mask_phone"] = mask_phone
         self.env.filters["yuan"] = lambda v: (
             f"{v:,.0f}".replace(",", "") if isinstance(v, int | float) else v
         )
         self._labels = self._load_labels()
+        self._rendered: dict[tuple[Any, ...], str] = {}
 
     def _load_labels(self) -> dict[str, str]:
         """``labels.yml`` plus one ``labels/<feature>.yml`` per feature; a key defined
@@ -74,6 +81,21 @@ class Renderer:
         return labels
 
     def render(self, name: str, **context: Any) -> str:
+        # A template is a pure function of its context: the texts said most often (the
+        # menu, prompts, 该按钮已过期 ...) take no context or only flags and numbers, and
+        # are kept once rendered. Contexts with any text or object are rendered afresh
+        # (so no user's words are kept here).
+        if all(type(v) in _PLAIN for v in context.values()):
+            key = (name, *sorted(context.items()))
+            text = self._rendered.get(key)
+            if text is None:
+                if len(self._rendered) >= RENDER_CACHE_SIZE:
+                    self._rendered.clear()
+                text = self._rendered[key] = self._render(name, context)
+            return text
+        return self._render(name, context)
+
+    def _render(self, name: str, context: dict[str, Any]) -> str:
         text = self.env.get_template(f"{name}.j2").render(**context)
         lines = [line.rstrip() for line in text.strip().splitlines()]
         return _MANY_BLANKS.sub("\n\n", "\n".join(lines))

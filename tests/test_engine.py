@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.app import open_app
 from bot.dialog.core import ComingSoon
 from bot.dialog.engine import MENU_ITEMS, split_text
@@ -161,3 +163,64 @@ def test_split_text_of_one_huge_line_never_cuts_an_entity_or_tag():
     for p in parts:
         assert p.count("<i>") == p.count("</i>")
         assert "&am" not in p.replace("&amp;", "")
+
+
+async def test_a_state_that_cannot_be_stored_fails_the_turn_and_keeps_the_state(app, chat):
+    class Unstorable(TwoSteps):
+        name = "unstorable"
+        prefix = "us"
+
+        async def on_text(self, turn, text):
+            turn.state.data["when"] = object()  # not JSON
+            turn.say("core/unsupported")
+
+    flow = app.engine.add_flow(Unstorable(app.engine))
+
+    async def cmd(turn, arg):
+        await flow.start(turn)
+
+    app.engine.add_command("unstorable", cmd)
+    await chat.send("/unstorable")
+    before = await app.store.load_state(chat.user_id)
+    await chat.send("anything", update_id=4242)
+    assert "出了点问题" in chat.text()
+    assert await app.store.load_state(chat.user_id) == before
+    assert not await app.store.update_seen(4242)  # a redelivery may try again
+
+
+async def test_a_stale_button_records_the_update_and_changes_nothing(app, chat):
+    await chat.send("/start", update_id=1)
+    before = await app.store.load_state(chat.user_id)
+    chat.last = await app.engine.handle(
+        Event(chat.user_id, chat.user_id, payload="menu:nosuch", update_id=2)
+    )
+    assert "该按钮已过期" in chat.text()
+    assert await app.store.load_state(chat.user_id) == before
+    assert await app.store.update_seen(2)
+    assert (
+        await app.engine.handle(Event(chat.user_id, chat.user_id, text="/start", update_id=2)) == []
+    )
+
+
+async def test_concurrent_users_each_keep_their_own_conversation(app):
+    flow = app.engine.add_flow(TwoSteps(app.engine))
+
+    async def cmd(turn, arg):
+        await flow.start(turn)
+
+    app.engine.add_command("twosteps", cmd)
+    users = range(100, 160)
+
+    async def visit(u: int) -> list[str]:
+        texts = []
+        for i, text in enumerate(("/twosteps", f"a{u}", f"b{u}")):
+            replies = await app.engine.handle(Event(u, u, text=text, update_id=u * 10 + i))
+            texts.append(replies[0].text)
+        # The same update again (a redelivery) is ignored.
+        assert await app.engine.handle(Event(u, u, text="x", update_id=u * 10 + 2)) == []
+        return texts
+
+    results = await asyncio.gather(*(visit(u) for u in users))
+    for u, texts in zip(users, results, strict=True):
+        assert texts[2] == f"done a{u} b{u}"
+        assert await app.store.load_state(u) is None  # left the flow: a fresh start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -324,3 +325,35 @@ async def test_matcher_service_follows_reload(app):
 async def test_huge_input_is_handled(chat):
     await chat.send("低保" * 4000)
     assert chat.last and len(chat.text()) < 10_000
+
+
+async def test_questions_logged_at_once_are_all_kept_with_their_own_tokens(app):
+    repo = app.store.knowledge
+    asked = [(u, f"问题{u}", "answer" if u % 2 else "fallback") for u in range(40)]
+    tokens = await asyncio.gather(
+        *(
+            repo.log_question(u, q, d, [("dibao", 0.5)], "dibao" if u % 2 else None)
+            for u, q, d in asked
+        )
+    )
+    assert len(set(tokens)) == len(asked)
+    for token, (u, q, d) in zip(tokens, asked, strict=True):
+        record = await repo.get(token)
+        assert (record.user_id, record.question, record.decision) == (u, q, d)
+
+
+async def test_a_question_token_already_taken_is_drawn_again(app, monkeypatch):
+    repo = app.store.knowledge
+    first = await repo.log_question(1, "低保咋个申请", "answer", [("dibao", 0.8)], "dibao")
+    drawn = iter([first, "fresh-token1", "fresh-token2", first, "fresh-token3", "fresh-token4"])
+    monkeypatch.setattr("bot.store.knowledge.secrets.token_urlsafe", lambda n: next(drawn))
+    # Alone: the taken token is skipped. Together: the shared insert fails as a whole
+    # and each question is stored on its own with a fresh token.
+    alone = await repo.log_question(2, "特困", "fallback", [])
+    assert alone == "fresh-token1"
+    both = await asyncio.gather(
+        repo.log_question(3, "甲", "fallback", []), repo.log_question(4, "乙", "fallback", [])
+    )
+    assert sorted(both) == ["fresh-token3", "fresh-token4"]
+    assert (await repo.get(first)).user_id == 1
+    assert {(await repo.get(t)).user_id for t in both} == {3, 4}

@@ -52,3 +52,20 @@ def test_html_to_plain_and_mask_phone():
     assert mask_phone("+86 138-1234-1234") == "861****1234"
     assert mask_phone("028-12345678") == "028****5678"
     assert mask_phone("") == "****"
+
+
+def test_renders_without_text_are_kept_and_renders_with_text_are_not(tmp_path: Path):
+    (tmp_path / "zh-CN").mkdir()
+    (tmp_path / "zh-CN" / "menu.j2").write_text(
+        "{% if greeting %}您好！\n{% endif %}请选择 {{ n }}", encoding="utf-8"
+    )
+    (tmp_path / "zh-CN" / "echo.j2").write_text("您说：{{ said }}", encoding="utf-8")
+    r = Renderer(tmp_path)
+    assert r.render("menu", greeting=True, n=2) == "您好！\n请选择 2"
+    assert r.render("menu", n=2, greeting=True) == "您好！\n请选择 2"
+    assert r.render("menu", greeting=False, n=3) == "请选择 3"
+    assert r.render("echo", said="我的电话 13800001234") == "您说：我的电话 13800001234"
+    assert r.render("echo", said="低保") == "您说：低保"
+    kept = repr(r._rendered)
+    assert "请选择 2" in kept and "请选择 3" in kept
+    assert "13800001234" not in kept and "低保" not in kept  # no user's words are kept

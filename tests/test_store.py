@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sqlite3
+
 import pytest
 
 from bot.store import Store, _migrations
@@ -65,3 +69,140 @@ async def test_corrupt_state_reads_as_a_fresh_start(db_path):
         assert await store.load_state(2) is None
     finally:
         await store.close()
+
+
+# -- one-statement turns, shared by concurrent turns (issue 6) ------------------
+
+
+async def test_begin_turn_reads_state_and_update_id_together(db_path):
+    store = await Store.open(db_path)
+    try:
+        assert await store.begin_turn(1, 10) == (False, None)
+        assert await store.begin_turn(1, None) == (False, None)
+        await store.save_turn_json(1, '{"flow": "x"}', 10)
+        assert await store.begin_turn(1, 10) == (True, '{"flow": "x"}')
+        assert await store.begin_turn(1, 11) == (False, '{"flow": "x"}')
+        # mark_update records the id and leaves the state as it was.
+        await store.mark_update(11)
+        assert await store.begin_turn(1, 11) == (True, '{"flow": "x"}')
+        # A fresh start deletes the row, and still records the update.
+        await store.save_turn_json(1, None, 12)
+        assert await store.begin_turn(1, 12) == (True, None)
+        assert await store.load_state(1) is None
+    finally:
+        await store.close()
+
+
+async def test_a_turn_save_writes_state_and_update_id_or_neither(db_path):
+    store = await Store.open(db_path)
+    try:
+        await store.save_turn(1, {"flow": "before"}, update_id=1)
+        # Make recording update 2 fail inside the save statement.
+        await store.execute(
+            "CREATE TEMP TRIGGER refuse_2 BEFORE INSERT ON processed_updates"
+            " WHEN NEW.update_id = 2 BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        with pytest.raises(sqlite3.IntegrityError):
+            await store.save_turn(1, {"flow": "after"}, update_id=2)
+        assert await store.load_state(1) == {"flow": "before"}
+        assert not await store.update_seen(2)
+    finally:
+        await store.close()
+
+
+async def test_concurrent_turns_share_statements_and_keep_their_own_results(db_path):
+    store = await Store.open(db_path)
+    trips = 0
+    real = store._conn.execute
+
+    async def counting(*args, **kwargs):
+        nonlocal trips
+        trips += 1
+        return await real(*args, **kwargs)
+
+    try:
+        users = range(1, 101)
+        await asyncio.gather(
+            *(store.save_turn(u, {"flow": f"f{u}"}, update_id=1000 + u) for u in users)
+        )
+        real_fetchall = store._conn.execute_fetchall
+
+        async def counting_fetchall(*args, **kwargs):
+            nonlocal trips
+            trips += 1
+            return await real_fetchall(*args, **kwargs)
+
+        store._conn.execute = counting  # type: ignore[method-assign]
+        store._conn.execute_fetchall = counting_fetchall  # type: ignore[method-assign]
+        got = await asyncio.gather(
+            *(store.begin_turn(u, 1000 + u if u % 2 == 0 else 50_000 + u) for u in users)
+        )
+        for u, (seen, raw) in zip(users, got, strict=True):
+            assert seen == (u % 2 == 0)
+            assert json.loads(raw) == {"flow": f"f{u}"}
+        await asyncio.gather(
+            *(store.save_turn(u, None if u % 3 == 0 else {"n": u}, 5000 + u) for u in users),
+            *(store.mark_update(9000 + u) for u in users),
+        )
+        assert trips < 20  # 300 requests, a handful of statements
+        for u in users:
+            assert await store.load_state(u) == (None if u % 3 == 0 else {"n": u})
+            assert await store.update_seen(5000 + u) and await store.update_seen(9000 + u)
+    finally:
+        await store.close()
+
+
+async def test_one_bad_save_in_a_shared_statement_fails_only_itself(db_path):
+    store = await Store.open(db_path)
+    try:
+        await store.execute(
+            "CREATE TEMP TRIGGER refuse_13 BEFORE INSERT ON processed_updates"
+            " WHEN NEW.update_id = 13 BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        results = await asyncio.gather(
+            *(store.save_turn(u, {"u": u}, update_id=u) for u in range(1, 30)),
+            return_exceptions=True,
+        )
+        for u, result in zip(range(1, 30), results, strict=True):
+            if u == 13:
+                assert isinstance(result, sqlite3.IntegrityError)
+                assert await store.load_state(u) is None
+            else:
+                assert result is None
+                assert await store.load_state(u) == {"u": u}
+                assert await store.update_seen(u)
+    finally:
+        await store.close()
+
+
+async def test_store_execute_is_one_atomic_statement(db_path):
+    store = await Store.open(db_path)
+    try:
+        n = await store.execute(
+            "INSERT INTO conversations (user_id, state, updated_at) VALUES (1, '{}', 0), (2, '{}', 0)"
+        )
+        assert n == 2
+        with pytest.raises(sqlite3.IntegrityError):  # row 3 is new, row 1 is a duplicate
+            await store.execute(
+                "INSERT INTO conversations (user_id, state, updated_at)"
+                " VALUES (3, '{}', 0), (1, '{}', 0)"
+            )
+        assert await store.load_state(3) is None
+        assert not store._conn.in_transaction
+    finally:
+        await store.close()
+
+
+def test_a_database_that_cannot_be_opened_fails_fast(tmp_path):
+    """Not a hang: the connection's thread is closed when opening fails."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "not-a-db.db"
+    bad.write_bytes(b"this is not an SQLite file" * 100)
+    code = (
+        f"import asyncio, sys\nfrom bot.store import Store\nasyncio.run(Store.open({str(bad)!r}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0
+    assert "DatabaseError" in proc.stderr

@@ -589,3 +589,31 @@ async def test_files_from_residents_and_oversized_files_are_never_downloaded(tg)
     calls = await tg.feed(tg.updates.document("dibao.md", "F2", 5_000_000, user_id=1001))
     assert "download" not in methods(calls) and "getFile" not in methods(calls)
     assert any("KB" in t or "太大" in t for t in texts(calls))
+
+
+# -- keyboards made once (issue 6) ---------------------------------------------------
+
+
+def test_keyboards_are_reused_and_serialise_as_python_telegram_bot_would(tg: TG):
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    channel = channel_of(tg.application)
+    rows = [[Button("回主菜单", "nav:menu")], [Button('a<b&"', "kb:f:abc:1"), Button("x", "y:z")]]
+    keyboard = channel._inline(rows)
+    plain = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.payload) for b in row] for row in rows]
+    )
+    assert keyboard == plain
+    assert keyboard.to_dict() == plain.to_dict()
+    assert json.loads(keyboard.to_json()) == json.loads(plain.to_json())
+    assert channel._inline([list(r) for r in rows]) is keyboard  # same buttons: same object
+    other = channel._inline([[Button("返回主菜单", "nav:menu")]])
+    assert other is not keyboard
+    assert other.to_dict()["inline_keyboard"][0][0]["text"] == "返回主菜单"
+    assert channel._inline([]) is None
+
+
+async def test_the_same_menu_sent_twice_carries_the_same_buttons(tg: TG):
+    first = await tg.send("/start")
+    second = await tg.send("/start")
+    assert payloads(first) == payloads(second) and labels(first) == labels(second)

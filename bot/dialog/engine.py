@@ -31,6 +31,8 @@ MAX_INPUT_CHARS = 10_000
 MENU_ITEMS = ("ask", "list", "screen", "channels", "help", "progress")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.S)
 
+_EMPTY_STATE = Conversation().to_json()
+
 CommandHandler = Callable[[Turn, str], Awaitable[None]]
 TextHandler = Callable[[Turn, str], Awaitable[None]]
 
@@ -97,18 +99,22 @@ class Engine:
 
     async def handle(self, event: Event) -> list[Reply]:
         async with self._lock(event.user_id):
-            if event.update_id is not None and await self.store.update_seen(event.update_id):
+            # One round trip: was this update handled already, and the user's state.
+            seen, raw = await self.store.begin_turn(event.user_id, event.update_id)
+            if seen:
                 return []
-            raw = await self.store.load_state(event.user_id)
-            state = Conversation.from_dict(raw)
-            before = state.to_dict()
+            state = Conversation.from_json(raw)
+            before = state.to_json()
             turn = Turn(self, event, state)
             try:
-                await self._route(turn)
-            except StaleButton:
-                turn.state = Conversation.from_dict(before)
-                turn.replies = []
-                await self.expired(turn)
+                try:
+                    await self._route(turn)
+                except StaleButton:
+                    turn.state = Conversation.from_json(before)
+                    turn.replies = []
+                    await self.expired(turn)
+                # Inside the try: a state that cannot be stored fails the turn.
+                after = turn.state.to_json()
             except Exception as exc:  # noqa: BLE001 - one bad turn must not stop the bot
                 # No personal data: only the exception's type and where it happened.
                 log.error(
@@ -116,13 +122,13 @@ class Engine:
                 )
                 replies = [Reply(self.renderer.render("core/error"), [[self._menu_button()]])]
                 return finalize(replies)
-            after = turn.state.to_dict()
-            if after != before or event.update_id is not None:
-                await self.store.save_turn(
-                    event.user_id,
-                    after if after != Conversation().to_dict() else None,
-                    event.update_id,
+            if after != before:
+                # One statement: the state and the update id together.
+                await self.store.save_turn_json(
+                    event.user_id, None if after == _EMPTY_STATE else after, event.update_id
                 )
+            elif event.update_id is not None:
+                await self.store.mark_update(event.update_id)
             return finalize(turn.replies or [self._fallback_reply()])
 
     async def _route(self, turn: Turn) -> None:

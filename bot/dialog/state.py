@@ -6,6 +6,7 @@ It is plain data (JSON in the store), so a restart resumes where the user was.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,32 @@ class Conversation:
                 "stack": self.stack,
                 "memory": self.memory,
             }
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> Conversation:
+        """The state stored as JSON (anything unreadable is a fresh start)."""
+        if raw is None:
+            return cls()
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return cls()
+        return cls.from_dict(value)
+
+    def to_json(self) -> str:
+        """The state as stored. Also the engine's snapshot of a turn: a string shares
+        nothing with the dicts a flow mutates, so no deep copies are needed, and two
+        snapshots compare as cheaply as strings do."""
+        return json.dumps(
+            {
+                "flow": self.flow,
+                "step": self.step,
+                "data": self.data,
+                "stack": self.stack,
+                "memory": self.memory,
+            },
+            ensure_ascii=False,
         )
 
     def copy(self) -> Conversation:

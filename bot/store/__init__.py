@@ -13,14 +13,16 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
+T = TypeVar("T")
+R = TypeVar("R")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -48,6 +50,10 @@ class Store:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.path = path
+        # Turns of different users that start or end at the same time share one
+        # statement (and one trip to the database thread).
+        self._turn_reads = Coalescer(self._read_turns)
+        self._turn_saves = Coalescer(self._save_turns)
         from bot.store.cases import CaseRepo
         from bot.store.knowledge import KnowledgeRepo
         from bot.store.staff import StaffRepo
@@ -68,16 +74,20 @@ class Store:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA busy_timeout = 5000")
-        if path != ":memory:":
-            await conn.execute("PRAGMA journal_mode = WAL")
-        # NORMAL in WAL mode: a committed transaction survives a crash of the
-        # process (SIGKILL); only a power cut can lose the newest commits.
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        store = cls(conn, path)
-        await store._migrate()
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            if path != ":memory:":
+                await conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode: a committed transaction survives a crash of the
+            # process (SIGKILL); only a power cut can lose the newest commits.
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            store = cls(conn, path)
+            await store._migrate()
+        except BaseException:
+            await conn.close()  # else aiosqlite's thread keeps the process alive
+            raise
         return store
 
     async def close(self) -> None:
@@ -137,22 +147,20 @@ class Store:
             return list(await cur.fetchall())
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One statement in its own transaction; returns the number of rows changed."""
-        async with self.tx() as db:
-            cur = await db.execute(sql, tuple(params))
+        """One statement in its own transaction; returns the number of rows changed.
+
+        The connection is in autocommit mode, so a lone statement outside ``tx()`` is
+        its own transaction (a write takes the write lock when it starts, as BEGIN
+        IMMEDIATE would): atomic, and one round trip to the database thread."""
+        async with self._lock:
+            cur = await self._conn.execute(sql, tuple(params))
             return cur.rowcount
 
     # -- conversation state ---------------------------------------------------
 
     async def load_state(self, user_id: int) -> dict[str, Any] | None:
         row = await self.fetchone("SELECT state FROM conversations WHERE user_id = ?", (user_id,))
-        if row is None:
-            return None
-        try:
-            value = json.loads(row["state"])
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
+        return _state_value(row["state"] if row is not None else None)
 
     async def update_seen(self, update_id: int) -> bool:
         row = await self.fetchone(
@@ -160,26 +168,68 @@ class Store:
         )
         return row is not None
 
+    async def begin_turn(self, user_id: int, update_id: int | None) -> tuple[bool, str | None]:
+        """(whether ``update_id`` was handled already, the user's state as stored JSON
+        or None). One statement; turns of other users starting meanwhile share it."""
+        return await self._turn_reads.submit((user_id, update_id))
+
     async def save_turn(
         self, user_id: int, state: dict[str, Any] | None, update_id: int | None = None
     ) -> None:
         """Persist the user's state after a turn, and mark the update as done, atomically."""
+        await self.save_turn_json(
+            user_id, None if state is None else json.dumps(state, ensure_ascii=False), update_id
+        )
+
+    async def save_turn_json(
+        self, user_id: int, state: str | None, update_id: int | None = None
+    ) -> None:
+        """``save_turn`` with the state already serialised (None: start afresh)."""
+        await self._turn_saves.submit((user_id, state, update_id, 0))
+
+    async def mark_update(self, update_id: int) -> None:
+        """Record a handled update whose turn left the state as it was."""
+        await self._turn_saves.submit((None, None, update_id, 1))
+
+    async def _read_turns(
+        self, items: list[tuple[int, int | None]]
+    ) -> list[tuple[bool, str | None]]:
+        rows = _padded(items, (None, None))
+        sql = (
+            "WITH q (k, user_id, update_id) AS (VALUES "
+            + ", ".join(["(?, ?, ?)"] * len(rows))
+            + ") SELECT q.k AS k,"
+            " (SELECT state FROM conversations c WHERE c.user_id = q.user_id) AS state,"
+            " EXISTS (SELECT 1 FROM processed_updates p WHERE p.update_id = q.update_id) AS seen"
+            " FROM q"
+        )
+        params = [v for k, (user_id, update_id) in enumerate(rows) for v in (k, user_id, update_id)]
+        async with self._lock:
+            found = await self._conn.execute_fetchall(sql, params)
+        out: list[tuple[bool, str | None]] = [(False, None)] * len(items)
+        for row in found:
+            if row["k"] < len(items):
+                out[row["k"]] = (bool(row["seen"]), row["state"])
+        return out
+
+    async def _save_turns(
+        self, items: list[tuple[int | None, str | None, int | None, int]]
+    ) -> list[None]:
+        """One INSERT into ``turn_saves`` for all the turns: each turn's state and
+        update id are written together (and all of these turns' at once)."""
         now = time.time()
-        async with self.tx() as db:
-            if state is None:
-                await db.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
-            else:
-                await db.execute(
-                    "INSERT INTO conversations (user_id, state, updated_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT(user_id) DO UPDATE SET state = excluded.state,"
-                    " updated_at = excluded.updated_at",
-                    (user_id, json.dumps(state, ensure_ascii=False), now),
-                )
-            if update_id is not None:
-                await db.execute(
-                    "INSERT OR IGNORE INTO processed_updates (update_id, seen_at) VALUES (?, ?)",
-                    (update_id, now),
-                )
+        rows = _padded(items, (None, None, None, 1))  # padding rows change nothing
+        sql = (
+            "INSERT INTO turn_saves (user_id, state, update_id, saved_at, keep) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+        )
+        params = [
+            v
+            for user_id, state, update_id, keep in rows
+            for v in (user_id, state, update_id, now, keep)
+        ]
+        await self.execute(sql, params)
+        return [None] * len(items)
 
     async def prune_updates(self, older_than_seconds: float = 7 * 86400) -> int:
         return await self.execute(
@@ -189,6 +239,80 @@ class Store:
     async def forget_user_state(self, user_id: int) -> None:
         async with self.tx() as db:
             await db.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
+
+
+def _padded(items: list[Any], filler: Any) -> list[Any]:
+    """``items`` filled up to the next power of two, so that batched statements come
+    in a handful of sizes (each prepared once, then reused from the statement cache)."""
+    size = 1
+    while size < len(items):
+        size *= 2
+    return items + [filler] * (size - len(items))
+
+
+class Coalescer(Generic[T, R]):
+    """Requests made while a round trip is in flight wait and go together in the next.
+
+    ``run(items)`` returns one result per item. A lone request goes at once (no timer,
+    no added latency); under load, many requests share one trip to the database
+    thread. If a batch fails, its items are retried one by one, so one bad request
+    fails only itself (``run`` must be all-or-nothing, e.g. one statement).
+    """
+
+    def __init__(self, run: Callable[[list[T]], Awaitable[list[R]]], limit: int = 128) -> None:
+        self._run = run
+        self.limit = limit
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending.append((item, future))
+        if self._task is None:
+            self._task = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while self._pending:
+                batch = self._pending[: self.limit]
+                del self._pending[: self.limit]
+                await self._settle(batch)
+        except BaseException:
+            # Cancelled (the loop is shutting down): nobody may wait forever.
+            for _, future in batch + self._pending:
+                if not future.done():
+                    future.set_exception(StoreError("the store stopped"))
+            self._pending.clear()
+            raise
+        finally:
+            self._task = None
+
+    async def _settle(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self._run([item for item, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1:
+                for one in batch:
+                    await self._settle([one])
+            elif not batch[0][1].done():
+                batch[0][1].set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+def _state_value(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class Repo:

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store import Repo
+from bot.store import Coalescer, Repo, Store, StoreError
 
 DECISIONS = ("answer", "clarify", "fallback", "none")
 TOKEN_BYTES = 6  # 8 URL-safe characters
@@ -45,7 +45,16 @@ def _record(row: Any) -> QuestionRecord:
     )
 
 
+_QuestionRow = tuple[int | None, str, str, str | None, str, float]
+_QUESTION_COLUMNS = "(token, user_id, question, decision, topic_id, candidates, asked_at)"
+_QUESTION_ROW = "(?, ?, ?, ?, ?, ?, ?)"
+
+
 class KnowledgeRepo(Repo):
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self._log: Coalescer[_QuestionRow, str] = Coalescer(self._insert_questions, limit=64)
+
     async def log_question(
         self,
         user_id: int | None,
@@ -55,22 +64,39 @@ class KnowledgeRepo(Repo):
         topic_id: str | None = None,
         at: float | None = None,
     ) -> str:
-        """Store one question and return its short token (for feedback buttons)."""
+        """Store one question and return its short token (for feedback buttons).
+
+        Questions asked by several residents at the same moment are stored by one
+        statement (see ``Coalescer``)."""
         if decision not in DECISIONS:
             raise ValueError(f"unknown decision {decision!r}")
         cands = json.dumps([[c, round(float(s), 4)] for c, s in candidates], ensure_ascii=False)
-        async with self.store.tx() as db:
+        row = (user_id, question, decision, topic_id, cands, at or time.time())
+        return await self._log.submit(row)
+
+    async def _insert_questions(self, rows: list[_QuestionRow]) -> list[str]:
+        """One INSERT for all the rows, each with a fresh random token (48 bits). If a
+        token happens to be taken the whole statement fails and changes nothing; the
+        coalescer then retries each row alone, and a lone row draws new tokens."""
+        if len(rows) == 1:
             for _ in range(5):
                 token = secrets.token_urlsafe(TOKEN_BYTES)
-                cur = await db.execute("SELECT 1 FROM kb_questions WHERE token = ?", (token,))
-                if await cur.fetchone() is None:
-                    break
-            await db.execute(
-                "INSERT INTO kb_questions (token, user_id, question, decision, topic_id,"
-                " candidates, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (token, user_id, question, decision, topic_id, cands, at or time.time()),
-            )
-        return token
+                n = await self.store.execute(
+                    f"INSERT INTO kb_questions {_QUESTION_COLUMNS} VALUES {_QUESTION_ROW}"
+                    " ON CONFLICT (token) DO NOTHING",
+                    (token, *rows[0]),
+                )
+                if n == 1:
+                    return [token]
+            raise StoreError("no free question token after 5 tries")
+        tokens = [secrets.token_urlsafe(TOKEN_BYTES) for _ in rows]
+        params = [v for token, row in zip(tokens, rows, strict=True) for v in (token, *row)]
+        await self.store.execute(
+            f"INSERT INTO kb_questions {_QUESTION_COLUMNS} VALUES "
+            + ", ".join([_QUESTION_ROW] * len(rows)),
+            params,
+        )
+        return tokens
 
     async def get(self, token: str) -> QuestionRecord | None:
         row = await self.store.fetchone("SELECT * FROM kb_questions WHERE token = ?", (token,))

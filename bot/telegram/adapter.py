@@ -77,8 +77,47 @@ DEEP_LINK_PREFIX = "go-"
 FLOOD_LIMIT = 20
 FLOOD_WINDOW = 10.0
 CHANNEL_KEY = "sanliang.channel"
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _DEFAULT = object()
+KEYBOARD_CACHE_SIZE = 512
+
+
+class _Keyboard(InlineKeyboardMarkup):
+    """An inline keyboard of the engine's buttons. Those sent many times (the menu,
+    回主菜单 ...) are built once and reused (python-telegram-bot objects are immutable,
+    so sharing one is safe); the JSON form is made straight from the buttons, once,
+    not by python-telegram-bot's generic ``to_dict`` on every message."""
+
+    __slots__ = ("_as_dict",)
+
+    def __init__(self, rows: list[list[Button]]) -> None:
+        super().__init__(
+            [[InlineKeyboardButton(b.label, callback_data=b.payload) for b in row] for row in rows]
+        )
+        self._as_dict = {
+            "inline_keyboard": [
+                [{"text": b.label, "callback_data": b.payload} for b in row] for row in rows
+            ]
+        }
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        if not recursive:
+            return super().to_dict(recursive=False)
+        return dict(self._as_dict)
+
+
+class _LinkPreview(LinkPreviewOptions):
+    """The same options on every message: their JSON form computed once."""
+
+    __slots__ = ("_as_dict",)
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        cached = getattr(self, "_as_dict", None)
+        if cached is None:
+            cached = self._as_dict = super().to_dict(recursive)
+        return dict(cached)
+
+
+_NO_PREVIEW = _LinkPreview(is_disabled=True)
 
 
 class FloodGuard:
@@ -172,6 +211,10 @@ class TelegramChannel:
         self.renderer = app.renderer
         self.flood = flood
         self.recent = RecentUpdates()
+        # Keyboards by their buttons (label and payload), least recently used first out.
+        self._keyboards: OrderedDict[tuple[tuple[Button, ...], ...], InlineKeyboardMarkup] = (
+            OrderedDict()
+        )
         install_deep_links(self.engine)
 
     # -- updates in ------------------------------------------------------------
@@ -387,9 +430,16 @@ class TelegramChannel:
     def _inline(self, rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
         if not rows:
             return None
-        return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b.label, callback_data=b.payload) for b in row] for row in rows]
-        )
+        key = tuple(tuple(row) for row in rows)
+        keyboard = self._keyboards.get(key)
+        if keyboard is not None:
+            self._keyboards.move_to_end(key)
+            return keyboard
+        keyboard = _Keyboard(rows)
+        self._keyboards[key] = keyboard
+        if len(self._keyboards) > KEYBOARD_CACHE_SIZE:
+            self._keyboards.popitem(last=False)
+        return keyboard
 
     def _share_keyboard(self, reply: Reply) -> ReplyKeyboardMarkup:
         row = []
