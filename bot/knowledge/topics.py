@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.content import LineDict, Report, load_yaml_file, parse_date, parse_yaml, split_front_matter
+from bot.content import (
+    LineDict,
+    LineList,
+    Report,
+    load_yaml_file,
+    parse_date,
+    parse_yaml,
+    split_front_matter,
+)
 
 REQUIRED = (
     "id", "title", "summary", "category", "keywords", "questions", "related", "program",
@@ -126,19 +134,24 @@ def _sources(meta: LineDict, path: Path, report: Report) -> tuple[Source, ...]:
     raw = meta.get("source")
     items = raw if isinstance(raw, list) else [raw]
     out = []
-    for item in items:
+    for i, item in enumerate(items):
+        line = items.line_of(i) if isinstance(items, LineList) else meta.line_of("source")
         if isinstance(item, str) and item.strip():
-            out.append(Source(item.strip()))
+            source = Source(item.strip())
         elif isinstance(item, dict) and str(item.get("name") or "").strip():
-            out.append(
-                Source(
-                    str(item["name"]).strip(),
-                    str(item.get("number") or "").strip(),
-                    str(item.get("note") or "").strip(),
-                )
+            source = Source(
+                str(item["name"]).strip(),
+                str(item.get("number") or "").strip(),
+                str(item.get("note") or "").strip(),
             )
         else:
-            report.error(path, meta.line_of("source"), "source: each entry needs a document name")
+            report.error(path, line, "source: each entry needs a document name")
+            continue
+        if source.note:
+            report.warning(path, line, f"source {source.name!r}: {source.note}")
+        elif not source.number:
+            report.warning(path, line, f"source {source.name!r}: no document number given")
+        out.append(source)
     return tuple(out)
 
 
