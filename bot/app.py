@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.config import Config
 from bot.content import ContentHolder
 from bot.dialog.engine import Engine
+from bot.logsafe import quiet_chatty_loggers
 from bot.render import Renderer
 from bot.store import Store
 
@@ -26,6 +27,7 @@ class App:
 async def open_app(config: Config, content: ContentHolder | None = None) -> App:
     """Raises ContentError when the content has errors (run ``sanliang check``).
     ``content`` may be passed in already loaded (tests share one snapshot)."""
+    quiet_chatty_loggers()  # libraries log message texts and SQL arguments at DEBUG
     if content is None:
         content, _report = ContentHolder.load(config.content_dir)
     store = await Store.open(config.db_path)

@@ -131,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("SANLIANG_LOG_LEVEL", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from bot.logsafe import quiet_chatty_loggers
+
+    quiet_chatty_loggers()  # no message texts or SQL arguments in the logs at DEBUG
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -393,6 +393,8 @@ class HelpFlow(Flow):
     # -- buttons -----------------------------------------------------------------
 
     async def on_payload(self, turn: Turn, rest: str) -> None:
+        if turn.event.is_group:
+            raise StaleButton(rest)  # the form is private: its steps show personal data
         kind, _, value = rest.partition(":")
         d = self.data(turn)
         regions = channels_of(turn).regions
@@ -690,6 +692,8 @@ class ProgressFlow(Flow):
         return case
 
     async def on_payload(self, turn: Turn, rest: str) -> None:
+        if turn.event.is_group:
+            raise StaleButton(rest)
         kind, _, value = rest.partition(":")
         if kind == "list" and not value:
             turn.state.leave()
@@ -843,6 +847,8 @@ class ForgetFlow(Flow):
         )
 
     async def on_payload(self, turn: Turn, rest: str) -> None:
+        if turn.event.is_group:
+            raise StaleButton(rest)  # erasing is confirmed in a private chat only
         if rest == "no":
             turn.say("cases/forget_kept", [[turn.button("nav.menu", "nav:menu")]])
             return

@@ -191,7 +191,9 @@ class Engine:
             turn.state.leave()
             await self.show_menu(turn)
         elif rest == "back":
-            flow = self.flows.get(turn.state.flow or "")
+            # In a group, never step back into the presser's private conversation:
+            # its step (e.g. the help request's summary) would show their data there.
+            flow = None if turn.event.is_group else self.flows.get(turn.state.flow or "")
             if flow is None:
                 await self.show_menu(turn)
             else:

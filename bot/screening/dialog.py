@@ -195,6 +195,8 @@ class ScreeningFlow(Flow):
 
     # payloads
     async def on_payload(self, turn: Turn, rest: str) -> None:
+        if turn.event.is_group:
+            raise StaleButton(rest)  # the answers are the presser's private conversation
         if rest == "restart":
             await self.start(turn)
             return

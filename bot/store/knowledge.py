@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -50,6 +51,21 @@ _QUESTION_COLUMNS = "(token, user_id, question, decision, topic_id, candidates, 
 _QUESTION_ROW = "(?, ?, ?, ?, ?, ?, ?)"
 
 
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+_LANDLINE_IN_TEXT = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{3,4})[\s-]?(\d{4})(?!\d)")
+
+
+_ID_NUMBER_IN_TEXT = re.compile(r"(?<![\dXx])(\d{6})\d{8}(\d{3}[\dXx])(?![\dXx])")
+
+
+def redact_phones(text: str) -> str:
+    """13812341234 -> 138****1234, 028-12345678 -> 028****5678 and ID card numbers
+    510104********1234, inside free text."""
+    text = _ID_NUMBER_IN_TEXT.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
+    text = _PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return _LANDLINE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
 class KnowledgeRepo(Repo):
     def __init__(self, store: Store) -> None:
         super().__init__(store)
@@ -71,7 +87,9 @@ class KnowledgeRepo(Repo):
         if decision not in DECISIONS:
             raise ValueError(f"unknown decision {decision!r}")
         cands = json.dumps([[c, round(float(s), 4)] for c, s in candidates], ensure_ascii=False)
-        row = (user_id, question, decision, topic_id, cands, at or time.time())
+        # Questions are shown to admins in the gap report: a phone number typed into
+        # one is kept masked, like everywhere else more than one person looks.
+        row = (user_id, redact_phones(question), decision, topic_id, cands, at or time.time())
         return await self._log.submit(row)
 
     async def _insert_questions(self, rows: list[_QuestionRow]) -> list[str]:
