@@ -224,3 +224,19 @@ async def test_concurrent_users_each_keep_their_own_conversation(app):
     for u, texts in zip(users, results, strict=True):
         assert texts[2] == f"done a{u} b{u}"
         assert await app.store.load_state(u) is None  # left the flow: a fresh start
+
+
+async def test_typed_navigation_words_work_like_the_buttons(app, chat):
+    flow = app.engine.add_flow(TwoSteps(app.engine))
+
+    async def cmd(turn, arg):
+        await flow.start(turn)
+
+    app.engine.add_command("twosteps", cmd)
+    await chat.send("/twosteps")
+    await chat.send("alpha")
+    assert chat.text() == "step second"
+    await chat.send("返回上一步")
+    assert chat.text() == "step first"  # not taken as the answer to the step
+    await chat.send("回主菜单")
+    assert "请选择" in chat.text()

@@ -357,3 +357,9 @@ async def test_a_question_token_already_taken_is_drawn_again(app, monkeypatch):
     assert sorted(both) == ["fresh-token3", "fresh-token4"]
     assert (await repo.get(first)).user_id == 1
     assert {(await repo.get(t)).user_id for t in both} == {3, 4}
+
+
+async def test_emoji_only_is_not_a_question(app, chat):
+    await chat.send("😀👍")
+    assert "看不懂" in chat.text()
+    assert "unanswered" not in ((await app.store.load_state(chat.user_id)) or {}).get("memory", {})

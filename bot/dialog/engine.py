@@ -167,6 +167,10 @@ class Engine:
             return
         # Text in a group is never an answer to a step of the user's private
         # conversation (the step's reply could show personal data to the group).
+        if text in self._nav_words():
+            # Typing the words of 返回上一步 / 回主菜单 does what the button does.
+            await self._nav(turn, self._nav_words()[text])
+            return
         flow = None if event.is_group else self.flows.get(state.flow or "")
         if flow is not None:
             await flow.on_text(turn, text)
@@ -200,6 +204,12 @@ class Engine:
                 await flow.on_back(turn)
         else:
             raise StaleButton(rest)
+
+    def _nav_words(self) -> dict[str, str]:
+        return {
+            self.renderer.label("nav.back"): "back",
+            self.renderer.label("nav.menu"): "menu",
+        }
 
     async def command(self, turn: Turn, name: str, arg: str) -> None:
         handler = self.commands.get(name)

@@ -116,7 +116,9 @@ class KnowledgeFlow(Flow):
         kb = knowledge_of(turn)
         matcher = kb.matcher
         question = text.strip()[:MAX_QUESTION_CHARS]
-        if matcher is None or not question:
+        # Only emoji or punctuation: nothing to match, and nothing worth keeping as a
+        # question the assistant "could not answer".
+        if matcher is None or not any(ch.isalnum() for ch in question):
             await self.engine.say_unsupported(turn)
             return
         intent = matcher.match_intent(question)
