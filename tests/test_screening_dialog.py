@@ -74,7 +74,7 @@ async def test_full_screening_poor_elderly_in_chengdu(chat):
     assert "申请时一般要带" in text and "户口簿" in text
     assert text.count("户口簿") == 1 or "户口簿、" in text
     payloads = [p for r in chat.last for p in r.payloads()]
-    assert "kb:t:dibao" in payloads and "kb:t:tekun" in payloads
+    assert "scr:read:dibao" in payloads and "scr:read:tekun" in payloads
     assert "menu:channels" in payloads and "menu:help" in payloads
     state = await chat.app.store.load_state(chat.user_id)
     memory = state["memory"]["screening"]
@@ -221,3 +221,20 @@ async def test_duplicate_update_is_ignored(chat):
     first = await chat.app.engine.handle(ev)
     second = await chat.app.engine.handle(ev)
     assert first and second == []
+
+
+async def test_a_policy_opened_from_the_result_leads_back_to_it(app, chat):
+    await chat.press("menu:screen")
+    for _ in range(20):  # 不清楚 to every question, up to the result
+        if "测评结果（" in chat.text():
+            break
+        await chat.tap("不清楚")
+    assert "测评结果（" in chat.text()
+    read = [p for r in chat.last for p in r.payloads() if p.startswith("scr:read:")]
+    assert read, chat.labels()
+    await chat.press(read[0])
+    assert "来源" in chat.text() and "返回测评结果" in chat.labels()
+    await chat.tap("返回测评结果")
+    assert "测评结果（" in chat.text()
+    await chat.press("scr:read:nosuch")
+    assert "该按钮已过期" in chat.text()

@@ -200,6 +200,9 @@ class ScreeningFlow(Flow):
         if rest == "restart":
             await self.start(turn)
             return
+        if rest.startswith("read:"):
+            await self._read(turn, rest[len("read:") :])
+            return
         parts = rest.split(":")
         q = self._current(turn)
         if q is None or len(parts) < 2 or parts[1] != q.fact:
@@ -313,9 +316,28 @@ class ScreeningFlow(Flow):
             if name in skipped:
                 skipped.remove(name)
 
+    async def _read(self, turn: Turn, program: str) -> None:
+        """A program's policy, opened from the result, with a way back to the result."""
+        if turn.state.flow != self.name or turn.state.step != RESULT:
+            raise StaleButton(program)
+        turn.state.push(f"read:{program}")
+        self._show_policy(turn, program)
+
+    def _show_policy(self, turn: Turn, program: str) -> None:
+        from bot.knowledge.dialog import topic_reply
+
+        topic = turn.content.knowledge.topics.get(program)
+        if topic is None:
+            raise StaleButton(program)
+        topic_reply(turn, topic)
+        turn.replies[-1].buttons.insert(0, [turn.button("screen.back_to_result", "nav:back")])
+
     async def prompt(self, turn: Turn, step: str) -> None:
         if step == RESULT:
             self._show_result(turn)
+            return
+        if step.startswith("read:"):
+            self._show_policy(turn, step[len("read:") :])
             return
         q = self.screening(turn).questionnaire.get(step)
         if q is None:  # the questionnaire changed since: carry on from the answers
@@ -342,7 +364,7 @@ class ScreeningFlow(Flow):
         }
         rows: list[list[Button]] = []
         read = [
-            turn.button("screen.read", f"kb:t:{r['id']}", title=_short(r["title"]))
+            turn.button("screen.read", f"scr:read:{r['id']}", title=_short(r["title"]))
             for r in view["likely"] + view["possible"]
         ]
         rows.extend(_grid(read, 2))
