@@ -434,15 +434,25 @@ async def cmd_case(turn: Turn, arg: str) -> None:
 ROLE_WORDS = {"worker": "worker", "工作人员": "worker", "admin": "admin", "管理员": "admin"}
 
 
-async def cmd_invite(turn: Turn, arg: str) -> None:
+async def admin_in_private(turn: Turn, action: str):
+    """The acting admin, or None after telling why not (a group, or not an admin,
+    which is audited)."""
     svc = service_of(turn)
     if turn.event.is_group:
         turn.say("staff/private_only")
-        return
+        return None
     actor = await svc.actor(turn.user_id)
     if not actor.is_admin:
-        await svc.audit(actor, "invite", allowed=False)
+        await svc.audit(actor, action, allowed=False)
         turn.say("staff/admin_only")
+        return None
+    return actor
+
+
+async def cmd_invite(turn: Turn, arg: str) -> None:
+    svc = service_of(turn)
+    actor = await admin_in_private(turn, "invite")
+    if actor is None:
         return
     words = arg.split()
     role = ROLE_WORDS.get(words[0].lower()) if words else None
@@ -510,13 +520,8 @@ async def cmd_name(turn: Turn, arg: str) -> None:
 
 async def cmd_staff(turn: Turn, arg: str) -> None:
     svc = service_of(turn)
-    if turn.event.is_group:
-        turn.say("staff/private_only")
-        return
-    actor = await svc.actor(turn.user_id)
-    if not actor.is_admin:
-        await svc.audit(actor, "staff_list", allowed=False)
-        turn.say("staff/admin_only")
+    actor = await admin_in_private(turn, "staff_list")
+    if actor is None:
         return
     members = await svc.store.staff.members()
     await svc.audit(actor, "staff_list", detail=f"n={len(members)}")
@@ -534,15 +539,10 @@ async def cmd_staff(turn: Turn, arg: str) -> None:
 
 async def cmd_revoke(turn: Turn, arg: str) -> None:
     svc = service_of(turn)
-    if turn.event.is_group:
-        turn.say("staff/private_only")
+    actor = await admin_in_private(turn, "revoke")
+    if actor is None:
         return
-    actor = await svc.actor(turn.user_id)
     raw = arg.strip()
-    if not actor.is_admin:
-        await svc.audit(actor, "revoke", allowed=False)
-        turn.say("staff/admin_only")
-        return
     if not re.fullmatch(r"-?\d{1,15}", raw):
         turn.say("staff/usage", command="revoke")
         return
