@@ -98,3 +98,31 @@ def test_missing_database(tmp_path, capsys):
     missing = str(tmp_path / "nope.db")
     assert main(["cases", "list", "--db", missing]) == 1
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_terminal_views_of_personal_data_are_audited(seeded, tmp_path, capsys):
+    db, refs = seeded
+    assert main(["cases", "show", refs[0], "--db", db]) == 0
+    assert (
+        main(["cases", "export", "--csv", str(tmp_path / "c.csv"), "--db", db, "--full-phone"]) == 0
+    )
+    assert main(["cases", "list", "--db", db, "--json"]) == 0
+    capsys.readouterr()
+
+    async def entries():
+        store = await Store.open(db)
+        try:
+            return await store.fetchall(
+                "SELECT actor_role, action, case_id, detail FROM audit_log ORDER BY id"
+            )
+        finally:
+            await store.close()
+
+    rows = [tuple(r) for r in asyncio.run(entries())]
+    assert [(r[0], r[1]) for r in rows] == [
+        ("operator", "cli_show"),
+        ("operator", "cli_export"),
+        ("operator", "cli_list"),
+    ]
+    assert rows[1][3] == "n=3 phone=full"
+    assert not any("1390000" in str(v) for r in rows for v in r)

@@ -200,6 +200,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     async def work(store) -> int:
         cases = await store.cases.list(status=args.status, limit=args.limit)
         items = [case_json(c, labels, full_phone=False) for c in cases]
+        await store.staff.audit(None, "operator", "cli_list", detail=f"n={len(items)}")
         if args.json:
             json.dump(items, sys.stdout, ensure_ascii=False, indent=1)
             print()
@@ -232,6 +233,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"no request {args.ref!r}", file=sys.stderr)
             return 1
         data = case_json(case, labels, full_phone=True)
+        await store.staff.audit(None, "operator", "cli_show", case.id, detail="phone=full")
         data["history"] = [history_json(h) for h in await store.cases.history(case.id)]
         data["messages"] = [
             message_json(m) for m in await store.cases.messages(case.id, include_private=True)
@@ -291,7 +293,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     async def work(store) -> tuple[list[Case], dict[int, dict[str, str]]]:
         from bot.staff.report import staff_csv_columns  # assignee and workflow dates
 
-        return await store.cases.list(status=args.status), await staff_csv_columns(store)
+        cases = await store.cases.list(status=args.status)
+        phone = "full" if args.full_phone else "masked"
+        await store.staff.audit(
+            None, "operator", "cli_export", detail=f"n={len(cases)} phone={phone}"
+        )
+        return cases, await staff_csv_columns(store)
 
     cases, staff = _with_store(path, work)
     path = Path(args.csv)

@@ -16,7 +16,8 @@ from typing import Any
 from bot.store import Repo, StoreError
 
 ROLES = ("worker", "admin")
-ACTOR_ROLES = ("resident", "worker", "admin", "system")
+# "operator": someone at the server using the terminal tools (sanliang cases ...).
+ACTOR_ROLES = ("resident", "worker", "admin", "system", "operator")
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I
 CODE_CHARS = 8
 MAX_CODE_ATTEMPTS = 20
