@@ -165,12 +165,12 @@ class Engine:
         if not text:
             await self.say_unsupported(turn)
             return
-        # Text in a group is never an answer to a step of the user's private
-        # conversation (the step's reply could show personal data to the group).
         if text in self._nav_words():
             # Typing the words of 返回上一步 / 回主菜单 does what the button does.
             await self._nav(turn, self._nav_words()[text])
             return
+        # Text in a group is never an answer to a step of the user's private
+        # conversation (the step's reply could show personal data to the group).
         flow = None if event.is_group else self.flows.get(state.flow or "")
         if flow is not None:
             await flow.on_text(turn, text)
