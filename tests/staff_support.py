@@ -11,9 +11,8 @@ from bot.app import App, open_app
 from bot.config import PROJECT_ROOT, Config
 from bot.dialog.events import Event, Reply
 from bot.staff.service import StaffService
-from bot.store.cases import NewCase
+from bot.store.cases import Case, NewCase
 from bot.store.staff import Area
-from bot.store.workflow import WorkCase
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 ADMIN = 900
@@ -86,7 +85,7 @@ async def new_case(
     category: str = "living",
     user_id: int = RESIDENT,
     description: str = "家里断了粮，想申请临时救助",
-) -> tuple[WorkCase, list[Reply]]:
+) -> tuple[Case, list[Reply]]:
     """A request as the help flow stores it, then the staff hook (what the flow calls)."""
     clock = app.engine.services["clock"]
     case, created = await app.store.cases.create(

@@ -26,7 +26,7 @@ from bot.staff.service import (
     StaffService,
 )
 from bot.staff.settings import StaffSettings
-from bot.store.workflow import WorkCase
+from bot.store.cases import Case
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -241,7 +241,7 @@ class StaffFlow(Flow):
         await self.prompt_text(turn, svc, out.case, action)
 
     async def prompt_text(
-        self, turn: Turn, svc: StaffService, case: WorkCase, action: str, retry: str = ""
+        self, turn: Turn, svc: StaffService, case: Case, action: str, retry: str = ""
     ) -> None:
         rows: list[list[Button]] = []
         if action == "exp":
@@ -377,9 +377,7 @@ async def show_card(
     private(turn, Reply(turn.text("staff/card", c=card, notice=notice), rows))
 
 
-def list_reply(
-    turn: Turn, svc: StaffService, kind: str, cases: list[WorkCase], query: str
-) -> Reply:
+def list_reply(turn: Turn, svc: StaffService, kind: str, cases: list[Case], query: str) -> Reply:
     now = svc.now()
     shown = cases[:LIST_LIMIT]
     items = [svc.summary(c, now) for c in shown]

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.dialog.events import Button, Reply
 from bot.staff.calendar import CHINA_TZ, local_date
-from bot.store.workflow import OPEN_STATUSES, UNCLAIMED, WORKING
+from bot.store.cases import OPEN_STATUSES
+from bot.store.workflow import UNCLAIMED, WORKING
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -17,7 +17,8 @@ import jinja2
 
 from bot.render import mask_phone
 from bot.staff.calendar import CHINA_TZ, Deadlines
-from bot.store.workflow import OPEN_STATUSES, STATUSES, UNCLAIMED, WorkCase
+from bot.store.cases import OPEN_STATUSES, STATUSES, Case
+from bot.store.workflow import UNCLAIMED
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,10 @@ class Stats:
     resolve_rate: Rate = Rate(0, 0)
     satisfaction: Rate = Rate(0, 0)
     ratings: dict[str, int] = field(default_factory=dict)
-    open_cases: list[WorkCase] = field(default_factory=list)
+    open_cases: list[Case] = field(default_factory=list)
 
 
-def compute(cases: list[WorkCase], deadlines: Deadlines, now: float) -> Stats:
+def compute(cases: list[Case], deadlines: Deadlines, now: float) -> Stats:
     stats = Stats(generated_at=now, total=len(cases))
     status_counts = Counter(c.status for c in cases)
     stats.by_status = [(s, status_counts.get(s, 0)) for s in STATUSES]

@@ -21,8 +21,9 @@ from bot.dialog.events import Button, Reply
 from bot.render import mask_phone
 from bot.staff.calendar import CHINA_TZ, local_date
 from bot.staff.settings import StaffSettings
+from bot.store.cases import OPEN_STATUSES, Case
 from bot.store.staff import Area, Invite, StaffMember
-from bot.store.workflow import OPEN_STATUSES, UNCLAIMED, WORKING, WorkCase
+from bot.store.workflow import UNCLAIMED, WORKING
 
 if TYPE_CHECKING:
     from bot.render import Renderer
@@ -61,7 +62,7 @@ class Actor:
 @dataclass
 class Outcome:
     ok: bool
-    case: WorkCase | None = None
+    case: Case | None = None
     reason: str = ""  # forbidden | missing | state | taken | invalid
     notices: list[Reply] = field(default_factory=list)
     holder: str | None = None  # who has the case, when a claim lost
@@ -115,7 +116,7 @@ class StaffService:
         area = Area() if member.is_admin else member.area
         return Actor(user_id, member.role, member, area)
 
-    def covers(self, actor: Actor, case: WorkCase) -> bool:
+    def covers(self, actor: Actor, case: Case) -> bool:
         """The case is in the actor's area (admins: every area)."""
         if actor.is_admin:
             return True
@@ -125,13 +126,13 @@ class StaffService:
             case.responsible_city, case.responsible_district, case.region_township
         )
 
-    def may_work(self, actor: Actor, case: WorkCase) -> bool:
+    def may_work(self, actor: Actor, case: Case) -> bool:
         """Reply, set the expected date, resolve: the assignee, or an admin."""
         if actor.is_admin:
             return True
         return self.covers(actor, case) and case.assignee_id == actor.user_id
 
-    def may_route(self, actor: Actor, case: WorkCase) -> bool:
+    def may_route(self, actor: Actor, case: Case) -> bool:
         """Transfer or mark invalid: the assignee, any area worker while nobody has
         claimed it, or an admin."""
         return self.may_work(actor, case) or (self.covers(actor, case) and case.status in UNCLAIMED)
@@ -157,7 +158,7 @@ class StaffService:
         await self.audit(actor, action, case_id, allowed=False)
         return Outcome(False, reason="forbidden")
 
-    async def holder_label(self, case: WorkCase) -> str | None:
+    async def holder_label(self, case: Case) -> str | None:
         if case.assignee_id is None:
             return None
         member = await self.store.staff.member(case.assignee_id)
@@ -181,7 +182,7 @@ class StaffService:
         key = f"cases.time.{value}"
         return self.r.label(key) if self.r.has_label(key) else value
 
-    def summary(self, case: WorkCase, now: float | None = None) -> dict[str, Any]:
+    def summary(self, case: Case, now: float | None = None) -> dict[str, Any]:
         """What may be shown anywhere staff see the case: no personal data except a
         masked phone."""
         now = self.now() if now is None else now
@@ -204,7 +205,7 @@ class StaffService:
             "erased": case.erased_at is not None,
         }
 
-    def resident_notice(self, case: WorkCase, kind: str, **ctx: Any) -> Reply | None:
+    def resident_notice(self, case: Case, kind: str, **ctx: Any) -> Reply | None:
         """A message to the resident about their request (None when there is no chat
         to reach them, e.g. after their data was erased)."""
         if case.chat_id is None:
@@ -229,7 +230,7 @@ class StaffService:
         )
         return Reply(text, buttons, chat_id=case.chat_id)
 
-    def post_buttons(self, case: WorkCase) -> list[list[Button]]:
+    def post_buttons(self, case: Case) -> list[list[Button]]:
         return [
             [
                 Button(self.r.label("staff.btn.claim"), f"st:claim:{case.id}"),
@@ -238,7 +239,7 @@ class StaffService:
             ]
         ]
 
-    def new_case_post(self, case: WorkCase, chat_id: int, kind: str = "new") -> Reply:
+    def new_case_post(self, case: Case, chat_id: int, kind: str = "new") -> Reply:
         """The post in a staff chat: category, region, urgency, masked phone, buttons."""
         text = self.r.render("staff/new_case", c=self.summary(case), kind=kind)
         return Reply(text, self.post_buttons(case), chat_id=chat_id)
@@ -260,7 +261,7 @@ class StaffService:
             case = await self.store.workflow.get(case_id) or case
         return await self.post_case(case, kind="new")
 
-    async def post_case(self, case: WorkCase, kind: str = "new") -> list[Reply]:
+    async def post_case(self, case: Case, kind: str = "new") -> list[Reply]:
         if not await self.store.workflow.mark_notice(case.id, "posted", kind, now=self.now()):
             return []
         out: list[Reply] = []
@@ -344,7 +345,7 @@ class StaffService:
         await self.audit(actor, "view", case_id, detail="phone=full" if full else "phone=masked")
         return Outcome(True, case), full
 
-    async def card(self, actor: Actor, case: WorkCase, full_phone: bool) -> dict[str, Any]:
+    async def card(self, actor: Actor, case: Case, full_phone: bool) -> dict[str, Any]:
         """Everything about a case for a staff card (already permitted and audited)."""
         c = self.summary(case)
         history = await self.store.cases.history(case.id)
@@ -383,7 +384,7 @@ class StaffService:
         )
         return c
 
-    def card_buttons(self, actor: Actor, case: WorkCase) -> list[list[Button]]:
+    def card_buttons(self, actor: Actor, case: Case) -> list[list[Button]]:
         def b(key: str, action: str) -> Button:
             return Button(self.r.label(f"staff.btn.{key}"), f"st:{action}:{case.id}")
 
@@ -401,7 +402,7 @@ class StaffService:
             rows.append([b("note", "note")])
         return rows
 
-    async def listing(self, actor: Actor, kind: str, text: str = "") -> list[WorkCase] | None:
+    async def listing(self, actor: Actor, kind: str, text: str = "") -> list[Case] | None:
         """/queue, /mine, /overdue, /find for a staff member; None when not staff."""
         if not actor.is_staff:
             await self.audit(actor, f"list_{kind}", allowed=False)
@@ -646,7 +647,7 @@ class StaffService:
             notice="invalid",
         )
 
-    def _reopen_fields(self, case: WorkCase, now: float) -> tuple[str, dict[str, Any]]:
+    def _reopen_fields(self, case: Case, now: float) -> tuple[str, dict[str, Any]]:
         deadlines = self.settings.deadlines
         due = deadlines.due_at(now, case.target_days)
         fields: dict[str, Any] = {"due_at": due, "resolved_at": None, "expected_date": None}
@@ -746,7 +747,7 @@ class StaffService:
             out.notices.append(Reply(note, [[self._view_button(case)]], chat_id=case.assignee_id))
         return out
 
-    def _view_button(self, case: WorkCase) -> Button:
+    def _view_button(self, case: Case) -> Button:
         return Button(self.r.label("staff.btn.view"), f"st:view:{case.id}")
 
     # -- what residents do elsewhere (hooks of the help-request feature) -------------

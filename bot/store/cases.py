@@ -45,11 +45,15 @@ CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 MAX_REF_ATTEMPTS = 50
 MAX_JSON_CHARS = 20_000
 
-_CASE_COLUMNS = (
+# Every column of a cases row, as ``Case`` carries them (the resident side and the
+# staff workflow read the same rows).
+CASE_COLUMNS = (
     "id, ref, draft_id, user_id, chat_id, status, category, region_city, region_district,"
     " region_township, region_village, description, phone, contact_time, urgent,"
     " urgent_by_resident, urgent_words, attachments, target_days, due_at, assignee_id,"
-    " area_city, area_district, created_at, updated_at, closed_at, erased_at"
+    " area_city, area_district, created_at, updated_at, closed_at, erased_at,"
+    " first_claimed_at, claimed_at, resolved_at, expected_date, rating, rating_comment,"
+    " rated_at, reopen_count"
 )
 
 
@@ -88,10 +92,13 @@ class NewCase:
 
 @dataclass(frozen=True)
 class Case:
+    """A row of the cases table: what the resident asked for and, from ``assignee_id``
+    on, how staff work on it."""
+
     id: int
     ref: str
     draft_id: str
-    user_id: int | None
+    user_id: int | None  # NULL after /forget
     chat_id: int | None
     status: str
     category: str
@@ -105,7 +112,7 @@ class Case:
     urgent: bool
     urgent_by_resident: bool
     urgent_words: tuple[str, ...]
-    attachments: tuple[dict[str, Any], ...]
+    attachments: tuple[dict[str, Any], ...] = field(hash=False)
     target_days: int
     due_at: float | None
     assignee_id: int | None
@@ -115,6 +122,14 @@ class Case:
     updated_at: float
     closed_at: float | None
     erased_at: float | None
+    first_claimed_at: float | None
+    claimed_at: float | None
+    resolved_at: float | None
+    expected_date: str | None
+    rating: str | None
+    rating_comment: str | None
+    rated_at: float | None
+    reopen_count: int
 
     @property
     def is_open(self) -> bool:
@@ -124,8 +139,22 @@ class Case:
     def region(self) -> str:
         return f"{self.region_city}/{self.region_district}"
 
+    @property
+    def area(self) -> str:
+        """The area now responsible (a transfer moves it away from the region)."""
+        return f"{self.responsible_city}/{self.responsible_district}"
+
+    @property
+    def responsible_city(self) -> str:
+        return self.area_city or self.region_city
+
+    @property
+    def responsible_district(self) -> str:
+        return self.area_district or self.region_district
+
     @classmethod
     def from_row(cls, row: Any) -> Case:
+        """A case from a row selected with ``CASE_COLUMNS``."""
         d = dict(row)
         d["urgent"] = bool(d["urgent"])
         d["urgent_by_resident"] = bool(d["urgent_by_resident"])
@@ -187,7 +216,7 @@ class CaseRepo(Repo):
         urgent = bool(new.urgent_by_resident or new.urgent_words)
         async with self.store.tx() as db:
             cur = await db.execute(
-                f"SELECT {_CASE_COLUMNS} FROM cases WHERE draft_id = ?", (new.draft_id,)
+                f"SELECT {CASE_COLUMNS} FROM cases WHERE draft_id = ?", (new.draft_id,)
             )
             row = await cur.fetchone()
             if row is not None:
@@ -240,9 +269,7 @@ class CaseRepo(Repo):
                     " to_status) VALUES (?, ?, 'resident', ?, NULL, 'new')",
                     (case_id, now, new.user_id),
                 )
-                cur = await db.execute(
-                    f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,)
-                )
+                cur = await db.execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
                 return Case.from_row(await cur.fetchone()), True
             raise StoreError("could not draw a free reference number")
 
@@ -250,33 +277,33 @@ class CaseRepo(Repo):
 
     async def get(self, case_id: int) -> Case | None:
         row = await self.store.fetchone(
-            f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,)
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,)
         )
         return Case.from_row(row) if row else None
 
     async def get_by_ref(self, ref: str) -> Case | None:
         row = await self.store.fetchone(
-            f"SELECT {_CASE_COLUMNS} FROM cases WHERE ref = ?", (ref.strip().upper(),)
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE ref = ?", (ref.strip().upper(),)
         )
         return Case.from_row(row) if row else None
 
     async def get_by_draft(self, draft_id: str) -> Case | None:
         row = await self.store.fetchone(
-            f"SELECT {_CASE_COLUMNS} FROM cases WHERE draft_id = ?", (draft_id,)
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE draft_id = ?", (draft_id,)
         )
         return Case.from_row(row) if row else None
 
     async def get_for_user(self, case_id: int, user_id: int) -> Case | None:
         """The case only when it belongs to this resident (ownership checked here)."""
         row = await self.store.fetchone(
-            f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ? AND user_id = ?",
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ? AND user_id = ?",
             (case_id, user_id),
         )
         return Case.from_row(row) if row else None
 
     async def for_user(self, user_id: int, limit: int = 20) -> list[Case]:
         rows = await self.store.fetchall(
-            f"SELECT {_CASE_COLUMNS} FROM cases WHERE user_id = ?"
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE user_id = ?"
             " ORDER BY created_at DESC, id DESC LIMIT ?",
             (user_id, limit),
         )
@@ -301,7 +328,7 @@ class CaseRepo(Repo):
         if district is not None:
             where.append("area_district = ?")
             params.append(district)
-        sql = f"SELECT {_CASE_COLUMNS} FROM cases"
+        sql = f"SELECT {CASE_COLUMNS} FROM cases"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC, id DESC"
@@ -408,7 +435,7 @@ class CaseRepo(Repo):
                 " to_status, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (case_id, now, actor_kind, actor_id, current, to_status, note),
             )
-            cur = await db.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
+            cur = await db.execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
             return Case.from_row(await cur.fetchone())
 
     # -- erase ----------------------------------------------------------------

@@ -10,26 +10,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from bot.store import Repo, StoreError
-from bot.store.cases import FINAL_STATUSES, OPEN_STATUSES, STATUSES
+from bot.store.cases import (
+    ACTOR_KINDS,
+    CASE_COLUMNS,
+    FINAL_STATUSES,
+    STATUSES,
+    Case,
+)
 
 UNCLAIMED = ("new", "transferred")
 WORKING = ("claimed", "in_progress")
-# closed_at is set when a case reaches one of these (as the cases repository does).
 RATINGS = ("satisfied", "basic", "unsatisfied")
-ACTOR_KINDS = ("resident", "staff", "system")
 MAX_SEARCH_CHARS = 50
 
-_COLUMNS = (
-    "id, ref, user_id, chat_id, status, category, region_city, region_district,"
-    " region_township, region_village, description, phone, contact_time, urgent,"
-    " target_days, due_at, assignee_id, area_city, area_district, created_at, updated_at,"
-    " closed_at, erased_at, first_claimed_at, claimed_at, resolved_at, expected_date,"
-    " rating, rating_comment, rated_at, reopen_count"
-)
 # Columns a transition may set besides status / updated_at / closed_at.
 _SETTABLE = {
     "assignee_id",
@@ -47,70 +43,6 @@ _SETTABLE = {
 }
 
 
-@dataclass(frozen=True)
-class WorkCase:
-    """A case as staff work on it (the cases table with the workflow columns)."""
-
-    id: int
-    ref: str
-    user_id: int | None  # NULL after /forget
-    chat_id: int | None
-    status: str
-    category: str
-    region_city: str
-    region_district: str
-    region_township: str | None
-    region_village: str | None
-    description: str | None
-    phone: str | None
-    contact_time: str | None
-    urgent: bool
-    target_days: int
-    due_at: float | None
-    assignee_id: int | None
-    area_city: str | None
-    area_district: str | None
-    created_at: float
-    updated_at: float
-    closed_at: float | None
-    erased_at: float | None
-    first_claimed_at: float | None
-    claimed_at: float | None
-    resolved_at: float | None
-    expected_date: str | None
-    rating: str | None
-    rating_comment: str | None
-    rated_at: float | None
-    reopen_count: int
-
-    @classmethod
-    def from_row(cls, row: Any) -> WorkCase:
-        d = dict(row)
-        d["urgent"] = bool(d["urgent"])
-        return cls(**d)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
-    def region(self) -> str:
-        return f"{self.region_city}/{self.region_district}"
-
-    @property
-    def area(self) -> str:
-        """The area now responsible (a transfer moves it away from the region)."""
-        return f"{self.area_city or self.region_city}/{self.area_district or self.region_district}"
-
-    @property
-    def responsible_city(self) -> str:
-        return self.area_city or self.region_city
-
-    @property
-    def responsible_district(self) -> str:
-        return self.area_district or self.region_district
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -119,15 +51,11 @@ def _like(text: str) -> str:
 class WorkflowRepo(Repo):
     # -- read -----------------------------------------------------------------
 
-    async def get(self, case_id: int) -> WorkCase | None:
-        row = await self.store.fetchone(f"SELECT {_COLUMNS} FROM cases WHERE id = ?", (case_id,))
-        return WorkCase.from_row(row) if row else None
+    async def get(self, case_id: int) -> Case | None:
+        return await self.store.cases.get(case_id)
 
-    async def get_by_ref(self, ref: str) -> WorkCase | None:
-        row = await self.store.fetchone(
-            f"SELECT {_COLUMNS} FROM cases WHERE ref = ?", (ref.strip().upper(),)
-        )
-        return WorkCase.from_row(row) if row else None
+    async def get_by_ref(self, ref: str) -> Case | None:
+        return await self.store.cases.get_by_ref(ref)
 
     async def select(
         self,
@@ -138,7 +66,7 @@ class WorkflowRepo(Repo):
         due_before: float | None = None,
         limit: int | None = None,
         oldest_first: bool = True,
-    ) -> list[WorkCase]:
+    ) -> list[Case]:
         """Cases by status, responsible area, assignee and deadline."""
         where, params = [], []
         if statuses is not None:
@@ -157,7 +85,7 @@ class WorkflowRepo(Repo):
         if due_before is not None:
             where.append("due_at IS NOT NULL AND due_at < ?")
             params.append(due_before)
-        sql = f"SELECT {_COLUMNS} FROM cases"
+        sql = f"SELECT {CASE_COLUMNS} FROM cases"
         if where:
             sql += " WHERE " + " AND ".join(where)
         order = "ASC" if oldest_first else "DESC"
@@ -165,11 +93,11 @@ class WorkflowRepo(Repo):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [WorkCase.from_row(r) for r in await self.store.fetchall(sql, params)]
+        return [Case.from_row(r) for r in await self.store.fetchall(sql, params)]
 
     async def search(
         self, text: str, city: str | None = None, district: str | None = None, limit: int = 20
-    ) -> list[WorkCase]:
+    ) -> list[Case]:
         """Cases whose reference, description, phone or typed place contains ``text``
         (personal data already erased is not searched), newest first."""
         text = text.strip()[:MAX_SEARCH_CHARS]
@@ -188,30 +116,32 @@ class WorkflowRepo(Repo):
             where.append("COALESCE(area_district, region_district) = ?")
             params.append(district)
         sql = (
-            f"SELECT {_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
             " ORDER BY created_at DESC, id DESC LIMIT ?"
         )
         params.append(int(limit))
-        return [WorkCase.from_row(r) for r in await self.store.fetchall(sql, params)]
+        return [Case.from_row(r) for r in await self.store.fetchall(sql, params)]
 
-    async def all_cases(self) -> list[WorkCase]:
-        rows = await self.store.fetchall(f"SELECT {_COLUMNS} FROM cases ORDER BY created_at, id")
-        return [WorkCase.from_row(r) for r in rows]
+    async def all_cases(self) -> list[Case]:
+        rows = await self.store.fetchall(
+            f"SELECT {CASE_COLUMNS} FROM cases ORDER BY created_at, id"
+        )
+        return [Case.from_row(r) for r in rows]
 
-    async def resolved_before(self, before: float) -> list[WorkCase]:
+    async def resolved_before(self, before: float) -> list[Case]:
         """Resolved cases waiting for a rating since before ``before``."""
         rows = await self.store.fetchall(
-            f"SELECT {_COLUMNS} FROM cases WHERE status = 'resolved' AND resolved_at < ?"
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE status = 'resolved' AND resolved_at < ?"
             " ORDER BY resolved_at",
             (before,),
         )
-        return [WorkCase.from_row(r) for r in rows]
+        return [Case.from_row(r) for r in rows]
 
     # -- change ---------------------------------------------------------------
 
     async def claim(
         self, case_id: int, worker_id: int, now: float | None = None
-    ) -> tuple[WorkCase | None, WorkCase | None]:
+    ) -> tuple[Case | None, Case | None]:
         """Take an unclaimed case. Returns (the case, None) for the winner, and
         (None, the case as it is now) when someone else was first or it is no longer
         waiting; (None, None) when there is no such case."""
@@ -235,9 +165,9 @@ class WorkflowRepo(Repo):
                     " to_status) VALUES (?, ?, 'staff', ?, ?, 'claimed')",
                     (case_id, now, worker_id, row["status"]),
                 )
-            cur = await db.execute(f"SELECT {_COLUMNS} FROM cases WHERE id = ?", (case_id,))
+            cur = await db.execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
             row = await cur.fetchone()
-        case = WorkCase.from_row(row) if row else None
+        case = Case.from_row(row) if row else None
         return (case, None) if won else (None, case)
 
     async def transition(
@@ -256,7 +186,7 @@ class WorkflowRepo(Repo):
         reopen: bool = False,
         history: bool = True,
         now: float | None = None,
-    ) -> WorkCase | None:
+    ) -> Case | None:
         """Move a case to ``to_status`` when its status is in ``expect_from`` (and,
         with ``expect_assignee``, it is still that worker's), writing the history row
         (who, when, from, to, note) and optionally a message, all in one transaction.
@@ -309,8 +239,8 @@ class WorkflowRepo(Repo):
                     " private) VALUES (?, ?, ?, ?, ?, ?)",
                     (case_id, now, actor_kind, actor_id, message, int(private)),
                 )
-            cur = await db.execute(f"SELECT {_COLUMNS} FROM cases WHERE id = ?", (case_id,))
-            return WorkCase.from_row(await cur.fetchone())
+            cur = await db.execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
+            return Case.from_row(await cur.fetchone())
 
     async def add_note(
         self, case_id: int, author_id: int, body: str, now: float | None = None
@@ -381,16 +311,16 @@ class WorkflowRepo(Repo):
         )
         return row is not None
 
-    async def unposted(self, created_before: float) -> list[WorkCase]:
+    async def unposted(self, created_before: float) -> list[Case]:
         """Waiting cases that were never posted to a staff chat (a missed hook, a
         crash between the commit and the post)."""
         rows = await self.store.fetchall(
-            f"SELECT {_COLUMNS} FROM cases WHERE status IN ('new', 'transferred')"
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE status IN ('new', 'transferred')"
             " AND created_at < ? AND NOT EXISTS (SELECT 1 FROM case_notices n"
             " WHERE n.case_id = cases.id AND n.kind = 'posted') ORDER BY created_at, id",
             (created_before,),
         )
-        return [WorkCase.from_row(r) for r in rows]
+        return [Case.from_row(r) for r in rows]
 
     # -- retention ------------------------------------------------------------
 
