@@ -60,8 +60,8 @@ def buttons(replies) -> list[str]:
     return [p for r in replies for p in r.payloads()]
 
 
-async def file_request(app, user: int, description: str = R_DESC, phone: str = R_PHONE) -> str:
-    """A whole help request through the engine; returns its reference."""
+async def fill_form(app, user: int, description: str, phone: str) -> Chat:
+    """A resident's help form filled through the urgency step."""
     chat = Chat(app, user_id=user)
     await chat.press("menu:help")
     await chat.tap("同意，开始填写")
@@ -74,6 +74,12 @@ async def file_request(app, user: int, description: str = R_DESC, phone: str = R
     await chat.send(phone)
     await chat.tap("下午")
     await chat.tap("不算太急")
+    return chat
+
+
+async def file_request(app, user: int, description: str = R_DESC, phone: str = R_PHONE) -> str:
+    """A whole help request through the engine; returns its reference."""
+    chat = await fill_form(app, user, description, phone)
     if "请核对您的求助" not in chat.text():  # something to attach was offered first
         await chat.tap(chat.labels()[0])
     assert "请核对您的求助" in chat.text()
@@ -306,18 +312,7 @@ async def test_forget_leaves_nothing_personal_in_any_table(sapp):
 async def help_form_at(app, user: int, step_label: str | None = "修改") -> Chat:
     """A resident with a private help request filled up to the summary (and, by
     default, the 修改 step after it)."""
-    chat = Chat(app, user_id=user)
-    await chat.press("menu:help")
-    await chat.tap("同意，开始填写")
-    await chat.tap("取暖过冬物资")
-    await chat.tap("成都市")
-    await chat.tap("武侯区")
-    await chat.send(R_TOWN)
-    await chat.send(R_VILLAGE)
-    await chat.send(R_DESC)
-    await chat.send(R_PHONE)
-    await chat.tap("下午")
-    await chat.tap("不算太急")
+    chat = await fill_form(app, user, R_DESC, R_PHONE)
     if step_label:
         await chat.tap(step_label)
     return chat
