@@ -13,8 +13,18 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where an installed wheel keeps policy_texts/, intents/ and templates/ (see setup.py).
+INSTALLED_CONTENT = Path(__file__).resolve().parent / "_content"
 DEFAULT_DB = "sanliang.db"
 DEFAULT_CONFIG = "sanliang.toml"
+
+
+def bundled_content() -> Path:
+    """The content that came with the code: inside the installed package (a wheel),
+    else the checkout's own folders (a clone, an editable install)."""
+    if (INSTALLED_CONTENT / "policy_texts").is_dir():
+        return INSTALLED_CONTENT
+    return PROJECT_ROOT
 
 
 class ConfigError(Exception):
@@ -24,7 +34,7 @@ class ConfigError(Exception):
 @dataclass
 class Config:
     db_path: str = DEFAULT_DB
-    content_dir: Path = PROJECT_ROOT
+    content_dir: Path = field(default_factory=bundled_content)
     locale: str = "zh-CN"
     telegram_token: str | None = None
     admin_ids: list[int] = field(default_factory=list)
