@@ -1,0 +1,79 @@
+"""``sanliang backup`` and ``sanliang restore``: copies of the database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from bot.store.backup import BackupError, backup, human_size, restore
+
+
+def add_parser(
+    subparsers: argparse._SubParsersAction,
+    common: Callable[[argparse.ArgumentParser], None],
+) -> argparse.ArgumentParser:
+    cmd = subparsers.add_parser(
+        "backup",
+        help="copy the database while the bot runs",
+        description="Copy the database with SQLite's online backup (safe while the bot runs), "
+        "check the copy (quick_check) and print its size. DEST is a file, or a directory "
+        "(an existing one, or a path ending in /) for dated copies sanliang-YYYYMMDD-HHMMSS.db "
+        "(UTC). Copies contain personal data and are readable by their owner only. "
+        "Exit 1 when the copy cannot be made or fails its check.",
+    )
+    common(cmd)
+    cmd.add_argument("dest", metavar="DEST", help="backup file or directory")
+    cmd.add_argument(
+        "--keep",
+        type=int,
+        metavar="N",
+        help="with a directory: keep only the newest N copies",
+    )
+    cmd.set_defaults(func=cmd_backup)
+
+    res = subparsers.add_parser(
+        "restore",
+        help="put a backup in place of the database (bot stopped)",
+        description="Check BACKUP (quick_check, schema version) and put it in place of the "
+        "database. Stop the bot first. The replaced database is kept beside it as "
+        "<db>.replaced-<time>; the next start applies any newer migrations.",
+    )
+    common(res)
+    res.add_argument("backup", metavar="BACKUP", help="a file made by `sanliang backup`")
+    res.set_defaults(func=cmd_restore)
+    return cmd
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.cli import config_from
+
+    cfg = config_from(args)
+    try:
+        result = backup(cfg.db_path, args.dest, args.keep)
+    except (BackupError, OSError) as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    line = (
+        f"backup: {result.path} {human_size(result.size)} ({result.size} bytes), "
+        f"quick_check ok, schema version {result.schema_version}"
+    )
+    if result.removed:
+        line += f"; removed {len(result.removed)} older"
+    print(line)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.cli import config_from
+
+    cfg = config_from(args)
+    try:
+        version, kept = restore(args.backup, cfg.db_path)
+    except (BackupError, OSError) as exc:
+        print(f"restore failed: {exc}; the database was not changed", file=sys.stderr)
+        return 1
+    print(f"restored {args.backup} to {cfg.db_path} (schema version {version})")
+    if kept is not None:
+        print(f"the replaced database is kept as {kept}")
+    return 0
