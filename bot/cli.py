@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import importlib
 import logging
 import os
@@ -114,12 +115,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     root = Path(args.content) if args.content else load_config().content_dir
     _content, report = load_content(root)
+    from bot.staff.calendar import CHINA_TZ, calendar_warnings
+
+    # Not content, but what an operator must renew yearly: the official holiday calendar.
+    calendar = calendar_warnings(datetime.datetime.now(CHINA_TZ).date())
     for problem in report.errors:
         print(problem)
     if args.warnings:
-        for problem in report.warnings:
+        for problem in [*report.warnings, *calendar]:
             print(problem)
-    n_err, n_warn = len(report.errors), len(report.warnings)
+    n_err, n_warn = len(report.errors), len(report.warnings) + len(calendar)
     summary = f"{n_err} error(s), {n_warn} warning(s)"
     if n_warn and not args.warnings:
         summary += " (list them with --warnings)"
