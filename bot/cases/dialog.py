@@ -874,6 +874,9 @@ def install(engine: Engine) -> None:
     engine.add_flow(ProgressFlow(engine), menu_item="progress")
     forget = engine.add_flow(ForgetFlow(engine))
     engine.add_command("forget", forget.start)
+    from bot.cases import privacy
+
+    privacy.install(engine)
     # Hooks for other features: staff notifications and erasing their own data.
     for name in ("case_created", "case_changed", "case_message", "forget_handlers"):
         engine.services.setdefault(name, [])

@@ -79,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not token:
         print(
             "error: no Telegram bot token. Set TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_TOKEN_FILE, "
-            "load the systemd credential telegram-token, or put `token = \"...\"` under "
+            'load the systemd credential telegram-token, or put `token = "..."` under '
             "[telegram] in the configuration file (sanliang.toml).",
             file=sys.stderr,
         )

@@ -27,6 +27,8 @@ BOT_ID = 7_000_000_001
 BOT_USERNAME = "sanliang_test_bot"
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
+MAX_DESCRIPTION = 512
+MAX_SHORT_DESCRIPTION = 120
 
 # Telegram's HTML parse mode: these tags and nothing else.
 _ALLOWED_TAGS = {
@@ -120,6 +122,9 @@ class BotAPIStub:
         self._update_ready = threading.Condition(self._lock)
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
+        # language_code ("" for all) -> text, as set by setMy(Short)Description
+        self.descriptions: dict[str, str] = {}
+        self.short_descriptions: dict[str, str] = {}
 
     # -- what tests look at --------------------------------------------------
 
@@ -276,6 +281,32 @@ class BotAPIStub:
     def _m_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         with self._lock:
             return self.commands.get("default", [])
+
+
+    def _set_text(self, params: dict[str, Any], key: str, limit: int, into: dict) -> bool:
+        text = params.get(key) or ""
+        if not isinstance(text, str) or len(text) > limit:
+            raise ApiError(400, f"Bad Request: {key} is too long")
+        with self._lock:
+            into[str(params.get("language_code") or "")] = text
+        return True
+
+    def _m_setMyDescription(self, params: dict[str, Any]) -> bool:
+        return self._set_text(params, "description", MAX_DESCRIPTION, self.descriptions)
+
+    def _m_setMyShortDescription(self, params: dict[str, Any]) -> bool:
+        return self._set_text(
+            params, "short_description", MAX_SHORT_DESCRIPTION, self.short_descriptions
+        )
+
+    def _m_getMyDescription(self, params: dict[str, Any]) -> dict[str, str]:
+        with self._lock:
+            return {"description": self.descriptions.get(params.get("language_code") or "", "")}
+
+    def _m_getMyShortDescription(self, params: dict[str, Any]) -> dict[str, str]:
+        lang = params.get("language_code") or ""
+        with self._lock:
+            return {"short_description": self.short_descriptions.get(lang, "")}
 
 
 def envelope(result: Any = None, error: ApiError | None = None) -> tuple[int, bytes]:
