@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONTENT_FOLDERS = ("policy_texts", "intents", "templates")
 # Where an installed wheel keeps policy_texts/, intents/ and templates/ (see setup.py).
 INSTALLED_CONTENT = Path(__file__).resolve().parent / "_content"
 DEFAULT_DB = "sanliang.db"

@@ -32,5 +32,8 @@ if [ -z "$out" ] || [ "$out" != "$want" ] || grep -q "出了点问题" <<<"$out"
     echo "wheel: the installed sanliang did not answer in the chat as the checkout does"
     exit 1
 fi
+# The writable copy an operator makes for publishing from the chat is complete.
+"$tmp/venv/bin/sanliang" copy-content "$tmp/content" >/dev/null
+"$tmp/venv/bin/sanliang" check --content "$tmp/content" 2>/dev/null
 echo "wheel: $(basename "$wheel") installed in a fresh venv; check and chat pass outside the checkout"
 "$root/deploy/verify-units.sh" "$tmp/venv/bin/sanliang"

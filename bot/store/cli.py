@@ -1,4 +1,5 @@
-"""``sanliang backup`` and ``sanliang restore``: copies of the database."""
+"""Operator commands: ``sanliang backup`` and ``sanliang restore`` (copies of the
+database), ``sanliang copy-content`` (a writable copy of the bundled content)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,43 @@ def add_parser(
     common(res)
     res.add_argument("backup", metavar="BACKUP", help="a file made by `sanliang backup`")
     res.set_defaults(func=cmd_restore)
+
+    copy = subparsers.add_parser(
+        "copy-content",
+        help="copy the bundled content to a directory admins can publish into",
+        description="Copy policy_texts/, intents/ and templates/ of this installation into "
+        "DIR, for SANLIANG_CONTENT_DIR: files admins send to the bot are published there "
+        "(the installed package itself is read-only under the systemd unit). Refuses a DIR "
+        "that already has content.",
+    )
+    copy.add_argument("dir", metavar="DIR")
+    copy.set_defaults(func=cmd_copy_content)
     return cmd
+
+
+def cmd_copy_content(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    from bot.config import CONTENT_FOLDERS, bundled_content
+
+    source, dest = bundled_content(), Path(args.dir)
+    there = [name for name in CONTENT_FOLDERS if (dest / name).exists()]
+    if there:
+        print(
+            f"copy-content: {dest} already has {', '.join(there)}; nothing copied", file=sys.stderr
+        )
+        return 1
+    for name in CONTENT_FOLDERS:
+        shutil.copytree(source / name, dest / name)
+    print(f"copied the content of sanliang {_version()} from {source} to {dest}")
+    return 0
+
+
+def _version() -> str:
+    from bot import __version__
+
+    return __version__
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
