@@ -167,3 +167,16 @@ def test_restore_refuses_a_bad_backup_and_changes_nothing(tmp_path, capsys):
     assert not list(tmp_path.glob("sanliang.db.replaced-*"))
     with pytest.raises(BackupError):
         restore(garbage, db)
+
+
+def test_copy_content_gives_a_complete_writable_copy(tmp_path, capsys):
+    dest = tmp_path / "content"
+    assert main(["copy-content", str(dest)]) == 0
+    assert main(["check", "--content", str(dest)]) == 0
+    assert (dest / "policy_texts" / "dibao.md").read_text(encoding="utf-8") == (
+        PROJECT_ROOT / "policy_texts" / "dibao.md"
+    ).read_text(encoding="utf-8")
+    # A second copy over the first is refused: an admin's published files are never lost.
+    (dest / "policy_texts" / "dibao.md").write_text("edited", encoding="utf-8")
+    assert main(["copy-content", str(dest)]) == 1
+    assert (dest / "policy_texts" / "dibao.md").read_text(encoding="utf-8") == "edited"

@@ -282,7 +282,6 @@ class BotAPIStub:
         with self._lock:
             return self.commands.get("default", [])
 
-
     def _set_text(self, params: dict[str, Any], key: str, limit: int, into: dict) -> bool:
         text = params.get(key) or ""
         if not isinstance(text, str) or len(text) > limit:
