@@ -79,3 +79,45 @@ def test_webhook_mode_refuses_to_start_without_a_usable_secret(
     assert "webhook mode needs a secret token" in err
     assert TOKEN not in err
     assert not (tmp_path / "x.db").exists()  # refused before anything was opened
+
+
+def test_the_bot_runs_with_its_token_from_a_systemd_credential(tmp_path):
+    """sanliang run as the unit starts it: no token in the environment, only the
+    credential; against the Bot API stand-in over real HTTP. The Chinese descriptions
+    are set at start-up and /privacy answers; the token never appears in the output."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.test_telegram_e2e import TOKEN as E2E_TOKEN
+    from tests.test_telegram_e2e import Resident, StandIn, stop, wait_running
+
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "telegram-token").write_text(E2E_TOKEN + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN_FILE", "SANLIANG_CONFIG"):
+        env.pop(name, None)
+    env.update(NO_PROXY="127.0.0.1,localhost", CREDENTIALS_DIRECTORY=str(creds))
+    with StandIn() as standin:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--db", str(tmp_path / "c.db")]
+            + ["--api-url", standin.api_url],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_running(proc, standin.stub)
+            Resident(standin).say("/privacy", "谁能看到")
+        finally:
+            rc, err = stop(proc, signal.SIGTERM)
+        assert rc == 0, err
+        assert "三亮助手" in standin.stub.descriptions[""]
+        assert "12345" in standin.stub.short_descriptions[""]
+        privacy = [c for c in standin.stub.sent("sendMessage") if "谁能看到" in c.params["text"]]
+        assert privacy[0].params["parse_mode"] == "HTML"
+    assert E2E_TOKEN not in err and E2E_TOKEN.split(":")[1] not in err
