@@ -54,19 +54,19 @@ class ConsoleChannel:
 
     def to_event(self, line: str) -> Event:
         text = line.strip()
-        base = {"user_id": self.user_id, "chat_id": self.user_id + CONSOLE_CHAT_ID_OFFSET}
+        user, chat = self.user_id, self.user_id + CONSOLE_CHAT_ID_OFFSET
         for n, button in enumerate(self.buttons, 1):
             if text in (self._key(n), button.label):
-                return Event(payload=button.payload, **base)
+                return Event(user, chat, payload=button.payload)
         if text.startswith("电话 "):
-            return Event(contact=Contact(text[3:].strip(), self.user_id), **base)
+            return Event(user, chat, contact=Contact(text[3:].strip(), self.user_id))
         if text.startswith("位置 "):
             try:
                 lat, lon = (float(x) for x in text[3:].split())
-                return Event(location=Location(lat, lon), **base)
+                return Event(user, chat, location=Location(lat, lon))
             except ValueError:
                 pass
-        return Event(text=text, **base)
+        return Event(user, chat, text=text)
 
     def out_of_range(self, line: str) -> bool:
         text = line.strip()
