@@ -170,6 +170,9 @@ def evaluate(expr: Expr, env: Env) -> tuple[Any, frozenset[str]]:
         raise EvalError(f"{expr.source!r}: {type(exc).__name__}: {exc}") from None
 
 
+_FUNCS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs, "round": round}
+
+
 def _eval(node: ast.AST, env: Env) -> tuple[Any, frozenset[str]]:
     if isinstance(node, ast.Constant):
         return node.value, EMPTY
@@ -252,6 +255,5 @@ def _eval(node: ast.AST, env: Env) -> tuple[Any, frozenset[str]]:
                 raise TypeError(f"{fname}() on a non-number: {v!r}")
         if fname == "round" and len(vals) == 2:
             vals[1] = int(vals[1])
-        func: Callable[..., Any] = {"min": min, "max": max, "abs": abs, "round": round}[fname]
-        return func(*vals), EMPTY
+        return _FUNCS[fname](*vals), EMPTY
     raise TypeError(f"unexpected node {type(node).__name__}")  # compile_expr prevents this
