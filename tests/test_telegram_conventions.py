@@ -46,12 +46,10 @@ async def feed(application, data) -> None:
 async def test_descriptions_and_menu_at_start_up(bot):
     application, stub = bot
     await channel_of(application).setup_commands(application.bot)
-    description, short = stub.descriptions[""], stub.short_descriptions[""]
+    description, short = stub.bot_texts["description", ""], stub.bot_texts["short_description", ""]
     assert 0 < len(description) <= MAX_DESCRIPTION and chinese(description)
     assert 0 < len(short) <= MAX_SHORT_DESCRIPTION and chinese(short)
     assert "12345" in description and "<" not in description + short
-    assert (await application.bot.get_my_description()).description == description
-    assert (await application.bot.get_my_short_description()).short_description == short
     for scope in ("default", "all_private_chats", "all_group_chats"):
         commands = {c["command"]: c["description"] for c in stub.commands[scope]}
         assert "privacy" in commands and chinese(commands["privacy"])

@@ -122,9 +122,8 @@ class BotAPIStub:
         self._update_ready = threading.Condition(self._lock)
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
-        # language_code ("" for all) -> text, as set by setMy(Short)Description
-        self.descriptions: dict[str, str] = {}
-        self.short_descriptions: dict[str, str] = {}
+        # ("description" | "short_description", language_code or "") -> text
+        self.bot_texts: dict[tuple[str, str], str] = {}
 
     # -- what tests look at --------------------------------------------------
 
@@ -282,30 +281,20 @@ class BotAPIStub:
         with self._lock:
             return self.commands.get("default", [])
 
-    def _set_text(self, params: dict[str, Any], key: str, limit: int, into: dict) -> bool:
+    # setMyDescription / setMyShortDescription, within Telegram's limits.
+    def _set_text(self, params: dict[str, Any], key: str, limit: int) -> bool:
         text = params.get(key) or ""
         if not isinstance(text, str) or len(text) > limit:
             raise ApiError(400, f"Bad Request: {key} is too long")
         with self._lock:
-            into[str(params.get("language_code") or "")] = text
+            self.bot_texts[key, str(params.get("language_code") or "")] = text
         return True
 
     def _m_setMyDescription(self, params: dict[str, Any]) -> bool:
-        return self._set_text(params, "description", MAX_DESCRIPTION, self.descriptions)
+        return self._set_text(params, "description", MAX_DESCRIPTION)
 
     def _m_setMyShortDescription(self, params: dict[str, Any]) -> bool:
-        return self._set_text(
-            params, "short_description", MAX_SHORT_DESCRIPTION, self.short_descriptions
-        )
-
-    def _m_getMyDescription(self, params: dict[str, Any]) -> dict[str, str]:
-        with self._lock:
-            return {"description": self.descriptions.get(params.get("language_code") or "", "")}
-
-    def _m_getMyShortDescription(self, params: dict[str, Any]) -> dict[str, str]:
-        lang = params.get("language_code") or ""
-        with self._lock:
-            return {"short_description": self.short_descriptions.get(lang, "")}
+        return self._set_text(params, "short_description", MAX_SHORT_DESCRIPTION)
 
 
 def envelope(result: Any = None, error: ApiError | None = None) -> tuple[int, bytes]:
