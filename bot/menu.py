@@ -1,43 +1,38 @@
-"""The main menu, the basic commands and honest placeholders for menu items
-whose feature has not landed."""
+"""The main menu and the basic commands (/start, /menu, /cancel, /help), as a feature.
+
+The menu's items are fixed here; the feature behind each item registers its flow
+with ``engine.add_flow(flow, menu_item=...)``. ``/start <arg>`` deep links go to
+``engine.hooks.start`` first.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from bot.dialog.engine import MENU_ITEMS, Engine
-from bot.dialog.flow import Flow, Turn
+if TYPE_CHECKING:
+    from bot.dialog.engine import Engine
+    from bot.dialog.flow import Turn
 
-StartHandler = Callable[[Turn, str], Awaitable[bool]]
+MENU_ITEMS = ("ask", "list", "screen", "channels", "help", "progress")
+# The menu's layout: rows of items.
+MENU_ROWS = (("ask",), ("list", "screen"), ("channels",), ("help", "progress"))
 
 
-class ComingSoon(Flow):
-    """A menu item whose feature is not built yet: say so and show where to ask."""
+class Menu:
+    items = MENU_ITEMS
 
-    def __init__(self, engine: Engine, item: str) -> None:
-        super().__init__(engine)
-        self.item = item
-        self.name = f"soon-{item}"
-
-    async def start(self, turn: Turn, arg: str | None = None) -> None:
-        turn.say(
-            "core/coming_soon",
-            [[turn.button("nav.menu", "nav:menu")]],
-            feature=turn.r.label(f"menu.{self.item}"),
-        )
+    async def show(self, turn: Turn, greeting: bool = False) -> None:
+        rows = [[turn.button(f"menu.{item}", f"menu:{item}") for item in row] for row in MENU_ROWS]
+        turn.say("core/menu", rows, greeting=greeting)
 
 
 def install(engine: Engine) -> None:
-    for item in MENU_ITEMS:
-        engine.add_flow(ComingSoon(engine, item), menu_item=item)
-
-    # /start <arg> deep links: features append handlers that return True when they took it.
-    engine.services.setdefault("start_handlers", [])
+    engine.set_menu(Menu())
 
     async def start(turn: Turn, arg: str) -> None:
         turn.state.leave()
         if arg:
-            for handler in engine.services["start_handlers"]:
+            for handler in engine.hooks.start:
                 if await handler(turn, arg):
                     return
         await engine.show_menu(turn, greeting=True)

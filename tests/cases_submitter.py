@@ -18,7 +18,7 @@ import time
 from bot.app import open_app
 from bot.config import PROJECT_ROOT, Config
 from bot.dialog.events import Event
-from bot.store.cases import CATEGORIES
+from bot.domain.cases import CATEGORIES
 
 REF = re.compile(r"SC-\d{4}-[2-9A-HJ-NP-Z]{4}")
 USER_BASE = 500_000

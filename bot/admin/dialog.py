@@ -33,6 +33,7 @@ from bot.admin.broadcast import announcement_reply, run_broadcast, start_broadca
 from bot.admin.gaps import gap_report, since_timestamp
 from bot.admin.publish import Checked, publisher_of
 from bot.admin.reload import problem_chunks, reload_content, report_replies
+from bot.calendar import fmt_time
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.dialog.state import Conversation
@@ -44,14 +45,12 @@ if TYPE_CHECKING:
 GAPS_SHOWN = 8
 MAX_ANNOUNCE_CHARS = 3000
 REGIONS_PER_ROW = 3
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,20}$")
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 _INDEX = re.compile(r"^\d{1,2}$")
 
 
-def _when(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+_when = fmt_time
 
 
 def regions_of(content: Content) -> list[str]:
@@ -381,7 +380,7 @@ class AdminFlow(Flow):
             or not isinstance(data.get("text"), str)
         ):
             raise StaleButton(token)
-        notifier = self.engine.services.get("notifier")
+        notifier = self.engine.services.notifier
         if notifier is None:
             turn.state.leave()
             turn.say("admin/no_notifier", [[turn.button("nav.menu", "nav:menu")]])
@@ -395,18 +394,18 @@ class AdminFlow(Flow):
         if broadcast_id is None:
             raise StaleButton(token)
         turn.state.leave()
-        pacer_factory = self.engine.services.get("admin.pacer")
+        pacer_factory = self.engine.services.pacer
         start_broadcast(
             self.engine,
             run_broadcast(
                 self.engine,
-                notifier,  # type: ignore[arg-type]
+                notifier,
                 broadcast_id,
                 turn.event.chat_id,
                 recipients,
                 text,
                 region,
-                pacer=pacer_factory() if callable(pacer_factory) else None,
+                pacer=pacer_factory() if pacer_factory is not None else None,
             ),
         )
         turn.say(
@@ -621,9 +620,14 @@ def install(engine: Engine) -> None:
         engine.add_command(name, _admin_only(engine, name, handler))
     engine.add_command("subscribe", subscribe.start)
     engine.add_command("unsubscribe", unsubscribe)
-    engine.set_document_handler(on_document)
+    # Only admins' files are fetched at all (content uploads), up to the upload limit.
+    engine.set_document_handler(
+        on_document,
+        accepts=lambda user_id: is_admin(engine, user_id),
+        max_bytes=files.MAX_UPLOAD_BYTES,
+    )
 
     async def forget(store: Any, user_id: int) -> None:
         await store.admin.forget_subscriber(user_id)
 
-    engine.services.setdefault("forget_handlers", []).append(forget)
+    engine.hooks.forget.append(forget)

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.cases.phone import normalize_phone
 from bot.content import Content, LineDict, LineList, Report, load_yaml_file
-from bot.store.cases import CATEGORIES
+from bot.domain.cases import CATEGORIES
 
 # The 21 市州 exactly as in FACTS.md, in its order.
 CITIES = (

@@ -7,19 +7,18 @@ checked against the resident's own cases in the store, never trusted.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
-import time
 from typing import TYPE_CHECKING, Any
 
+from bot.calendar import fmt_date, fmt_time
 from bot.cases.channels import Channels
 from bot.cases.phone import normalize_phone
 from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
-from bot.store.cases import (
+from bot.dialog.services import call_listeners
+from bot.domain.cases import (
     CATEGORIES,
-    CHINA_TZ,
     CONTACT_TIMES,
     OPEN_STATUSES,
     Case,
@@ -52,36 +51,20 @@ def channels_of(turn: Turn) -> Channels:
 def retention_days(engine: Engine) -> int:
     """What the consent text promises; the staff feature's retention job enforces the
     same setting ([retention] days, else [cases] retention_days)."""
-    staff = engine.services.get("staff")
-    settings = getattr(staff, "settings", None)
-    if settings is not None:
-        return int(settings.retention_days)
+    staff = engine.services.staff
+    if staff is not None:
+        return int(staff.settings.retention_days)
     cfg = engine.config
     value = cfg.section("cases").get("retention_days") if cfg is not None else None
     return value if isinstance(value, int) and value > 0 else DEFAULT_RETENTION_DAYS
 
 
 def follow_up_target(engine: Engine, channels: Channels, category: str, urgent: bool, now: float):
-    """(working days, due time) for a new request. The staff feature's deadlines
-    ([deadlines] in the config, holidays included) win over the defaults in
-    channels.yml, so the resident is told the same target the workers are held to."""
-    days = channels.targets.days(category, urgent)
-    deadlines = engine.services.get("deadlines")
-    if deadlines is not None:
-        days = deadlines.target_days(category, urgent, fallback=days)
-        return days, deadlines.due_at(now, days)
-    return days, add_working_days(now, days)
-
-
-def add_working_days(start: float, days: int) -> float:
-    """``days`` working days after ``start`` (China time), weekends skipped."""
-    when = dt.datetime.fromtimestamp(start, CHINA_TZ)
-    left = days
-    while left > 0:
-        when += dt.timedelta(days=1)
-        if when.weekday() < 5:
-            left -= 1
-    return when.timestamp()
+    """(working days, due time) for a new request, set once when it is stored:
+    [deadlines] in the config (holidays included) over the targets in channels.yml,
+    so the resident is told the same target the workers are held to."""
+    default = channels.targets.days(category, urgent)
+    return engine.services.deadlines.for_new_case(category, urgent, now, default)
 
 
 def clean_line(text: str) -> str:
@@ -90,18 +73,6 @@ def clean_line(text: str) -> str:
 
 def meaningful(text: str) -> bool:
     return len(_MEANINGFUL.findall(text)) >= MIN_DESCRIPTION_CHARS
-
-
-def fmt_time(ts: float | None) -> str:
-    if ts is None:
-        return ""
-    return dt.datetime.fromtimestamp(ts, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-
-
-def fmt_date(ts: float | None) -> str:
-    if ts is None:
-        return ""
-    return dt.datetime.fromtimestamp(ts, CHINA_TZ).strftime("%Y-%m-%d")
 
 
 # -- what a request carries from earlier conversations ------------------------------
@@ -569,7 +540,7 @@ class HelpFlow(Flow):
             raise StaleButton("incomplete draft")
         channels = channels_of(turn)
         urgent = bool(d.get("urg") or d.get("words"))
-        now = _now(self.engine)
+        now = self.engine.services.now()
         days, due = follow_up_target(self.engine, channels, d["cat"], urgent, now)
         new = NewCase(
             draft_id=draft,
@@ -598,19 +569,7 @@ class HelpFlow(Flow):
         ]
         turn.say(template, rows, case=case, days=days, time=turn.r.label(f"cases.time.{d['time']}"))
         if created:
-            for listener in self.engine.services.get("case_created", []):
-                try:
-                    await listener(turn, case)
-                except Exception as exc:  # noqa: BLE001 - the case is stored; tell no one else
-                    log.error("case_created listener failed: %s", type(exc).__name__)
-
-
-def _now(engine: Engine) -> float:
-    """Now, from ``engine.services["clock"]`` when a test or a feature sets one."""
-    clock = engine.services.get("clock")
-    if callable(clock):
-        return float(clock())
-    return time.time()
+            await call_listeners("case_created", self.engine.hooks.case_created, turn, case)
 
 
 def _short_name(typed: str, label: str) -> bool:
@@ -729,7 +688,7 @@ class ProgressFlow(Flow):
                 "resident",
                 turn.user_id,
                 expect_from=OPEN_STATUSES,
-                now=_now(self.engine),
+                now=self.engine.services.now(),
             )
             if done is None:
                 fresh = await self.own_case(turn, value)
@@ -740,11 +699,7 @@ class ProgressFlow(Flow):
                 [turn.button("nav.menu", "nav:menu")],
             ]
             turn.say("cases/withdrawn", rows, ref=done.ref)
-            for listener in self.engine.services.get("case_changed", []):
-                try:
-                    await listener(turn, done)
-                except Exception as exc:  # noqa: BLE001
-                    log.error("case_changed listener failed: %s", type(exc).__name__)
+            await call_listeners("case_changed", self.engine.hooks.case_changed, turn, done)
 
     async def show_case(self, turn: Turn, case: Case, notice: str | None = None) -> None:
         history = await turn.store.cases.history(case.id)
@@ -803,7 +758,7 @@ class ProgressFlow(Flow):
             )
             return
         msg = await turn.store.cases.add_message(
-            case.id, "resident", turn.user_id, body, now=_now(self.engine)
+            case.id, "resident", turn.user_id, body, now=self.engine.services.now()
         )
         turn.state.leave()
         if msg is None:
@@ -814,11 +769,7 @@ class ProgressFlow(Flow):
             [turn.button("nav.menu", "nav:menu")],
         ]
         turn.say("cases/message_added", rows, ref=case.ref)
-        for listener in self.engine.services.get("case_message", []):
-            try:
-                await listener(turn, case, msg)
-            except Exception as exc:  # noqa: BLE001
-                log.error("case_message listener failed: %s", type(exc).__name__)
+        await call_listeners("case_message", self.engine.hooks.case_message, turn, case, msg)
 
 
 # -- /forget ----------------------------------------------------------------------------
@@ -854,13 +805,13 @@ class ForgetFlow(Flow):
             return
         if rest != "yes":
             raise StaleButton(rest)
-        erased = await turn.store.cases.forget_user(turn.user_id, now=_now(self.engine))
+        erased = await turn.store.cases.forget_user(turn.user_id, now=self.engine.services.now())
         # The questions the resident asked (the knowledge feature's log), then whatever
         # other features registered for their own data.
         knowledge_forget = getattr(turn.store.knowledge, "forget_user", None)
         if knowledge_forget is not None:
             await knowledge_forget(turn.user_id)
-        for handler in self.engine.services.get("forget_handlers", []):
+        for handler in self.engine.hooks.forget:
             await handler(turn.store, turn.user_id)
         # An empty conversation is deleted from the store when the turn is saved.
         turn.state.leave()
@@ -874,6 +825,3 @@ def install(engine: Engine) -> None:
     engine.add_flow(ProgressFlow(engine), menu_item="progress")
     forget = engine.add_flow(ForgetFlow(engine))
     engine.add_command("forget", forget.start)
-    # Hooks for other features: staff notifications and erasing their own data.
-    for name in ("case_created", "case_changed", "case_message", "forget_handlers"):
-        engine.services.setdefault(name, [])

@@ -237,6 +237,6 @@ def install(engine: Engine) -> None:
         topic_reply(turn, topic)
         return True
 
-    engine.services.setdefault("start_handlers", []).append(start_topic)
+    engine.hooks.start.append(start_topic)
     # The matcher of the snapshot being served (a reload swaps it with the content).
-    engine.services["matcher"] = lambda: engine.content.current.knowledge.matcher
+    engine.services.matcher = lambda: engine.content.current.knowledge.matcher

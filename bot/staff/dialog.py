@@ -14,9 +14,10 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+from bot.calendar import add_working_days, local_date
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
-from bot.staff.calendar import add_working_days, local_date
+from bot.domain.cases import Case
 from bot.staff.service import (
     LIST_LIMIT,
     MAX_COMMENT_CHARS,
@@ -26,7 +27,6 @@ from bot.staff.service import (
     StaffService,
 )
 from bot.staff.settings import StaffSettings
-from bot.store.cases import Case
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -41,17 +41,10 @@ EXPECTED_CHOICES = 6
 MAX_NAME_CHARS = 20
 
 
-def _now(engine: Engine) -> float:
-    clock = engine.services.get("clock")
-    if callable(clock):
-        return float(clock())
-    import time
-
-    return time.time()
-
-
 def service_of(turn: Turn) -> StaffService:
-    return turn.engine.services["staff"]  # type: ignore[return-value]
+    svc = turn.engine.services.staff
+    assert svc is not None, "the staff feature is installed"
+    return svc
 
 
 def regions_of(turn: Turn) -> dict[str, list[str]]:
@@ -620,18 +613,14 @@ class FollowupFlow(Flow):
 
 def install(engine: Engine) -> None:
     settings = StaffSettings.from_config(engine.config)
-    svc = StaffService(engine.store, engine.renderer, settings, clock=lambda: _now(engine))
-    engine.services["staff"] = svc
-    engine.services["deadlines"] = settings.deadlines
+    svc = StaffService(engine.store, engine.renderer, settings, clock=engine.services.now)
+    engine.services.staff = svc
+    engine.services.deadlines = settings.deadlines
     engine.add_flow(StaffFlow(engine))
     engine.add_flow(FollowupFlow(engine))
 
     # Staff buttons are pressed in staff groups: let the Telegram adapter pass them.
-    safe = engine.services.setdefault("group_safe_prefixes", [])
-    if isinstance(safe, set):
-        safe.add("st")
-    elif isinstance(safe, list) and "st" not in safe:
-        safe.append("st")
+    engine.services.group_safe_prefixes.add("st")
 
     # Hooks the help-request feature calls (bot/cases/dialog.py).
     async def case_created(turn: Turn, case: Any) -> None:
@@ -643,14 +632,14 @@ def install(engine: Engine) -> None:
     async def case_changed(turn: Turn, case: Any) -> None:
         turn.replies.extend(await svc.on_case_changed(case.id))
 
-    engine.services.setdefault("case_created", []).append(case_created)
-    engine.services.setdefault("case_message", []).append(case_message)
-    engine.services.setdefault("case_changed", []).append(case_changed)
+    engine.hooks.case_created.append(case_created)
+    engine.hooks.case_message.append(case_message)
+    engine.hooks.case_changed.append(case_changed)
 
     async def forget(store: Any, user_id: int) -> None:
         await store.workflow.forget_user(user_id)
 
-    engine.services.setdefault("forget_handlers", []).append(forget)
+    engine.hooks.forget.append(forget)
 
     for kind in ("queue", "mine", "overdue", "find"):
 

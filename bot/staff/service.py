@@ -17,13 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.calendar import fmt_cn_date, fmt_due_day, fmt_time, local_date
 from bot.dialog.events import Button, Reply
+from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING, Case
 from bot.render import mask_phone
-from bot.staff.calendar import CHINA_TZ, local_date
 from bot.staff.settings import StaffSettings
-from bot.store.cases import OPEN_STATUSES, Case
 from bot.store.staff import Area, Invite, StaffMember
-from bot.store.workflow import UNCLAIMED, WORKING
 
 if TYPE_CHECKING:
     from bot.render import Renderer
@@ -66,27 +65,6 @@ class Outcome:
     reason: str = ""  # forbidden | missing | state | taken | invalid
     notices: list[Reply] = field(default_factory=list)
     holder: str | None = None  # who has the case, when a claim lost
-
-
-def fmt_time(ts: float | None) -> str:
-    if ts is None:
-        return ""
-    return dt.datetime.fromtimestamp(ts, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-
-
-def fmt_day(ts: float | None) -> str:
-    """The last day before a deadline (deadlines fall at midnight), as 1月3日."""
-    if ts is None:
-        return ""
-    day = dt.datetime.fromtimestamp(ts - 1, CHINA_TZ).date()
-    return f"{day.month}月{day.day}日"
-
-
-def fmt_date(value: str | dt.date | None) -> str:
-    if value is None:
-        return ""
-    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 class StaffService:
@@ -199,9 +177,9 @@ class StaffService:
             "phone": mask_phone(case.phone) if case.phone else "",
             "created": fmt_time(case.created_at),
             "due": fmt_time(case.due_at),
-            "due_day": fmt_day(case.due_at),
+            "due_day": fmt_due_day(case.due_at),
             "overdue": case.is_open and case.due_at is not None and case.due_at < now,
-            "expected": fmt_date(case.expected_date) if case.expected_date else "",
+            "expected": fmt_cn_date(case.expected_date) if case.expected_date else "",
             "erased": case.erased_at is not None,
         }
 
@@ -224,8 +202,8 @@ class StaffService:
             "staff/resident",
             kind=kind,
             ref=case.ref,
-            due_day=fmt_day(case.due_at),
-            expected=fmt_date(case.expected_date) if case.expected_date else "",
+            due_day=fmt_due_day(case.due_at),
+            expected=fmt_cn_date(case.expected_date) if case.expected_date else "",
             **ctx,
         )
         return Reply(text, buttons, chat_id=case.chat_id)
@@ -247,18 +225,13 @@ class StaffService:
     # -- a new request ------------------------------------------------------------
 
     async def on_case_created(self, case_id: int) -> list[Reply]:
-        """Set the holiday-aware deadline, then post the request to its area's staff
-        chat (and privately to the area's workers when urgent). Posting is recorded,
-        so a second call, or the sweep job, does not post it twice."""
+        """Post the request to its area's staff chat (and privately to the area's
+        workers when urgent). Its deadline was set when it was stored
+        (``Deadlines.for_new_case``). Posting is recorded, so a second call, or the
+        sweep job, does not post it twice."""
         case = await self.store.workflow.get(case_id)
         if case is None:
             return []
-        deadlines = self.settings.deadlines
-        days = deadlines.target_days(case.category, case.urgent, fallback=case.target_days)
-        due = deadlines.due_at(case.created_at, days)
-        if case.due_at != due or case.target_days != days:
-            await self.store.workflow.set_deadline(case.id, days, due)
-            case = await self.store.workflow.get(case_id) or case
         return await self.post_case(case, kind="new")
 
     async def post_case(self, case: Case, kind: str = "new") -> list[Reply]:

@@ -12,18 +12,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from bot.domain.cases import ACTOR_KINDS, FINAL_STATUSES, STATUSES, UNCLAIMED, Case
 from bot.store import Repo, StoreError
-from bot.store.cases import (
-    ACTOR_KINDS,
-    CASE_COLUMNS,
-    FINAL_STATUSES,
-    STATUSES,
-    Case,
-)
+from bot.store.cases import CASE_COLUMNS
 
-UNCLAIMED = ("new", "transferred")
-WORKING = ("claimed", "in_progress")
-RATINGS = ("satisfied", "basic", "unsatisfied")
 MAX_SEARCH_CHARS = 50
 
 # Columns a transition may set besides status / updated_at / closed_at.

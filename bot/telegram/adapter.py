@@ -52,8 +52,6 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.admin.auth import is_admin
-from bot.admin.files import MAX_UPLOAD_BYTES
 from bot.dialog.events import Button, Contact, Document, Event, Location, Reply
 from bot.render import html_to_plain
 
@@ -187,7 +185,7 @@ class RecentUpdates:
 
 def install_deep_links(engine: Engine) -> None:
     """``/start go-help`` opens 我要求助 directly (the link a group reply points to)."""
-    handlers = engine.services.setdefault("start_handlers", [])
+    handlers = engine.hooks.start
     if any(getattr(h, "_sanliang_go", False) for h in handlers):
         return
 
@@ -254,14 +252,16 @@ class TelegramChannel:
         await self.deliver(bot, replies, chat.id, reply_to=message if is_group else None)
 
     async def _document_event(self, message: Message, base: dict[str, Any]) -> Event:
-        """A sent file. Only admins' files are fetched (content uploads), and only up to
-        the upload limit; anyone else's is answered as something the engine cannot read."""
+        """A sent file, fetched only when the engine reads this user's files (admins'
+        content uploads) and only up to its limit; anyone else's is answered as
+        something the engine cannot read."""
         doc = message.document
         assert doc is not None
-        if not await is_admin(self.engine, base["user_id"]):
+        limit = await self.engine.document_limit(base["user_id"])
+        if limit is None:
             return Event(text=None, **base)
         name = doc.file_name or ""
-        if doc.file_size is not None and doc.file_size > MAX_UPLOAD_BYTES:
+        if doc.file_size is not None and doc.file_size > limit:
             return Event(document=Document(name, b"", size=doc.file_size), **base)
         file = await doc.get_file()
         data = bytes(await file.download_as_bytearray())
@@ -350,7 +350,7 @@ class TelegramChannel:
             return None
         if prefix == "menu":
             return None if rest in GROUP_SAFE_MENU else rest
-        safe = set(self.engine.services.get("group_safe_prefixes", ()))
+        safe = set(self.engine.services.group_safe_prefixes)
         by_prefix: dict[str, str] = {}
         for item, flow in self.engine.menu_targets.items():
             if flow.prefix:
