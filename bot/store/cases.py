@@ -48,6 +48,54 @@ CASE_COLUMNS = (
 )
 
 
+# The area responsible for a case: where it was transferred to, else where the
+# resident lives. Every query "by area" uses this one definition (Case.area too).
+AREA_CITY = "COALESCE(area_city, region_city)"
+AREA_DISTRICT = "COALESCE(area_district, region_district)"
+
+
+class CaseQuery:
+    """One SELECT over the cases table, built from filters; ``Case`` rows out."""
+
+    def __init__(self) -> None:
+        self.where: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, clause: str, *params: Any) -> CaseQuery:
+        self.where.append(clause)
+        self.params.extend(params)
+        return self
+
+    def statuses(self, statuses: str | Iterable[str] | None) -> CaseQuery:
+        if statuses is not None:
+            values = [statuses] if isinstance(statuses, str) else list(statuses)
+            self.add(f"status IN ({', '.join('?' * len(values))})", *values)
+        return self
+
+    def area(self, city: str | None, district: str | None = None) -> CaseQuery:
+        """Cases the area (city, optionally district) is responsible for."""
+        if city is not None:
+            self.add(f"{AREA_CITY} = ?", city)
+        if district is not None:
+            self.add(f"{AREA_DISTRICT} = ?", district)
+        return self
+
+    def sql(self, order: str, limit: int | None = None) -> tuple[str, list[Any]]:
+        sql = f"SELECT {CASE_COLUMNS} FROM cases"
+        if self.where:
+            sql += " WHERE " + " AND ".join(self.where)
+        sql += f" ORDER BY {order}"
+        params = list(self.params)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return sql, params
+
+    async def fetch(self, store: Any, order: str, limit: int | None = None) -> list[Case]:
+        sql, params = self.sql(order, limit)
+        return [Case.from_row(r) for r in await store.fetchall(sql, params)]
+
+
 def _dump(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     if len(text) > MAX_JSON_CHARS:
@@ -171,25 +219,8 @@ class CaseRepo(Repo):
         limit: int | None = None,
     ) -> list[Case]:
         """Cases, newest first, optionally by status(es) and responsible area."""
-        where, params = [], []
-        if status is not None:
-            statuses = [status] if isinstance(status, str) else list(status)
-            where.append(f"status IN ({', '.join('?' * len(statuses))})")
-            params.extend(statuses)
-        if city is not None:
-            where.append("area_city = ?")
-            params.append(city)
-        if district is not None:
-            where.append("area_district = ?")
-            params.append(district)
-        sql = f"SELECT {CASE_COLUMNS} FROM cases"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
-        return [Case.from_row(r) for r in await self.store.fetchall(sql, params)]
+        query = CaseQuery().statuses(status).area(city, district)
+        return await query.fetch(self.store, "created_at DESC, id DESC", limit)
 
     async def history(self, case_id: int) -> list[StatusChange]:
         rows = await self.store.fetchall(
