@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.calendar import add_working_days, local_date
 from bot.dialog.events import Button, Reply
-from bot.dialog.flow import Flow, StaleButton, Turn
+from bot.dialog.flow import Flow, StaleButton, Turn, grid
 from bot.domain.cases import Case
 from bot.staff.service import (
     LIST_LIMIT,
@@ -57,10 +57,6 @@ def parse_id(raw: str) -> int:
     if not _ID.match(raw):
         raise StaleButton(raw)
     return int(raw)
-
-
-def grid(buttons: list[Button], per_row: int) -> list[list[Button]]:
-    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
 
 
 def private(turn: Turn, reply: Reply) -> Reply:
