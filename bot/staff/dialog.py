@@ -18,15 +18,11 @@ from bot.calendar import add_working_days, local_date
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn, grid
 from bot.domain.cases import Case
-from bot.staff.service import (
-    LIST_LIMIT,
-    MAX_COMMENT_CHARS,
-    MAX_TEXT_CHARS,
-    Actor,
-    Outcome,
-    StaffService,
-)
+from bot.staff.permissions import Actor, Outcome
+from bot.staff.service import StaffService
 from bot.staff.settings import StaffSettings
+from bot.staff.transitions import MAX_COMMENT_CHARS, MAX_TEXT_CHARS
+from bot.staff.views import LIST_LIMIT
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
