@@ -36,7 +36,7 @@ from bot.admin.reload import problem_chunks, reload_content, report_replies
 from bot.calendar import fmt_time
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
-from bot.dialog.state import Conversation
+from bot.knowledge.answer import answer_reply
 
 if TYPE_CHECKING:
     from bot.content import Content, Problem
@@ -96,23 +96,7 @@ def answer_preview(turn: Turn, content: Content, topic_id: str) -> str | None:
     topic = getattr(kb, "topics", {}).get(topic_id) if kb is not None else None
     if topic is None:
         return None
-    try:
-        from bot.knowledge.dialog import topic_reply
-    except ImportError:
-        topic_reply = None
-    if topic_reply is not None:
-        shadow = Turn(turn.engine, turn.event, Conversation())
-        shadow.content = content
-        topic_reply(shadow, topic)
-        if shadow.replies:
-            return shadow.replies[0].text
-    first = topic.sections[0] if topic.sections else None
-    return turn.text(
-        "admin/topic_preview",
-        topic=topic,
-        section=first,
-        updated=topic.updated.isoformat(),
-    )
+    return answer_reply(turn.r, kb, topic).text
 
 
 def _problem_lines(problems: list[Problem]) -> list[str]:
