@@ -10,7 +10,8 @@ import pytest
 from telegram import Update
 
 from bot.staff.jobs import run_reminders
-from bot.telegram.adapter import FloodGuard, build_application
+from bot.telegram.adapter import build_application
+from bot.telegram.guards import FloodGuard
 from bot.telegram.jobs import ApplicationNotifier
 from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
 from tests.staff_support import (
