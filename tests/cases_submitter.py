@@ -57,7 +57,7 @@ class Submitter:
         if mine:  # stored before a crash, the ref never printed
             return mine[0].ref
         state = await self.app.store.load_state(uid) or {}
-        draft = (state.get("data") or {}).get("draft")
+        draft = (state.get("data") or {}).get("draft_id")
         if not (state.get("flow") == "help" and state.get("step") == "summary" and draft):
             await self.send(uid, payload="menu:help")
             for payload in (
