@@ -128,3 +128,13 @@ def test_one_time_zone_constant():
         p for p in BOT.rglob("*.py") if "timezone(dt.timedelta(hours=8))" in p.read_text("utf-8")
     ]
     assert defining == [BOT / "calendar.py"]
+
+
+def test_the_regions_are_written_only_in_regions_yml():
+    from bot.domain.regions import CITIES
+
+    assert len(CITIES) == 21  # 18 地级市 and 3 自治州 (FACTS.md)
+    for path in BOT.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        named = [c for c in CITIES if c in text]
+        assert len(named) <= 2, f"{path} lists 市州: {named}"  # an example, not a list

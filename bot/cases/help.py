@@ -283,5 +283,5 @@ class HelpFlow(Flow):
 
 
 def _short_name(typed: str, label: str) -> bool:
-    """成都 for 成都市, 武侯 for 武侯区, 凉山 for 凉山彝族自治州."""
+    """成都 for 成都市, 武侯 for 武侯区: a typed prefix of the label."""
     return len(typed) >= 2 and label.startswith(typed)
