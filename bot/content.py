@@ -26,8 +26,14 @@ def part_loaders() -> list[tuple[str, PartLoader]]:
     from bot.cases.channels import load as channels
     from bot.knowledge.content import load as knowledge
     from bot.screening.content import load as screening
+    from bot.words import load as words
 
-    return [("knowledge", knowledge), ("screening", screening), ("channels", channels)]
+    return [
+        ("words", words),
+        ("knowledge", knowledge),
+        ("screening", screening),
+        ("channels", channels),
+    ]
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ from bot.dialog.flow import Turn
 from bot.staff.cards import staff_actor
 from bot.staff.common import MAX_NAME_CHARS, regions_of, service_of
 
-ROLE_WORDS = {"worker": "worker", "工作人员": "worker", "admin": "admin", "管理员": "admin"}
-
 
 async def admin_in_private(turn: Turn, action: str):
     """The acting admin, or None after telling why not (a group, or not an admin,
@@ -33,7 +31,8 @@ async def cmd_invite(turn: Turn, arg: str) -> None:
     if actor is None:
         return
     words = arg.split()
-    role = ROLE_WORDS.get(words[0].lower()) if words else None
+    # The role words: intents/words.yml (staff_roles).
+    role = turn.content.words.which("staff_roles", words[0]) if words else None
     area = None
     if role == "worker":
         if len(words) != 2:
