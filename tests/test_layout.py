@@ -138,3 +138,20 @@ def test_the_regions_are_written_only_in_regions_yml():
         text = path.read_text(encoding="utf-8")
         named = [c for c in CITIES if c in text]
         assert len(named) <= 2, f"{path} lists 市州: {named}"  # an example, not a list
+
+
+def test_no_file_in_bot_is_a_god_file():
+    sizes = {p: len(p.read_text(encoding="utf-8").splitlines()) for p in BOT.rglob("*.py")}
+    big = {str(p.relative_to(PROJECT_ROOT)): n for p, n in sizes.items() if n > 450}
+    assert big == {}
+
+
+def test_every_feature_is_in_the_list_and_installed(app):
+    from bot.features import FEATURES
+
+    names = [f.name for f in FEATURES]
+    assert names[0] == "menu" and len(names) == len(set(names))
+    # Every menu item has a flow, and nothing is a placeholder.
+    assert set(app.engine.menu_targets) == set(app.engine.menu_items)
+    assert app.engine.services.staff is not None and app.engine.hooks.forget
+    assert [j.name for j in app.jobs] == ["staff-reminders", "staff-digest", "staff-maintenance"]
