@@ -7,8 +7,7 @@ import datetime as dt
 
 import pytest
 
-from bot.cli import main
-from bot.staff.calendar import (
+from bot.calendar import (
     CHINA_TZ,
     CalendarError,
     Deadlines,
@@ -17,6 +16,7 @@ from bot.staff.calendar import (
     due_at,
     official_working_day,
 )
+from bot.cli import main
 from tests.staff_support import ts
 
 D = dt.date

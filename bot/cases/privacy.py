@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.cases.common import retention_days
+
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
     from bot.dialog.flow import Turn
 
 
 def install(engine: Engine) -> None:
-    from bot.cases.dialog import retention_days
-
     async def privacy(turn: Turn, arg: str) -> None:
         turn.say("cases/privacy", [turn.nav_row(back=False)], days=retention_days(engine))
 

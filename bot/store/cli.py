@@ -7,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from bot.config import config_from
 from bot.store.backup import BackupError, backup, human_size, restore
 
 
@@ -83,8 +84,6 @@ def _version() -> str:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from bot.cli import config_from
-
     cfg = config_from(args)
     try:
         result = backup(cfg.db_path, args.dest, args.keep)
@@ -102,8 +101,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from bot.cli import config_from
-
     cfg = config_from(args)
     try:
         version, kept = restore(args.backup, cfg.db_path)
