@@ -45,13 +45,17 @@ lint: $(STAMP)
 audit: $(STAMP)
 	$(BIN)/python deploy/audit.py $(LOCK)
 
+# mypy over bot/ (settings and their reasons in pyproject.toml): zero errors.
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 wheel-check: $(STAMP)
 	deploy/wheel-check.sh $(BIN)/python
 
 units:
 	deploy/verify-units.sh
 
-test: lint audit wheel-check
+test: lint typecheck audit wheel-check
 	$(BIN)/sanliang check
 	$(BIN)/python -m pytest
 
@@ -69,4 +73,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/telegram_load.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache sanliang-demo.db* build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache sanliang-demo.db* build dist

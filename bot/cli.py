@@ -96,8 +96,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in report.errors:
         print(problem)
     if args.warnings:
-        for problem in [*report.warnings, *calendar]:
-            print(problem)
+        for line in [*map(str, report.warnings), *calendar]:
+            print(line)
     n_err, n_warn = len(report.errors), len(report.warnings) + len(calendar)
     summary = f"{n_err} error(s), {n_warn} warning(s)"
     if n_warn and not args.warnings:

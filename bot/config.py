@@ -73,8 +73,8 @@ def _int_list(value: Any, where: str) -> list[int]:
 
 
 # Names of the files systemd's LoadCredential= puts in $CREDENTIALS_DIRECTORY.
-TOKEN_CREDENTIAL = "telegram-token"
-WEBHOOK_SECRET_CREDENTIAL = "telegram-webhook-secret"
+TOKEN_CREDENTIAL = "telegram-token"  # noqa: S105 - a file name, not a secret
+WEBHOOK_SECRET_CREDENTIAL = "telegram-webhook-secret"  # noqa: S105 - a file name
 
 
 def read_secret(env: dict[str, str], name: str, credential: str) -> str | None:

@@ -168,9 +168,10 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
                 await asyncio.wait_for(_stop(application), STOP_TIMEOUT)
         return 0
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-            if sig is not None:
-                loop.remove_signal_handler(sig)
+        hup: signal.Signals | None = getattr(signal, "SIGHUP", None)
+        for stop_sig in (signal.SIGINT, signal.SIGTERM, hup):
+            if stop_sig is not None:
+                loop.remove_signal_handler(stop_sig)
         await app.close()
 
 
