@@ -143,7 +143,7 @@ async def run_maintenance(svc: StaffService, notifier: Notifier, clock: Clock) -
             "system",
             None,
             expect_from=("resolved",),
-            note="回访期满未评价，自动结案",
+            note=svc.r.label("staff.note.auto_close"),
             now=now,
         )
         if done is not None:
