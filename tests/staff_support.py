@@ -166,3 +166,14 @@ def text_to(replies: list[Reply], chat: int | None) -> str:
 
 def payloads(replies: list[Reply]) -> list[str]:
     return [p for r in replies for p in r.payloads()]
+
+
+async def write(app: App, user: int, case_id: int, action: str, text: str) -> list[Reply]:
+    """Press a case's text action (reply, res, inv, note), type the text and, for a
+    text the resident receives, press 发送 on the preview. The last step's replies."""
+    await press(app, user, f"st:{action}:{case_id}")
+    replies = await send(app, user, text)
+    if action in ("reply", "res", "inv"):
+        assert f"st:send:{case_id}" in payloads(replies), [r.text for r in replies]
+        replies = await press(app, user, f"st:send:{case_id}")
+    return replies

@@ -27,6 +27,7 @@ from tests.staff_support import (
     press,
     send,
     text_to,
+    write,
 )
 from tests.test_telegram import tg  # noqa: F401 - the offline Telegram fixture
 
@@ -143,8 +144,7 @@ async def test_residents_cannot_touch_another_residents_request(sapp):
     ref = await file_request(sapp, RESIDENT)
     case = await sapp.store.cases.get_by_ref(ref)
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
-    await press(sapp, WUHOU_A, f"st:res:{case.id}")
-    await send(sapp, WUHOU_A, W_RESULT)
+    await write(sapp, WUHOU_A, case.id, "res", W_RESULT)
     draft = case.draft_id
     other = 4242
     for payload in (
@@ -247,8 +247,7 @@ async def test_forget_leaves_nothing_personal_in_any_table(sapp):
     await resident.send(R_MESSAGE)
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
     for action, text in (("reply", W_REPLY), ("note", W_NOTE), ("res", W_RESULT)):
-        await press(sapp, WUHOU_A, f"st:{action}:{case.id}")
-        await send(sapp, WUHOU_A, text)
+        await write(sapp, WUHOU_A, case.id, action, text)
     await resident.press(f"rv:r:{case.id}:b")
     await resident.send(R_COMMENT)
     assert (await sapp.store.workflow.get(case.id)).rating_comment == R_COMMENT

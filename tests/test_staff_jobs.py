@@ -22,6 +22,7 @@ from tests.staff_support import (
     send,
     service,
     ts,
+    write,
 )
 
 
@@ -187,8 +188,7 @@ async def test_retention_purge_erases_personal_data_and_keeps_statistics(sapp):
         await press(sapp, WUHOU_A, f"st:claim:{case.id}")
         await press(sapp, WUHOU_A, f"st:note:{case.id}")
         await send(sapp, WUHOU_A, "上门看过，情况属实")
-        await press(sapp, WUHOU_A, f"st:res:{case.id}")
-        await send(sapp, WUHOU_A, "已发放临时救助")
+        await write(sapp, WUHOU_A, case.id, "res", "已发放临时救助")
     await press(sapp, RESIDENT, f"rv:r:{old.id}:s")
     await send(sapp, RESIDENT, "谢谢社区")
     # `recent` is never rated: closed automatically after followup_days.
@@ -228,8 +228,7 @@ async def test_resolved_and_not_rated_is_closed_after_followup_days(sapp):
     clock = sapp.engine.services.clock
     case, _ = await new_case(sapp)
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
-    await press(sapp, WUHOU_A, f"st:res:{case.id}")
-    await send(sapp, WUHOU_A, "已办好")
+    await write(sapp, WUHOU_A, case.id, "res", "已办好")
     clock.advance(days=6)
     await run_maintenance(service(sapp), FakeNotifier(), clock)
     assert (await sapp.store.workflow.get(case.id)).status == "resolved"

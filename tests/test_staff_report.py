@@ -19,9 +19,9 @@ from tests.staff_support import (
     new_case,
     open_staff_app,
     press,
-    send,
     staff_config,
     ts,
+    write,
 )
 
 
@@ -85,8 +85,7 @@ async def seeded(tmp_path):
 
     async def resolve(case, when):
         clock.set(when)
-        await press(app, WUHOU_A, f"st:res:{case.id}")
-        await send(app, WUHOU_A, "已办好")
+        await write(app, WUHOU_A, case.id, "res", "已办好")
 
     clock.set(ts(2025, 1, 6, 11))
     await press(app, WUHOU_A, f"st:claim:{a.id}", group=CHAT_WUHOU)  # in time

@@ -26,6 +26,7 @@ from tests.staff_support import (
     text_to,
     to,
     ts,
+    write,
 )
 
 EXPIRED = "该按钮已过期"
@@ -114,6 +115,11 @@ async def test_whole_life_cycle(sapp):
     replies = await send(sapp, WUHOU_A, "   。。。")
     assert "没有收到内容" in text_to(replies, None)
     replies = await send(sapp, WUHOU_A, "您好，<b>明天</b>上午我们上门看看")
+    # First a preview naming the case; only 发送 sends it.
+    assert not to(replies, RESIDENT)
+    preview = text_to(replies, None)
+    assert f"发给 <b>{case.ref}</b> 的居民" in preview and "&lt;b&gt;明天" in preview
+    replies = await press(sapp, WUHOU_A, f"st:send:{case.id}")
     resident = to(replies, RESIDENT)
     assert len(resident) == 1 and "&lt;b&gt;明天&lt;/b&gt;" in resident[0].text
     assert (await sapp.store.workflow.get(case.id)).status == "in_progress"
@@ -159,8 +165,7 @@ async def test_whole_life_cycle(sapp):
     await press(sapp, JINJIANG, f"st:claim:{case.id}")
     # Someone else in the area cannot resolve it (and the refusal is logged).
     assert "没有这个权限" in text_to(await press(sapp, WUHOU_B, f"st:res:{case.id}"), None)
-    await press(sapp, JINJIANG, f"st:res:{case.id}")
-    replies = await send(sapp, JINJIANG, "已送去米面油和棉被")
+    replies = await write(sapp, JINJIANG, case.id, "res", "已送去米面油和棉被")
     resident = to(replies, RESIDENT)
     assert len(resident) == 1 and "已送去米面油和棉被" in resident[0].text
     assert payloads(resident)[:3] == [f"rv:r:{case.id}:s", f"rv:r:{case.id}:b", f"rv:r:{case.id}:u"]
@@ -183,8 +188,7 @@ async def test_whole_life_cycle(sapp):
     assert "评价过" in text_to(await press(sapp, RESIDENT, f"rv:r:{case.id}:s"), None)
 
     # Resolved again, then 满意: closed.
-    await press(sapp, JINJIANG, f"st:res:{case.id}")
-    await send(sapp, JINJIANG, "换了厚棉被")
+    await write(sapp, JINJIANG, case.id, "res", "换了厚棉被")
     replies = await press(sapp, RESIDENT, f"rv:r:{case.id}:s")
     assert "谢谢您的评价" in text_to(replies, None)
     assert "满意" in text_to(replies, JINJIANG)
@@ -223,8 +227,7 @@ async def test_whole_life_cycle(sapp):
 async def test_mark_invalid_and_reopen_unclaimed(sapp):
     case, _ = await new_case(sapp)
     # Any worker of the area may mark an unclaimed request invalid.
-    await press(sapp, WUHOU_B, f"st:inv:{case.id}")
-    replies = await send(sapp, WUHOU_B, "重复提交，已在 SC 另一条里办理")
+    replies = await write(sapp, WUHOU_B, case.id, "inv", "重复提交，已在 SC 另一条里办理")
     assert "无法受理" in text_to(replies, None)
     assert "12345" in text_to(replies, RESIDENT)
     assert (await sapp.store.workflow.get(case.id)).status == "invalid"
@@ -322,8 +325,7 @@ async def test_through_the_help_flow_the_hook_posts_the_request(sapp):
 async def test_rating_mid_form_keeps_the_form(sapp):
     case, _ = await new_case(sapp)
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
-    await press(sapp, WUHOU_A, f"st:res:{case.id}")
-    await send(sapp, WUHOU_A, "已办好")
+    await write(sapp, WUHOU_A, case.id, "res", "已办好")
     chat = Chat(sapp, user_id=RESIDENT)
     await chat.press("menu:help")
     await chat.tap("同意，开始填写")
@@ -338,8 +340,7 @@ async def test_rating_mid_form_keeps_the_form(sapp):
 async def test_forget_erases_the_rating_comment_too(sapp):
     case, _ = await new_case(sapp)
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
-    await press(sapp, WUHOU_A, f"st:res:{case.id}")
-    await send(sapp, WUHOU_A, "已办好")
+    await write(sapp, WUHOU_A, case.id, "res", "已办好")
     await press(sapp, RESIDENT, f"rv:r:{case.id}:b")
     await send(sapp, RESIDENT, "我家住在玉林北路8号")
     assert (await sapp.store.workflow.get(case.id)).rating_comment

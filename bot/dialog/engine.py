@@ -249,6 +249,8 @@ class Engine:
         }
 
     async def command(self, turn: Turn, name: str, arg: str) -> None:
+        for hook in self.hooks.command:
+            await hook(turn, name)
         handler = self.commands.get(name)
         if handler is None:
             turn.say("core/unknown_command", [[self._menu_button()]], command=name)

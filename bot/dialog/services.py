@@ -65,6 +65,7 @@ CaseHook = Callable[["Turn", "Case"], Awaitable[None]]
 MessageHook = Callable[["Turn", "Case", "Message"], Awaitable[None]]
 ForgetHook = Callable[["Store", int], Awaitable[None]]
 StartHook = Callable[["Turn", str], Awaitable[bool]]
+CommandHook = Callable[["Turn", str], Awaitable[None]]
 
 
 @dataclass
@@ -78,6 +79,9 @@ class Hooks:
     forget: list[ForgetHook] = field(default_factory=list)
     # /start <arg> deep links: the first handler that returns True took it.
     start: list[StartHook] = field(default_factory=list)
+    # Before any command runs, by the engine (the staff feature cancels a pending
+    # text step there, so a command never leaves a reply waiting for the next text).
+    command: list[CommandHook] = field(default_factory=list)
 
 
 async def call_listeners(name: str, listeners: list[Any], *args: Any) -> None:

@@ -16,6 +16,7 @@ from bot.dialog.flow import Turn
 from bot.staff.cards import cmd_case, cmd_list
 from bot.staff.flow import StaffFlow
 from bot.staff.followup import FollowupFlow
+from bot.staff.pending import on_command
 from bot.staff.roles import cmd_invite, cmd_join, cmd_name, cmd_revoke, cmd_staff
 from bot.staff.service import StaffService
 from bot.staff.settings import StaffSettings
@@ -48,6 +49,8 @@ def install(engine: Engine) -> None:
     engine.hooks.case_created.append(case_created)
     engine.hooks.case_message.append(case_message)
     engine.hooks.case_changed.append(case_changed)
+    # Any command cancels a staff text step waiting for its text (bot.staff.pending).
+    engine.hooks.command.append(on_command)
 
     async def forget(store: Any, user_id: int) -> None:
         await store.workflow.forget_user(user_id)

@@ -15,6 +15,7 @@ from bot.dialog.flow import Flow, StaleButton, Turn, grid
 from bot.domain.cases import Case
 from bot.staff.cards import cmd_list, show_card
 from bot.staff.common import INDEX, parse_id, private, regions_of, service_of
+from bot.staff.pending import CONFIRM, TO_RESIDENT, cancel_pending, keeps, pending
 from bot.staff.permissions import Actor, Outcome
 from bot.staff.service import StaffService
 from bot.staff.transitions import MAX_TEXT_CHARS
@@ -54,13 +55,15 @@ class StaffFlow(Flow):
     async def on_payload(self, turn: Turn, rest: str) -> None:
         action, _, args = rest.partition(":")
         if action == "cancel" and not args:
-            turn.state.leave()
-            private(turn, Reply(turn.text("staff/cancelled")))
+            if not await cancel_pending(turn):
+                turn.state.leave()
+                private(turn, Reply(turn.text("staff/cancelled")))
             return
         parts = args.split(":")
         case_id = parse_id(parts[0])
         extra = parts[1:]
         known = {
+            "send": 0,
             "claim": 0,
             "view": 0,
             "xfer": 0,
@@ -76,6 +79,13 @@ class StaffFlow(Flow):
         }
         if action not in known or len(extra) != known[action]:
             raise StaleButton(rest)
+        waiting = pending(turn)
+        if action == "send":
+            if waiting is None or not waiting.confirming or waiting.case_id != case_id:
+                raise StaleButton(rest)  # an old preview: nothing is sent
+        elif waiting is not None and not keeps(waiting, action, case_id):
+            # Another case's button, or another action: the pending step is dropped.
+            await cancel_pending(turn)
         svc = service_of(turn)
         actor = await svc.actor(turn.user_id)
         if not actor.is_staff:
@@ -83,7 +93,9 @@ class StaffFlow(Flow):
             await svc.refuse(actor, action, case_id)
             turn.say("staff/forbidden")
             return
-        if action == "claim":
+        if action == "send":
+            await self.send(turn, svc, actor, case_id)
+        elif action == "claim":
             await self.claim(turn, svc, actor, case_id)
         elif action == "view":
             await show_card(turn, svc, actor, case_id)
@@ -229,14 +241,19 @@ class StaffFlow(Flow):
         private(turn, Reply(text, rows))
 
     async def on_text(self, turn: Turn, text: str) -> None:
-        step = turn.state.step
-        raw = turn.state.data.get("case")
-        if step not in TEXT_STEPS or not isinstance(raw, int):
+        waiting = pending(turn)
+        if waiting is None:
+            # No step waits for a text: never a message to a resident.
+            turn.state.leave()
             await super().on_text(turn, text)
             return
         svc = service_of(turn)
         actor = await svc.actor(turn.user_id)
-        case_id = raw
+        case_id, step = waiting.case_id, waiting.action
+        if step in TO_RESIDENT:
+            # Typed again while the preview waits: the new text replaces the draft.
+            await self.preview(turn, svc, actor, case_id, step, text)
+            return
         declared = TEXT_STEPS[step]
         value: Any = text
         if declared.parse is not None:
@@ -255,6 +272,44 @@ class StaffFlow(Flow):
             await self.prompt_text(turn, svc, out.case, step, retry=retry)
             return
         turn.state.leave()
+        await self.finish(turn, svc, actor, out, step)
+
+    async def preview(
+        self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, step: str, text: str
+    ) -> None:
+        """Show the worker what the resident of this case would receive; 发送 sends it."""
+        out = await svc.check(actor, case_id, step)
+        if out.reason == "missing":
+            turn.state.leave()
+            turn.say("staff/missing")
+            return
+        if not await self.allowed(turn, svc, out) or out.case is None:
+            turn.state.leave()
+            return
+        body = svc.text_ok(text)
+        if body is None:
+            turn.state.enter(self.name, step, {"case": case_id})
+            retry = "long" if len(text.strip()) > MAX_TEXT_CHARS else "blank"
+            await self.prompt_text(turn, svc, out.case, step, retry=retry)
+            return
+        turn.state.enter(self.name, CONFIRM, {"case": case_id, "action": step, "text": body})
+        rows = [
+            [
+                turn.button("staff.btn.send", f"st:send:{case_id}"),
+                turn.button("staff.btn.cancel", "st:cancel"),
+            ]
+        ]
+        reply = Reply(
+            turn.text("staff/preview", kind=step, c=svc.summary(out.case), body=body), rows
+        )
+        private(turn, reply)
+
+    async def send(self, turn: Turn, svc: StaffService, actor: Actor, case_id: int) -> None:
+        """发送 on the preview: the draft goes to this case's resident, once."""
+        step = turn.state.data["action"]
+        body = turn.state.data["text"]
+        turn.state.leave()
+        out = await TEXT_STEPS[step].run(svc, actor, case_id, body)
         await self.finish(turn, svc, actor, out, step)
 
     async def expected_pick(

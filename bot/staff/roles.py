@@ -123,5 +123,11 @@ async def cmd_revoke(turn: Turn, arg: str) -> None:
     if not re.fullmatch(r"-?\d{1,15}", raw):
         turn.say("staff/usage", command="revoke")
         return
-    result = await svc.revoke(actor, int(raw))
-    turn.say("staff/revoke", result=result, target=int(raw))
+    done = await svc.revoke(actor, int(raw))
+    turn.say(
+        "staff/revoke",
+        result=done.result,
+        target=int(raw),
+        refs=[c.ref for c in done.cases],
+    )
+    turn.replies.extend(done.notices)

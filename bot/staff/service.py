@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.dialog.events import Reply
-from bot.domain.cases import Case
+from bot.domain.cases import WORKING, Case
 from bot.staff.permissions import Actor
 from bot.staff.settings import StaffSettings
 from bot.staff.transitions import Transitions
@@ -26,6 +27,16 @@ if TYPE_CHECKING:
     from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Revoked:
+    """What /revoke did: ok | forbidden | config_admin | unknown, the cases handed
+    back to the queue, and the notices (group posts, the revoked member)."""
+
+    result: str
+    cases: list[Case] = field(default_factory=list)
+    notices: list[Reply] = field(default_factory=list)
 
 
 class StaffService(Transitions):
@@ -117,15 +128,43 @@ class StaffService(Transitions):
         )
         return member, why
 
-    async def revoke(self, actor: Actor, target: int) -> str:
+    async def revoke(self, actor: Actor, target: int) -> Revoked:
+        """Take a member's role away, and hand every case they still hold back to the
+        unclaimed queue of its area (history: who revoked, and why), posted again in
+        the area's staff chat; the revoked member is told."""
         if not actor.is_admin:
             await self.audit(actor, "revoke", allowed=False)
-            return "forbidden"
+            return Revoked("forbidden")
         if target in self.settings.admin_ids:
-            return "config_admin"
+            return Revoked("config_admin")
+        member = await self.store.staff.member(target)
+        who = member.label if member else f"#{target}"
         done = await self.store.staff.revoke(target, actor.user_id, now=self.now())
         await self.audit(actor, "revoke", allowed=done, detail=f"target={target}")
-        return "ok" if done else "unknown"
+        if not done:
+            return Revoked("unknown")
+        out = Revoked("ok")
+        now = self.now()
+        for case in await self.store.workflow.select(WORKING, assignee_id=target):
+            back = await self.store.workflow.transition(
+                case.id,
+                "new",
+                "staff",
+                actor.user_id,
+                expect_from=WORKING,
+                expect_assignee=target,
+                note=self.r.label("staff.note.revoked", who=who),
+                set_fields={"assignee_id": None, "claimed_at": None},
+                now=now,
+            )
+            if back is None:
+                continue  # closed or moved meanwhile
+            await self.audit(actor, "release", case.id, detail=f"revoked={target}")
+            out.cases.append(back)
+            out.notices.extend(await self.post_case(back, kind=f"revoke-{int(now)}"))
+        refs = [c.ref for c in out.cases]
+        out.notices.append(Reply(self.r.render("staff/revoked_you", refs=refs), chat_id=target))
+        return out
 
     # -- what residents do elsewhere (hooks of the help-request feature) -------------
 

@@ -109,7 +109,8 @@ class Transitions(Views):
             out.notices.append(notice)
         return out
 
-    def _text_ok(self, text: str, limit: int = MAX_TEXT_CHARS) -> str | None:
+    def text_ok(self, text: str, limit: int = MAX_TEXT_CHARS) -> str | None:
+        """The text stripped, or None when blank, too long or only punctuation."""
         body = text.strip()
         if not body or len(body) > limit or not any(ch.isalnum() for ch in body):
             return None
@@ -119,7 +120,7 @@ class Transitions(Views):
         got = await self._load(actor, case_id, "note", self.covers)
         if not got.ok:
             return got
-        body = self._text_ok(text)
+        body = self.text_ok(text)
         if body is None:
             return Outcome(False, got.case, reason="invalid")
         if not await self.store.workflow.add_note(case_id, actor.user_id, body, now=self.now()):
@@ -142,7 +143,7 @@ class Transitions(Views):
         got = await self._load(actor, case_id, action, self.allowed(step.allowed))
         if not got.ok:
             return got
-        body = self._text_ok(text)
+        body = self.text_ok(text)
         if body is None:
             return Outcome(False, got.case, reason="invalid")
         case = await self.store.workflow.transition(
@@ -343,7 +344,7 @@ class Transitions(Views):
         return out
 
     async def rate_comment(self, user_id: int, case_id: int, text: str) -> Outcome:
-        body = self._text_ok(text, MAX_COMMENT_CHARS)
+        body = self.text_ok(text, MAX_COMMENT_CHARS)
         if body is None:
             return Outcome(False, reason="invalid")
         if not await self.store.workflow.set_rating_comment(case_id, user_id, body, self.now()):
