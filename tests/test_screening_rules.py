@@ -86,7 +86,9 @@ def test_household_cli(tmp_path, capsys, case):
     got = {r["program"]: r["verdict"] for r in out["results"]}
     for pid, verdict in case["output"].items():
         assert got[pid] == verdict
-    assert set(out) == {"results", "unknown"}
+    assert set(out) == {"results", "unknown", "standards", "warnings"}
+    for s in out["standards"]:
+        assert {"measure", "title", "value", "from", "year", "source", "stale"} <= set(s)
     for r in out["results"]:
         assert set(r) == {"program", "verdict", "reasons", "documents"}
         assert all(isinstance(d, str) for d in r["documents"])
@@ -350,7 +352,7 @@ def test_check_warns_on_unconfirmed_values():
          "program: orphans", "differs from the file name"),
         ("policy_texts/standards.yml", "      自贡市: floor", "      自贡: floor",
          "unknown region '自贡'"),
-        ("policy_texts/standards.yml", "          source: 成府发〔2022〕20号\n", "",
+        ("policy_texts/standards.yml", "          source: 成府发〔2022〕20号《成都市人民政府关于提高最低生活保障标准的通知》（有效期1年）\n", "",
          "missing source"),
         ("policy_texts/standards.yml", "        confidence: H\n", "        confidence: X\n",
          "confidence must be one of"),

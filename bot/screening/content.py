@@ -127,8 +127,37 @@ def load(root: Path, report: Report, content: Content) -> Screening | None:
     if questionnaire is None:
         return None
     _check_questionnaire(root, report, questionnaire)
+    _check_savings_bands(root, report, questionnaire, standards)
     _try_samples(report, standards, programs, questionnaire)
     return Screening(standards, programs, questionnaire, topics)
+
+
+# Admin-set savings lines and the savings question's bands must agree: each band's
+# value is its lower bound, so a line between two bounds would misjudge a band.
+SAVINGS_LINES = ("savings_large", "savings_very_large")
+
+
+def _check_savings_bands(
+    root: Path, report: Report, q: Questionnaire, standards: Standards
+) -> None:
+    question = q.get("savings_per_person")
+    if question is None or question.type != "choice":
+        return
+    bounds = {o.value for o in question.options}
+    path = root / "policy_texts" / "standards.yml"
+    for mid in SAVINGS_LINES:
+        m = standards.measures.get(mid)
+        if m is None:
+            continue
+        for e in m.province:
+            v = e.values.get("urban")
+            if v not in bounds:
+                report.error(
+                    path,
+                    e.line,
+                    f"{mid} from {e.start}: {v:g} is not the lower bound of a savings band in "
+                    "intents/questionnaire.yml (savings_per_person); change both together",
+                )
 
 
 def _check_questionnaire(root: Path, report: Report, q: Questionnaire) -> None:
