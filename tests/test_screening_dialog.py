@@ -243,3 +243,59 @@ async def test_a_policy_opened_from_the_result_leads_back_to_it(app, chat):
     assert "测评结果（" in chat.text()
     await chat.press("scr:read:nosuch")
     assert "该按钮已过期" in chat.text()
+
+
+# -- honest dates in answers (issue #13 point 4) ------------------------------------------
+
+
+def test_figure_notes_follow_the_date_and_the_area():
+    import datetime as dt
+
+    from bot.config import PROJECT_ROOT
+    from bot.content import load_content
+
+    content, _report = load_content(PROJECT_ROOT)
+    sc = content.screening
+    dibao = content.knowledge.topics["dibao"]
+    on = dt.date(2026, 12, 1)
+    # no area known: the newest provincial floor (2024-07) is more than 12 months old
+    assert sc.date_notes(dibao, on) == [
+        "四川省 2024 年低保最低标准是 2024 年 7 月起执行的，已经一年多了，"
+        "现在可能已经调高，请向乡镇（街道）问清楚。"
+    ]
+    assert sc.date_notes(dibao, dt.date(2025, 6, 1)) == []
+    # 成都's 2026 figure is 11 months old on 2026-12-01, 泸州's 2024 figure is not fresh
+    assert sc.date_notes(dibao, on, "成都市", None) == []
+    assert any("泸州市 2024 年城市低保标准" in n for n in sc.date_notes(dibao, on, "泸州市"))
+    assert any("成都市 2026 年" in n for n in sc.date_notes(dibao, dt.date(2027, 2, 1), "成都市"))
+    disability = content.knowledge.topics["disability-subsidies"]
+    notes = sc.date_notes(disability, on)
+    assert any("一级重度残疾人护理补贴标准是 2025 年 3 月起执行的" in n for n in notes)
+    assert content.knowledge.topics["hotlines"].meta.get("figures") is None
+
+
+async def test_answer_warns_about_an_old_floor(chat):
+    await chat.send("低保标准是好多")
+    text = chat.text()
+    assert "最低生活保障" in text
+    assert "四川省 2024 年低保最低标准是 2024 年 7 月起执行的" in text
+
+
+async def test_check_rejects_an_unknown_figure_in_a_topic(tmp_path):
+    import shutil
+
+    from bot.config import PROJECT_ROOT
+    from bot.content import load_content
+
+    for d in ("policy_texts", "intents", "templates"):
+        shutil.copytree(PROJECT_ROOT / d, tmp_path / d)
+    path = tmp_path / "policy_texts" / "dibao.md"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("figures: [dibao_standard]", "figures: [dibao]"),
+        encoding="utf-8",
+    )
+    _content, report = load_content(tmp_path)
+    assert any(
+        p.path == "policy_texts/dibao.md" and "unknown measure 'dibao'" in p.message
+        for p in report.errors
+    )

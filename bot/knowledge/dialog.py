@@ -45,6 +45,20 @@ def plain_paragraph(text: str) -> str:
     return "\n".join(lines)
 
 
+def date_notes(turn: Turn, topic: Topic) -> list[str]:
+    """Warnings for the old figures the topic cites, for the resident's 市州 when their
+    screening said it (bot.screening.dates)."""
+    screening = getattr(turn.content, "screening", None)
+    if screening is None:
+        return []
+    memory = turn.state.memory.get("screening") if turn.state is not None else None
+    answers = memory.get("answers") if isinstance(memory, dict) else None
+    answers = answers if isinstance(answers, dict) else {}
+    region, area = answers.get("region"), answers.get("area")
+    return screening.date_notes(topic, dt.date.today(), region if isinstance(region, str) else None,
+                                area if isinstance(area, str) else None)  # fmt: skip
+
+
 def topic_reply(
     turn: Turn, topic: Topic, *, token: str | None = None, question: str | None = None
 ) -> None:
@@ -59,6 +73,7 @@ def topic_reply(
         "unconfirmed": bool(topic.unconfirmed),
         "question": question,
         "feedback": token is not None,
+        "date_notes": date_notes(turn, topic),
     }
     shown = list(sections)
     text = turn.text("knowledge/answer", sections=shown, truncated=False, **context)

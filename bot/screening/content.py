@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import Content, Report
+from bot.screening.dates import check_topic_figures, figure_notes, topic_figures
 from bot.screening.expr import evaluate
 from bot.screening.facts import FACTS, PROGRAMS, REGIONS
 from bot.screening.questionnaire import Question, Questionnaire, load_questionnaire
@@ -99,6 +100,12 @@ class Screening:
                 return q
         return None
 
+    def date_notes(
+        self, topic: Any, on: dt.date, region: str | None = None, area: str | None = None
+    ) -> list[str]:
+        """Plain-words warnings for the old figures a topic cites (see bot.screening.dates)."""
+        return figure_notes(self.standards, topic_figures(topic), on, region, area)
+
     def results(self, ev: Evaluation) -> list[ProgramResult]:
         return [ev.program(pid) for pid in PROGRAMS if pid in self.programs]
 
@@ -128,6 +135,7 @@ def load(root: Path, report: Report, content: Content) -> Screening | None:
         return None
     _check_questionnaire(root, report, questionnaire)
     _check_savings_bands(root, report, questionnaire, standards)
+    check_topic_figures(root, report, topics, standards)
     _try_samples(report, standards, programs, questionnaire)
     return Screening(standards, programs, questionnaire, topics)
 
