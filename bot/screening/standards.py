@@ -444,6 +444,11 @@ def _entry(item: Any, where: str, path: Path, line: int, report: Report) -> Entr
         )
     if checked is None:
         report.warning(path, item.line, f"unchecked: {where} from {start}: no 'checked' date")
+    elif (dt.date.today() - checked).days > 365:
+        report.warning(
+            path, item.line, f"unchecked: {where} from {start}: last checked {checked}, "
+            "more than a year ago"
+        )  # fmt: skip
     return entry
 
 
