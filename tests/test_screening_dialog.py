@@ -9,6 +9,8 @@ from tests.conftest import Chat
 
 async def _start(chat: Chat) -> None:
     await chat.press("menu:screen")
+    assert "为谁" in chat.text()
+    await chat.tap("为自己测")
     assert "第 1 题" in chat.text()
     assert "户口" in chat.text()
 
@@ -148,6 +150,8 @@ async def test_buttons_for_another_question_are_stale(chat):
 async def test_back_from_the_first_question_leaves(chat):
     await _start(chat)
     await chat.press("nav:back")
+    assert "为谁" in chat.text()
+    await chat.press("nav:back")
     assert "menu:screen" in [p for r in chat.last for p in r.payloads()]
 
 
@@ -212,6 +216,7 @@ async def test_number_question_letters_the_buttons_in_the_terminal(app):
     channel = ConsoleChannel(app.engine, 7, out=out)
     await channel.send("/start")
     await channel.send("3")  # 自助测评
+    await channel.send("1")  # 为自己测
     await channel.send("1")  # 成都市
     await channel.send("1")  # 城镇
     assert channel.lettered
@@ -229,7 +234,7 @@ async def test_duplicate_update_is_ignored(chat):
 
 
 async def test_a_policy_opened_from_the_result_leads_back_to_it(app, chat):
-    await chat.press("menu:screen")
+    await _start(chat)
     for _ in range(20):  # 不清楚 to every question, up to the result
         if "测评结果（" in chat.text():
             break
@@ -299,3 +304,54 @@ async def test_check_rejects_an_unknown_figure_in_a_topic(tmp_path):
         p.path == "policy_texts/dibao.md" and "unknown measure 'dibao'" in p.message
         for p in report.errors
     )
+
+
+# -- screening for someone else (代办) -------------------------------------------------------
+
+
+async def test_screening_for_a_neighbour_says_his_or_her_household(chat):
+    await chat.press("menu:screen")
+    await chat.tap("帮家人或邻居测")
+    assert "同意" in chat.text() and "不问姓名" in chat.text()
+    await chat.send("要得")  # typed consent words count
+    assert "第 1 题" in chat.text() and "他（她）家的户口" in chat.text()
+    await chat.tap("成都市")
+    await chat.tap("城镇")
+    assert "他（她）家一共有几口人" in chat.text()
+    await chat.send("1")
+    await chat.send("500")
+    await chat.send("80")
+    await chat.tap("没有残疾证")
+    await chat.tap("没有，或者他们没能力照顾")
+    await chat.tap("没有或不到1万")
+    await chat.tap("都没有")
+    await chat.tap("住房没问题")
+    await chat.tap("都没有")
+    await chat.tap("不算多")
+    text = chat.text()
+    assert "测评结果（" in text
+    assert "他（她）家人均月收入 500 元" in text and "您家" not in text
+    state = await chat.app.store.load_state(chat.user_id)
+    assert state["memory"]["screening"]["for_other"] is True
+    # 重新开始 keeps who it is for: straight to the first question, still 他（她）家
+    await chat.send("重新开始")
+    assert "第 1 题" in chat.text() and "他（她）家的户口" in chat.text()
+
+
+async def test_helper_without_the_persons_agreement_stops(chat):
+    await chat.press("menu:screen")
+    await chat.send("帮别人")
+    assert "同意" in chat.text()
+    await chat.tap("还没问过")
+    assert "先问问他（她）" in chat.text()
+    state = await chat.app.store.load_state(chat.user_id)
+    assert state is None or state.get("flow") != "screening"
+    # an answer button from before is stale now
+    await chat.press("scr:w:agreed")
+    assert "过期" in chat.text()
+
+
+async def test_typed_for_myself_starts_the_questions(chat):
+    await chat.press("menu:screen")
+    await chat.send("自己")
+    assert "第 1 题" in chat.text() and "您家的户口" in chat.text()

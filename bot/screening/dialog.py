@@ -1,9 +1,14 @@
 """亮清单 in the chat: the catalogue of help (menu "list") and the self-screening
 questionnaire with its explained result (menu "screen").
 
-Payloads: ``lst:c:<category>``, ``lst:t:<topic>``; ``scr:a:<fact>:<option>``,
+Payloads: ``lst:c:<category>``, ``lst:t:<topic>``; ``scr:w:self|other|agreed|later``
+(for whom: oneself, or someone else with their agreement), ``scr:a:<fact>:<option>``,
 ``scr:u:<fact>`` (不清楚), ``scr:restart``. Answer buttons are only valid for the
 question being asked right now; anything else is a StaleButton.
+
+Screening for someone else (a child for a parent, a neighbour, a 网格员): the helper
+confirms the person agrees, and the questions and the result say 他（她）家 instead of
+您家.
 """
 
 from __future__ import annotations
@@ -23,6 +28,15 @@ if TYPE_CHECKING:
     from bot.screening.content import Screening
 
 RESULT = "result"
+WHOM = "whom"  # 为自己，还是帮家人/邻居？
+AGREE = "agree"  # the helper confirms the person agrees
+_NOT_QUESTIONS = (WHOM, AGREE)
+_SELF_WORDS = {"自己", "为自己", "我自己", "本人", "给自己", "自己测", "为自己测"}
+_OTHER_WORDS = {"帮别人", "别人", "家人", "邻居", "帮家人", "帮邻居", "帮家人或邻居", "代办",
+                "替别人", "帮家人测", "帮别人测", "帮老人", "帮我妈", "帮我爸"}  # fmt: skip
+_AGREE_WORDS = {"同意", "同意了", "他同意了", "她同意了", "他（她）同意了", "同意的", "要得",
+                "好", "好的", "可以", "行", "是", "问过了"}  # fmt: skip
+_LATER_WORDS = {"还没问", "还没问过", "没问过", "不同意", "没有", "先不测", "算了"}
 _UNKNOWN_WORDS = {"不清楚", "不知道", "不晓得", "不确定", "说不清"}
 _BACK_WORDS = {"返回", "返回上一步", "上一步", "上一题", "返回上一题"}
 _RESTART_WORDS = {"重新开始", "重来", "重新测", "重新测评"}
@@ -162,19 +176,73 @@ class ScreeningFlow(Flow):
         return out
 
     async def start(self, turn: Turn, arg: str | None = None) -> None:
-        turn.state.enter(self.name, None, {"answers": {}, "skipped": [], "set_by": {},
+        turn.state.enter(self.name, WHOM, {"answers": {}, "skipped": [], "set_by": {},
                                            "date": self.today().isoformat()})  # fmt: skip
         turn.say("screening/intro")
+        self._ask_whom(turn)
+
+    async def restart(self, turn: Turn) -> None:
+        """重新开始: the answers go, who the screening is for stays."""
+        data = turn.state.data if turn.state.flow == self.name else {}
+        if data.get("for_other") is False or data.get("helper_confirmed") is True:
+            keep = {k: data[k] for k in ("for_other", "helper_confirmed") if k in data}
+            turn.state.enter(self.name, WHOM, {"answers": {}, "skipped": [], "set_by": {},
+                                               "date": self.today().isoformat(), **keep})  # fmt: skip
+            if keep.get("for_other"):
+                turn.state.push(AGREE)
+            await self._first(turn)
+            return
+        await self.start(turn)
+
+    def _ask_whom(self, turn: Turn) -> None:
+        rows = [
+            [turn.button("screen.for_self", "scr:w:self")],
+            [turn.button("screen.for_other", "scr:w:other")],
+            [turn.button("nav.menu", "nav:menu")],
+        ]
+        turn.say("screening/whom", rows)
+
+    def _ask_agree(self, turn: Turn) -> None:
+        rows = [
+            [turn.button("screen.other_agreed", "scr:w:agreed")],
+            [turn.button("screen.other_later", "scr:w:later")],
+            [turn.button("nav.back", "nav:back"), turn.button("nav.menu", "nav:menu")],
+        ]
+        turn.say("screening/helper_consent", rows)
+
+    async def _whom(self, turn: Turn, choice: str) -> None:
+        step = turn.state.step
+        if choice in ("self", "other") and step == WHOM:
+            turn.state.data["for_other"] = choice == "other"
+            if choice == "other":
+                turn.state.push(AGREE)
+                self._ask_agree(turn)
+                return
+        elif choice == "agreed" and step == AGREE:
+            turn.state.data["helper_confirmed"] = True
+        elif choice == "later" and step == AGREE:
+            turn.state.leave()
+            turn.say("screening/helper_later", [[turn.button("nav.menu", "nav:menu")]])
+            return
+        else:
+            raise StaleButton(choice)
+        await self._first(turn)
+
+    async def _first(self, turn: Turn) -> None:
         q = self.screening(turn).next_question({}, set(), self._date(turn))
         if q is None:  # nothing to ask (cannot happen with the bundled questionnaire)
-            turn.state.step = RESULT
+            turn.state.push(RESULT)
             self._show_result(turn)
             return
-        turn.state.step = q.fact
+        turn.state.push(q.fact)
         self._ask(turn, q)
 
+    @staticmethod
+    def _for_other(turn: Turn) -> bool:
+        return turn.state.data.get("for_other") is True
+
     def _ask(self, turn: Turn, q: Question) -> None:
-        number = len(turn.state.stack) + 1
+        number = sum(1 for step in turn.state.stack if step not in _NOT_QUESTIONS) + 1
         rows: list[list[Button]] = []
         if q.type == "choice":
             buttons = [Button(o.label, f"scr:a:{q.fact}:{i}") for i, o in enumerate(q.options)]
@@ -185,7 +253,10 @@ class ScreeningFlow(Flow):
             [turn.button("nav.back", "nav:back"), turn.button("screen.restart", "scr:restart")]
         )
         rows.append([turn.button("nav.menu", "nav:menu")])
-        reply = turn.say("screening/question", rows, number=number, prompt=q.prompt, hint=q.hint)
+        prompt, hint = q.prompt, q.hint
+        if self._for_other(turn):
+            prompt, hint = q.prompt_other or _third(prompt), q.hint_other or _third(hint)
+        reply = turn.say("screening/question", rows, number=number, prompt=prompt, hint=hint)
         reply.expects_number = q.type != "choice"
 
     def _current(self, turn: Turn) -> Question | None:
@@ -198,10 +269,13 @@ class ScreeningFlow(Flow):
         if turn.event.is_group:
             raise StaleButton(rest)  # the answers are the presser's private conversation
         if rest == "restart":
-            await self.start(turn)
+            await self.restart(turn)
             return
         if rest.startswith("read:"):
             await self._read(turn, rest[len("read:") :])
+            return
+        if rest.startswith("w:"):
+            await self._whom(turn, rest[2:])
             return
         parts = rest.split(":")
         q = self._current(turn)
@@ -250,7 +324,21 @@ class ScreeningFlow(Flow):
         q = self._current(turn)
         t = text.strip()
         if t in _RESTART_WORDS:
-            await self.start(turn)
+            await self.restart(turn)
+            return
+        if turn.state.flow == self.name and turn.state.step in _NOT_QUESTIONS:
+            if t in _BACK_WORDS:
+                await self.on_back(turn)
+                return
+            choice = None
+            if turn.state.step == WHOM:
+                choice = "self" if t in _SELF_WORDS else "other" if t in _OTHER_WORDS else None
+            else:
+                choice = "agreed" if t in _AGREE_WORDS else "later" if t in _LATER_WORDS else None
+            if choice is None:
+                await self.engine.free_text(turn, text)
+                return
+            await self._whom(turn, choice)
             return
         if q is None:
             await self.engine.free_text(turn, text)
@@ -333,6 +421,15 @@ class ScreeningFlow(Flow):
         turn.replies[-1].buttons.insert(0, [turn.button("screen.back_to_result", "nav:back")])
 
     async def prompt(self, turn: Turn, step: str) -> None:
+        if step == WHOM:
+            turn.state.data.pop("for_other", None)
+            turn.state.data.pop("helper_confirmed", None)
+            self._ask_whom(turn)
+            return
+        if step == AGREE:
+            turn.state.data.pop("helper_confirmed", None)
+            self._ask_agree(turn)
+            return
         if step == RESULT:
             self._show_result(turn)
             return
@@ -357,10 +454,12 @@ class ScreeningFlow(Flow):
         labels = s.questionnaire.labels()
         order = [q.fact for q in s.questionnaire.questions]
         unknown = [labels.get(f, f) for f in order if f in skipped]
+        for_other = self._for_other(turn)
         turn.state.memory["screening"] = {
             "answers": answers,
             "results": [{"program": r["program"], "verdict": r["verdict"]} for r in out["results"]],
             "date": on.isoformat(),
+            "for_other": for_other,
         }
         rows: list[list[Button]] = []
         read = [
@@ -378,12 +477,13 @@ class ScreeningFlow(Flow):
             [turn.button("nav.back", "nav:back"), turn.button("screen.again", "scr:restart")]
         )
         rows.append([turn.button("nav.menu", "nav:menu")])
-        turn.add(
-            Reply(
-                turn.text("screening/result", unknown=unknown, **view),
-                rows,
-            )
-        )
+        text = turn.text("screening/result", unknown=unknown, for_other=for_other, **view)
+        turn.add(Reply(_third(text) if for_other else text, rows))
+
+
+def _third(text: str) -> str:
+    """The household of the person helped, not the helper's: 您家 → 他（她）家."""
+    return text.replace("您家", "他（她）家")
 
 
 def _short(title: str) -> str:
