@@ -34,10 +34,10 @@ STALE_MONTHS = 12
 DEFAULT_TEXTS = {
     "stale": "{title}是 {since}起执行的，已经一年多了，现在可能已经调高，请向乡镇（街道）问清楚。",
     "unconfirmed": "（这个数字还待核实，以当地公布的为准）",
-    "inferred": "（这个数字是推算的，还待核实，以当地公布的为准）",
+    "inferred": "（这是推算的数，待核实）",
     "below_floor": "（{region}已录入的标准比全省最低标准还低，这里按全省最低标准算，待核实）",
     "no_entry_yet": "（{region}这个时间还没有本地标准的记录，这里按全省最低标准算，待核实）",
-    "no_own": "（还没有录入{region}自己的标准，这里按全省最低标准算，当地标准可能更高，以当地公布的为准）",
+    "no_own": "（还没有{region}自己的标准，按全省最低标准算，当地的可能更高）",
     "derived": "（{region}没有单独公布的数字，按{rule}推算：{base_title} {base} 元 × {factor}，至少 {value} 元）",
     "admin_set": "（这是管理员设定的测评用数字，不是政策规定）",
 }
