@@ -384,7 +384,7 @@ def test_check_warns_on_unconfirmed_values():
 
 def test_check_lists_stale_figures_on_a_given_day():
     from bot.content import Report
-    from bot.screening.standards import load_standards
+    from bot.screening.standards_load import load_standards
 
     report = Report(PROJECT_ROOT)
     load_standards(PROJECT_ROOT, report, today=dt.date(2026, 12, 1))

@@ -1,7 +1,7 @@
-"""亮清单 in the chat: the catalogue of help (menu "list") and the self-screening
-questionnaire with its explained result (menu "screen").
+"""亮清单 in the chat: the self-screening questionnaire with its explained result
+(menu "screen"); the catalogue of help (menu "list") is bot.screening.catalogue.
 
-Payloads: ``lst:c:<category>``, ``lst:t:<topic>``; ``scr:w:self|other|agreed|later``
+Payloads: ``scr:w:self|other|agreed|later``
 (for whom: oneself, or someone else with their agreement), ``scr:a:<fact>:<option>``,
 ``scr:u:<fact>`` (不清楚), ``scr:restart``. Answer buttons are only valid for the
 question being asked right now; anything else is a StaleButton.
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
+from bot.screening.catalogue import CatalogueFlow, grid
 from bot.screening.facts import InvalidAnswer, check_value
 from bot.screening.questionnaire import NumberError, Question, parse_number
 from bot.screening.result import result_context, screen
@@ -31,100 +32,6 @@ RESULT = "result"
 WHOM = "whom"  # 为自己，还是帮家人/邻居？
 AGREE = "agree"  # the helper confirms the person agrees
 _NOT_QUESTIONS = (WHOM, AGREE)
-_SELF_WORDS = {"自己", "为自己", "我自己", "本人", "给自己", "自己测", "为自己测"}
-_OTHER_WORDS = {"帮别人", "别人", "家人", "邻居", "帮家人", "帮邻居", "帮家人或邻居", "代办",
-                "替别人", "帮家人测", "帮别人测", "帮老人", "帮我妈", "帮我爸"}  # fmt: skip
-_AGREE_WORDS = {"同意", "同意了", "他同意了", "她同意了", "他（她）同意了", "同意的", "要得",
-                "好", "好的", "可以", "行", "是", "问过了"}  # fmt: skip
-_LATER_WORDS = {"还没问", "还没问过", "没问过", "不同意", "没有", "先不测", "算了"}
-_UNKNOWN_WORDS = {"不清楚", "不知道", "不晓得", "不确定", "说不清"}
-_BACK_WORDS = {"返回", "返回上一步", "上一步", "上一题", "返回上一题"}
-_RESTART_WORDS = {"重新开始", "重来", "重新测", "重新测评"}
-_ID = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
-
-
-def _grid(buttons: list[Button], columns: int) -> list[list[Button]]:
-    return [buttons[i : i + columns] for i in range(0, len(buttons), columns)]
-
-
-# -- the catalogue ---------------------------------------------------------------
-
-
-class CatalogueFlow(Flow):
-    name = "catalogue"
-    prefix = "lst"
-
-    def _categories(self, turn: Turn):
-        topics = turn.content.knowledge
-        return [c for c in topics.categories if self._items(turn, c.id)]
-
-    def _items(self, turn: Turn, category_id: str):
-        return [t for t in turn.content.knowledge.in_category(category_id) if t.program]
-
-    async def start(self, turn: Turn, arg: str | None = None) -> None:
-        turn.state.enter(self.name, "cats")
-        self._show_categories(turn)
-
-    def _show_categories(self, turn: Turn) -> None:
-        cats = self._categories(turn)
-        buttons = [Button(c.name, f"lst:c:{c.id}") for c in cats]
-        rows = _grid(buttons, 2)
-        rows.append([turn.button("menu.screen", "menu:screen")])
-        rows.append(turn.nav_row(back=False))
-        turn.say(
-            "screening/list_categories",
-            rows,
-            categories=cats,
-            screen_label=turn.r.label("menu.screen"),
-        )
-
-    def _show_category(self, turn: Turn, cid: str) -> None:
-        cat = next((c for c in self._categories(turn) if c.id == cid), None)
-        if cat is None:
-            raise StaleButton(cid)
-        topics = self._items(turn, cid)
-        rows = [[Button(t.title, f"lst:t:{t.id}")] for t in topics]
-        rows.append(turn.nav_row())
-        turn.say("screening/list_category", rows, category=cat, topics=topics)
-
-    def _show_item(self, turn: Turn, tid: str) -> None:
-        topic = turn.content.knowledge.topics.get(tid)
-        if topic is None or not topic.program:
-            raise StaleButton(tid)
-        rows = [
-            [turn.button("screen.list.policy", f"kb:t:{topic.id}")],
-            [turn.button("screen.list.screen", "menu:screen")],
-            turn.nav_row(),
-        ]
-        turn.say("screening/list_item", rows, topic=topic)
-
-    async def on_payload(self, turn: Turn, rest: str) -> None:
-        kind, sep, arg = rest.partition(":")
-        if not sep or not _ID.match(arg) or kind not in ("c", "t"):
-            raise StaleButton(rest)
-        state = turn.state
-        if state.flow != self.name:
-            state.enter(self.name, "cats")
-        step = f"{kind}:{arg}"
-        if kind == "c":
-            self._show_category(turn, arg)
-        else:
-            self._show_item(turn, arg)
-        state.push(step)
-
-    async def prompt(self, turn: Turn, step: str) -> None:
-        kind, _, arg = step.partition(":")
-        try:
-            if kind == "c":
-                self._show_category(turn, arg)
-                return
-            if kind == "t":
-                self._show_item(turn, arg)
-                return
-        except StaleButton:
-            pass  # content changed since: show the categories instead
-        turn.state.enter(self.name, "cats")
-        self._show_categories(turn)
 
 
 # -- the screening ---------------------------------------------------------------
@@ -246,7 +153,7 @@ class ScreeningFlow(Flow):
         rows: list[list[Button]] = []
         if q.type == "choice":
             buttons = [Button(o.label, f"scr:a:{q.fact}:{i}") for i, o in enumerate(q.options)]
-            rows.extend(_grid(buttons, q.columns))
+            rows.extend(grid(buttons, q.columns))
         if q.allow_unknown:
             rows.append([turn.button("screen.unknown", f"scr:u:{q.fact}")])
         rows.append(
@@ -323,30 +230,30 @@ class ScreeningFlow(Flow):
     async def on_text(self, turn: Turn, text: str) -> None:
         q = self._current(turn)
         t = text.strip()
-        if t in _RESTART_WORDS:
+        # What typed words mean: intents/words.yml (screening: restart, back, unknown;
+        # screening_whom: for_self, for_other, agreed, later).
+        said = turn.content.words.which("screening", t)
+        if said == "restart":
             await self.restart(turn)
             return
         if turn.state.flow == self.name and turn.state.step in _NOT_QUESTIONS:
-            if t in _BACK_WORDS:
+            if said == "back":
                 await self.on_back(turn)
                 return
-            choice = None
-            if turn.state.step == WHOM:
-                choice = "self" if t in _SELF_WORDS else "other" if t in _OTHER_WORDS else None
-            else:
-                choice = "agreed" if t in _AGREE_WORDS else "later" if t in _LATER_WORDS else None
-            if choice is None:
+            whom = turn.content.words.which("screening_whom", t)
+            allowed = ("for_self", "for_other") if turn.state.step == WHOM else ("agreed", "later")
+            if whom not in allowed:
                 await self.engine.free_text(turn, text)
                 return
-            await self._whom(turn, choice)
+            await self._whom(turn, {"for_self": "self", "for_other": "other"}.get(whom, whom))
             return
         if q is None:
             await self.engine.free_text(turn, text)
             return
-        if t in _BACK_WORDS:
+        if said == "back":
             await self.on_back(turn)
             return
-        if t in _UNKNOWN_WORDS and q.allow_unknown:
+        if said == "unknown" and q.allow_unknown:
             await self._skip(turn, q)
             return
         if q.type == "choice":
@@ -466,7 +373,7 @@ class ScreeningFlow(Flow):
             turn.button("screen.read", f"scr:read:{r['id']}", title=_short(r["title"]))
             for r in view["likely"] + view["possible"]
         ]
-        rows.extend(_grid(read, 2))
+        rows.extend(grid(read, 2))
         rows.append(
             [
                 turn.button("screen.channels", "menu:channels"),
@@ -495,5 +402,5 @@ def _short(title: str) -> str:
 
 
 def install(engine: Engine) -> None:
-    engine.add_flow(CatalogueFlow(engine), menu_item="list")
+    engine.add_flow(CatalogueFlow(engine), menu_item="list")  # bot.screening.catalogue
     engine.add_flow(ScreeningFlow(engine), menu_item="screen")
