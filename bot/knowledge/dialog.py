@@ -41,7 +41,7 @@ def date_notes(turn: Turn, topic: Topic) -> list[str]:
     screening = getattr(turn.content, "screening", None)
     if screening is None:
         return []
-    memory = turn.state.memory.get("screening") if turn.state is not None else None
+    memory = turn.state.memory.get("screening")
     answers = memory.get("answers") if isinstance(memory, dict) else None
     answers = answers if isinstance(answers, dict) else {}
     region, area = answers.get("region"), answers.get("area")

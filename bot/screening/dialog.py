@@ -92,7 +92,9 @@ class ScreeningFlow(Flow):
         """重新开始: the answers go, who the screening is for stays."""
         data = turn.state.data if turn.state.flow == self.name else {}
         if data.get("for_other") is False or data.get("helper_confirmed") is True:
-            keep = {k: data[k] for k in ("for_other", "helper_confirmed") if k in data}
+            keep: dict[str, Any] = {
+                k: data[k] for k in ("for_other", "helper_confirmed") if k in data
+            }
             turn.state.enter(self.name, WHOM, {"answers": {}, "skipped": [], "set_by": {},
                                                "date": self.today().isoformat(), **keep})  # fmt: skip
             if keep.get("for_other"):

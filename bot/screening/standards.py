@@ -275,8 +275,8 @@ class Standards:
         base = self._lookup(self.measures[d.measure], region, area, on)
         if base is None or base.fallback:
             return None
-        value = math.ceil(round(base.value * d.factor, 6))
-        low = math.ceil(round(base.low * d.factor, 6))
+        value: float = math.ceil(round(base.value * d.factor, 6))
+        low: float = math.ceil(round(base.low * d.factor, 6))
         floor = _in_force(m.province, on)
         if floor is not None:
             low = max(low, floor.values[area])

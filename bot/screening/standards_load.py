@@ -293,7 +293,7 @@ def _derive(raw: Any, mid: str, path: Path, line: int, report: Report) -> Derive
     if raw.get("confidence") not in CONFIDENCE:
         report.error(path, raw.line_of("confidence"), f"{mid} derive: confidence H, M or L")
         ok = False
-    if not ok:
+    if not ok or factor is None:
         return None
     return Derive(raw["measure"], float(factor), raw["rule"].strip(), raw["source"].strip(),
                   raw["confidence"])  # fmt: skip
