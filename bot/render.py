@@ -18,8 +18,10 @@ its sentences.
 
 from __future__ import annotations
 
+import ast
 import html
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -267,8 +269,139 @@ class LiveRenderer(Renderer):
 
 
 def load(root: Path, report: Report, content: Content) -> Renderer:
-    """The content part ``wording``: templates and labels of the snapshot."""
-    return Renderer(Path(root) / "templates", content.locale, report=report)
+    """The content part ``wording``: templates and labels of the snapshot, checked
+    against the template and label names the code uses."""
+    wording = Renderer(
+        Path(root) / MANIFEST.file("templates").folder, content.locale, report=report
+    )
+    check_names_used(wording, report)
+    return wording
+
+
+# -- the names the code uses ----------------------------------------------------
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Calls whose first argument names a template / a label.
+_TEMPLATE_CALLS = {"say", "text", "render"}
+_LABEL_CALLS = {"label", "button"}
+_TEMPLATE_NAME = re.compile(r"^([a-z][a-z0-9_]*)/([a-z0-9_][a-z0-9_.]*?)(?:\.j2)?$")
+
+
+@dataclass(frozen=True)
+class NameUse:
+    """A template (``kind="template"``) or label the code names, at ``path:line``.
+    ``pattern`` is set for an f-string: then at least one name must match it."""
+
+    kind: str
+    name: str
+    path: Path
+    line: int
+    pattern: re.Pattern[str] | None = None
+
+
+def check_names_used(wording: Renderer, report: Report, package: Path = PACKAGE_DIR) -> None:
+    """Report every template or label the code names that the wording does not have.
+
+    The names are read from the package source with ``ast``: the first argument of
+    ``.say()``/``.text()``/``.render()`` (templates) and of ``.label()``/``.button()``
+    (labels), and any other string literal shaped ``area/name`` where ``area`` is a
+    template folder (a name kept in a variable before it is said). An f-string such as
+    ``f"cases/ask_{step}"`` must match at least one existing name."""
+    templates = set(wording.files)
+    labels = set(wording.labels())
+    for use in names_used(package):
+        have = templates if use.kind == "template" else labels
+        if use.pattern is not None:
+            if any(use.pattern.fullmatch(n) for n in have):
+                continue
+        elif use.name in have:
+            continue
+        if use.kind == "template":
+            where = f"templates/{wording.locale}/{use.name}{TEMPLATE_SUFFIX}"
+            report.error(
+                use.path, use.line, f"程序要用的模板不存在：{use.name}（应有文件 {where}）"
+            )
+        else:
+            report.error(
+                use.path,
+                use.line,
+                f"程序要用的按钮文字不存在：{use.name}（应写在 templates/{wording.locale}/labels.yml "
+                "或 labels/*.yml 里）",
+            )
+
+
+@lru_cache(maxsize=4)
+def names_used(package: Path = PACKAGE_DIR) -> tuple[NameUse, ...]:
+    """Every template and label name the package's source uses (read once a process)."""
+    uses: list[NameUse] = []
+    loose: list[tuple[str, Path, int]] = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        in_fstring: set[int] = set()
+        called: set[int] = set()
+        constants: list[ast.Constant] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant):
+                if isinstance(node.value, str):
+                    constants.append(node)
+                continue
+            if isinstance(node, ast.JoinedStr):
+                in_fstring.update(id(v) for v in node.values)
+                continue
+            if not (
+                isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Attribute)
+            ):
+                continue
+            method = node.func.attr
+            kind = (
+                "template"
+                if method in _TEMPLATE_CALLS
+                else "label"
+                if method in _LABEL_CALLS
+                else None
+            )
+            if kind is None:
+                continue
+            use = _name_use(kind, node.args[0], path)
+            if use is not None:
+                called.add(id(node.args[0]))
+                uses.append(use)
+        loose.extend(
+            (c.value, path, c.lineno)
+            for c in constants
+            if id(c) not in in_fstring and id(c) not in called
+        )
+    areas = {u.name.split("/", 1)[0] for u in uses if u.kind == "template"}
+    for value, path, line in loose:
+        m = _TEMPLATE_NAME.match(value)
+        if m and m.group(1) in areas:
+            uses.append(NameUse("template", f"{m.group(1)}/{m.group(2)}", path, line))
+    return tuple(uses)
+
+
+def _name_use(kind: str, arg: ast.expr, path: Path) -> NameUse | None:
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        name = arg.value
+        if kind == "template":
+            m = _TEMPLATE_NAME.match(name)
+            if not m:
+                return None
+            name = f"{m.group(1)}/{m.group(2)}"
+        return NameUse(kind, name, path, arg.lineno)
+    if isinstance(arg, ast.JoinedStr):
+        shown, regex = [], []
+        for part in arg.values:
+            if isinstance(part, ast.Constant):
+                shown.append(str(part.value))
+                regex.append(re.escape(str(part.value)))
+            else:
+                shown.append("*")
+                regex.append("[^/]+" if kind == "template" else "[A-Za-z0-9_-]+")
+        name = "".join(shown)
+        if kind == "template" and "/" not in name:
+            return None
+        return NameUse(kind, name, path, arg.lineno, re.compile("".join(regex)))
+    return None
 
 
 class _CompiledTemplates(jinja2.BytecodeCache):

@@ -78,6 +78,40 @@ class Chat:
     def text(self) -> str:
         return "\n".join(r.text for r in self.last)
 
+    # What the last replies were, by name rather than by wording: the template each was
+    # rendered from, and the payloads of their buttons. Assert these (and the facts a
+    # reply carries: a figure, a reference, a masked phone), not template sentences.
+
+    def templates(self) -> list[str | None]:
+        """The template of each of the last replies, in order."""
+        return templates_of(self.last)
+
+    def template(self) -> str | None:
+        """The template of the last reply."""
+        assert self.last, "no reply"
+        return self.last[-1].template
+
+    def payloads(self) -> list[str]:
+        """The payloads of every button of the last replies, in order."""
+        return payloads_of(self.last)
+
+    def has_payload(self, prefix: str) -> bool:
+        return any(p.startswith(prefix) for p in self.payloads())
+
+    def payload(self, prefix: str) -> str:
+        """The one payload starting with ``prefix`` (fails if none or several)."""
+        found = [p for p in self.payloads() if p.startswith(prefix)]
+        assert len(found) == 1, f"{len(found)} payloads {prefix!r}* in {self.payloads()}"
+        return found[0]
+
+
+def templates_of(replies: list[Reply]) -> list[str | None]:
+    return [r.template for r in replies]
+
+
+def payloads_of(replies: list[Reply]) -> list[str]:
+    return [p for r in replies for p in r.payloads()]
+
 
 @pytest.fixture
 def chat(app: App) -> Chat:

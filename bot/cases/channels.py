@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cases.phone import normalize_phone
-from bot.content import Content, LineDict, LineList, Report, load_yaml_file
+from bot.content import Content, LineDict, LineList, Report, content_path, load_yaml_file
 from bot.store.cases import CATEGORIES
 
 # The 21 市州 exactly as in FACTS.md, in its order.
@@ -137,11 +137,9 @@ def _line(data: Any, key: str | int) -> int:
 
 
 def load(root: Path, report: Report, content: Content) -> Channels:
-    regions = load_regions(root / "policy_texts" / "regions.yml", report)
-    general, offices, targets = load_channels(
-        root / "policy_texts" / "channels.yml", regions, report
-    )
-    words = load_urgent_words(root / "intents" / "urgent_words.yml", report)
+    regions = load_regions(content_path(root, "regions"), report)
+    general, offices, targets = load_channels(content_path(root, "channels"), regions, report)
+    words = load_urgent_words(content_path(root, "urgent_words"), report)
     return Channels(general, offices, regions, targets, words)
 
 

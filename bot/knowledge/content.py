@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.content import Content, Report
+from bot.content import Content, Report, content_path
 from bot.knowledge.intents import load_intents, load_out_of_scope, load_settings
 from bot.knowledge.matcher import Doc, Matcher
 from bot.knowledge.normalize import Normalizer, load_normalizer
@@ -64,7 +64,7 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
             owner.setdefault(norm, topic.id)
     # An out-of-scope example that is also a topic's example would send it to fallback.
     negatives = []
-    oos_path = root / "intents" / "out_of_scope.yml"
+    oos_path = content_path(root, "out_of_scope")
     for doc, lines in load_out_of_scope(root, report):
         for q, line in zip(doc.examples, lines, strict=True):
             norm = normalize(q)

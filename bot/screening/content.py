@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.content import Content, Report
+from bot.content import Content, Report, content_path
 from bot.screening.expr import evaluate
 from bot.screening.facts import FACTS, PROGRAMS, REGIONS
 from bot.screening.questionnaire import Question, Questionnaire, load_questionnaire
@@ -132,7 +132,7 @@ def load(root: Path, report: Report, content: Content) -> Screening | None:
 
 
 def _check_questionnaire(root: Path, report: Report, q: Questionnaire) -> None:
-    path = root / "intents" / "questionnaire.yml"
+    path = content_path(root, "questionnaire")
     region = q.get("region")
     if region is not None and region.type == "choice":
         values = {o.value for o in region.options}

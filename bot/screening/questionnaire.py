@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.content import LineDict, LineList, Report, load_yaml_file
+from bot.content import LineDict, LineList, Report, content_path, load_yaml_file
 from bot.screening.expr import Expr, ExprError, compile_expr
 from bot.screening.facts import FACTS, InvalidAnswer, check_value
 
@@ -161,7 +161,7 @@ def parse_number(text: str, integer: bool, minimum: float | None, maximum: float
 def load_questionnaire(
     root: Path, report: Report, expr_names: set[str], programs: set[str]
 ) -> Questionnaire | None:
-    path = root / "intents" / "questionnaire.yml"
+    path = content_path(root, "questionnaire")
     if not path.exists():
         report.error(path, 1, "missing: the screening questionnaire")
         return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.content import LineDict, LineList, Report, load_yaml_file, parse_date
+from bot.content import LineDict, LineList, Report, content_path, load_yaml_file, parse_date
 from bot.screening.facts import AREAS, REGIONS
 
 CONFIDENCE = ("H", "M", "L")
@@ -276,7 +276,7 @@ def _warn_overtaken(m: Measure, region: str, path: Path, report: Report) -> None
 
 
 def load_standards(root: Path, report: Report) -> Standards | None:
-    path = root / "policy_texts" / "standards.yml"
+    path = content_path(root, "standards")
     if not path.exists():
         report.error(path, 1, "missing: the dated standards")
         return None

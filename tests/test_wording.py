@@ -1,0 +1,187 @@
+"""Wording is content: templates and labels are checked with the rest, the names the
+code uses must exist, /reload changes wording atomically, and replies carry the
+name of their template."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT, Config
+from bot.content import MANIFEST, ContentHolder, load_content
+from bot.dialog.events import Reply
+from bot.render import Renderer, names_used
+from tests.conftest import Chat
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A copy of the bundled content to break."""
+    for folder in MANIFEST.folders:
+        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def sanliang_check(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--content", str(root)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+    )
+
+
+def line_of(path: Path, needle: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if needle in line)
+
+
+def test_check_fails_when_a_template_a_flow_uses_is_missing(root: Path) -> None:
+    (root / "templates/zh-CN/cases/summary.j2").unlink()
+    done = sanliang_check(root)
+    assert done.returncode == 1
+    # Where the code names it, so the developer finds the flow; the file it expects,
+    # so the admin knows what to restore.
+    use = next(u for u in names_used() if u.name == "cases/summary")
+    rel = use.path.relative_to(PROJECT_ROOT).as_posix()
+    assert f"{rel}:{use.line}: 程序要用的模板不存在：cases/summary" in done.stdout
+    assert "templates/zh-CN/cases/summary.j2" in done.stdout
+    # The line is the one with the literal in the source.
+    assert '"cases/summary"' in use.path.read_text(encoding="utf-8").splitlines()[use.line - 1]
+
+
+def test_check_fails_when_a_template_named_by_an_f_string_has_no_match(root: Path) -> None:
+    for path in (root / "templates/zh-CN/cases").glob("ask_*.j2"):
+        path.unlink()
+    _content, report = load_content(root)
+    assert any("程序要用的模板不存在：cases/ask_*" in str(p) for p in report.errors)
+
+
+def test_check_fails_when_a_label_the_code_uses_is_missing(root: Path) -> None:
+    path = root / "templates/zh-CN/labels.yml"
+    text = path.read_text(encoding="utf-8")
+    assert "\nnav.back:" in "\n" + text
+    path.write_text(
+        "\n".join(line for line in text.splitlines() if not line.startswith("nav.back:")) + "\n",
+        encoding="utf-8",
+    )
+    _content, report = load_content(root)
+    found = [str(p) for p in report.errors if "nav.back" in str(p)]
+    assert found and all("程序要用的按钮文字不存在：nav.back" in p for p in found)
+    flow = PROJECT_ROOT / "bot/dialog/flow.py"
+    line = line_of(flow, '"nav.back"')
+    assert f"bot/dialog/flow.py:{line}:" in "\n".join(found)
+
+
+def test_a_template_that_does_not_compile_is_an_error_at_its_line(root: Path) -> None:
+    path = root / "templates/zh-CN/core/menu.j2"
+    path.write_text("第一行\n{% if x %}\n没有结束\n", encoding="utf-8")
+    (root / "templates/zh-CN/core/help.j2").write_text(
+        '{% include "core/nosuch.j2" %}\n', encoding="utf-8"
+    )
+    done = sanliang_check(root)
+    assert done.returncode == 1
+    assert "templates/zh-CN/core/menu.j2:" in done.stdout
+    assert "模板写法有误，无法编译" in done.stdout
+    assert "templates/zh-CN/core/help.j2:1: 引用的模板不存在：core/nosuch.j2" in done.stdout
+
+
+def test_a_broken_or_duplicated_label_file_is_reported_with_its_line(root: Path) -> None:
+    (root / "templates/zh-CN/labels/zz.yml").write_text(
+        "# 测试\nextra.key: 好\nnav.back: 又一个\n", encoding="utf-8"
+    )
+    (root / "templates/zh-CN/labels/yy.yml").write_text("a: [unclosed\n", encoding="utf-8")
+    _content, report = load_content(root)
+    problems = [str(p) for p in report.errors]
+    assert any(
+        p.startswith("templates/zh-CN/labels/zz.yml:3: 按钮文字 'nav.back' 重复") for p in problems
+    )
+    # The C parser reports where it gave up (line 1 or 2).
+    assert any(
+        re.match(r"templates/zh-CN/labels/yy\.yml:[12]: malformed YAML", p) for p in problems
+    )
+
+
+def test_a_file_no_part_reads_is_a_warning(root: Path) -> None:
+    (root / "intents/synonym.yml").write_text("# 测试\na: b\n", encoding="utf-8")
+    _content, report = load_content(root)
+    assert not report.errors
+    assert any(
+        str(p).startswith("intents/synonym.yml:1: warning: 这个文件不在内容清单里")
+        for p in report.warnings
+    )
+
+
+def test_bundled_code_and_wording_agree() -> None:
+    uses = names_used()
+    assert len({u.name for u in uses if u.kind == "template"}) > 100
+    assert len({u.name for u in uses if u.kind == "label"}) > 50
+    _content, report = load_content(PROJECT_ROOT)
+    assert [str(p) for p in report.errors] == []
+
+
+def test_a_rendered_text_and_its_reply_carry_the_template_name() -> None:
+    r = Renderer(PROJECT_ROOT / "templates")
+    text = r.render("core/expired")
+    assert text.template == "core/expired"
+    assert Reply(text).template == "core/expired"
+    assert Reply("typed by hand").template is None
+    assert Reply(text, template="other/name").template == "other/name"
+
+
+# -- reload changes wording, atomically -----------------------------------------
+
+
+async def test_reload_changes_wording_and_keeps_the_last_good_on_error(root: Path, tmp_path):
+    from bot.admin.reload import reload_content
+    from bot.app import open_app
+
+    app = await open_app(Config(db_path=str(tmp_path / "t.db"), content_dir=root))
+    try:
+        chat = Chat(app)
+        await chat.send("/start")
+        assert chat.templates() == ["core/menu"]
+        before = chat.text()
+        menu = root / "templates/zh-CN/core/menu.j2"
+        menu.write_text("菜单已改：{{ '请选' }}\n", encoding="utf-8")
+        labels = root / "templates/zh-CN/labels.yml"
+        labels.write_text(
+            labels.read_text(encoding="utf-8").replace("nav.menu: ", "nav.menu: 新", 1),
+            encoding="utf-8",
+        )
+        report = await reload_content(app.engine)
+        assert not report.errors
+        await chat.send("/start")
+        assert chat.text() == "菜单已改：请选"
+        # The engine's own renderer (notices, jobs) follows the served snapshot too.
+        assert app.engine.renderer.label("nav.menu").startswith("新")
+
+        # A broken template: the reload is refused and the wording stays as it was.
+        menu.write_text("{% if %}\n", encoding="utf-8")
+        labels.write_text(
+            labels.read_text(encoding="utf-8").replace("nav.menu: 新", "nav.menu: 再", 1),
+            encoding="utf-8",
+        )
+        report = await reload_content(app.engine)
+        assert any(str(p).startswith("templates/zh-CN/core/menu.j2:1:") for p in report.errors)
+        await chat.send("/start")
+        assert chat.text() == "菜单已改：请选"
+        assert app.engine.renderer.label("nav.menu").startswith("新")
+        assert before != chat.text()
+    finally:
+        await app.close()
+
+
+def test_holder_reload_keeps_the_last_good_wording(root: Path) -> None:
+    holder, _ = ContentHolder.load(root)
+    good = holder.current
+    (root / "templates/zh-CN/core/error.j2").write_text("{{ unclosed\n", encoding="utf-8")
+    report = holder.reload()
+    assert report.errors and holder.current is good
+    assert holder.current.wording.has_template("core/error")
