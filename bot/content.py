@@ -339,7 +339,53 @@ def load_content(root: Path, locale: str = FALLBACK_LOCALE) -> tuple[Content, Re
             raise RuntimeError(f"content part {name!r} declares no files in MANIFEST")
         content.parts[name] = _resolve(spec)(root, report, content)
     _check_undeclared(root, report)
+    _check_headers(root, report, locale)
     return content, report
+
+
+HEADER_CHECK = "sanliang check"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def header_of(text: str, markdown: bool) -> list[str]:
+    """The comment lines a file opens with (for Markdown: the front matter's first)."""
+    lines = text.splitlines()
+    if markdown:
+        if not lines or lines[0].strip() != "---":
+            return []
+        lines = lines[1:]
+    out = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        out.append(line)
+    return out
+
+
+def _check_headers(root: Path, report: Report, locale: str) -> None:
+    """Every file an admin edits opens with a short comment in Chinese: what the file
+    holds and how to check it (``sanliang check``). A warning: the assistant works
+    without it, but the next admin would not know the file."""
+    for f in MANIFEST:
+        if not f.header:
+            continue
+        for path in f.paths(root, locale):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue  # the part's loader reports it
+            header = header_of(text, path.suffix == ".md")
+            if not (
+                any(_HAN.search(line) for line in header)
+                and any(HEADER_CHECK in line for line in header)
+            ):
+                where = "前言（第一个 --- 下面）" if path.suffix == ".md" else "文件"
+                report.warning(
+                    path,
+                    1,
+                    f"{where}开头缺少中文说明：用 # 开头的注释写明这个文件写的是什么、"
+                    f"改完怎么检查（{HEADER_CHECK}），见 docs/管理员手册.md",
+                )
 
 
 def _check_undeclared(root: Path, report: Report) -> None:

@@ -185,3 +185,43 @@ def test_holder_reload_keeps_the_last_good_wording(root: Path) -> None:
     report = holder.reload()
     assert report.errors and holder.current is good
     assert holder.current.wording.has_template("core/error")
+
+
+# -- headers of the files admins edit --------------------------------------------
+
+
+def test_every_file_an_admin_edits_opens_with_a_chinese_header() -> None:
+    _content, report = load_content(PROJECT_ROOT)
+    assert [str(p) for p in report.warnings if "开头缺少中文说明" in p.message] == []
+    edited = [p for f in MANIFEST if f.header for p in f.paths(PROJECT_ROOT)]
+    assert len(edited) > 40  # topics, eligibility, intents, labels
+
+
+def test_a_file_without_a_header_is_a_warning_and_headers_change_no_meaning(root: Path) -> None:
+    from bot.admin.files import add_question
+
+    dibao = root / "policy_texts/dibao.md"
+    with_header = dibao.read_text(encoding="utf-8")
+    assert with_header.splitlines()[1].startswith("# 说明：")
+    good, _ = load_content(root)
+    # The header is a comment inside the front matter: parsers skip it, and an added
+    # example question leaves it as it is.
+    edited = add_question(with_header, "低保的钱啥时候发")
+    assert edited.splitlines()[:3] == with_header.splitlines()[:3]
+    without = (
+        "\n".join(line for line in with_header.splitlines() if not line.startswith("# ")) + "\n"
+    )
+    dibao.write_text(without, encoding="utf-8")
+    (root / "intents/urgent_words.yml").write_text("words:\n  - 没有吃的\n", encoding="utf-8")
+    content, report = load_content(root)
+    assert not report.errors
+    missing = sorted(
+        str(p).split(":")[0] for p in report.warnings if "开头缺少中文说明" in p.message
+    )
+    assert missing == ["intents/urgent_words.yml", "policy_texts/dibao.md"]
+    before, after = good.knowledge.topics["dibao"], content.knowledge.topics["dibao"]
+    assert (before.title, before.questions, before.body) == (
+        after.title,
+        after.questions,
+        after.body,
+    )
