@@ -225,3 +225,48 @@ def test_a_file_without_a_header_is_a_warning_and_headers_change_no_meaning(root
         after.questions,
         after.body,
     )
+
+
+# -- an admin changes a button's wording through the chat -------------------------
+
+
+async def test_an_uploaded_label_file_is_checked_previewed_and_published(root: Path, tmp_path):
+    from bot.app import open_app
+    from bot.dialog.events import Document, Event
+
+    admin_id = 4242
+    config = Config(db_path=str(tmp_path / "a.db"), content_dir=root, admin_ids=[admin_id])
+    app = await open_app(config)
+    try:
+        admin, resident = Chat(app, admin_id), Chat(app, 1001)
+
+        async def upload(name: str, text: str) -> None:
+            doc = Document(file_name=name, data=text.encode("utf-8"))
+            admin.last = await app.engine.handle(
+                Event(user_id=admin_id, chat_id=admin_id, document=doc)
+            )
+
+        rel = "templates/zh-CN/labels/cases.yml"
+        original = (root / rel).read_text(encoding="utf-8")
+        label = app.engine.renderer.label("cases.consent.yes")
+        # Dropping a label the code uses is refused, naming the code that needs it.
+        await upload(
+            "labels-cases.yml",
+            "\n".join(x for x in original.splitlines() if not x.startswith("cases.ch.by_region:")),
+        )
+        assert admin.templates()[0] == "admin/check_failed"
+        assert "程序要用的按钮文字不存在：cases.ch.by_region" in admin.text()
+        assert not admin.has_payload("adm:pub:")
+        # A new wording: previewed as a diff, published on 发布, used at once.
+        await upload("labels-cases.yml", original.replace(f": {label}", ": 好的，开始填", 1))
+        assert admin.templates() == ["admin/preview"]
+        assert "+cases.consent.yes: 好的，开始填" in admin.text()
+        assert (root / rel).read_text(encoding="utf-8") == original
+        await admin.press(admin.payload("adm:pub:"))
+        assert admin.templates() == ["admin/published"]
+        assert "好的，开始填" in (root / rel).read_text(encoding="utf-8")
+        await resident.press("menu:help")
+        assert resident.templates() == ["cases/consent"]
+        assert "好的，开始填" in resident.labels()
+    finally:
+        await app.close()
