@@ -270,3 +270,20 @@ async def test_an_uploaded_label_file_is_checked_previewed_and_published(root: P
         assert "好的，开始填" in resident.labels()
     finally:
         await app.close()
+
+
+# -- the admin manual covers every file and every fact ---------------------------
+
+MANUAL = PROJECT_ROOT / "docs" / "管理员手册.md"
+
+
+def test_the_admin_manual_names_every_content_file_and_every_fact() -> None:
+    from bot.screening.facts import FACTS
+
+    text = MANUAL.read_text(encoding="utf-8")
+    missing_files = [f.path for f in MANIFEST if f"`{f.path}`" not in text]
+    assert missing_files == [], "add these files to docs/管理员手册.md, section 二"
+    uploads = [f.upload for f in MANIFEST.uploadable() if f.upload and "*" not in f.upload]
+    assert [u for u in uploads if f"`{u}`" not in text] == []
+    missing_facts = [name for name in FACTS if f"`{name}`" not in text]
+    assert missing_facts == [], "add these fact names to docs/管理员手册.md, section 三"
