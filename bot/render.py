@@ -42,13 +42,16 @@ RENDER_CACHE_SIZE = 1024
 
 
 class Rendered(str):
-    """A rendered text that remembers the name of its template (``area/name``)."""
+    """A rendered text that remembers the name of its template (``area/name``) and the
+    values it was rendered with (what tests assert instead of sentences)."""
 
     template: str
+    context: dict[str, Any]
 
-    def __new__(cls, text: str, template: str) -> Rendered:
+    def __new__(cls, text: str, template: str, context: dict[str, Any] | None = None) -> Rendered:
         self = super().__new__(cls, text)
         self.template = template
+        self.context = dict(context or {})
         return self
 
 
@@ -208,7 +211,7 @@ class Renderer:
             raise jinja2.TemplateNotFound(f"{name}{TEMPLATE_SUFFIX}")
         text = template.render(**context)
         lines = [line.rstrip() for line in text.strip().splitlines()]
-        return Rendered(_MANY_BLANKS.sub("\n\n", "\n".join(lines)), name)
+        return Rendered(_MANY_BLANKS.sub("\n\n", "\n".join(lines)), name, context)
 
     def label(self, key: str, **context: Any) -> str:
         """A button label. Labels are plain text (buttons show no markup)."""

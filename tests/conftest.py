@@ -91,6 +91,11 @@ class Chat:
         assert self.last, "no reply"
         return self.last[-1].template
 
+    def context(self, index: int = -1) -> dict:
+        """The values the reply ``index`` (default: the last) was rendered with."""
+        assert self.last, "no reply"
+        return context_of(self.last[index])
+
     def payloads(self) -> list[str]:
         """The payloads of every button of the last replies, in order."""
         return payloads_of(self.last)
@@ -107,6 +112,11 @@ class Chat:
 
 def templates_of(replies: list[Reply]) -> list[str | None]:
     return [r.template for r in replies]
+
+
+def context_of(reply: Reply) -> dict:
+    """The values a reply's template was rendered with ({} for a text built by hand)."""
+    return dict(getattr(reply.text, "context", {}))
 
 
 def payloads_of(replies: list[Reply]) -> list[str]:
