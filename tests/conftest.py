@@ -72,6 +72,11 @@ class Chat:
                         return await self.press(b.payload)
         raise AssertionError(f"no button {label!r} in {self.labels()}")
 
+    async def choose(self, payload: str) -> list[Reply]:
+        """Press the button with this payload, which the last replies must offer."""
+        assert payload in self.payloads(), f"no button {payload!r} in {self.payloads()}"
+        return await self.press(payload)
+
     def labels(self) -> list[str]:
         return [b.label for r in self.last for row in r.buttons for b in row]
 
