@@ -335,18 +335,31 @@ def check_names_used(wording: Renderer, report: Report, package: Path = PACKAGE_
 
 @lru_cache(maxsize=4)
 def names_used(package: Path = PACKAGE_DIR) -> tuple[NameUse, ...]:
-    """Every template and label name the package's source uses (read once a process)."""
+    """Every template and label name the package's source uses (read once a process).
+
+    An f-string whose only placeholders are loop variables over literal tuples (or
+    over a module-level tuple of strings, in that module or imported from the
+    package) is expanded to every name it can make, so that each one is checked."""
+    trees = {
+        path: ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for path in sorted(package.rglob("*.py"))
+    }
+    modules = {_module_name(package, path): tree for path, tree in trees.items()}
+    constants = {name: _string_tuples(tree) for name, tree in modules.items()}
     uses: list[NameUse] = []
     loose: list[tuple[str, Path, int]] = []
-    for path in sorted(package.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for path, tree in trees.items():
+        lookup = _lookup(tree, constants.get(_module_name(package, path), {}), constants)
+        parents = {
+            id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)
+        }
         in_fstring: set[int] = set()
         called: set[int] = set()
-        constants: list[ast.Constant] = []
+        strings: list[ast.Constant] = []
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant):
                 if isinstance(node.value, str):
-                    constants.append(node)
+                    strings.append(node)
                 continue
             if isinstance(node, ast.JoinedStr):
                 in_fstring.update(id(v) for v in node.values)
@@ -365,13 +378,19 @@ def names_used(package: Path = PACKAGE_DIR) -> tuple[NameUse, ...]:
             )
             if kind is None:
                 continue
-            use = _name_use(kind, node.args[0], path)
-            if use is not None:
-                called.add(id(node.args[0]))
+            arg = node.args[0]
+            use = _name_use(kind, arg, path)
+            if use is None:
+                continue
+            called.add(id(arg))
+            names = _expand(arg, parents, lookup) if isinstance(arg, ast.JoinedStr) else None
+            if names:
+                uses.extend(NameUse(kind, n, path, arg.lineno) for n in names)
+            else:
                 uses.append(use)
         loose.extend(
             (c.value, path, c.lineno)
-            for c in constants
+            for c in strings
             if id(c) not in in_fstring and id(c) not in called
         )
     areas = {u.name.split("/", 1)[0] for u in uses if u.kind == "template"}
@@ -380,6 +399,94 @@ def names_used(package: Path = PACKAGE_DIR) -> tuple[NameUse, ...]:
         if m and m.group(1) in areas:
             uses.append(NameUse("template", f"{m.group(1)}/{m.group(2)}", path, line))
     return tuple(uses)
+
+
+def _module_name(package: Path, path: Path) -> str:
+    parts = [package.name, *path.relative_to(package).with_suffix("").parts]
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _strings(node: ast.expr | None) -> list[str] | None:
+    if isinstance(node, ast.Tuple | ast.List | ast.Set) and node.elts:
+        values = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+        if len(values) == len(node.elts) and all(isinstance(v, str) for v in values):
+            return [str(v) for v in values]
+    return None
+
+
+def _string_tuples(tree: ast.Module) -> dict[str, list[str]]:
+    """Module-level ``NAME = ("a", "b", ...)`` (or annotated) assignments."""
+    out: dict[str, list[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        else:
+            continue
+        values = _strings(value)
+        if isinstance(target, ast.Name) and values is not None:
+            out[target.id] = values
+    return out
+
+
+def _lookup(
+    tree: ast.Module, own: dict[str, list[str]], constants: dict[str, dict[str, list[str]]]
+):
+    """Name -> strings: the module's own tuples, and those it imports from the package."""
+    names = dict(own)
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                values = constants.get(node.module, {}).get(alias.name)
+                if values is not None:
+                    names[alias.asname or alias.name] = values
+    return names.get
+
+
+def _expand(arg: ast.JoinedStr, parents: dict[int, ast.AST], lookup) -> list[str] | None:
+    """Every string the f-string can give, when each placeholder is a loop variable
+    over known strings; None when any is not."""
+    import itertools
+
+    pieces: list[list[str]] = []
+    for part in arg.values:
+        if isinstance(part, ast.Constant):
+            pieces.append([str(part.value)])
+        elif (
+            isinstance(part, ast.FormattedValue)
+            and isinstance(part.value, ast.Name)
+            and part.conversion == -1
+            and part.format_spec is None
+        ):
+            values = _bound(part.value.id, arg, parents, lookup)
+            if values is None:
+                return None
+            pieces.append(values)
+        else:
+            return None
+    return ["".join(p) for p in itertools.product(*pieces)]
+
+
+def _bound(name: str, node: ast.AST, parents: dict[int, ast.AST], lookup) -> list[str] | None:
+    """The strings ``name`` runs through, if an enclosing loop binds it to known ones."""
+    here: ast.AST | None = parents.get(id(node))
+    while here is not None and not isinstance(here, ast.FunctionDef | ast.AsyncFunctionDef):
+        loops: list[tuple[ast.expr, ast.expr]] = []
+        if isinstance(here, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            loops = [(g.target, g.iter) for g in here.generators]
+        elif isinstance(here, ast.For):
+            loops = [(here.target, here.iter)]
+        for target, iterable in loops:
+            if isinstance(target, ast.Name) and target.id == name:
+                values = _strings(iterable)
+                if values is None and isinstance(iterable, ast.Name):
+                    values = lookup(iterable.id)
+                return values
+        here = parents.get(id(here))
+    return None
 
 
 def _name_use(kind: str, arg: ast.expr, path: Path) -> NameUse | None:

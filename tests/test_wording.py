@@ -287,3 +287,16 @@ def test_the_admin_manual_names_every_content_file_and_every_fact() -> None:
     assert [u for u in uploads if f"`{u}`" not in text] == []
     missing_facts = [name for name in FACTS if f"`{name}`" not in text]
     assert missing_facts == [], "add these fact names to docs/管理员手册.md, section 三"
+
+
+def test_labels_named_by_a_loop_over_known_values_are_each_checked(root: Path) -> None:
+    # f"cases.cat.{c}" for c in CATEGORIES: every category needs its label.
+    path = root / "templates/zh-CN/labels/cases.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        "\n".join(x for x in text.splitlines() if not x.startswith("cases.cat.winter:")) + "\n",
+        encoding="utf-8",
+    )
+    _content, report = load_content(root)
+    assert any("程序要用的按钮文字不存在：cases.cat.winter" in str(p) for p in report.errors)
+    assert {u.name for u in names_used()} >= {f"cases.cat.{c}" for c in ("living", "winter")}
