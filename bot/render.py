@@ -313,6 +313,10 @@ def check_names_used(wording: Renderer, report: Report, package: Path = PACKAGE_
     templates = set(wording.files)
     labels = set(wording.labels())
     for use in names_used(package):
+        try:  # the code's path as a developer reads it: bot/cases/dialog.py
+            where_used = use.path.relative_to(package.parent).as_posix()
+        except ValueError:
+            where_used = str(use.path)
         have = templates if use.kind == "template" else labels
         if use.pattern is not None:
             if any(use.pattern.fullmatch(n) for n in have):
@@ -322,11 +326,11 @@ def check_names_used(wording: Renderer, report: Report, package: Path = PACKAGE_
         if use.kind == "template":
             where = f"templates/{wording.locale}/{use.name}{TEMPLATE_SUFFIX}"
             report.error(
-                use.path, use.line, f"程序要用的模板不存在：{use.name}（应有文件 {where}）"
+                where_used, use.line, f"程序要用的模板不存在：{use.name}（应有文件 {where}）"
             )
         else:
             report.error(
-                use.path,
+                where_used,
                 use.line,
                 f"程序要用的按钮文字不存在：{use.name}（应写在 templates/{wording.locale}/labels.yml "
                 "或 labels/*.yml 里）",
@@ -537,8 +541,17 @@ def _references(env: jinja2.Environment, source: str) -> tuple[str, ...]:
     """The templates ``source`` includes, imports or extends by a literal name."""
     if "{%" not in source:
         return ()
-    refs = jinja2.meta.find_referenced_templates(env.parse(source))
+    return _references_in(source)
+
+
+@lru_cache(maxsize=4096)
+def _references_in(source: str) -> tuple[str, ...]:
+    # Kept by source, like the compiled templates: a reload parses only what changed.
+    refs = jinja2.meta.find_referenced_templates(_PARSER.parse(source))
     return tuple(r for r in refs if r is not None)
+
+
+_PARSER = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
 
 
 def _line_of(source: str, needle: str) -> int:
