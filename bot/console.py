@@ -26,6 +26,9 @@ class ConsoleChannel:
         self.buttons: list[Button] = []
         self.lettered = False
 
+    def _say(self, template: str, **context: object) -> str:
+        return html_to_plain(self.engine.renderer.render(template, **context))
+
     def _key(self, n: int) -> str:
         """Button n's key: 1, 2, 3 ... or a, b, c ... when the step waits for a number."""
         return chr(ord("a") + n - 1) if self.lettered and n <= 26 else str(n)
@@ -45,9 +48,9 @@ class ConsoleChannel:
                     cells.append(f"[{self._key(len(shown))}] {button.label}")
                 print("  ".join(cells), file=self.out)
             if reply.request_contact:
-                print("（可以输入 “电话 13800000000” 来分享号码）", file=self.out)
+                print(self._say("console/share_contact"), file=self.out)
             if reply.request_location:
-                print("（可以输入 “位置 30.66 104.06” 来分享位置）", file=self.out)
+                print(self._say("console/share_location"), file=self.out)
             print(file=self.out)
         if shown:
             self.buttons = shown
@@ -76,7 +79,7 @@ class ConsoleChannel:
 
     async def send(self, line: str) -> list[Reply]:
         if self.out_of_range(line):
-            print(f"没有这个选项，请输入 1 到 {len(self.buttons)} 之间的数字。\n", file=self.out)
+            print(self._say("console/no_such_option", n=len(self.buttons)) + "\n", file=self.out)
             return []
         replies = await self.engine.handle(self.to_event(line))
         self.render(replies)
@@ -87,7 +90,7 @@ async def run_console(engine: Engine, user_id: int, stdin: TextIO = sys.stdin) -
     channel = ConsoleChannel(engine, user_id)
     interactive = stdin.isatty()
     if interactive:
-        print("三亮助手（终端版）。输入数字选择按钮，直接打字提问；Ctrl-D 退出。\n")
+        print(channel._say("console/welcome") + "\n")  # noqa: SLF001 - the same channel
         await channel.send("/start")
     loop = asyncio.get_running_loop()
     while True:

@@ -300,6 +300,9 @@ class NameUse:
     path: Path
     line: int
     pattern: re.Pattern[str] | None = None
+    # A template-shaped string literal outside a say/text/render call: checked when its
+    # folder is a template folder (of the wording, or named in such a call).
+    loose: bool = False
 
 
 def check_names_used(wording: Renderer, report: Report, package: Path = PACKAGE_DIR) -> None:
@@ -312,7 +315,12 @@ def check_names_used(wording: Renderer, report: Report, package: Path = PACKAGE_
     ``f"cases/ask_{step}"`` must match at least one existing name."""
     templates = set(wording.files)
     labels = set(wording.labels())
-    for use in names_used(package):
+    uses = names_used(package)
+    areas = {n.split("/", 1)[0] for n in templates if "/" in n}
+    areas |= {u.name.split("/", 1)[0] for u in uses if u.kind == "template" and not u.loose}
+    for use in uses:
+        if use.loose and use.name.split("/", 1)[0] not in areas:
+            continue
         try:  # the code's path as a developer reads it: bot/cases/dialog.py
             where_used = use.path.relative_to(package.parent).as_posix()
         except ValueError:
@@ -397,11 +405,11 @@ def names_used(package: Path = PACKAGE_DIR) -> tuple[NameUse, ...]:
             for c in strings
             if id(c) not in in_fstring and id(c) not in called
         )
-    areas = {u.name.split("/", 1)[0] for u in uses if u.kind == "template"}
     for value, path, line in loose:
         m = _TEMPLATE_NAME.match(value)
-        if m and m.group(1) in areas:
-            uses.append(NameUse("template", f"{m.group(1)}/{m.group(2)}", path, line))
+        if m:
+            name = f"{m.group(1)}/{m.group(2)}"
+            uses.append(NameUse("template", name, path, line, loose=True))
     return tuple(uses)
 
 

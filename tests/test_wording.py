@@ -300,3 +300,13 @@ def test_labels_named_by_a_loop_over_known_values_are_each_checked(root: Path) -
     _content, report = load_content(root)
     assert any("程序要用的按钮文字不存在：cases.cat.winter" in str(p) for p in report.errors)
     assert {u.name for u in names_used()} >= {f"cases.cat.{c}" for c in ("living", "winter")}
+
+
+def test_a_template_named_outside_a_say_call_is_checked_too(root: Path) -> None:
+    # The terminal channel names its hints through a helper: the literal is enough.
+    (root / "templates/zh-CN/console/no_such_option.j2").unlink()
+    _content, report = load_content(root)
+    assert any(
+        str(p).startswith("bot/console.py:") and "console/no_such_option" in str(p)
+        for p in report.errors
+    )
