@@ -56,11 +56,49 @@ def test_check_fails_when_a_template_a_flow_uses_is_missing(root: Path) -> None:
     assert '"cases/summary"' in use.path.read_text(encoding="utf-8").splitlines()[use.line - 1]
 
 
-def test_check_fails_when_a_template_named_by_an_f_string_has_no_match(root: Path) -> None:
-    for path in (root / "templates/zh-CN/cases").glob("ask_*.j2"):
-        path.unlink()
-    _content, report = load_content(root)
-    assert any("程序要用的模板不存在：cases/ask_*" in str(p) for p in report.errors)
+def test_names_in_f_strings_loops_and_variables(tmp_path: Path) -> None:
+    """The scan on a small package of its own: a literal, a literal kept in a variable,
+    an f-string (a pattern: one match is enough) and an f-string over a loop of known
+    strings (each name it makes must exist)."""
+    from bot.content import Report
+    from bot.render import check_names_used
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "consts.py").write_text('KINDS = ("a", "b")\n', encoding="utf-8")
+    (package / "flow.py").write_text(
+        "from pkg.consts import KINDS\n"
+        "def go(turn, step):\n"
+        '    turn.say("demo/hello")\n'
+        '    name = "demo/kept"\n'
+        "    turn.say(name)\n"
+        '    turn.say(f"demo/ask_{step}")\n'
+        '    return [turn.button(f"demo.kind.{k}", "p") for k in KINDS]\n',
+        encoding="utf-8",
+    )
+    templates = tmp_path / "templates" / "zh-CN" / "demo"
+    templates.mkdir(parents=True)
+    for name in ("hello", "kept", "ask_one"):
+        (templates / f"{name}.j2").write_text("好\n", encoding="utf-8")
+    labels = tmp_path / "templates" / "zh-CN" / "labels.yml"
+    labels.write_text("demo.kind.a: 甲\ndemo.kind.b: 乙\n", encoding="utf-8")
+
+    def problems() -> list[str]:
+        report = Report(tmp_path)
+        check_names_used(Renderer(tmp_path / "templates"), report, package)
+        return [str(p) for p in report.errors]
+
+    assert problems() == []
+    (templates / "ask_one.j2").unlink()
+    (templates / "kept.j2").unlink()
+    labels.write_text("demo.kind.a: 甲\n", encoding="utf-8")
+    names_used.cache_clear()
+    assert sorted(problems()) == [
+        "pkg/flow.py:4: 程序要用的模板不存在：demo/kept（应有文件 templates/zh-CN/demo/kept.j2）",
+        "pkg/flow.py:6: 程序要用的模板不存在：demo/ask_*（应有文件 templates/zh-CN/demo/ask_*.j2）",
+        "pkg/flow.py:7: 程序要用的按钮文字不存在：demo.kind.b（应写在 templates/zh-CN/labels.yml"
+        " 或 labels/*.yml 里）",
+    ]
 
 
 def test_check_fails_when_a_label_the_code_uses_is_missing(root: Path) -> None:
