@@ -303,6 +303,9 @@ class NameUse:
     # A template-shaped string literal outside a say/text/render call: checked when its
     # folder is a template folder (of the wording, or named in such a call).
     loose: bool = False
+    # A label built by a helper from a prefix and known values (``f(\"cases.cat\",
+    # CATEGORIES)``): checked when the wording has labels under that prefix at all.
+    family: str | None = None
 
 
 def check_names_used(wording: Renderer, report: Report, package: Path = PACKAGE_DIR) -> None:
@@ -318,8 +321,12 @@ def check_names_used(wording: Renderer, report: Report, package: Path = PACKAGE_
     uses = names_used(package)
     areas = {n.split("/", 1)[0] for n in templates if "/" in n}
     areas |= {u.name.split("/", 1)[0] for u in uses if u.kind == "template" and not u.loose}
+    families = {u.family for u in uses if u.family}
+    known_families = {f for f in families if any(k.startswith(f + ".") for k in labels)}
     for use in uses:
         if use.loose and use.name.split("/", 1)[0] not in areas:
+            continue
+        if use.family is not None and use.family not in known_families:
             continue
         try:  # the code's path as a developer reads it: bot/cases/dialog.py
             where_used = use.path.relative_to(package.parent).as_posix()
@@ -376,9 +383,17 @@ def names_used(package: Path = PACKAGE_DIR) -> tuple[NameUse, ...]:
             if isinstance(node, ast.JoinedStr):
                 in_fstring.update(id(v) for v in node.values)
                 continue
-            if not (
-                isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Attribute)
-            ):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            family = _label_family(node, lookup)
+            if family is not None:
+                prefix, values = family
+                uses.extend(
+                    NameUse("label", f"{prefix}.{v}", path, node.lineno, family=prefix)
+                    for v in values
+                )
+                continue
+            if not isinstance(node.func, ast.Attribute):
                 continue
             method = node.func.attr
             kind = (
@@ -411,6 +426,25 @@ def names_used(package: Path = PACKAGE_DIR) -> tuple[NameUse, ...]:
             name = f"{m.group(1)}/{m.group(2)}"
             uses.append(NameUse("template", name, path, line, loose=True))
     return tuple(uses)
+
+
+_LABEL_PREFIX = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+def _label_family(node: ast.Call, lookup) -> tuple[str, list[str]] | None:
+    """``helper("cases.cat", CATEGORIES)``: a dotted prefix and a tuple of known strings,
+    the shape of a helper that makes one label per value."""
+    if len(node.args) != 2 or node.keywords:
+        return None
+    first, second = node.args
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return None
+    if not _LABEL_PREFIX.match(first.value):
+        return None
+    values = _strings(second)
+    if values is None and isinstance(second, ast.Name):
+        values = lookup(second.id)
+    return (first.value, values) if values else None
 
 
 def _module_name(package: Path, path: Path) -> str:

@@ -65,15 +65,16 @@ def test_names_in_f_strings_loops_and_variables(tmp_path: Path) -> None:
 
     package = tmp_path / "pkg"
     package.mkdir()
-    (package / "consts.py").write_text('KINDS = ("a", "b")\n', encoding="utf-8")
+    (package / "consts.py").write_text('KINDS = ("a", "b")\nSIZES = ("s", "m")\n', encoding="utf-8")
     (package / "flow.py").write_text(
-        "from pkg.consts import KINDS\n"
+        "from pkg.consts import KINDS, SIZES\n"
         "def go(turn, step):\n"
         '    turn.say("demo/hello")\n'
         '    name = "demo/kept"\n'
         "    turn.say(name)\n"
         '    turn.say(f"demo/ask_{step}")\n'
-        '    return [turn.button(f"demo.kind.{k}", "p") for k in KINDS]\n',
+        '    return [turn.button(f"demo.kind.{k}", "p") for k in KINDS]\n'
+        'SIZE = labelled("demo.size", SIZES)\n',
         encoding="utf-8",
     )
     templates = tmp_path / "templates" / "zh-CN" / "demo"
@@ -81,7 +82,9 @@ def test_names_in_f_strings_loops_and_variables(tmp_path: Path) -> None:
     for name in ("hello", "kept", "ask_one"):
         (templates / f"{name}.j2").write_text("好\n", encoding="utf-8")
     labels = tmp_path / "templates" / "zh-CN" / "labels.yml"
-    labels.write_text("demo.kind.a: 甲\ndemo.kind.b: 乙\n", encoding="utf-8")
+    labels.write_text(
+        "demo.kind.a: 甲\ndemo.kind.b: 乙\ndemo.size.s: 小\ndemo.size.m: 中\n", encoding="utf-8"
+    )
 
     def problems() -> list[str]:
         report = Report(tmp_path)
@@ -91,12 +94,14 @@ def test_names_in_f_strings_loops_and_variables(tmp_path: Path) -> None:
     assert problems() == []
     (templates / "ask_one.j2").unlink()
     (templates / "kept.j2").unlink()
-    labels.write_text("demo.kind.a: 甲\n", encoding="utf-8")
+    labels.write_text("demo.kind.a: 甲\ndemo.size.s: 小\n", encoding="utf-8")
     names_used.cache_clear()
     assert sorted(problems()) == [
         "pkg/flow.py:4: 程序要用的模板不存在：demo/kept（应有文件 templates/zh-CN/demo/kept.j2）",
         "pkg/flow.py:6: 程序要用的模板不存在：demo/ask_*（应有文件 templates/zh-CN/demo/ask_*.j2）",
         "pkg/flow.py:7: 程序要用的按钮文字不存在：demo.kind.b（应写在 templates/zh-CN/labels.yml"
+        " 或 labels/*.yml 里）",
+        "pkg/flow.py:8: 程序要用的按钮文字不存在：demo.size.m（应写在 templates/zh-CN/labels.yml"
         " 或 labels/*.yml 里）",
     ]
 
