@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT, Config
-from bot.content import MANIFEST, ContentHolder, load_content
+from bot.content import ContentHolder, load_content
 from bot.dialog.events import Reply
-from bot.render import Renderer, names_used
+from bot.manifest import MANIFEST
+from bot.render import Renderer
+from bot.wording_names import names_used
 from tests.conftest import Chat
 
 
@@ -61,7 +63,7 @@ def test_names_in_f_strings_loops_and_variables(tmp_path: Path) -> None:
     an f-string (a pattern: one match is enough) and an f-string over a loop of known
     strings (each name it makes must exist)."""
     from bot.content import Report
-    from bot.render import check_names_used
+    from bot.wording_names import check_names_used
 
     package = tmp_path / "pkg"
     package.mkdir()

@@ -13,16 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bot.content import (
-    FALLBACK_LOCALE,
-    MANIFEST,
-    Content,
-    LineDict,
-    Report,
-    load_content,
-    parse_yaml,
-    split_front_matter,
-)
+from bot.content import Content, LineDict, Report, load_content, parse_yaml, split_front_matter
+from bot.manifest import FALLBACK_LOCALE, MANIFEST
 
 MAX_UPLOAD_BYTES = 200 * 1024
 # The folders of the content root that load_content reads (from the manifest). A change

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.cases.phone import normalize_phone
-from bot.content import Content, LineDict, LineList, Report, content_path, load_yaml_file
+from bot.content import Content, LineDict, LineList, Report, load_yaml_file
+from bot.manifest import content_path
 from bot.store.cases import CATEGORIES
 
 # The 21 市州 exactly as in FACTS.md, in its order.

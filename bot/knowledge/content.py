@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.content import Content, Report, content_path
+from bot.content import Content, Report
 from bot.knowledge.intents import load_intents, load_out_of_scope, load_settings
 from bot.knowledge.matcher import Doc, Matcher
 from bot.knowledge.normalize import Normalizer, load_normalizer
 from bot.knowledge.topics import Topic, Topics, load_topics
+from bot.manifest import content_path
 
 
 @dataclass

@@ -7,8 +7,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from bot.content import LineDict, Report, content_path, load_yaml_file
+from bot.content import LineDict, Report, load_yaml_file
 from bot.knowledge.matcher import Doc, Intent, Settings
+from bot.manifest import content_path
 
 MENU_ITEMS = ("ask", "list", "screen", "channels", "help", "progress")
 ACTIONS = ("greeting", "thanks", "menu")

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.content import LineDict, Report, content_path, load_yaml_file
+from bot.content import LineDict, Report, load_yaml_file
+from bot.manifest import content_path
 
 # Keep CJK ideographs, ASCII letters and digits; everything else (punctuation, emoji,
 # spaces, symbols) is dropped.

@@ -15,13 +15,12 @@ from bot.content import (
     LineDict,
     LineList,
     Report,
-    content_path,
-    content_paths,
     load_yaml_file,
     parse_date,
     parse_yaml,
     split_front_matter,
 )
+from bot.manifest import content_path, content_paths
 
 REQUIRED = (
     "id", "title", "summary", "category", "keywords", "questions", "related", "program",

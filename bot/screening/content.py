@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.content import Content, Report, content_path
+from bot.content import Content, Report
+from bot.manifest import content_path
 from bot.screening.expr import evaluate
 from bot.screening.facts import FACTS, PROGRAMS, REGIONS
 from bot.screening.questionnaire import Question, Questionnaire, load_questionnaire

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.content import LineDict, LineList, Report, content_path, load_yaml_file
+from bot.content import LineDict, LineList, Report, load_yaml_file
+from bot.manifest import content_path
 from bot.screening.expr import Expr, ExprError, compile_expr
 from bot.screening.facts import FACTS, InvalidAnswer, check_value
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.content import MANIFEST, LineDict, LineList, Report, content_paths, load_yaml_file
+from bot.content import LineDict, LineList, Report, load_yaml_file
+from bot.manifest import MANIFEST, content_paths
 from bot.screening.expr import EMPTY, EvalError, Expr, ExprError, compile_expr, evaluate
 from bot.screening.facts import FACTS, PROGRAMS
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.content import LineDict, LineList, Report, content_path, load_yaml_file, parse_date
+from bot.content import LineDict, LineList, Report, load_yaml_file, parse_date
+from bot.manifest import content_path
 from bot.screening.facts import AREAS, REGIONS
 
 CONFIDENCE = ("H", "M", "L")
