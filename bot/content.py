@@ -14,7 +14,6 @@ one, so the running assistant swaps content atomically.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +23,26 @@ import yaml
 
 from bot.manifest import FALLBACK_LOCALE, MANIFEST, check_headers, check_undeclared
 
-# (part name, "module:function"), loaded in this order; later parts may use earlier ones.
-PARTS: list[tuple[str, str]] = [
-    ("knowledge", "bot.knowledge.content:load"),
-    ("screening", "bot.screening.content:load"),
-    ("channels", "bot.cases.channels:load"),
-    ("wording", "bot.render:load"),
-]
+PartLoader = Callable[[Path, "Report", "Content"], Any]
+
+
+def part_loaders() -> list[tuple[str, PartLoader]]:
+    """(part name, loader), loaded in this order; later parts may use earlier ones.
+    Imported here, when content is loaded: the loaders themselves import this module.
+    Each part's files are declared in ``bot.manifest.MANIFEST``."""
+    from bot.cases.channels import load as channels
+    from bot.knowledge.content import load as knowledge
+    from bot.render import load as wording
+    from bot.screening.content import load as screening
+    from bot.words import load as words
+
+    return [
+        ("words", words),
+        ("knowledge", knowledge),
+        ("screening", screening),
+        ("channels", channels),
+        ("wording", wording),
+    ]
 
 
 @dataclass(frozen=True)
@@ -88,20 +100,16 @@ class Content:
         raise AttributeError(name)
 
 
-def _resolve(spec: str) -> Callable[[Path, Report, Content], Any]:
-    module, _, func = spec.partition(":")
-    return getattr(importlib.import_module(module), func)
-
-
 def load_content(root: Path, locale: str = FALLBACK_LOCALE) -> tuple[Content, Report]:
     root = Path(root)
     report = Report(root)
     content = Content(root, locale)
+    loaders = part_loaders()
     declared = {p.part for p in MANIFEST.parts}
-    for name, spec in PARTS:
-        if name not in declared:
-            raise RuntimeError(f"content part {name!r} declares no files in MANIFEST")
-        content.parts[name] = _resolve(spec)(root, report, content)
+    if declared != {name for name, _load in loaders}:
+        raise RuntimeError("every content part needs a loader and its files in MANIFEST")
+    for name, load in loaders:
+        content.parts[name] = load(root, report, content)
     check_undeclared(root, report)
     check_headers(root, report, locale)
     return content, report

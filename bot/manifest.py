@@ -129,6 +129,17 @@ _F = ContentFile
 MANIFEST = Manifest(
     (
         PartFiles(
+            "words",
+            (
+                _F(
+                    "words",
+                    "intents/words.yml",
+                    "打字时和按钮一样的说法（重新开始、返回、不清楚，邀请码的身份）",
+                    upload="words.yml",
+                ),
+            ),
+        ),
+        PartFiles(
             "knowledge",
             (
                 _F(

@@ -9,8 +9,10 @@ import json
 import pytest
 from telegram import Update
 
-from bot.staff.jobs import ApplicationNotifier, run_reminders
-from bot.telegram.adapter import FloodGuard, build_application
+from bot.staff.jobs import run_reminders
+from bot.telegram.adapter import build_application
+from bot.telegram.guards import FloodGuard
+from bot.telegram.jobs import ApplicationNotifier
 from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
 from tests.staff_support import (
     CHAT_WUHOU,
@@ -79,7 +81,7 @@ async def test_claim_pressed_in_the_staff_group(tg):
     calls = sent(stub)
     group = [c for c in calls if c[1] == CHAT_WUHOU]
     renderer = app.engine.renderer
-    summary = app.engine.services["staff"].summary(await app.store.workflow.get(case.id))
+    summary = app.engine.services.staff.summary(await app.store.workflow.get(case.id))
     claimed = renderer.render("staff/claimed_post", c=summary, holder="张三")
     assert group and group[0][0] == "editMessageText" and group[0][2] == claimed
     assert all(PHONE not in c[2] for c in group)
@@ -92,7 +94,7 @@ async def test_claim_pressed_in_the_staff_group(tg):
 
 async def test_reminders_go_out_through_the_adapter(tg):
     app, application, stub = tg
-    clock = app.engine.services["clock"]
+    clock = app.engine.services.clock
     case, _ = await new_case(app)
     clock.set(ts(2025, 1, 8, 1))  # not claimed within 1 working day
     report = await run_reminders(service(app), ApplicationNotifier(application), clock)

@@ -355,3 +355,14 @@ def test_a_template_named_outside_a_say_call_is_checked_too(root: Path) -> None:
         str(p).startswith("bot/console.py:") and "console/no_such_option" in str(p)
         for p in report.errors
     )
+
+
+def test_the_features_content_parts_are_the_manifests() -> None:
+    from bot.content import part_loaders
+    from bot.features import FEATURES
+
+    declared = {p.part for p in MANIFEST.parts}
+    assert {name for name, _load in part_loaders()} == declared
+    read = {part for f in FEATURES for part in f.content_parts}
+    assert read <= declared
+    assert declared - read == {"wording"}  # read by every feature
