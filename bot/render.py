@@ -282,19 +282,45 @@ def load(root: Path, report: Report, content: Content) -> Renderer:
 
 
 class _CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept in memory by name and source: a reload compiles only the
-    templates whose text changed (jinja checks the source's checksum)."""
+    """Compiled templates kept by name and source (jinja checks the source's checksum):
+    in memory, so a reload compiles only the templates whose text changed, and in
+    jinja's per-user cache folder, so a new process (``sanliang check``, a restart)
+    does not compile them all again."""
 
     def __init__(self) -> None:
         self._code: dict[str, bytes] = {}
+        self._disk: jinja2.FileSystemBytecodeCache | None = None
+        self._no_disk = False
+
+    def disk(self) -> jinja2.FileSystemBytecodeCache | None:
+        if self._disk is None and not self._no_disk:
+            try:
+                self._disk = jinja2.FileSystemBytecodeCache()
+            except (OSError, RuntimeError):  # no private temporary folder: memory only
+                self._no_disk = True
+        return self._disk
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         code = self._code.get(bucket.key)
         if code is not None:
             bucket.bytecode_from_string(code)
+            if bucket.code is not None:
+                return
+        disk = self.disk()
+        if disk is not None:
+            try:
+                disk.load_bytecode(bucket)
+            except (OSError, ValueError, EOFError):
+                bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self._code[bucket.key] = bucket.bytecode_to_string()
+        disk = self.disk()
+        if disk is not None:
+            try:
+                disk.dump_bytecode(bucket)
+            except OSError:
+                pass
 
 
 _COMPILED = _CompiledTemplates()

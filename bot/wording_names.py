@@ -15,12 +15,17 @@ A missing name is an error at the line of the code that names it. The content pa
 from __future__ import annotations
 
 import ast
+import hashlib
 import itertools
+import json
+import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import jinja2
 
 if TYPE_CHECKING:
     from bot.content import Report
@@ -97,80 +102,147 @@ def check_names_used(wording: Renderer, report: Report, package: Path = PACKAGE_
             )
 
 
+# Files without any of these cannot name a template or a label: they are not parsed.
+_MAY_NAME = re.compile(
+    r"\.(?:say|text|render|label|button)\("
+    r"|[\"'][a-z][a-z0-9_]*/[a-z0-9_][a-z0-9_.]*[\"']"
+    r"|\(\s*[\"'][a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*[\"']\s*,"
+)
+
+
+_CACHE_VERSION = "1"
+
+
 @lru_cache(maxsize=4)
 def names_used(package: Path = PACKAGE_DIR) -> tuple[NameUse, ...]:
-    """Every template and label name the package's source uses (read once a process).
+    """Every template and label name the package's source uses, read once a process,
+    and kept in jinja's per-user cache folder under the sizes and times of the source
+    files, so that a new process reads them again only after the code changed."""
+    files = sorted(package.rglob("*.py"))
+    key = hashlib.sha1(_CACHE_VERSION.encode())
+    for path in files:
+        st = path.stat()
+        key.update(f"{path.relative_to(package)}:{st.st_mtime_ns}:{st.st_size};".encode())
+    cache = _cache_file(f"sanliang-names-{key.hexdigest()}.json")
+    if cache is not None:
+        try:
+            return tuple(_from_json(item, package) for item in json.loads(cache.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    uses = _scan(package, files)
+    if cache is not None:
+        try:  # whole or not at all: another process may be reading it
+            partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            partial.write_text(json.dumps([_to_json(u, package) for u in uses]))
+            os.replace(partial, cache)
+        except OSError:
+            pass
+    return uses
+
+
+def _cache_file(name: str) -> Path | None:
+    try:
+        return Path(jinja2.FileSystemBytecodeCache().directory) / name
+    except (OSError, RuntimeError):
+        return None
+
+
+def _to_json(use: NameUse, package: Path) -> list:
+    pattern = use.pattern.pattern if use.pattern is not None else None
+    rel = use.path.relative_to(package).as_posix()
+    return [use.kind, use.name, rel, use.line, pattern, use.loose, use.family]
+
+
+def _from_json(item: list, package: Path) -> NameUse:
+    kind, name, rel, line, pattern, loose, family = item
+    compiled = re.compile(pattern) if pattern is not None else None
+    return NameUse(kind, name, package / rel, int(line), compiled, bool(loose), family)
+
+
+def _scan(package: Path, files: list[Path]) -> tuple[NameUse, ...]:
+    """Every template and label name in the source files of ``package``.
 
     An f-string whose only placeholders are loop variables over literal tuples (or
     over a module-level tuple of strings, in that module or imported from the
     package) is expanded to every name it can make, so that each one is checked."""
-    trees = {
-        path: ast.parse(path.read_text(encoding="utf-8"), str(path))
-        for path in sorted(package.rglob("*.py"))
-    }
-    modules = {_module_name(package, path): tree for path, tree in trees.items()}
-    constants = {name: _string_tuples(tree) for name, tree in modules.items()}
+    sources = {path: path.read_text(encoding="utf-8") for path in files}
+    by_module = {_module_name(package, path): path for path in sources}
+    trees: dict[Path, ast.Module] = {}
+
+    def tree_of(path: Path) -> ast.Module:
+        if path not in trees:
+            trees[path] = ast.parse(sources[path], str(path))
+        return trees[path]
+
+    @cache
+    def constants(module: str) -> dict[str, list[str]]:
+        path = by_module.get(module)
+        return _string_tuples(tree_of(path)) if path is not None else {}
+
     uses: list[NameUse] = []
-    loose: list[tuple[str, Path, int]] = []
-    for path, tree in trees.items():
-        lookup = _lookup(tree, constants.get(_module_name(package, path), {}), constants)
-        parents = {
-            id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)
-        }
-        in_fstring: set[int] = set()
-        called: set[int] = set()
-        strings: list[ast.Constant] = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant):
-                if isinstance(node.value, str):
-                    strings.append(node)
-                continue
-            if isinstance(node, ast.JoinedStr):
-                in_fstring.update(id(v) for v in node.values)
-                continue
-            if not isinstance(node, ast.Call) or not node.args:
-                continue
-            family = _label_family(node, lookup)
-            if family is not None:
-                prefix, values = family
-                uses.extend(
-                    NameUse("label", f"{prefix}.{v}", path, node.lineno, family=prefix)
-                    for v in values
-                )
-                continue
-            if not isinstance(node.func, ast.Attribute):
-                continue
-            method = node.func.attr
-            kind = (
-                "template"
-                if method in _TEMPLATE_CALLS
-                else "label"
-                if method in _LABEL_CALLS
-                else None
+    for path, source in sources.items():
+        if _MAY_NAME.search(source):
+            tree = tree_of(path)
+            lookup = _lookup(tree, constants(_module_name(package, path)), constants)
+            uses.extend(_uses_in(path, tree, lookup))
+    return tuple(uses)
+
+
+def _uses_in(path: Path, tree: ast.Module, lookup) -> list[NameUse]:
+    parents: dict[int, ast.AST] = {}
+    uses: list[NameUse] = []
+    in_fstring: set[int] = set()
+    called: set[int] = set()
+    strings: list[ast.Constant] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, str):
+                strings.append(node)
+            continue
+        if isinstance(node, ast.JoinedStr):
+            in_fstring.update(id(v) for v in node.values)
+            continue
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        family = _label_family(node, lookup)
+        if family is not None:
+            prefix, values = family
+            uses.extend(
+                NameUse("label", f"{prefix}.{v}", path, node.lineno, family=prefix) for v in values
             )
-            if kind is None:
-                continue
-            arg = node.args[0]
-            use = _name_use(kind, arg, path)
-            if use is None:
-                continue
-            called.add(id(arg))
-            names = _expand(arg, parents, lookup) if isinstance(arg, ast.JoinedStr) else None
-            if names:
-                uses.extend(NameUse(kind, n, path, arg.lineno) for n in names)
-            else:
-                uses.append(use)
-        loose.extend(
-            (c.value, path, c.lineno)
-            for c in strings
-            if id(c) not in in_fstring and id(c) not in called
+            continue
+        if not isinstance(node.func, ast.Attribute):
+            continue
+        method = node.func.attr
+        kind = (
+            "template" if method in _TEMPLATE_CALLS else "label" if method in _LABEL_CALLS else None
         )
-    for value, path, line in loose:
-        m = _TEMPLATE_NAME.match(value)
+        if kind is None:
+            continue
+        arg = node.args[0]
+        use = _name_use(kind, arg, path)
+        if use is None:
+            continue
+        called.add(id(arg))
+        names = None
+        if isinstance(arg, ast.JoinedStr):
+            if not parents:  # only where an f-string needs its enclosing loops
+                parents.update(
+                    (id(child), n) for n in ast.walk(tree) for child in ast.iter_child_nodes(n)
+                )
+            names = _expand(arg, parents, lookup)
+        if names:
+            uses.extend(NameUse(kind, n, path, arg.lineno) for n in names)
+        else:
+            uses.append(use)
+    for c in strings:
+        if id(c) in in_fstring or id(c) in called:
+            continue
+        m = _TEMPLATE_NAME.match(c.value)
         if m:
             name = f"{m.group(1)}/{m.group(2)}"
-            uses.append(NameUse("template", name, path, line, loose=True))
-    return tuple(uses)
+            uses.append(NameUse("template", name, path, c.lineno, loose=True))
+    return uses
 
 
 _LABEL_PREFIX = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -223,15 +295,14 @@ def _string_tuples(tree: ast.Module) -> dict[str, list[str]]:
     return out
 
 
-def _lookup(
-    tree: ast.Module, own: dict[str, list[str]], constants: dict[str, dict[str, list[str]]]
-):
-    """Name -> strings: the module's own tuples, and those it imports from the package."""
+def _lookup(tree: ast.Module, own: dict[str, list[str]], constants):
+    """Name -> strings: the module's own tuples, and those it imports from the package
+    (``constants(module)`` reads a module's tuples)."""
     names = dict(own)
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             for alias in node.names:
-                values = constants.get(node.module, {}).get(alias.name)
+                values = constants(node.module).get(alias.name)
                 if values is not None:
                     names[alias.asname or alias.name] = values
     return names.get
