@@ -113,15 +113,15 @@ class Manifest:
 
 def _pattern(path: str) -> re.Pattern[str]:
     out = []
-    for token in re.split(r"(\{locale\}|\*\*/|\*)", path):
-        if token == "{locale}":
+    for piece in re.split(r"(\{locale\}|\*\*/|\*)", path):
+        if piece == "{locale}":
             out.append(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*")
-        elif token == "**/":
+        elif piece == "**/":
             out.append(r"(?:[^/]+/)*")
-        elif token == "*":
+        elif piece == "*":
             out.append(r"[^/]+")
         else:
-            out.append(re.escape(token))
+            out.append(re.escape(piece))
     return re.compile("".join(out))
 
 

@@ -340,7 +340,7 @@ def _references_in(source: str) -> tuple[str, ...]:
     return tuple(r for r in refs if r is not None)
 
 
-_PARSER = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+_PARSER = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 
 def _line_of(source: str, needle: str) -> int:
@@ -352,7 +352,9 @@ def _line_of(source: str, needle: str) -> int:
 
 @lru_cache(maxsize=512)
 def _label_template(raw: str) -> jinja2.Template:
-    return jinja2.Environment(autoescape=False).from_string(raw)
+    # Button labels are plain text (Telegram shows them as typed), never HTML: escaping
+    # would show "&amp;" on a button.
+    return jinja2.Environment(autoescape=False).from_string(raw)  # noqa: S701
 
 
 def html_to_plain(text: str) -> str:

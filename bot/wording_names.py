@@ -119,7 +119,7 @@ def names_used(package: Path = PACKAGE_DIR) -> tuple[NameUse, ...]:
     and kept in jinja's per-user cache folder under the sizes and times of the source
     files, so that a new process reads them again only after the code changed."""
     files = sorted(package.rglob("*.py"))
-    key = hashlib.sha1(_CACHE_VERSION.encode())
+    key = hashlib.sha256(_CACHE_VERSION.encode())
     for path in files:
         st = path.stat()
         key.update(f"{path.relative_to(package)}:{st.st_mtime_ns}:{st.st_size};".encode())

@@ -347,16 +347,6 @@ def test_labels_named_by_a_loop_over_known_values_are_each_checked(root: Path) -
     assert {u.name for u in names_used()} >= {f"cases.cat.{c}" for c in ("living", "winter")}
 
 
-def test_a_template_named_outside_a_say_call_is_checked_too(root: Path) -> None:
-    # The terminal channel names its hints through a helper: the literal is enough.
-    (root / "templates/zh-CN/console/no_such_option.j2").unlink()
-    _content, report = load_content(root)
-    assert any(
-        str(p).startswith("bot/console.py:") and "console/no_such_option" in str(p)
-        for p in report.errors
-    )
-
-
 def test_the_features_content_parts_are_the_manifests() -> None:
     from bot.content import part_loaders
     from bot.features import FEATURES
@@ -366,3 +356,18 @@ def test_the_features_content_parts_are_the_manifests() -> None:
     read = {part for f in FEATURES for part in f.content_parts}
     assert read <= declared
     assert declared - read == {"wording"}  # read by every feature
+
+
+def test_the_wheel_carries_the_folders_the_manifest_reads() -> None:
+    import ast as python_ast
+
+    from bot.config import CONTENT_FOLDERS
+
+    tree = python_ast.parse((PROJECT_ROOT / "setup.py").read_text(encoding="utf-8"))
+    (listed,) = [
+        python_ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, python_ast.Assign)
+        and any(getattr(t, "id", None) == "CONTENT_FOLDERS" for t in node.targets)
+    ]
+    assert set(listed) == set(CONTENT_FOLDERS) == set(MANIFEST.folders)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.config import bundled_content
 from bot.manifest import content_path
 
-REGIONS_FILE = content_path(PROJECT_ROOT, "regions")
+# The installed package's copy, or the checkout's (not SANLIANG_CONTENT_DIR's).
+REGIONS_FILE = content_path(bundled_content(), "regions")
 
 
 def _shipped_cities() -> tuple[str, ...]:
