@@ -238,7 +238,7 @@ def _uses_in(path: Path, tree: ast.Module, lookup) -> list[NameUse]:
     for c in strings:
         if id(c) in in_fstring or id(c) in called:
             continue
-        m = _TEMPLATE_NAME.match(c.value)
+        m = _TEMPLATE_NAME.match(str(c.value))
         if m:
             name = f"{m.group(1)}/{m.group(2)}"
             uses.append(NameUse("template", name, path, c.lineno, loose=True))
@@ -283,6 +283,7 @@ def _string_tuples(tree: ast.Module) -> dict[str, list[str]]:
     """Module-level ``NAME = ("a", "b", ...)`` (or annotated) assignments."""
     out: dict[str, list[str]] = {}
     for node in tree.body:
+        value: ast.expr | None
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target, value = node.targets[0], node.value
         elif isinstance(node, ast.AnnAssign):
