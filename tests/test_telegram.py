@@ -539,10 +539,11 @@ async def test_bare_mention_shows_the_menu(tg: TG):
 
 async def test_screening_with_buttons(tg: TG):
     calls = await tg.tap(tg.label("menu.screen"), await tg.send("/start"))
+    calls = await tg.tap(tg.label("screen.for_self"), calls)
     assert any(p.startswith("scr:a:") for p in payloads(calls))  # the first question's buttons
     script = [
         "成都市", "城镇", "3", "900", "68", "没有残疾证", "有", "有人在工作", "1", "没有",
-        "住房没问题", "都没有", "不算多",
+        "没有或不到1万", "都没有", "住房没问题", "都没有", "不算多",
     ]  # fmt: skip
     for answer in script:
         if answer.isdigit():
@@ -551,7 +552,7 @@ async def test_screening_with_buttons(tg: TG):
             calls = await tg.tap(answer, calls)
             assert methods(calls)[0] == "answerCallbackQuery"
     result = "".join(texts(calls))
-    assert "910" in result  # 成都 2023 低保 standard, from the content
+    assert "1120" in result  # 成都 2026 低保 standard, from the content
     # The result always says the township or street office decides.
     assert "乡镇人民政府或街道办事处" in result
 
