@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "bot.telegram.cli",
     "bot.admin.cli",
     "bot.staff.cli",
+    "bot.web.cli",
 ]
 
 

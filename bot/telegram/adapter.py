@@ -56,6 +56,7 @@ from bot.admin.auth import is_admin
 from bot.admin.files import MAX_UPLOAD_BYTES
 from bot.dialog.events import Button, Contact, Document, Event, Location, Reply
 from bot.render import html_to_plain
+from bot.store.identities import TELEGRAM, is_allocated
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -219,6 +220,11 @@ class TelegramChannel:
 
     # -- updates in ------------------------------------------------------------
 
+    async def internal_id(self, telegram_user_id: int) -> int:
+        """The user's internal id, through the channel identities (a Telegram user
+        keeps their Telegram id; see bot/store/identities.py)."""
+        return await self.app.store.identities.resolve(TELEGRAM, str(telegram_user_id))
+
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
         user = update.effective_user
@@ -229,7 +235,7 @@ class TelegramChannel:
         chat = message.chat
         is_group = chat.type in GROUP_CHATS
         base: dict[str, Any] = {
-            "user_id": user.id,
+            "user_id": await self.internal_id(user.id),
             "chat_id": chat.id,
             "update_id": update.update_id,
             "is_group": is_group,
@@ -334,7 +340,7 @@ class TelegramChannel:
                 await self.send_private_only(bot, chat_id, blocked)
                 return
         event = Event(
-            user_id=user.id,
+            user_id=await self.internal_id(user.id),
             chat_id=chat_id,
             payload=payload,
             update_id=update.update_id,
@@ -391,6 +397,10 @@ class TelegramChannel:
         edited = False
         for reply in replies:
             target = reply.chat_id if reply.chat_id is not None else chat_id
+            if is_allocated(target):
+                # Another channel's chat (a web resident): through the process's notifier.
+                await self._elsewhere(target, reply)
+                continue
             inline = self._inline(reply.buttons)
             share = reply.request_contact or reply.request_location
             if (
@@ -426,6 +436,16 @@ class TelegramChannel:
                 )
                 await self._send(bot, target, self.renderer.render(name), follow_up)
         return True
+
+    async def _elsewhere(self, chat_id: int, reply: Reply) -> None:
+        notifier: Any = self.engine.services.get("notifier")
+        if notifier is None or not hasattr(notifier, "channels"):
+            log.warning("a message for another channel's chat has no channel in this process")
+            return
+        try:
+            await notifier.send(chat_id, reply)
+        except Exception as exc:  # noqa: BLE001 - this chat's own replies still go out
+            log.error("message to another channel failed: %s", type(exc).__name__)
 
     def _inline(self, rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
         if not rows:
