@@ -45,7 +45,9 @@ Entry = tuple[str, str, list[list[list[str]]], dict[str, Any]]  # role, body, bu
 
 
 class WebRepo(Repo):
-    async def append(self, user_id: int, entries: list[Entry], now: float | None = None) -> list[int]:
+    async def append(
+        self, user_id: int, entries: list[Entry], now: float | None = None
+    ) -> list[int]:
         """Store a turn's messages (or one notice) together; returns their ids."""
         now = time.time() if now is None else now
         ids: list[int] = []

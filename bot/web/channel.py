@@ -195,7 +195,11 @@ class WebChannel:
         of the log (the greeting a first visit starts with)."""
         user_id = await self.user_for(device_id)
         assert user_id is not None
-        base = {"user_id": user_id, "chat_id": user_id, "update_id": update_id_for(user_id, client_id)}
+        base = {
+            "user_id": user_id,
+            "chat_id": user_id,
+            "update_id": update_id_for(user_id, client_id),
+        }
         if payload is not None:
             event = Event(payload=payload, **base)
             shown = (label or "").strip()[:MAX_LABEL_CHARS]
@@ -215,7 +219,10 @@ class WebChannel:
         if await self.user_for(device_id, create=False) is None:
             # /forget ran: nothing of this turn is kept; the page starts afresh.
             return TurnResult(
-                [{"id": 0, "role": "bot", "html": to_safe_html(r.text), "buttons": []} for r in own],
+                [
+                    {"id": 0, "role": "bot", "html": to_safe_html(r.text), "buttons": []}
+                    for r in own
+                ],
                 forgotten=True,
             )
         entries = [] if silent or not shown else [("user", shown, [], {})]

@@ -45,7 +45,8 @@ class Metrics:
             registry=self.registry,
         )
         self.http_errors = Counter(
-            "sanliang_http_errors", "Web requests that failed with a server error",
+            "sanliang_http_errors",
+            "Web requests that failed with a server error",
             registry=self.registry,
         )
         self.rejected = Counter(

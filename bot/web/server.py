@@ -41,6 +41,7 @@ from bot.web.channel import (
     ChannelRouter,
     WebChannel,
     WebSender,
+    forget_web_identity,
     valid_location,
 )
 from bot.web.metrics import Metrics
@@ -155,7 +156,10 @@ class AccessLog:
             if path.startswith("/static/"):
                 path = "/static/…"
             log.info(
-                "%s %s %d %.0fms", scope.get("method"), path, status,
+                "%s %s %d %.0fms",
+                scope.get("method"),
+                path,
+                status,
                 (time.perf_counter() - start) * 1000,
             )
 
@@ -183,8 +187,10 @@ class WebApp:
         self.signer: Signer | None = None
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(
-                [str(app.config.templates_dir / app.config.locale / "web"),
-                 str(app.config.templates_dir / "zh-CN" / "web")]
+                [
+                    str(app.config.templates_dir / app.config.locale / "web"),
+                    str(app.config.templates_dir / "zh-CN" / "web"),
+                ]
             ),
             autoescape=True,
         )
@@ -197,6 +203,9 @@ class WebApp:
             self.router.telegram = notifier
         app.engine.services["notifier"] = self.router
         app.engine.services["web.sender"] = self.sender
+        handlers = app.engine.services.setdefault("forget_handlers", [])
+        if forget_web_identity not in handlers:
+            handlers.append(forget_web_identity)  # type: ignore[union-attr]
 
     async def start(self) -> None:
         key = self.settings.secret or await self.app.store.web.secret()
@@ -324,8 +333,9 @@ def build_asgi(app: App, settings: WebSettings | None = None, telegram: Any = No
         if device is None:
             return JSONResponse({"messages": [], "unread": 0})
         messages, unread = await web.channel.history(device)
-        return JSONResponse({"messages": messages, "unread": unread},
-                            headers={"cache-control": "no-store"})
+        return JSONResponse(
+            {"messages": messages, "unread": unread}, headers={"cache-control": "no-store"}
+        )
 
     async def send(request: Request) -> Response:
         try:
@@ -360,8 +370,11 @@ def build_asgi(app: App, settings: WebSettings | None = None, telegram: Any = No
             return web.refusal(exc)
         result = await web.channel.turn(device, **kw)
         response = JSONResponse(
-            {"messages": result.messages, "duplicate": result.duplicate,
-             "forgotten": result.forgotten},
+            {
+                "messages": result.messages,
+                "duplicate": result.duplicate,
+                "forgotten": result.forgotten,
+            },
             headers={"cache-control": "no-store"},
         )
         if result.forgotten:
@@ -397,8 +410,11 @@ def build_asgi(app: App, settings: WebSettings | None = None, telegram: Any = No
                     flag.clear()
                     for message in await web.channel.after(user_id, last):
                         last = message["id"]
-                        yield {"event": "message", "id": str(last), "data": json.dumps(
-                            message, ensure_ascii=False)}
+                        yield {
+                            "event": "message",
+                            "id": str(last),
+                            "data": json.dumps(message, ensure_ascii=False),
+                        }
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(flag.wait(), SSE_RECHECK_SECONDS)
 
