@@ -8,10 +8,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store import Repo
+from bot.store import Coalescer, Repo
 
 HISTORY_LIMIT = 60  # messages a page shows after a reload
 KEEP_PER_USER = 200  # older messages are dropped as new ones come
+TRIM_EVERY = 16  # ... checked on about one append in this many
 
 
 @dataclass(frozen=True)
@@ -45,36 +46,62 @@ Entry = tuple[str, str, list[list[list[str]]], dict[str, Any]]  # role, body, bu
 
 
 class WebRepo(Repo):
+    def __init__(self, store) -> None:
+        super().__init__(store)
+        # Turns of different residents ending at the same moment share one INSERT.
+        self._appends: Coalescer[list[tuple], list[int]] = Coalescer(self._append_many)
+
+    async def _append_many(self, items: list[list[tuple]]) -> list[list[int]]:
+        """One statement (so one transaction) for all the items' rows. Row ids are
+        given in the order of the VALUES, so the sorted ids map back to the rows."""
+        rows = [row for item in items for row in item]
+        sql = (
+            "INSERT INTO web_messages (user_id, role, body, buttons, extra, created_at, shown_at)"
+            " VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows)) + " RETURNING id"
+        )
+        params = [v for row in rows for v in row]
+        ids = sorted(int(r["id"]) for r in await self.store.fetchall(sql, params))
+        out, at = [], 0
+        for item in items:
+            out.append(ids[at : at + len(item)])
+            at += len(item)
+        return out
+
     async def append(
         self, user_id: int, entries: list[Entry], now: float | None = None
-    ) -> list[int]:
-        """Store a turn's messages (or one notice) together; returns their ids."""
+    ) -> list[WebMessage]:
+        """Store a turn's messages (or one notice) in one statement; returns them."""
+        if not entries:
+            return []
         now = time.time() if now is None else now
-        ids: list[int] = []
-        async with self.store.tx() as db:
-            for role, body, buttons, extra in entries:
-                cur = await db.execute(
-                    "INSERT INTO web_messages (user_id, role, body, buttons, extra, created_at,"
-                    " shown_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        user_id,
-                        role,
-                        body,
-                        json.dumps(buttons, ensure_ascii=False),
-                        json.dumps(extra, ensure_ascii=False),
-                        now,
-                        None if role == "notice" else now,
-                    ),
+        rows = []
+        for role, body, buttons, extra in entries:
+            rows.append(
+                (
+                    user_id,
+                    role,
+                    body,
+                    json.dumps(buttons, ensure_ascii=False),
+                    json.dumps(extra, ensure_ascii=False),
+                    now,
+                    None if role == "notice" else now,
                 )
-                ids.append(int(cur.lastrowid or 0))
-            if ids:
-                # Only the newest messages are kept (the page shows fewer still).
-                await db.execute(
-                    "DELETE FROM web_messages WHERE user_id = ? AND id < (SELECT id FROM"
-                    " web_messages WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                    (user_id, user_id, KEEP_PER_USER - 1),
-                )
-        return ids
+            )
+        ids = await self._appends.submit(rows)
+        if secrets.randbelow(TRIM_EVERY) == 0:
+            await self.trim(user_id)
+        return [
+            WebMessage(i, role, body, buttons, extra, now, None if role == "notice" else now)
+            for i, (role, body, buttons, extra) in zip(ids, entries, strict=True)
+        ]
+
+    async def trim(self, user_id: int) -> int:
+        """Only the newest messages are kept (the page shows fewer still)."""
+        return await self.store.execute(
+            "DELETE FROM web_messages WHERE user_id = ? AND id < (SELECT id FROM"
+            " web_messages WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (user_id, user_id, KEEP_PER_USER - 1),
+        )
 
     async def history(self, user_id: int, limit: int = HISTORY_LIMIT) -> list[WebMessage]:
         rows = await self.store.fetchall(

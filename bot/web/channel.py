@@ -227,9 +227,8 @@ class WebChannel:
             )
         entries = [] if silent or not shown else [("user", shown, [], {})]
         entries += [reply_entry(r) for r in own]
-        ids = await self.store.web.append(user_id, entries)
-        messages = await self.store.web.after(user_id, ids[0] - 1) if ids else []
-        return TurnResult([message_json(m) for m in messages if m.id in set(ids)])
+        stored = await self.store.web.append(user_id, entries)
+        return TurnResult([message_json(m) for m in stored])
 
     async def _route(self, reply: Reply) -> None:
         assert reply.chat_id is not None
