@@ -152,6 +152,14 @@ class ChannelRouter:
         return await self.send(user_id, reply)
 
 
+def with_web_residents(app: App, telegram: Any) -> ChannelRouter:
+    """The notifier of a Telegram-only process: web residents' messages (a worker's
+    reply on Telegram to a request made on the web) still go to their queue."""
+    router = ChannelRouter(app, telegram)
+    router.add(WEB, WebSender(app))
+    return router
+
+
 def _kind(chat_id: int) -> str:
     return "allocated" if is_allocated(chat_id) else "group" if chat_id < 0 else "telegram"
 

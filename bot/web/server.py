@@ -41,7 +41,6 @@ from bot.web.channel import (
     ChannelRouter,
     WebChannel,
     WebSender,
-    forget_web_identity,
     valid_location,
 )
 from bot.web.metrics import Metrics
@@ -203,9 +202,6 @@ class WebApp:
             self.router.telegram = notifier
         app.engine.services["notifier"] = self.router
         app.engine.services["web.sender"] = self.sender
-        handlers = app.engine.services.setdefault("forget_handlers", [])
-        if forget_web_identity not in handlers:
-            handlers.append(forget_web_identity)  # type: ignore[union-attr]
 
     async def start(self) -> None:
         key = self.settings.secret or await self.app.store.web.secret()
