@@ -121,6 +121,9 @@ class WebSender:
                 if not pages:
                     del self._pages[user_id]
 
+    def pages_of(self, user_id: int) -> int:
+        return len(self._pages.get(user_id, ()))
+
     def open_pages(self) -> int:
         return sum(len(p) for p in self._pages.values())
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import html.parser
+import re
 from urllib.parse import urlparse
 
 # Telegram's names -> the element the page uses.
@@ -31,6 +32,13 @@ _TAGS = {
     "blockquote": "blockquote",
     "a": "a",
 }
+# Telephone numbers become tap-to-call links: the hotlines Chinese phones know, mobiles
+# (1xx xxxx xxxx) and landlines with an area code (028-12345678). Not when the digits
+# are part of an amount, a date or a document number (100元, 2023年, 20号).
+_PHONE = re.compile(
+    r"(?<![\d.\-])(12345|12349|12348|12315|12320|12333|12351|110|119|120|122|"
+    r"1[3-9]\d{9}|0\d{2,3}-\d{7,8})(?![\d.\-]|[元号年月日岁人个户次天%％万千百条项名])"
+)
 _DROP_CONTENT = {"script", "style", "iframe", "object", "embed", "template", "noscript"}
 _SCHEMES = {"http", "https", "tel", "mailto"}
 
@@ -99,8 +107,18 @@ class _Sanitizer(html.parser.HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
-        if not self.skipping:
+        if self.skipping:
+            return
+        if any(t in ("a", "", "code", "pre") for t in self.open):
             self.out.append(html.escape(data, quote=False))
+            return
+        at = 0
+        for m in _PHONE.finditer(data):
+            self.out.append(html.escape(data[at : m.start()], quote=False))
+            number = m.group(1)
+            self.out.append(f'<a href="tel:{number.replace("-", "")}" class="tel">{number}</a>')
+            at = m.end()
+        self.out.append(html.escape(data[at:], quote=False))
 
     def result(self) -> str:
         while self.open:

@@ -59,6 +59,8 @@ MAX_CLIENT_ID = 40
 SSE_PING_SECONDS = 20
 SSE_RECHECK_SECONDS = 15  # also look in the queue now and then (another process wrote)
 WEBHOOK_MAX_BYTES = 1_000_000
+MAX_PAGES_PER_USER = 5  # open streams per resident (tabs, phones)
+MAX_OPEN_PAGES = 5000
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -396,6 +398,12 @@ def build_asgi(app: App, settings: WebSettings | None = None, telegram: Any = No
         user_id = None if device is None else await web.channel.user_for(device, create=False)
         if user_id is None:
             return Response(status_code=204)  # nothing to wait for yet: the page retries
+        if (
+            web.sender.pages_of(user_id) >= MAX_PAGES_PER_USER
+            or web.sender.open_pages() >= MAX_OPEN_PAGES
+        ):
+            web.metrics.rejected.labels("streams").inc()
+            return Response(status_code=429)
         raw = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
         last = int(raw) if raw.isdigit() else 0
 

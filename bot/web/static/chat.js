@@ -56,7 +56,7 @@
   }
 
   function render(m) {
-    if (m.id && m.id <= lastId) return;
+    if (m.id && m.id <= lastId) return null;
     if (m.id) lastId = m.id;
     var loading = document.getElementById("loading");
     if (loading) loading.remove();
@@ -85,10 +85,22 @@
       input.setAttribute("inputmode", m.number || m.contact ? "numeric" : "text");
     }
     log.appendChild(box);
+    return box;
   }
 
-  function renderAll(list) {
-    list.forEach(render);
+  function renderAll(list, fromStart) {
+    // A long answer is read from its beginning: its first line goes to the top of the
+    // screen. A short one (or a reload) scrolls to the end as chat apps do.
+    var first = null;
+    list.forEach(function (m) {
+      var box = render(m);
+      if (box && !first && m.role !== "user") first = box;
+    });
+    if (fromStart && first) {
+      var room = window.innerHeight - form.offsetHeight - 80;
+      var tall = document.body.scrollHeight - first.offsetTop > room;
+      if (tall) { first.scrollIntoView({ block: "start" }); return; }
+    }
     scrollDown();
   }
 
@@ -163,7 +175,7 @@
           return;
         }
         if (r.data.duplicate) { reload(); return; }
-        renderAll(r.data.messages);
+        renderAll(r.data.messages, true);
         listen();
       }).catch(function () {
         if (tries < 3) { setTimeout(attempt, 2000 * tries); return; }
@@ -215,8 +227,7 @@
     events.addEventListener("message", function (e) {
       var m = JSON.parse(e.data);
       if (m.id <= lastId) return;
-      render(m);
-      scrollDown();
+      renderAll([m], true);
       if (m.unread) {
         if (document.visibilityState === "hidden") noteUnread(); else markSeen();
       }
