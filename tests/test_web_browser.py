@@ -272,6 +272,39 @@ def test_menu_question_and_accessible_page(phone: Phone):
     phone.press("回主菜单", "请选择您要办的事")
 
 
+def test_channels_with_the_phones_location(phone: Phone):
+    phone.context.grant_permissions(["geolocation"], origin=phone.site.base)
+    phone.context.set_geolocation({"latitude": 30.66, "longitude": 104.06})
+    phone.open()
+    phone.press("找渠道", "12345")
+    # The hotline is a tap-to-call link.
+    assert phone.page.locator('.bubble a[href="tel:12345"]').count() >= 1
+    phone.page.get_by_role("button", name="发送我的位置").click()
+    answer = re.compile("离您最近|谢谢您发来位置")
+    phone.page.locator(".msg.bot .bubble").filter(has_text=answer).last.wait_for(timeout=WAIT_MS)
+    assert "📍 我的位置" in phone.page.locator(".msg.user .bubble").all_inner_texts()
+
+
+def test_usable_on_slow_3g(phone: Phone):
+    """Chrome's "Slow 3G" (400 ms round trips, 400 kbit/s down): the menu is there
+    within a few seconds, and a question is answered."""
+    cdp = phone.context.new_cdp_session(phone.page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 400,
+            "downloadThroughput": 400 * 1024 / 8,
+            "uploadThroughput": 400 * 1024 / 8,
+        },
+    )
+    start = time.monotonic()
+    phone.open()
+    assert time.monotonic() - start < 8, time.monotonic() - start
+    phone.say("特困人员是啥子", "特困")
+
+
 def test_screening_to_a_result(phone: Phone):
     phone.open()
     phone.press("自助测评", "第 1 题")
