@@ -332,3 +332,47 @@ async def test_live_stream_delivers_a_notice_to_an_open_page(app):
     finally:
         server.should_exit = True
         await task
+
+
+async def test_failed_turns_are_counted_and_answered_kindly(app, web):
+    async def broken(turn, arg):
+        raise RuntimeError("boom")
+
+    app.engine.add_command("broken", broken)
+    h = await open_page(web)
+    r = await web.post("/api/send", json={"text": "/broken"}, headers=h)
+    assert r.status_code == 200 and "回主菜单" in json.dumps(r.json(), ensure_ascii=False)
+    assert "sanliang_turn_errors_total 1.0" in (await web.get("/metrics")).text
+
+
+async def test_access_log_has_routes_only(app, web, caplog):
+    caplog.set_level("INFO", logger="bot.web")
+    h = await open_page(web)
+    await web.post("/api/send", json={"text": "我的电话 13800138000"}, headers=h)
+    await web.get("/api/history?after=99")
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.web"]
+    assert any(line.startswith("POST /api/send 200") for line in lines), lines
+    text = "\n".join(lines)
+    assert "13800138000" not in text and "after=" not in text and "10.0.0.1" not in text
+
+
+async def test_webhook_needs_the_secret(app):
+    from bot.telegram.adapter import build_application
+    from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
+
+    request = OfflineRequest(BotAPIStub())
+    application = build_application(app, "123456:T", request=request, rate_limiter=None)
+    await application.initialize()
+    try:
+        settings = WebSettings(telegram_secret="s3cret")
+        async with client_for(app, settings, telegram=application) as c:
+            update = Updates().message("/start", 77)
+            assert (await c.post("/telegram", json=update)).status_code == 403
+            wrong = {"x-telegram-bot-api-secret-token": "nope"}
+            assert (await c.post("/telegram", json=update, headers=wrong)).status_code == 403
+            right = {"x-telegram-bot-api-secret-token": "s3cret"}
+            assert (await c.post("/telegram", content=b"[", headers=right)).status_code == 400
+            assert (await c.post("/telegram", json=update, headers=right)).status_code == 200
+            assert application.update_queue.qsize() == 1
+    finally:
+        await application.shutdown()
