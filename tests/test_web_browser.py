@@ -261,6 +261,7 @@ def test_menu_question_and_accessible_page(phone: Phone):
     # At 320 px nothing sticks out sideways.
     page.set_viewport_size({"width": 320, "height": 640})
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    phone.shot("0-menu-320px")
     page.set_viewport_size(PHONE)
     phone.say("低保咋个申请", "最低生活保障")
     phone.shot("3-answer")
