@@ -218,7 +218,7 @@ async def test_notice_waits_unread_then_is_marked_shown(app, web):
     user_id = (await app.store.fetchone("SELECT id FROM channel_identities"))["id"]
     sender = web.web.sender
     # Through the process's notifier, as staff notices and announcements go.
-    notifier = app.engine.services["notifier"]
+    notifier = app.engine.services.notifier
     assert await notifier.send(
         user_id, Reply("工作人员回复了<b>您</b>", [[Button("我的求助进度", "menu:progress")]])
     )
@@ -323,7 +323,7 @@ async def test_live_stream_delivers_a_notice_to_an_open_page(app):
             async with c.stream("GET", f"/api/events?after={last}", timeout=10) as stream:
                 assert stream.headers["content-type"].startswith("text/event-stream")
                 await asyncio.sleep(0.1)
-                await app.engine.services["notifier"].send(user_id, Reply("状态变了：已办结"))
+                await app.engine.services.notifier.send(user_id, Reply("状态变了：已办结"))
                 async for line in stream.aiter_lines():
                     if line.startswith("data:"):
                         message = json.loads(line[5:])

@@ -70,7 +70,7 @@ async def _serve(cfg, args: argparse.Namespace) -> int:
                 return 2
         asgi = build_asgi(app, settings, telegram=application)
         if application is not None:
-            from bot.staff.jobs import schedule_jobs
+            from bot.telegram.jobs import schedule_jobs
 
             # Reminders and digests reach web residents too (through the router).
             schedule_jobs(application, app, notifier=asgi.state.web.router)
@@ -101,8 +101,8 @@ async def _serve(cfg, args: argparse.Namespace) -> int:
 
 async def _telegram(app, cfg, args, settings):
     """The Telegram Application fed by this server's webhook route."""
-    from bot.staff.jobs import ApplicationNotifier
     from bot.telegram.adapter import build_application, channel_of
+    from bot.telegram.jobs import ApplicationNotifier
 
     token = (cfg.telegram_token or "").strip()
     if not token or not settings.telegram_secret:
@@ -114,7 +114,7 @@ async def _telegram(app, cfg, args, settings):
         return None
     application = build_application(app, token, base_url=args.api_url)
     await application.initialize()
-    app.engine.services["notifier"] = ApplicationNotifier(application)
+    app.engine.services.notifier = ApplicationNotifier(application)
     await channel_of(application).setup_commands(application.bot)
     await application.bot.set_webhook(
         args.telegram_webhook_url,

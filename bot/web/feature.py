@@ -12,6 +12,5 @@ if TYPE_CHECKING:
 
 
 def install(engine: Engine) -> None:
-    handlers = engine.services.setdefault("forget_handlers", [])
-    if forget_web_identity not in handlers:  # type: ignore[operator]
-        handlers.append(forget_web_identity)  # type: ignore[union-attr]
+    if forget_web_identity not in engine.hooks.forget:
+        engine.hooks.forget.append(forget_web_identity)

@@ -34,7 +34,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.telegram.adapter import FLOOD_LIMIT, FLOOD_WINDOW, FloodGuard
+from bot.telegram.guards import FLOOD_LIMIT, FLOOD_WINDOW, FloodGuard
 from bot.web.channel import (
     MAX_LABEL_CHARS,
     MAX_TEXT_CHARS,
@@ -44,6 +44,7 @@ from bot.web.channel import (
     valid_location,
 )
 from bot.web.metrics import Metrics
+from bot.web.middleware import AccessLog, SecurityHeaders
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -61,20 +62,6 @@ SSE_RECHECK_SECONDS = 15  # also look in the queue now and then (another process
 WEBHOOK_MAX_BYTES = 1_000_000
 MAX_PAGES_PER_USER = 5  # open streams per resident (tabs, phones)
 MAX_OPEN_PAGES = 5000
-
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
-SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-    (b"permissions-policy", b"geolocation=(self), camera=(), microphone=()"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-]
 
 
 @dataclass
@@ -102,67 +89,6 @@ class WebSettings:
         if isinstance(section.get("secure_cookie"), bool):
             s.secure_cookie = section["secure_cookie"]
         return s
-
-
-class SecurityHeaders:
-    """Pure ASGI middleware (so that streaming responses stay streaming)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
-                message.setdefault("headers", [])
-                for name, value in SECURITY_HEADERS:
-                    if name not in names:
-                        message["headers"].append((name, value))
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
-class AccessLog:
-    """One line per request: method, the route (never the query), status, time. No
-    addresses, no cookies, no bodies."""
-
-    def __init__(self, app: Any, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def record(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record)
-        finally:
-            if status >= 500:
-                self.metrics.http_errors.inc()
-            path = scope.get("path", "")
-            if path.startswith("/static/"):
-                path = "/static/…"
-            log.info(
-                "%s %s %d %.0fms",
-                scope.get("method"),
-                path,
-                status,
-                (time.perf_counter() - start) * 1000,
-            )
 
 
 class Refused(Exception):
@@ -199,11 +125,10 @@ class WebApp:
         self._page_cache: dict[str, str] = {}
         # This process's notifier becomes the router: Telegram chats through the one
         # there was (if any), web residents through their queue.
-        notifier = app.engine.services.get("notifier")
+        notifier = app.engine.services.notifier
         if notifier is not None and not isinstance(notifier, ChannelRouter):
             self.router.telegram = notifier
-        app.engine.services["notifier"] = self.router
-        app.engine.services["web.sender"] = self.sender
+        app.engine.services.notifier = self.router
 
     async def start(self) -> None:
         key = self.settings.secret or await self.app.store.web.secret()

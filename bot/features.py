@@ -1,0 +1,100 @@
+"""Every feature the assistant carries, in one explicit list, and what each contributes.
+
+``bot.app`` installs them in this order (``install(engine)``: flows, commands, the
+services and hooks it provides), collects their scheduled jobs, and ``bot.cli``
+adds their subcommands. Adding a feature is adding a line here (docs/HACKING.md).
+A module that fails to import fails loudly: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot import menu
+from bot.admin import cli as admin_cli
+from bot.admin import dialog as admin_dialog
+from bot.cases import cli as cases_cli
+from bot.cases import dialog as cases_dialog
+from bot.knowledge import cli as knowledge_cli
+from bot.knowledge import dialog as knowledge_dialog
+from bot.screening import cli as screening_cli
+from bot.screening import dialog as screening_dialog
+from bot.staff import cli as staff_cli
+from bot.staff import dialog as staff_dialog
+from bot.staff import jobs as staff_jobs
+from bot.telegram import cli as telegram_cli
+from bot.web import cli as web_cli
+from bot.web import feature as web_feature
+
+if TYPE_CHECKING:
+    from bot.dialog.engine import Engine
+    from bot.dialog.services import ScheduledJob
+
+Common = Callable[[argparse.ArgumentParser], None]
+AddParser = Callable[[Any, Common], Any]
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    # Flows, commands, services and hooks, put on the engine at start-up.
+    install: Callable[[Engine], None] | None = None
+    # The content parts (bot.content) this feature reads from the snapshot.
+    content_parts: tuple[str, ...] = ()
+    # ``sanliang <subcommand>``: add_parser(subparsers, common) -> parser.
+    cli: AddParser | None = None
+    # Jobs outside any turn, built from the installed engine.
+    jobs: Callable[[Engine], list[ScheduledJob]] | None = None
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("menu", install=menu.install),
+    Feature(
+        "knowledge",
+        install=knowledge_dialog.install,
+        content_parts=("knowledge",),
+        cli=knowledge_cli.add_parser,
+    ),
+    Feature(
+        "screening",
+        install=screening_dialog.install,
+        content_parts=("screening",),
+        cli=screening_cli.add_parser,
+    ),
+    Feature(
+        "cases",
+        install=cases_dialog.install,
+        content_parts=("channels",),
+        cli=cases_cli.add_parser,
+    ),
+    Feature(
+        "staff",
+        install=staff_dialog.install,
+        cli=staff_cli.add_parser,
+        jobs=staff_jobs.scheduled,
+    ),
+    Feature("admin", install=admin_dialog.install, cli=admin_cli.add_parser),
+    Feature("telegram", cli=telegram_cli.add_parser),
+    Feature("web", install=web_feature.install, cli=web_cli.add_parser),
+)
+
+
+def install(engine: Engine, features: tuple[Feature, ...] = FEATURES) -> list[ScheduledJob]:
+    """Install every feature on ``engine``; returns their scheduled jobs."""
+    for feature in features:
+        if feature.install is not None:
+            feature.install(engine)
+    jobs: list[ScheduledJob] = []
+    for feature in features:
+        if feature.jobs is not None:
+            jobs.extend(feature.jobs(engine))
+    return jobs
+
+
+def add_subcommands(subparsers: Any, common: Common) -> None:
+    for feature in FEATURES:
+        if feature.cli is not None:
+            feature.cli(subparsers, common)
