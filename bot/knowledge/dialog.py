@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.knowledge.answer import answer_reply
-from bot.knowledge.matcher import Result
+from bot.knowledge.matcher import Result, Settings
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -102,7 +102,8 @@ class KnowledgeFlow(Flow):
 
     async def reply_to(self, turn: Turn, question: str, result: Result) -> None:
         kb = knowledge_of(turn)
-        settings = kb.matcher.settings
+        # A result comes from the matcher, so there is one; its defaults otherwise.
+        settings = kb.matcher.settings if kb.matcher is not None else Settings()
         cands = [(m.id, m.score) for m in result.matches[:5]]
         if result.decision == "answer":
             topic = kb.topics[result.matches[0].id]

@@ -80,6 +80,8 @@ class IdentityRepo(Repo):
                 (channel, external_id),
             )
             row = await cur.fetchone()
+        if row is None:  # cannot happen: the row was just written in this transaction
+            raise RuntimeError("identity not stored")
         return self._remember((channel, external_id), int(row["id"]))
 
     async def channel_of(self, user_id: int) -> str | None:

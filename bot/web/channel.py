@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.dialog.events import Event, Location, Reply
 from bot.store.identities import is_allocated
-from bot.store.web import WebMessage
+from bot.store.web import Entry, WebMessage
 from bot.web.safe_html import to_safe_html
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class Sender(Protocol):
     async def deliver(self, user_id: int, reply: Reply) -> bool: ...
 
 
-def reply_entry(reply: Reply, role: str = "bot") -> tuple[str, str, list, dict]:
+def reply_entry(reply: Reply, role: str = "bot") -> Entry:
     buttons = [[[b.label, b.payload] for b in row] for row in reply.buttons]
     extra: dict[str, Any] = {}
     if reply.request_location:
@@ -206,20 +206,16 @@ class WebChannel:
         of the log (the greeting a first visit starts with)."""
         user_id = await self.user_for(device_id)
         assert user_id is not None
-        base = {
-            "user_id": user_id,
-            "chat_id": user_id,
-            "update_id": update_id_for(user_id, client_id),
-        }
+        update_id = update_id_for(user_id, client_id)
         if payload is not None:
-            event = Event(payload=payload, **base)
+            event = Event(user_id, user_id, payload=payload, update_id=update_id)
             shown = (label or "").strip()[:MAX_LABEL_CHARS]
         elif location is not None:
-            event = Event(location=Location(*location), **base)
+            event = Event(user_id, user_id, location=Location(*location), update_id=update_id)
             shown = self.app.renderer.label("web.location_sent")
         else:
-            event = Event(text=(text or "")[:MAX_TEXT_CHARS], **base)
             shown = (text or "")[:MAX_TEXT_CHARS]
+            event = Event(user_id, user_id, text=shown, update_id=update_id)
         replies = await self.engine.handle(event)
         if not replies:
             return TurnResult([], duplicate=True)
@@ -236,7 +232,7 @@ class WebChannel:
                 ],
                 forgotten=True,
             )
-        entries = [] if silent or not shown else [("user", shown, [], {})]
+        entries: list[Entry] = [] if silent or not shown else [("user", shown, [], {})]
         entries += [reply_entry(r) for r in own]
         stored = await self.store.web.append(user_id, entries)
         return TurnResult([message_json(m) for m in stored])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Callable
 
@@ -60,7 +59,8 @@ async def _serve(cfg, args: argparse.Namespace) -> int:
     from bot.web.server import WebSettings, build_asgi
 
     settings = WebSettings.from_config(cfg.section("web"))
-    settings.telegram_secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET") or settings.telegram_secret
+    # $TELEGRAM_WEBHOOK_SECRET, its _FILE, or the systemd credential (bot.config).
+    settings.telegram_secret = cfg.webhook_secret or settings.telegram_secret
     app = await open_app(cfg)
     application = None
     try:
@@ -102,13 +102,16 @@ async def _serve(cfg, args: argparse.Namespace) -> int:
 async def _telegram(app, cfg, args, settings):
     """The Telegram Application fed by this server's webhook route."""
     from bot.telegram.adapter import build_application, channel_of
+    from bot.telegram.cli import WEBHOOK_SECRET
     from bot.telegram.jobs import ApplicationNotifier
 
     token = (cfg.telegram_token or "").strip()
-    if not token or not settings.telegram_secret:
+    secret = settings.telegram_secret or ""
+    if not token or not WEBHOOK_SECRET.fullmatch(secret):
         print(
             "error: --telegram-webhook-url needs a bot token (TELEGRAM_BOT_TOKEN) and a "
-            "secret (TELEGRAM_WEBHOOK_SECRET).",
+            "secret of 1-256 characters A-Z a-z 0-9 _ - (TELEGRAM_WEBHOOK_SECRET, its _FILE, "
+            "or the systemd credential telegram-webhook-secret).",
             file=sys.stderr,
         )
         return None

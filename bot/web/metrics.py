@@ -89,7 +89,7 @@ class Metrics:
         engine._sanliang_metrics = self  # type: ignore[attr-defined]
         handler = _FailedTurns(self)
         logging.getLogger(type(engine).__module__).addHandler(handler)
-        self._handler = handler
+        self._handler: _FailedTurns | None = handler
 
     def close(self) -> None:
         handler = getattr(self, "_handler", None)

@@ -179,10 +179,11 @@ class WebApp:
             raise Refused(415, "type", "web/reload")
         return device
 
-    def check_rate(self, request: Request, key: str) -> None:
+    def check_rate(self, request: Request, device_id: str) -> None:
         address = request.client.host if request.client else "?"
-        for guard, k in ((self.ip_flood, address), (self.user_flood, key)):
-            if guard.check(k) != FloodGuard.OK:
+        # Keyed by a hash: the guards hold no addresses or device ids.
+        for guard, k in ((self.ip_flood, address), (self.user_flood, device_id)):
+            if guard.check(_key(k)) != FloodGuard.OK:
                 raise Refused(429, "rate", "web/slow_down")
 
     # -- helpers -------------------------------------------------------------------
@@ -197,6 +198,10 @@ class WebApp:
     def page(self, csrf: str) -> str:
         template = self.templates.get_template("page.html")
         return template.render(csrf=csrf, assets=self.assets)
+
+
+def _key(value: str) -> int:
+    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "big")
 
 
 def _digest(path: Path) -> str:
