@@ -177,3 +177,15 @@ async def write(app: App, user: int, case_id: int, action: str, text: str) -> li
         assert f"st:send:{case_id}" in payloads(replies), [r.text for r in replies]
         replies = await press(app, user, f"st:send:{case_id}")
     return replies
+
+
+def said(replies: list[Reply], chat: int | None = None) -> list[str | None]:
+    """The templates of the replies delivered to ``chat`` (None: the event's chat)."""
+    return [r.template for r in to(replies, chat)]
+
+
+def said_with(replies: list[Reply], chat: int | None = None) -> dict:
+    """The values the last reply to ``chat`` was rendered with."""
+    found = to(replies, chat)
+    assert found, f"no reply to {chat}"
+    return dict(getattr(found[-1].text, "context", {}))
