@@ -33,11 +33,16 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
+from bot.knowledge.asking import Asking, Cues
 from bot.knowledge.normalize import Normalizer, ngrams
 
 FIELDS = ("title", "keywords", "questions", "summary", "body")
 # Stages left out for intents: "你好" and "我要" matter there.
 INTENT_SKIP = ("fillers", "stopwords")
+# The knowledge base's own texts need no homophone repair (they are its reference).
+DOC_SKIP = ("homophones",)
+# Situation phrases are matched with the function words kept ("骗了", "偷了").
+CUE_SKIP = ("stopwords",)
 
 
 @dataclass
@@ -67,9 +72,24 @@ class Settings:
     w_overlap: float = 0.0
     answer_min: float = 0.45
     answer_gap: float = 0.08
+    answer_lead: float = 1.0  # answer from clarify_min on when the best leads by this much
     clarify_min: float = 0.30
     clarify_window: float = 0.10
     oos_weight: float = 0.0  # 0 switches the out-of-scope check off
+    # Finding the ask (intents/situations.yml): the asking clause of a longer message is
+    # scored on its own and mixed in with this weight.
+    ask_weight: float = 0.0
+    ask_min_chars: int = 12  # shorter messages are all ask
+    # Situation and ask phrases per topic (with the topics' keywords): the "cue" feature.
+    w_cue: float = 0.0
+    cue_half: float = 3.0  # summed phrase weight at which cue reaches 1 - 1/e
+    ask_cue_weight: float = 1.0  # extra weight of a phrase inside the asking clause
+    group_weight: float = (
+        1.0  # weight of a word naming a group (低保户, 残疾人) in a longer message
+    )
+    # Several needs in one message: the close topics that each have this much cue are listed.
+    multi_cue: float = 0.0  # 0 switches the multi-need list off
+    multi_window: float = 0.1
     intent_min_score: float = 0.85
     intent_max_chars: int = 12
 
@@ -97,8 +117,9 @@ class Match:
 class Result:
     question: str
     normalized: str
-    decision: str  # "answer" | "clarify" | "fallback"
+    decision: str  # "answer" | "clarify" | "multi" | "fallback"
     matches: tuple[Match, ...]  # best first
+    listed: tuple[str, ...] = ()  # decision "multi": the topics of the needs found, best first
 
     @property
     def best(self) -> Match | None:
@@ -122,9 +143,11 @@ class Index:
         normalize: Normalizer,
         settings: Settings,
         negatives: Sequence[Doc] = (),
+        cues: Cues | None = None,
     ) -> None:
         self.docs = list(docs)
         self.negatives = list(negatives)
+        self.cues = cues
         self.normalize = normalize
         self.settings = settings
         n = len(self.docs)
@@ -143,7 +166,7 @@ class Index:
                 weight = settings.field_weights.get(name, 0.0)
                 if not weight:
                     continue
-                norm = normalize(text)
+                norm = normalize(text, skip=DOC_SKIP)
                 uni, bi = ngrams(norm)
                 for g in uni:
                     tf[g] += weight
@@ -152,9 +175,11 @@ class Index:
                 length += weight * len(norm)
             tfs.append(tf)
             lengths.append(length)
-            self.examples.append(tuple(e for e in (normalize(x) for x in doc.examples) if e))
+            self.examples.append(
+                tuple(e for e in (normalize(x, skip=DOC_SKIP) for x in doc.examples) if e)
+            )
             example_grams.append([_gram_set(e) for e in self.examples[-1]])
-            kws = {normalize(k) for k in doc.keywords}
+            kws = {normalize(k, skip=DOC_SKIP) for k in doc.keywords}
             self.keywords.append(tuple(sorted((k for k in kws if len(k) >= 2), key=len)))
         avg = (sum(lengths[:n]) / n) if n else 1.0
         df: dict[str, int] = defaultdict(int)
@@ -191,14 +216,19 @@ class Index:
     def _mass(self, grams: frozenset[str]) -> float:
         return sum(self._idf(g) for g in grams)
 
-    def query_terms(self, norm: str) -> dict[str, float]:
-        """Query n-grams with their weights (repeats count once)."""
+    def query_terms(self, norm: str, damp_groups: bool = False) -> dict[str, float]:
+        """Query n-grams with their weights (repeats count once). With ``damp_groups``
+        (a longer message), the bigrams of words naming a group weigh group_weight."""
         uni, bi = ngrams(norm)
         terms: dict[str, float] = {}
         for g in uni:
             terms[g] = self.settings.unigram_weight
         for g in bi:
             terms[g] = 1.0
+        if damp_groups and self.cues is not None and self.settings.group_weight != 1.0:
+            for g in self.cues.group_bigrams:
+                if g in terms:
+                    terms[g] = self.settings.group_weight
         return terms
 
     def candidates(self, terms: dict[str, float], limit: int) -> list[int]:
@@ -282,34 +312,88 @@ class Index:
             + s.w_overlap * f["overlap"]
         )
 
-    def shortlist(self, norm: str, k: int) -> tuple[dict[str, float], list[int]]:
-        terms = self.query_terms(norm)
+    def shortlist(
+        self, norm: str, k: int, damp_groups: bool = False
+    ) -> tuple[dict[str, float], list[int]]:
+        terms = self.query_terms(norm, damp_groups)
         ids = self.candidates(terms, max(self.settings.shortlist, k)) if terms else []
         if len(ids) < k:
             seen = set(ids)
             ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
         return terms, ids
 
-    def search(self, norm: str, k: int = 3) -> list[Match]:
-        """Best matches first; at least ``k`` when the index has that many docs."""
+    def cue_sums(self, cue_text: str, cue_ask: str) -> dict[int, float]:
+        s = self.settings
+        if self.cues is None or not s.w_cue:
+            return {}
+        return self.cues.sums(cue_text, cue_ask, s.ask_cue_weight, s.group_weight, s.ask_min_chars)
+
+    def score(
+        self,
+        norm: str,
+        terms: dict[str, float],
+        ask: str,
+        ask_terms: dict[str, float],
+        cues: dict[int, float],
+        i: int,
+    ) -> tuple[float, dict[str, float]]:
+        """The final score of one slot (topic or out-of-scope group) and its features."""
+        s = self.settings
+        f = self.features(norm, terms, i)
+        total = self.combine(f)
+        if ask and s.ask_weight:
+            fa = self.features(ask, ask_terms, i)
+            total = (1 - s.ask_weight) * total + s.ask_weight * self.combine(fa)
+            f = {**f, **{"ask_" + k: v for k, v in fa.items()}}
+        raw = cues.get(i, 0.0)
+        cue = 1 - math.exp(-raw / s.cue_half) if raw else 0.0
+        f["cue"] = cue
+        f["cue_sum"] = raw
+        if s.w_cue:
+            total = (total + s.w_cue * cue) / (1 + s.w_cue)
+        return total, f
+
+    def search(
+        self, norm: str, k: int = 3, ask: str = "", cue_text: str = "", cue_ask: str = ""
+    ) -> list[Match]:
+        """Best matches first; at least ``k`` when the index has that many docs.
+
+        ``ask``: the normalised asking clause; ``cue_text``/``cue_ask``: the message and
+        its asking clause normalised with function words kept, for the situation cues
+        (the plain normalised texts when not given)."""
         if not self.docs:
             return []
-        terms, ids = self.shortlist(norm, k)
+        long = len(norm) >= self.settings.ask_min_chars
+        terms, ids = self.shortlist(norm, k, long)
+        ask_terms: dict[str, float] = {}
+        if ask:
+            ask_terms, more = self.shortlist(ask, k, long)
+            ids = list(dict.fromkeys([*ids, *more]))
+        cues = self.cue_sums(cue_text or norm, cue_ask or ask)
+        if cues:
+            top = heapq.nlargest(4, (i for i in cues if i < self.n), key=cues.__getitem__)
+            ids = list(dict.fromkeys([*ids, *top]))
         out = []
         for i in ids:
-            f = self.features(norm, terms, i)
+            total, f = self.score(norm, terms, ask, ask_terms, cues, i)
             doc = self.docs[i]
-            out.append(Match(doc.id, doc.title, round(self.combine(f), 4), f))
+            out.append(Match(doc.id, doc.title, round(total, 4), f))
         out.sort(key=lambda m: (-m.score, m.id))
         return out
 
-    def out_of_scope(self, norm: str) -> float:
+    def out_of_scope(
+        self, norm: str, ask: str = "", cue_text: str = "", cue_ask: str = ""
+    ) -> float:
         """The best score of an out-of-scope group for this question (0 without any)."""
         if not self.negatives or not norm:
             return 0.0
-        terms = self.query_terms(norm)
+        long = len(norm) >= self.settings.ask_min_chars
+        terms = self.query_terms(norm, long)
+        ask_terms = self.query_terms(ask, long) if ask else {}
+        cues = self.cue_sums(cue_text or norm, cue_ask or ask)
         return max(
-            self.combine(self.features(norm, terms, self.n + j)) for j in range(len(self.negatives))
+            self.score(norm, terms, ask, ask_terms, cues, self.n + j)[0]
+            for j in range(len(self.negatives))
         )
 
 
@@ -319,17 +403,40 @@ def _gram_set(text: str) -> frozenset[str]:
 
 
 def decide(matches: Sequence[Match], settings: Settings, out_of_scope: float = 0.0) -> str:
+    return decide_needs(matches, settings, out_of_scope)[0]
+
+
+def decide_needs(
+    matches: Sequence[Match], settings: Settings, out_of_scope: float = 0.0, many: bool = False
+) -> tuple[str, tuple[str, ...]]:
+    """The decision, and for "multi" the topics of the needs found (best first).
+
+    ``many``: the message asks for help in general (能申请哪些帮助); then two or more
+    topics with strong situation cues make a list even when one of them leads.
+    """
     if not matches:
-        return "fallback"
+        return "fallback", ()
+    s = settings
     s1 = matches[0].score
-    if settings.oos_weight and out_of_scope * settings.oos_weight >= s1:
-        return "fallback"
+    if s.oos_weight and out_of_scope * s.oos_weight >= s1:
+        return "fallback", ()
     s2 = matches[1].score if len(matches) > 1 else 0.0
-    if s1 >= settings.answer_min and s1 - s2 >= settings.answer_gap:
-        return "answer"
-    if s1 >= settings.clarify_min:
-        return "clarify"
-    return "fallback"
+    clear = (s1 >= s.answer_min and s1 - s2 >= s.answer_gap) or (
+        s1 >= s.clarify_min and s1 - s2 >= s.answer_lead
+    )
+    if s.multi_cue and s1 >= s.clarify_min and (many or not clear):
+        needs = tuple(
+            m.id
+            for m in matches[:3]
+            if s1 - m.score <= s.multi_window and m.features.get("cue_sum", 0.0) >= s.multi_cue
+        )
+        if len(needs) >= 2:
+            return "multi", needs
+    if clear:
+        return "answer", ()
+    if s1 >= s.clarify_min:
+        return "clarify", ()
+    return "fallback", ()
 
 
 @dataclass(frozen=True)
@@ -349,10 +456,13 @@ class Matcher:
         normalize: Normalizer,
         settings: Settings,
         negatives: Sequence[Doc] = (),
+        asking: Asking | None = None,
+        cues: Cues | None = None,
     ) -> None:
         self.normalize = normalize
         self.settings = settings
-        self.index = Index(docs, normalize, settings, negatives)
+        self.asking = asking
+        self.index = Index(docs, normalize, settings, negatives, cues)
         self.intents = list(intents)
         # Intents are compared without dropping filler words ("你好" is a greeting).
         self._intent_examples = [
@@ -365,10 +475,29 @@ class Matcher:
         norm = self.normalize(question)
         if not norm:
             return Result(question, norm, "fallback", tuple(self._padding(k)))
-        matches = self.index.search(norm, k)
-        oos = self.index.out_of_scope(norm) if self.settings.oos_weight else 0.0
-        decision = decide(matches, self.settings, oos)
-        return Result(question, norm, decision, tuple(matches))
+        ask, ask_raw = self.ask_part(question, norm)
+        cue_text = self.normalize(question, skip=CUE_SKIP)
+        cue_ask = self.normalize(ask_raw, skip=CUE_SKIP) if ask else ""
+        matches = self.index.search(norm, k, ask, cue_text, cue_ask)
+        oos = (
+            self.index.out_of_scope(norm, ask, cue_text, cue_ask)
+            if self.settings.oos_weight
+            else 0.0
+        )
+        many = self.asking is not None and self.asking.many_needs(question)
+        decision, listed = decide_needs(matches, self.settings, oos, many)
+        return Result(question, norm, decision, tuple(matches), listed)
+
+    def ask_part(self, question: str, norm: str) -> tuple[str, str]:
+        """The asking clause of a longer message, normalised and as written ('' when the
+        message is all ask, or the clause says nothing of its own: 是啥子内容)."""
+        if self.asking is None or len(norm) < self.settings.ask_min_chars:
+            return "", ""
+        part = self.asking.ask_part(self.normalize.prepare(question))
+        ask = self.normalize(part) if part else ""
+        if len(ask) < 4 or ask == norm:
+            return "", ""
+        return ask, part
 
     def _padding(self, k: int) -> list[Match]:
         return [Match(d.id, d.title, 0.0) for d in self.index.docs[:k]]
@@ -377,11 +506,27 @@ class Matcher:
         norm = self.normalize(text, skip=INTENT_SKIP)
         if not norm or len(norm) > self.settings.intent_max_chars:
             return None
+        # "喂喂", "在不在嘛", "你好呀": repeats and trailing particles do not change the intent.
+        forms = {norm, _bare(norm)} - {""}
         best, best_score = None, 0.0
         for intent, ex in self._intent_examples:
             if not ex:
                 continue
-            score = 1.0 if norm == ex else fuzz.ratio(norm, ex) / 100.0
-            if score > best_score:
-                best, best_score = intent, score
+            for form in forms:
+                score = 1.0 if form == ex else fuzz.ratio(form, ex) / 100.0
+                if score > best_score:
+                    best, best_score = intent, score
         return best if best_score >= self.settings.intent_min_score else None
+
+
+_PARTICLES = "嘛呀啊哦吧呢噻哈嘞哟咯啦"
+
+
+def _bare(text: str) -> str:
+    """Without trailing particles and with doubled characters written once."""
+    text = text.rstrip(_PARTICLES)
+    out = []
+    for ch in text:
+        if not out or out[-1] != ch:
+            out.append(ch)
+    return "".join(out)
