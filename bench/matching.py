@@ -313,6 +313,7 @@ def main() -> int:
             real.index.negatives,
             real.asking,
             real.index.cues,
+            real.places,
         )
 
     quality: dict[str, dict] = {}

@@ -89,7 +89,40 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
         for d in docs
     ] + [[normalize(w, skip=skip) for w in d.keywords] for d in negatives]
     cues = Cues.build(per_slot, [normalize(g, skip=skip) for g in situations.groups])
-    return Matcher(docs, intents, normalize, settings, negatives, situations.asking, cues)
+    places = place_names(root)
+    return Matcher(docs, intents, normalize, settings, negatives, situations.asking, cues, places)
+
+
+def place_names(root: Path) -> list[str]:
+    """市州 and 区县 names (policy_texts/regions.yml), with and without 市/州/区/县: they
+    say where, not what, when matching. The file is checked where it is loaded for the
+    channels; here a missing or broken one only means no names."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((root / "policy_texts" / "regions.yml").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    names = [str(k) for k in data]
+    names += [str(v) for vs in data.values() if isinstance(vs, list) for v in vs]
+    out = set(names)
+    for name in names:
+        for suffix in (
+            "藏族羌族自治州",
+            "藏族自治州",
+            "彝族自治州",
+            "自治县",
+            "市",
+            "州",
+            "区",
+            "县",
+        ):
+            if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+                out.add(name[: -len(suffix)])
+                break
+    return sorted(out)
 
 
 def attach_phonetic(normalize: Normalizer, docs, negatives, situations, intents) -> None:

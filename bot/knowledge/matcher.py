@@ -90,6 +90,11 @@ class Settings:
     # Several needs in one message: the close topics that each have this much cue are listed.
     multi_cue: float = 0.0  # 0 switches the multi-need list off
     multi_window: float = 0.1
+    # Thin evidence: a short message (no asking clause of its own) whose best topic covers
+    # less than thin_coverage of it and has less situation-cue weight than thin_cue shares
+    # one word with the topic and nothing else (冬天皮肤干怎么办): fallback. 0 = off.
+    thin_coverage: float = 0.0
+    thin_cue: float = 0.0
     intent_min_score: float = 0.85
     intent_max_chars: int = 12
 
@@ -144,10 +149,14 @@ class Index:
         settings: Settings,
         negatives: Sequence[Doc] = (),
         cues: Cues | None = None,
+        neutral: frozenset[str] = frozenset(),
     ) -> None:
         self.docs = list(docs)
         self.negatives = list(negatives)
         self.cues = cues
+        # Bigrams that say where or how much, not what (place names): left out of coverage,
+        # like every n-gram with a digit, so "宜宾低保1120够不够" is as covered as "低保够不够".
+        self.neutral = neutral
         self.normalize = normalize
         self.settings = settings
         n = len(self.docs)
@@ -259,13 +268,17 @@ class Index:
         k1 = s.bm25_k1
         w = self.weights[i]
         bm = best = cov = cov_total = 0.0
+        neutral = self.neutral
         for g, qw in terms.items():
             idf = self.idf.get(g, self.idf_unseen)
             best += qw * idf * (k1 + 1)
-            cov_total += qw * idf
             v = w.get(g)
             if v is not None:
                 bm += qw * v
+            if g in neutral or g[0].isdigit() or g[-1].isdigit():
+                continue
+            cov_total += qw * idf
+            if v is not None:
                 cov += qw * idf
         ratio = partial = 0.0
         for ex in self.examples[i]:
@@ -370,12 +383,15 @@ class Index:
             ask_terms, more = self.shortlist(ask, k, long)
             ids = list(dict.fromkeys([*ids, *more]))
         cues = self.cue_sums(cue_text or norm, cue_ask or ask)
+        # What the asking clause alone points to (nothing without one: a short message).
+        asked = self.cue_sums("", cue_ask or ask) if ask else {}
         if cues:
             top = heapq.nlargest(4, (i for i in cues if i < self.n), key=cues.__getitem__)
             ids = list(dict.fromkeys([*ids, *top]))
         out = []
         for i in ids:
             total, f = self.score(norm, terms, ask, ask_terms, cues, i)
+            f["ask_cue_sum"] = asked.get(i, 0.0)
             doc = self.docs[i]
             out.append(Match(doc.id, doc.title, round(total, 4), f))
         out.sort(key=lambda m: (-m.score, m.id))
@@ -412,13 +428,23 @@ def decide_needs(
     """The decision, and for "multi" the topics of the needs found (best first).
 
     ``many``: the message asks for help in general (能申请哪些帮助); then two or more
-    topics with strong situation cues make a list even when one of them leads.
+    topics with strong situation cues make a list even when one of them leads. Otherwise
+    a list needs each of its topics named in the asking clause itself: a story that
+    mentions a child at school but asks for emergency money asks for one thing.
     """
     if not matches:
         return "fallback", ()
     s = settings
     s1 = matches[0].score
     if s.oos_weight and out_of_scope * s.oos_weight >= s1:
+        return "fallback", ()
+    top = matches[0].features
+    if (
+        s.thin_coverage
+        and "ask_coverage" not in top
+        and top.get("coverage", 1.0) < s.thin_coverage
+        and top.get("cue_sum", 0.0) < s.thin_cue
+    ):
         return "fallback", ()
     s2 = matches[1].score if len(matches) > 1 else 0.0
     clear = (s1 >= s.answer_min and s1 - s2 >= s.answer_gap) or (
@@ -428,7 +454,9 @@ def decide_needs(
         needs = tuple(
             m.id
             for m in matches[:3]
-            if s1 - m.score <= s.multi_window and m.features.get("cue_sum", 0.0) >= s.multi_cue
+            if s1 - m.score <= s.multi_window
+            and m.features.get("cue_sum", 0.0) >= s.multi_cue
+            and (many or m.features.get("ask_cue_sum", 0.0) > 0)
         )
         if len(needs) >= 2:
             return "multi", needs
@@ -458,11 +486,14 @@ class Matcher:
         negatives: Sequence[Doc] = (),
         asking: Asking | None = None,
         cues: Cues | None = None,
+        places: Sequence[str] = (),
     ) -> None:
         self.normalize = normalize
         self.settings = settings
         self.asking = asking
-        self.index = Index(docs, normalize, settings, negatives, cues)
+        self.places = tuple(places)
+        neutral = frozenset(g for p in places for g in ngrams(normalize(p, skip=DOC_SKIP))[1])
+        self.index = Index(docs, normalize, settings, negatives, cues, neutral)
         self.intents = list(intents)
         # Intents are compared without dropping filler words ("你好" is a greeting).
         self._intent_examples = [
