@@ -119,8 +119,9 @@ def main() -> int:
             ask, ask_raw = matcher.ask_part(x.q, norm)
             cue_text = matcher.normalize(x.q, skip=CUE_SKIP)
             cue_ask = matcher.normalize(ask_raw, skip=CUE_SKIP) if ask else ""
-            ms = matcher.index.search(norm, 3, ask, cue_text, cue_ask) if norm else []
-            oos = matcher.index.out_of_scope(norm, ask, cue_text, cue_ask)
+            cues = matcher.index.cue_pair(norm, ask, cue_text, cue_ask)
+            ms = matcher.index.search(norm, 3, ask, cue_text, cue_ask, cues) if norm else []
+            oos = matcher.index.out_of_scope(norm, ask, cue_text, cue_ask, cues)
             cached[x.q] = (ms, oos, matcher.asking.many_needs(x.q) if matcher.asking else False)
 
         def evaluate(d, st=st, cached=cached):

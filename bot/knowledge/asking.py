@@ -71,6 +71,7 @@ class Cues:
     groups: frozenset[str] = frozenset()
     lengths: tuple[int, ...] = ()
     group_bigrams: frozenset[str] = frozenset()
+    first: dict[str, tuple[int, ...]] = field(default_factory=dict)  # first char -> lengths
 
     @classmethod
     def build(cls, per_slot: Sequence[Sequence[str]], groups: Sequence[str]) -> Cues:
@@ -83,7 +84,11 @@ class Cues:
         weight = {p: math.log(1 + n / len(slots)) for p, slots in phrases.items()}
         lengths = tuple(sorted({len(p) for p in phrases}, reverse=True))
         bigrams = frozenset(g[i : i + 2] for g in groups for i in range(len(g) - 1))
-        return cls(phrases, weight, frozenset(g for g in groups if g), lengths, bigrams)
+        first: dict[str, set[int]] = {}
+        for p in phrases:
+            first.setdefault(p[0], set()).add(len(p))
+        starts = {c: tuple(sorted(v, reverse=True)) for c, v in first.items()}
+        return cls(phrases, weight, frozenset(g for g in groups if g), lengths, bigrams, starts)
 
     @classmethod
     def empty(cls) -> Cues:
@@ -93,9 +98,9 @@ class Cues:
         """The phrases found in a normalised text, longest first at each position."""
         out: list[str] = []
         i, n = 0, len(text)
-        phrases = self.phrases
+        phrases, first = self.phrases, self.first
         while i < n - 1:
-            for size in self.lengths:
+            for size in first.get(text[i], ()):
                 if i + size <= n and text[i : i + size] in phrases:
                     out.append(text[i : i + size])
                     i += size

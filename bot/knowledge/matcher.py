@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.knowledge.asking import Asking, Cues
 from bot.knowledge.normalize import Normalizer, ngrams
@@ -62,6 +63,7 @@ class Settings:
     shortlist: int = 8
     candidate_budget: int = 4000  # postings read per query to find candidates
     partial_min_chars: int = 4  # example questions shorter than this skip partial matching
+    partial_max_chars: int = 1000  # longer texts skip partial matching (it is slow on them)
     mass_half: float = 10.0  # raw BM25 score at which "mass" reaches 0.5
     w_bm25: float = 0.3
     w_mass: float = 0.0
@@ -97,6 +99,17 @@ class Settings:
     thin_cue: float = 0.0
     intent_min_score: float = 0.85
     intent_max_chars: int = 12
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query's n-grams with their weights (``items``: gram, weight, coverage weight)."""
+
+    norm: str
+    terms: dict[str, float]
+    cover: dict[str, float]  # gram -> its weight in coverage (0 for neutral grams)
+    best: float
+    cov_total: float
 
 
 @dataclass(frozen=True)
@@ -213,6 +226,10 @@ class Index:
                 if len(g) == 2:
                     self.postings[g].append((i, v))
         self._df = df
+        self.examples_by_len = []
+        for exs in self.examples:
+            ordered = sorted(exs, key=len)
+            self.examples_by_len.append((ordered, [len(e) for e in ordered]))
         # Example questions as n-gram sets with their IDF mass, for the overlap feature.
         self.example_sets: list[tuple[tuple[frozenset[str], float], ...]] = [
             tuple((g, self._mass(g)) for g in sets) for sets in example_grams
@@ -247,13 +264,15 @@ class Index:
         grams = sorted((g for g in terms if g in self.postings), key=self._df.__getitem__)
         scores: dict[int, float] = defaultdict(float)
         read = 0
+        postings = self.postings
         for g in grams:
-            plist = self.postings[g]
+            plist = postings[g]
             if read and read + len(plist) > budget:
                 continue
             read += len(plist)
+            qw = terms[g]
             for i, v in plist:
-                scores[i] += v
+                scores[i] += qw * v
         if not scores and self.n * len(terms) <= budget:
             # Only single characters in common: a small index can afford to look at all.
             for i, w in enumerate(self.weights[: self.n]):
@@ -262,35 +281,44 @@ class Index:
                         scores[i] += w[g]
         return heapq.nlargest(limit, scores, key=scores.__getitem__)
 
-    def features(self, norm: str, terms: dict[str, float], i: int) -> dict[str, float]:
-        """The scores of one topic for one query, each in [0, 1]."""
-        s = self.settings
-        k1 = s.bm25_k1
-        w = self.weights[i]
-        bm = best = cov = cov_total = 0.0
+    def query(self, norm: str, terms: dict[str, float]) -> Query:
+        """What one query's features need, worked out once for all the topics scored."""
+        k1 = self.settings.bm25_k1
         neutral = self.neutral
+        cover = {}
+        best = cov_total = 0.0
         for g, qw in terms.items():
             idf = self.idf.get(g, self.idf_unseen)
             best += qw * idf * (k1 + 1)
-            v = w.get(g)
-            if v is not None:
-                bm += qw * v
-            if g in neutral or g[0].isdigit() or g[-1].isdigit():
-                continue
-            cov_total += qw * idf
-            if v is not None:
-                cov += qw * idf
+            counts = not (g in neutral or g[0].isdigit() or g[-1].isdigit())
+            cover[g] = qw * idf if counts else 0.0
+            cov_total += cover[g]
+        return Query(norm, terms, cover, best, cov_total)
+
+    def features(
+        self, norm: str, terms: dict[str, float], i: int, q: Query | None = None
+    ) -> dict[str, float]:
+        """The scores of one topic for one query, each in [0, 1]."""
+        s = self.settings
+        q = q or self.query(norm, terms)
+        w = self.weights[i]
+        bm = cov = 0.0
+        terms, cover = q.terms, q.cover
+        for g in terms.keys() & w.keys():  # the shared grams, intersected in C
+            bm += terms[g] * w[g]
+            cov += cover[g]
         ratio = partial = 0.0
-        for ex in self.examples[i]:
-            r = fuzz.ratio(norm, ex)
-            if r > ratio:
-                ratio = r
-            if len(ex) >= s.partial_min_chars and len(norm) > len(ex):
-                p = fuzz.partial_ratio(ex, norm)
-                if p > partial:
-                    partial = p
+        examples = self.examples[i]
+        if s.w_fuzzy and examples:
+            ratio = process.extractOne(norm, examples, scorer=fuzz.ratio)[1]
+        if s.w_partial and len(norm) <= s.partial_max_chars:
+            # Examples by length: those from partial_min_chars up to shorter than the query.
+            by_len, lens = self.examples_by_len[i]
+            shorter = by_len[bisect_left(lens, s.partial_min_chars) : bisect_left(lens, len(norm))]
+            if shorter:
+                partial = process.extractOne(norm, shorter, scorer=fuzz.partial_ratio)[1]
         overlap = 0.0
-        if self.settings.w_overlap:
+        if s.w_overlap:
             qset = _gram_set(norm)
             qmass = self._mass(qset)
             for eset, emass in self.example_sets[i]:
@@ -300,14 +328,15 @@ class Index:
                     if d > overlap:
                         overlap = d
         kw = 0
-        for k in self.keywords[i]:
-            if len(k) > kw and k in norm:
-                kw = len(k)
+        if s.w_keyword:
+            for k in self.keywords[i]:
+                if len(k) > kw and k in norm:
+                    kw = len(k)
         return {
             "keyword": min(1.0, kw / 4),
-            "bm25": bm / best if best else 0.0,
+            "bm25": bm / q.best if q.best else 0.0,
             "mass": bm / (bm + s.mass_half) if bm else 0.0,
-            "coverage": cov / cov_total if cov_total else 0.0,
+            "coverage": cov / q.cov_total if q.cov_total else 0.0,
             "fuzzy": ratio / 100.0,
             "partial": partial / 100.0,
             "overlap": overlap,
@@ -342,20 +371,15 @@ class Index:
         return self.cues.sums(cue_text, cue_ask, s.ask_cue_weight, s.group_weight, s.ask_min_chars)
 
     def score(
-        self,
-        norm: str,
-        terms: dict[str, float],
-        ask: str,
-        ask_terms: dict[str, float],
-        cues: dict[int, float],
-        i: int,
+        self, q: Query, qa: Query | None, cues: dict[int, float], i: int
     ) -> tuple[float, dict[str, float]]:
-        """The final score of one slot (topic or out-of-scope group) and its features."""
+        """The final score of one slot (topic or out-of-scope group) and its features;
+        ``qa`` is the asking clause."""
         s = self.settings
-        f = self.features(norm, terms, i)
+        f = self.features(q.norm, q.terms, i, q)
         total = self.combine(f)
-        if ask and s.ask_weight:
-            fa = self.features(ask, ask_terms, i)
+        if qa is not None and s.ask_weight:
+            fa = self.features(qa.norm, qa.terms, i, qa)
             total = (1 - s.ask_weight) * total + s.ask_weight * self.combine(fa)
             f = {**f, **{"ask_" + k: v for k, v in fa.items()}}
         raw = cues.get(i, 0.0)
@@ -367,7 +391,13 @@ class Index:
         return total, f
 
     def search(
-        self, norm: str, k: int = 3, ask: str = "", cue_text: str = "", cue_ask: str = ""
+        self,
+        norm: str,
+        k: int = 3,
+        ask: str = "",
+        cue_text: str = "",
+        cue_ask: str = "",
+        cues: tuple[dict[int, float], dict[int, float]] | None = None,
     ) -> list[Match]:
         """Best matches first; at least ``k`` when the index has that many docs.
 
@@ -377,28 +407,49 @@ class Index:
         if not self.docs:
             return []
         long = len(norm) >= self.settings.ask_min_chars
-        terms, ids = self.shortlist(norm, k, long)
-        ask_terms: dict[str, float] = {}
-        if ask:
-            ask_terms, more = self.shortlist(ask, k, long)
-            ids = list(dict.fromkeys([*ids, *more]))
-        cues = self.cue_sums(cue_text or norm, cue_ask or ask)
-        # What the asking clause alone points to (nothing without one: a short message).
-        asked = self.cue_sums("", cue_ask or ask) if ask else {}
+        terms = self.query_terms(norm, long)
+        ask_terms = self.query_terms(ask, long) if ask else {}
+        # One pass over the postings for both texts, the asking clause's grams counted
+        # twice: the clause is part of the message.
+        both = dict(terms)
+        for g, v in ask_terms.items():
+            both[g] = both.get(g, 0.0) + v
+        limit = max(self.settings.shortlist, k) + (4 if ask else 0)
+        ids = self.candidates(both, limit) if both else []
+        if len(ids) < k:
+            seen = set(ids)
+            ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
+        cues, asked = cues or self.cue_pair(norm, ask, cue_text, cue_ask)
         if cues:
             top = heapq.nlargest(4, (i for i in cues if i < self.n), key=cues.__getitem__)
             ids = list(dict.fromkeys([*ids, *top]))
+        q = self.query(norm, terms)
+        qa = self.query(ask, ask_terms) if ask else None
         out = []
         for i in ids:
-            total, f = self.score(norm, terms, ask, ask_terms, cues, i)
+            total, f = self.score(q, qa, cues, i)
             f["ask_cue_sum"] = asked.get(i, 0.0)
             doc = self.docs[i]
             out.append(Match(doc.id, doc.title, round(total, 4), f))
         out.sort(key=lambda m: (-m.score, m.id))
         return out
 
+    def cue_pair(
+        self, norm: str, ask: str, cue_text: str, cue_ask: str
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """Cue weight per slot for the message, and for its asking clause alone (nothing
+        without one: a short message)."""
+        cues = self.cue_sums(cue_text or norm, cue_ask or ask)
+        asked = self.cue_sums("", cue_ask or ask) if ask else {}
+        return cues, asked
+
     def out_of_scope(
-        self, norm: str, ask: str = "", cue_text: str = "", cue_ask: str = ""
+        self,
+        norm: str,
+        ask: str = "",
+        cue_text: str = "",
+        cue_ask: str = "",
+        cues: tuple[dict[int, float], dict[int, float]] | None = None,
     ) -> float:
         """The best score of an out-of-scope group for this question (0 without any)."""
         if not self.negatives or not norm:
@@ -406,11 +457,20 @@ class Index:
         long = len(norm) >= self.settings.ask_min_chars
         terms = self.query_terms(norm, long)
         ask_terms = self.query_terms(ask, long) if ask else {}
-        cues = self.cue_sums(cue_text or norm, cue_ask or ask)
-        return max(
-            self.score(norm, terms, ask, ask_terms, cues, self.n + j)[0]
-            for j in range(len(self.negatives))
-        )
+        cues = (cues or self.cue_pair(norm, ask, cue_text, cue_ask))[0]
+        q = self.query(norm, terms)
+        qa = self.query(ask, ask_terms) if ask else None
+        bigrams = [g for g in terms if len(g) == 2] + [g for g in ask_terms if len(g) == 2]
+        best = 0.0
+        for j in range(len(self.negatives)):
+            slot = self.n + j
+            w = self.weights[slot]
+            # A group sharing no bigram and no phrase with the question scores next to
+            # nothing: not worth its rapidfuzz calls.
+            if slot not in cues and not any(g in w for g in bigrams):
+                continue
+            best = max(best, self.score(q, qa, cues, slot)[0])
+        return best
 
 
 def _gram_set(text: str) -> frozenset[str]:

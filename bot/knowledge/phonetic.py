@@ -89,6 +89,13 @@ class Phonetic:
         self.lengths = sorted(
             {len(k) for k in self.exact} | {len(k) for k in self.fuzzy}, reverse=True
         )
+        # First syllable (merged) -> the word lengths starting with it, longest first: most
+        # positions of a message start no policy word and are passed over at once.
+        first: dict[str, set[int]] = {}
+        for key in (*self.exact, *self.fuzzy):
+            first.setdefault(merged(key[0]), set()).add(len(key))
+        self.first = {k: sorted(v, reverse=True) for k, v in first.items()}
+        self._cache: dict[str, str] = {}
         # Syllable -> the knowledge base's most frequent character with that reading.
         counts: Counter[str] = Counter(ch for ch in self.corpus if _CJK.match(ch))
         self.char_of: dict[str, str] = {}
@@ -104,13 +111,23 @@ class Phonetic:
     def fix(self, text: str) -> str:
         if not self.exact or len(text) < 2:
             return text
+        hit = self._cache.get(text)
+        if hit is not None:
+            return hit
+        out = self._fix(text)
+        if len(self._cache) > 256:
+            self._cache.clear()
+        self._cache[text] = out
+        return out
+
+    def _fix(self, text: str) -> str:
         keys = [reading(ch) for ch in text]
         out: list[str] = []
         i, n = 0, len(text)
         while i < n:
             done = False
             if keys[i]:
-                for size in self.lengths:
+                for size in self.first.get(merged(keys[i]), ()):
                     if i + size > n:
                         continue
                     window = keys[i : i + size]
