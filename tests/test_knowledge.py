@@ -226,7 +226,7 @@ def test_check_reports_bad_situations(content_copy):
     warnings = [str(p) for p in report.warnings]
     assert any(e.startswith("intents/situations.yml:1: openers") for e in errors), errors
     assert any(e.startswith("intents/situations.yml:2: tail_chars") for e in errors), errors
-    assert any(w.startswith("intents/situations.yml:4: unknown reference") for w in warnings)
+    assert any(w.startswith("intents/situations.yml:4: warning: unknown reference") for w in warnings)
 
 
 def test_missing_situations_file_still_matches(content_copy):
@@ -274,7 +274,9 @@ def test_ask_json_reads_stdin_lines():
 
 
 def test_ask_json_multi_lists_the_needs():
-    out = _sanliang("ask", "--json", "男人没了工作，大女儿读大学交不起学费，我自己又住院，能申请哪些帮助")
+    out = _sanliang(
+        "ask", "--json", "男人没了工作，大女儿读大学交不起学费，我自己又住院，能申请哪些帮助"
+    )
     assert out.returncode == 0, out.stderr
     obj = json.loads(out.stdout.strip())
     assert obj["decision"] == "multi"

@@ -97,6 +97,7 @@ class Settings:
     # one word with the topic and nothing else (冬天皮肤干怎么办): fallback. 0 = off.
     thin_coverage: float = 0.0
     thin_cue: float = 0.0
+    thin_max_chars: int = 32  # longer messages are never "thin"
     intent_min_score: float = 0.85
     intent_max_chars: int = 12
 
@@ -386,6 +387,7 @@ class Index:
         cue = 1 - math.exp(-raw / s.cue_half) if raw else 0.0
         f["cue"] = cue
         f["cue_sum"] = raw
+        f["chars"] = float(len(q.norm))
         if s.w_cue:
             total = (total + s.w_cue * cue) / (1 + s.w_cue)
         return total, f
@@ -419,15 +421,15 @@ class Index:
         if len(ids) < k:
             seen = set(ids)
             ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
-        cues, asked = cues or self.cue_pair(norm, ask, cue_text, cue_ask)
-        if cues:
-            top = heapq.nlargest(4, (i for i in cues if i < self.n), key=cues.__getitem__)
+        found, asked = cues or self.cue_pair(norm, ask, cue_text, cue_ask)
+        if found:
+            top = heapq.nlargest(4, (i for i in found if i < self.n), key=found.__getitem__)
             ids = list(dict.fromkeys([*ids, *top]))
         q = self.query(norm, terms)
         qa = self.query(ask, ask_terms) if ask else None
         out = []
         for i in ids:
-            total, f = self.score(q, qa, cues, i)
+            total, f = self.score(q, qa, found, i)
             f["ask_cue_sum"] = asked.get(i, 0.0)
             doc = self.docs[i]
             out.append(Match(doc.id, doc.title, round(total, 4), f))
@@ -457,7 +459,7 @@ class Index:
         long = len(norm) >= self.settings.ask_min_chars
         terms = self.query_terms(norm, long)
         ask_terms = self.query_terms(ask, long) if ask else {}
-        cues = (cues or self.cue_pair(norm, ask, cue_text, cue_ask))[0]
+        found = (cues or self.cue_pair(norm, ask, cue_text, cue_ask))[0]
         q = self.query(norm, terms)
         qa = self.query(ask, ask_terms) if ask else None
         bigrams = [g for g in terms if len(g) == 2] + [g for g in ask_terms if len(g) == 2]
@@ -467,9 +469,9 @@ class Index:
             w = self.weights[slot]
             # A group sharing no bigram and no phrase with the question scores next to
             # nothing: not worth its rapidfuzz calls.
-            if slot not in cues and not any(g in w for g in bigrams):
+            if slot not in found and not any(g in w for g in bigrams):
                 continue
-            best = max(best, self.score(q, qa, cues, slot)[0])
+            best = max(best, self.score(q, qa, found, slot)[0])
         return best
 
 
@@ -502,6 +504,7 @@ def decide_needs(
     if (
         s.thin_coverage
         and "ask_coverage" not in top
+        and top.get("chars", 0.0) <= s.thin_max_chars
         and top.get("coverage", 1.0) < s.thin_coverage
         and top.get("cue_sum", 0.0) < s.thin_cue
     ):
@@ -586,8 +589,13 @@ class Matcher:
             return "", ""
         part = self.asking.ask_part(self.normalize.prepare(question))
         ask = self.normalize(part) if part else ""
-        if len(ask) < 4 or ask == norm:
+        if ask == norm or len(ask) < 2:
             return "", ""
+        if len(ask) < 4:
+            # A short clause counts only if it names something (救急钱), not for 是啥子内容.
+            cues = self.index.cues
+            if cues is None or not cues.scan(self.normalize(part, skip=CUE_SKIP)):
+                return "", ""
         return ask, part
 
     def _padding(self, k: int) -> list[Match]:
@@ -616,7 +624,7 @@ _PARTICLES = "嘛呀啊哦吧呢噻哈嘞哟咯啦"
 def _bare(text: str) -> str:
     """Without trailing particles and with doubled characters written once."""
     text = text.rstrip(_PARTICLES)
-    out = []
+    out: list[str] = []
     for ch in text:
         if not out or out[-1] != ch:
             out.append(ch)

@@ -14,10 +14,14 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import opencc
 
 from bot.content import LineDict, Report, load_yaml_file
+
+if TYPE_CHECKING:
+    from bot.knowledge.phonetic import Phonetic
 
 # Keep CJK ideographs, ASCII letters and digits; everything else (punctuation, emoji,
 # spaces, symbols) is dropped.
@@ -47,7 +51,7 @@ class Normalizer:
     def __init__(self, chars: Mapping[str, str] | None = None, stages: Iterable[Stage] = ()):
         self.table = str.maketrans(dict(chars or {}))
         self.stages = list(stages)
-        self.phonetic = None  # a bot.knowledge.phonetic.Phonetic, set by the matcher
+        self.phonetic: Phonetic | None = None  # set once the knowledge base is known
 
     def prepare(self, text: str) -> str:
         """Width, case, simplified characters, pinyin to characters; punctuation kept."""

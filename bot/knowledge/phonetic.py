@@ -169,11 +169,15 @@ class Phonetic:
         for i in range(n):
             if best[i] is None:
                 continue
+            here = best[i]
+            if here is None:
+                continue
             for j in range(min(n, i + self.max_syllable), i, -1):
                 syl = run[i:j]
                 if syl in self.syllables:
-                    cand = [*best[i], syl]
-                    if best[j] is None or len(cand) < len(best[j]):
+                    cand = [*here, syl]
+                    there = best[j]
+                    if there is None or len(cand) < len(there):
                         best[j] = cand
         return best[n]
 
