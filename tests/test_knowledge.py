@@ -226,7 +226,9 @@ def test_check_reports_bad_situations(content_copy):
     warnings = [str(p) for p in report.warnings]
     assert any(e.startswith("intents/situations.yml:1: openers") for e in errors), errors
     assert any(e.startswith("intents/situations.yml:2: tail_chars") for e in errors), errors
-    assert any(w.startswith("intents/situations.yml:4: warning: unknown reference") for w in warnings)
+    assert any(
+        w.startswith("intents/situations.yml:4: warning: unknown reference") for w in warnings
+    )
 
 
 def test_missing_situations_file_still_matches(content_copy):
