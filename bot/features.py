@@ -24,6 +24,7 @@ from bot.screening import cli as screening_cli
 from bot.staff import cli as staff_cli
 from bot.store import cli as store_cli
 from bot.telegram import cli as telegram_cli
+from bot.web import cli as web_cli
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -91,6 +92,12 @@ def _admin(engine: Engine) -> None:
     install(engine)
 
 
+def _web(engine: Engine) -> None:
+    from bot.web.feature import install
+
+    install(engine)
+
+
 FEATURES: tuple[Feature, ...] = (
     Feature("menu", install=_menu),
     Feature(
@@ -119,6 +126,7 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature("admin", install=_admin, cli=admin_cli.add_parser),
     Feature("telegram", cli=telegram_cli.add_parser),
+    Feature("web", install=_web, cli=web_cli.add_parser),
     # Operator commands: backup, restore, copy-content.
     Feature("operations", cli=store_cli.add_parser),
 )
