@@ -39,7 +39,9 @@ class Feature:
     name: str
     # Flows, commands, services and hooks, put on the engine at start-up.
     install: Callable[[Engine], None] | None = None
-    # The content parts (bot.content) this feature reads from the snapshot.
+    # The content parts (bot.content) this feature reads from the snapshot; their files
+    # are declared in bot.manifest.MANIFEST (a test keeps the two in step). Every
+    # feature also reads the part ``wording`` (templates and labels).
     content_parts: tuple[str, ...] = ()
     # ``sanliang <subcommand>``: add_parser(subparsers, common) -> parser.
     cli: AddParser | None = None
@@ -109,7 +111,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "screening",
         install=_screening,
-        content_parts=("screening",),
+        content_parts=("screening", "words"),
         cli=screening_cli.add_parser,
     ),
     Feature(
@@ -121,6 +123,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "staff",
         install=_staff,
+        content_parts=("words",),
         cli=staff_cli.add_parser,
         jobs=_staff_jobs,
     ),

@@ -17,6 +17,7 @@ from bot.knowledge.matcher import CUE_SKIP, DOC_SKIP, Doc, Matcher
 from bot.knowledge.normalize import _DROP, Normalizer, load_normalizer
 from bot.knowledge.phonetic import Phonetic
 from bot.knowledge.topics import Topic, Topics, load_topics
+from bot.manifest import content_path
 
 
 @dataclass
@@ -66,7 +67,7 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
             owner.setdefault(norm, topic.id)
     # An out-of-scope example that is also a topic's example would send it to fallback.
     negatives = []
-    oos_path = root / "intents" / "out_of_scope.yml"
+    oos_path = content_path(root, "out_of_scope")
     for doc, lines in load_out_of_scope(root, report):
         for q, line in zip(doc.examples, lines, strict=True):
             norm = normalize(q)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import opencc
 
 from bot.content import LineDict, Report, load_yaml_file
+from bot.manifest import content_path
 
 if TYPE_CHECKING:
     from bot.knowledge.phonetic import Phonetic
@@ -80,7 +81,7 @@ class Normalizer:
 
 
 def load_normalizer(root: Path, report: Report) -> Normalizer:
-    path = root / "intents" / "normalize.yml"
+    path = content_path(root, "normalize")
     if not path.exists():
         report.error(path, 1, "missing: the normalisation maps")
         return Normalizer()
