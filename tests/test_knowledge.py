@@ -234,7 +234,7 @@ def test_check_reports_bad_situations(content_copy):
 def test_missing_situations_file_still_matches(content_copy):
     (content_copy / "intents" / "situations.yml").unlink()
     content, report = load_content(content_copy)
-    assert not report.errors
+    assert not [p for p in report.errors if str(p).startswith(("intents/", "policy_texts/"))]
     assert content.knowledge.matcher.match("低保咋个申请").matches[0].id == "dibao"
 
 
