@@ -352,6 +352,8 @@ def test_help_request_and_a_workers_reply_while_open(phone: Phone, site: Site):
     site.admin_presses(f"st:claim:{case_id}")
     site.admin_presses(f"st:reply:{case_id}")
     site.admin_says("您好，明天上午社区会上门送取暖物资。")
+    site.wait_for_bot_text("的居民：")  # the preview; only 发送 sends it
+    site.admin_presses(f"st:send:{case_id}")
     phone.wait_text("明天上午社区会上门送取暖物资")
     assert phone.page.locator(".msg.notice").count() >= 1
     phone.shot("7-worker-reply")
@@ -385,6 +387,8 @@ def test_notice_waits_for_the_next_visit_with_an_unread_mark(browser, site: Site
         site.admin_presses(f"st:claim:{case_id}")
         site.admin_presses(f"st:reply:{case_id}")
         site.admin_says("请带户口簿到街道便民服务中心。")
+        site.wait_for_bot_text("的居民：")  # the preview; only 发送 sends it
+        site.admin_presses(f"st:send:{case_id}")
         # Both notices (claimed, the reply) wait in the resident's queue: /metrics says so.
         site.wait_for_backlog(2)
         # Next visit: the reply is there, marked new, with the unread count.
