@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from bot import __version__
 from bot.config import DEFAULT_DB, Config, ConfigError, load_config
 from bot.content import ContentError, load_content
+from bot.store import StoreError
 
 # Feature modules that add subcommands: each has add_parser(subparsers) -> parser with
 # set_defaults(func=...). A module that is not there yet is simply not offered.
@@ -148,5 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("the content has errors; fix them (see `sanliang check`):", file=sys.stderr)
         print(exc, file=sys.stderr)
         return 1
+    except StoreError as exc:
+        # One line, no traceback: a read-only or missing folder, a damaged file, a
+        # schema newer than this code (exit codes 5, 6, 7).
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130

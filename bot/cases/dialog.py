@@ -862,6 +862,10 @@ class ForgetFlow(Flow):
             await knowledge_forget(turn.user_id)
         for handler in self.engine.services.get("forget_handlers", []):
             await handler(turn.store, turn.user_id)
+        # The conversation row (any half-filled form) goes now, not at the turn's save,
+        # so that the checkpoint below leaves none of it in the WAL.
+        await turn.store.forget_user_state(turn.user_id)
+        await turn.store.scrub()
         # An empty conversation is deleted from the store when the turn is saved.
         turn.state.leave()
         turn.state.memory.clear()
