@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -36,6 +37,7 @@ from bot.admin.reload import problem_chunks, reload_content, report_replies
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.dialog.state import Conversation
+from bot.store.admin import PENDING_TTL_SECONDS
 
 if TYPE_CHECKING:
     from bot.content import Content, Problem
@@ -220,16 +222,23 @@ class AdminFlow(Flow):
         pending = await repo.get_pending(token)
         if pending is None or pending.admin_id != turn.user_id:
             raise StaleButton(token)
-        pending = await repo.take_pending(token)
-        if pending is None:
-            raise StaleButton(token)
         if action == "drop":
+            if await repo.take_pending(token) is None:
+                raise StaleButton(token)
             turn.say("admin/dropped", path=pending.path)
             return
-        await self._publish(turn, pending.path, pending.text, pending.kind)
+        if pending.created_at < time.time() - PENDING_TTL_SECONDS:
+            await repo.delete_pending(token)
+            raise StaleButton(token)
+        # The pending upload stays until the publish committed (see Publisher.publish).
+        await self._publish(turn, pending.path, pending.text, pending.kind, pending=token)
 
-    async def _publish(self, turn: Turn, path: str, text: str, kind: str) -> bool:
-        result = await publisher_of(self.engine).publish(path, text, turn.user_id, kind)
+    async def _publish(
+        self, turn: Turn, path: str, text: str, kind: str, pending: str | None = None
+    ) -> bool:
+        result = await publisher_of(self.engine).publish(
+            path, text, turn.user_id, kind, pending=pending
+        )
         if result.unchanged:
             turn.say("admin/no_change", path=path)
             return True

@@ -103,6 +103,17 @@ class AdminRepo(Repo):
                 (path,),
             )
             last = await cur.fetchone()
+            if last is not None and last["text"] == text:
+                # Recorded already: a publish stopped between recording and the swap
+                # (the version is recorded first), now completed.
+                row = await (
+                    await db.execute(
+                        "SELECT path, version, text, author_id, kind, created_at"
+                        " FROM content_versions WHERE path = ? AND version = ?",
+                        (path, last["version"]),
+                    )
+                ).fetchone()
+                return Version(**dict(row))
             number = last["version"] if last else 0
             if previous_text is not None and (last is None or last["text"] != previous_text):
                 number += 1
@@ -119,7 +130,17 @@ class AdminRepo(Repo):
             )
         return Version(path, number, text, author_id, kind, now)
 
+    async def drop_version(self, version: Version) -> None:
+        """Remove a version recorded for a publish that did not go live."""
+        await self.store.execute(
+            "DELETE FROM content_versions WHERE path = ? AND version = ?",
+            (version.path, version.version),
+        )
+
     # -- uploads waiting for 发布 / 取消 ------------------------------------------
+
+    async def delete_pending(self, token: str) -> None:
+        await self.store.execute("DELETE FROM content_pending WHERE id = ?", (token,))
 
     async def add_pending(
         self, admin_id: int, path: str, text: str, kind: str, now: float | None = None
