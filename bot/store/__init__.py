@@ -78,6 +78,9 @@ class Store:
         from bot.store.admin import AdminRepo
 
         self.admin = AdminRepo(self)
+        from bot.store.outbox import OutboxRepo
+
+        self.outbox = OutboxRepo(self)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

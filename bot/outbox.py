@@ -1,0 +1,466 @@
+"""The outbox sender: delivers the rows of the outbox table through the channels.
+
+Each channel plugs in one function, ``async deliver(recipient, reply)``: it returns
+the channel's message id (or None) once the channel accepted the message, and raises
+when it did not. What it raises decides what happens next:
+
+- ``Permanent`` (or python-telegram-bot's ``Forbidden``, or a ``BadRequest`` such as
+  "chat not found"): the row is marked failed and whoever caused the message (the
+  row's ``cause``, else the admins) is told, through the outbox too;
+- ``RetryLater(seconds)`` (or an exception with ``retry_after``, Telegram's 429), a
+  network error or a time-out: tried again later, with exponential back-off, at most
+  ``MAX_ATTEMPTS`` times;
+- anything else: tried again like a network error.
+
+A row is claimed (marked 'sending', committed) before ``deliver`` is called and
+marked 'sent' as soon as it returns: a row is delivered at most once, also across
+restarts. A row found 'sending' at start-up belongs to a process that died in
+between: it is not sent again (the channel may have taken it) but reported as
+possibly undelivered. On stop the sender finishes the calls in flight, records
+them, and returns before the store closes.
+
+Announcements are outbox rows too (one per recipient, ``broadcast_id`` set): the
+sender tells the admin the progress every ``PROGRESS_EVERY`` recipients and the
+final counts once the last row is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot.dialog.events import Reply
+from bot.store.outbox import PRIORITY_NORMAL, Message, Outgoing
+
+if TYPE_CHECKING:
+    from bot.render import Renderer
+    from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[int, Reply], Awaitable[Any]]
+
+MAX_PER_SECOND = 25.0  # Telegram: about 30 messages per second to different chats
+CONCURRENCY = 8
+MAX_ATTEMPTS = 12  # with the back-off below: about 3 hours of trying
+BACKOFF_FIRST = 2.0
+BACKOFF_MAX = 1800.0
+MAX_RETRY_AFTER = 3600.0
+IDLE_POLL = 5.0  # look at the table this often even without a wake-up
+PROGRESS_EVERY = 200
+STOP_GRACE = 10.0
+REPORTED_KINDS = ("failure", "report")  # failures of these are only logged
+
+
+class Permanent(Exception):
+    """The channel will never take this message (blocked, no such chat)."""
+
+    def __init__(self, reason: str = "rejected") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RetryLater(Exception):
+    """The channel asks to try again after ``after`` seconds (None: back off)."""
+
+    def __init__(self, after: float | None = None, reason: str = "retry") -> None:
+        super().__init__(reason)
+        self.after = after
+        self.reason = reason
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    with warnings.catch_warnings():
+        # python-telegram-bot 22 warns that the int will become a timedelta: both are read.
+        warnings.simplefilter("ignore")
+        value = getattr(exc, "retry_after", None)
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return min(float(value), MAX_RETRY_AFTER)
+    return None
+
+
+_GONE = (
+    "chat not found",
+    "user not found",
+    "chat_id is empty",
+    "peer_id_invalid",
+    "bot was kicked",
+)
+
+
+def classify(exc: BaseException) -> tuple[str, float | None, str]:
+    """("permanent", None, reason) or ("retry", seconds or None, reason)."""
+    if isinstance(exc, Permanent):
+        return "permanent", None, exc.reason
+    if isinstance(exc, RetryLater):
+        return "retry", exc.after, exc.reason
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    after = _retry_after(exc)
+    if after is not None:
+        return "retry", after, "flood"
+    if "Forbidden" in names or "Blocked" in names:
+        return "permanent", None, "blocked"
+    text = str(exc).lower()
+    if "BadRequest" in names or "ChatMigrated" in names:
+        if any(g in text for g in _GONE) or "ChatMigrated" in names:
+            return "permanent", None, "chat_not_found"
+        return "permanent", None, "rejected"
+    if names & {"TimedOut", "NetworkError", "TimeoutError", "ConnectionError", "OSError"}:
+        return "retry", None, "network"
+    return "retry", None, type(exc).__name__[:40]
+
+
+def backoff(attempts: int) -> float:
+    base = min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+    return base * (0.75 + random.random() / 2)  # noqa: S311 - jitter, not security
+
+
+@dataclass
+class Counts:
+    """What the admin's templates show of a run."""
+
+    total: int
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.blocked + self.failed
+
+
+class Sender:
+    def __init__(
+        self,
+        store: Store,
+        renderer: Renderer,
+        *,
+        admins: Callable[[], Iterable[int] | Awaitable[Iterable[int]]] = tuple,
+        clock: Callable[[], float] = time.time,
+        rate: float = MAX_PER_SECOND,
+        concurrency: int = CONCURRENCY,
+        progress_every: int = PROGRESS_EVERY,
+    ) -> None:
+        self.store = store
+        self.repo = store.outbox
+        self.renderer = renderer
+        self.admins = admins
+        self.clock = clock
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.progress_every = progress_every
+        self.channels: dict[str, Deliver] = {}
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: dict[int, asyncio.Task] = {}
+        self._busy_recipients: set[tuple[str, int]] = set()
+        self._next_slot = 0.0
+        self._stopping = False
+        self._stop_event: asyncio.Event | None = None
+        self.delivered = 0
+
+    async def _admin_ids(self) -> list[int]:
+        found = self.admins()
+        if asyncio.iscoroutine(found) or isinstance(found, Awaitable):
+            found = await found
+        return sorted({int(a) for a in found})
+
+    def add_channel(self, name: str, deliver: Deliver) -> None:
+        self.channels[name] = deliver
+        self.wake()
+
+    def wake(self) -> None:
+        """Something was queued: look at the table now."""
+        self._wake.set()
+
+    # -- queueing helpers (for callers without a transaction of their own) -----------
+
+    async def enqueue(self, items: Iterable[Outgoing]) -> int:
+        added = await self.repo.enqueue(items, now=self.clock())
+        if added:
+            self.wake()
+        return added
+
+    async def to_admins(self, reply: Reply, kind: str, dedup: str | None = None) -> int:
+        items = [
+            Outgoing(
+                Reply(reply.text, reply.buttons),
+                kind,
+                recipient=admin,
+                dedup=f"{dedup}:{admin}" if dedup else None,
+            )
+            for admin in await self._admin_ids()
+        ]
+        return await self.enqueue(items)
+
+    # -- the loop --------------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """At start: rows a dead process left 'sending' are reported, not resent."""
+        lost = await self.repo.interrupted(now=self.clock())
+        for msg in lost:
+            if msg.kind in REPORTED_KINDS:
+                continue
+            if msg.broadcast_id is not None:
+                continue  # counted as unknown in the run's final report
+            await self._report_failure(msg, "interrupted")
+        for broadcast_id in {m.broadcast_id for m in lost if m.broadcast_id is not None}:
+            await self._broadcast_progress(broadcast_id)
+        return len(lost)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Deliver until ``stop`` is set (or ``stop()`` is called); then let the calls
+        in flight finish and record them."""
+        stop = stop or asyncio.Event()
+        self._stop_event = stop
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set() and not self._stopping:
+                progressed = await self._pass()
+                if progressed:
+                    continue
+                self._wake.clear()
+                wait = IDLE_POLL
+                nxt = await self.repo.next_due()
+                if nxt is not None:
+                    wait = min(wait, max(nxt - self.clock(), 0.05))
+                waker = asyncio.ensure_future(self._wake.wait())
+                await asyncio.wait(
+                    {waker, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
+                waker.cancel()
+        finally:
+            stopper.cancel()
+            await self._finish_in_flight()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+        await self._finish_in_flight()
+
+    async def drain(self, rounds: int = 1000) -> int:
+        """Deliver everything due now, then return how many were delivered (tests)."""
+        before = self.delivered
+        for _ in range(rounds):
+            if not await self._pass():
+                await self._finish_in_flight()
+                if not await self.repo.due(self.clock(), limit=1, channels=self.channels):
+                    break
+        await self._finish_in_flight()
+        return self.delivered - before
+
+    async def _finish_in_flight(self) -> None:
+        tasks = list(self._in_flight.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_GRACE)
+
+    async def _pass(self) -> bool:
+        """Start the due rows (as many as the slots allow). True if any was started."""
+        if not self.channels:
+            return False
+        rows = await self.repo.due(self.clock(), limit=64, channels=self.channels)
+        started = False
+        for msg in rows:
+            if self._halted():
+                break
+            if msg.id in self._in_flight or (msg.channel, msg.recipient) in self._busy_recipients:
+                continue  # one message at a time per chat keeps them in order
+            await self._slots.acquire()
+            if self._halted():
+                self._slots.release()
+                break
+            await self._pace()
+            if not await self.repo.claim(msg.id):
+                self._slots.release()
+                continue
+            self._busy_recipients.add((msg.channel, msg.recipient))
+            task = asyncio.ensure_future(self._deliver(msg))
+            self._in_flight[msg.id] = task
+            started = True
+        if started or self._in_flight:
+            # Let the started deliveries run before looking again.
+            if self._in_flight:
+                await asyncio.wait(
+                    list(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED
+                )
+            return True
+        return False
+
+    def _halted(self) -> bool:
+        return self._stopping or (self._stop_event is not None and self._stop_event.is_set())
+
+    async def _pace(self) -> None:
+        if self.interval <= 0:
+            return
+        now = time.monotonic()
+        if self._next_slot < now:
+            self._next_slot = now
+        delay = self._next_slot - now
+        self._next_slot += self.interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _deliver(self, msg: Message) -> None:
+        try:
+            await self._attempt(msg)
+        except Exception as exc:  # noqa: BLE001 - the loop must go on
+            log.error("outbox bookkeeping failed: %s", type(exc).__name__)
+        finally:
+            self._in_flight.pop(msg.id, None)
+            self._busy_recipients.discard((msg.channel, msg.recipient))
+            self._slots.release()
+
+    async def _attempt(self, msg: Message) -> None:
+        deliver = self.channels[msg.channel]
+        try:
+            result = await deliver(msg.recipient, msg.reply)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified below
+            verdict, after, reason = classify(exc)
+        else:
+            if result is False:  # a notifier's way of saying "blocked"
+                verdict, after, reason = "permanent", None, "blocked"
+            else:
+                message_id = result if isinstance(result, int) and result is not True else None
+                await self.repo.mark_sent(msg.id, message_id, now=self.clock())
+                self.delivered += 1
+                if msg.broadcast_id is not None:
+                    await self._broadcast_progress(msg.broadcast_id)
+                return
+        now = self.clock()
+        if verdict == "retry" and msg.attempts + 1 < MAX_ATTEMPTS:
+            wait = after if after is not None else backoff(msg.attempts + 1)
+            log.info("outbox: retrying a message in %.0f s (%s)", wait, reason)
+            await self.repo.retry(msg.id, now + wait, reason)
+            self.wake()
+            return
+        if verdict == "retry":
+            reason = "gave_up"
+        log.warning("outbox: a message could not be delivered (%s)", reason)
+        await self.repo.mark_failed(msg.id, reason, now=now)
+        if msg.broadcast_id is not None:
+            if reason in ("blocked", "chat_not_found") and msg.user_id is not None:
+                await self.store.admin.mark_blocked(msg.user_id)
+            await self._broadcast_progress(msg.broadcast_id)
+        elif msg.kind not in REPORTED_KINDS:
+            await self._report_failure(msg, reason)
+
+    # -- telling whoever caused it ----------------------------------------------------
+
+    async def _report_failure(self, msg: Message, reason: str) -> None:
+        ref = None
+        if msg.case_id is not None:
+            case = await self.store.cases.get(msg.case_id)
+            ref = case.ref if case is not None else None
+        text = self.renderer.render(
+            "outbox/failed", kind=msg.kind, reason=reason, ref=ref, recipient=msg.recipient
+        )
+        targets = [msg.cause] if msg.cause is not None else await self._admin_ids()
+        items = [
+            Outgoing(
+                Reply(text),
+                "failure",
+                recipient=target,
+                channel=msg.channel,
+                priority=PRIORITY_NORMAL,
+                dedup=f"fail:{msg.id}:{target}",
+            )
+            for target in targets
+            if target != msg.recipient
+        ]
+        if not items:
+            log.warning("outbox: nobody to tell of an undelivered message")
+            return
+        await self.enqueue(items)
+
+    async def _broadcast_progress(self, broadcast_id: int) -> None:
+        """Progress to the admin every ``progress_every`` recipients; the final counts
+        once no row of the run is left (each told once: dedup keys)."""
+        b = await self.store.admin.broadcast(broadcast_id)
+        if b is None:
+            return
+        row = await self.store.fetchone(
+            "SELECT chat_id, reported, stopped_at FROM broadcasts WHERE id = ?", (broadcast_id,)
+        )
+        chat = row["chat_id"] if row["chat_id"] is not None else b.admin_id
+        c = await self.repo.broadcast_counts(broadcast_id)
+        counts = Counts(
+            total=c["total"],
+            sent=c["sent"],
+            blocked=c["blocked"],
+            failed=c["failed"] + c["unknown"],
+        )
+        if c["pending"] == 0:
+            stopped = row["stopped_at"] is not None
+            await self.store.admin.update_broadcast(
+                broadcast_id,
+                sent=counts.sent,
+                blocked=counts.blocked,
+                failed=counts.failed,
+                status="done",
+                now=self.clock(),
+            )
+            text = self.renderer.render(
+                "admin/broadcast_done",
+                c=counts,
+                finished=not stopped,
+                stopped=stopped,
+                cancelled=c["cancelled"],
+            )
+            await self.enqueue(
+                [Outgoing(Reply(text), "report", recipient=chat, dedup=f"bc:{broadcast_id}:done")]
+            )
+            return
+        if self.progress_every <= 0:
+            return
+        step = counts.done // self.progress_every
+        if step > row["reported"]:
+            changed = await self.store.execute(
+                "UPDATE broadcasts SET reported = ?, sent = ?, blocked = ?, failed = ?"
+                " WHERE id = ? AND reported < ?",
+                (step, counts.sent, counts.blocked, counts.failed, broadcast_id, step),
+            )
+            if changed:
+                text = self.renderer.render("admin/broadcast_progress", c=counts)
+                await self.enqueue(
+                    [
+                        Outgoing(
+                            Reply(text),
+                            "report",
+                            recipient=chat,
+                            dedup=f"bc:{broadcast_id}:p{step}",
+                        )
+                    ]
+                )
+
+
+def sender_of(services: Any) -> Sender | None:
+    """The process's sender, wherever the services keep it."""
+    if isinstance(services, dict):
+        found = services.get("outbox")
+    else:
+        found = getattr(services, "outbox", None)
+    return found if isinstance(found, Sender) else None
+
+
+@contextlib.asynccontextmanager
+async def running(sender: Sender):
+    """Run the sender in the background; on exit finish what is in flight."""
+    stop = asyncio.Event()
+    await sender.recover()
+    task = asyncio.ensure_future(sender.run(stop))
+    try:
+        yield sender
+    finally:
+        stop.set()
+        await task
