@@ -81,6 +81,9 @@ class Store:
         from bot.store.outbox import OutboxRepo
 
         self.outbox = OutboxRepo(self)
+        from bot.store.inbox import InboxRepo
+
+        self.inbox = InboxRepo(self)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -250,14 +253,20 @@ class Store:
         )
 
     async def save_turn_json(
-        self, user_id: int, state: str | None, update_id: int | None = None
+        self,
+        user_id: int,
+        state: str | None,
+        update_id: int | None = None,
+        replies: str | None = None,
     ) -> None:
-        """``save_turn`` with the state already serialised (None: start afresh)."""
-        await self._turn_saves.submit((user_id, state, update_id, 0))
+        """``save_turn`` with the state already serialised (None: start afresh).
+        ``replies`` (JSON) are kept with the update id until they were delivered
+        (``store.inbox.done``), so a crash after the commit loses no reply."""
+        await self._turn_saves.submit((user_id, state, update_id, 0, replies))
 
-    async def mark_update(self, update_id: int) -> None:
+    async def mark_update(self, update_id: int, replies: str | None = None) -> None:
         """Record a handled update whose turn left the state as it was."""
-        await self._turn_saves.submit((None, None, update_id, 1))
+        await self._turn_saves.submit((None, None, update_id, 1, replies))
 
     async def _read_turns(
         self, items: list[tuple[int, int | None]]
@@ -281,20 +290,20 @@ class Store:
         return out
 
     async def _save_turns(
-        self, items: list[tuple[int | None, str | None, int | None, int]]
+        self, items: list[tuple[int | None, str | None, int | None, int, str | None]]
     ) -> list[None]:
-        """One INSERT into ``turn_saves`` for all the turns: each turn's state and
-        update id are written together (and all of these turns' at once)."""
+        """One INSERT into ``turn_saves`` for all the turns: each turn's state,
+        update id and replies are written together (and all of these turns' at once)."""
         now = time.time()
-        rows = _padded(items, (None, None, None, 1))  # padding rows change nothing
+        rows = _padded(items, (None, None, None, 1, None))  # padding rows change nothing
         sql = (
-            "INSERT INTO turn_saves (user_id, state, update_id, saved_at, keep) VALUES "
-            + ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+            "INSERT INTO turn_saves (user_id, state, update_id, saved_at, keep, replies) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows))
         )
         params = [
             v
-            for user_id, state, update_id, keep in rows
-            for v in (user_id, state, update_id, now, keep)
+            for user_id, state, update_id, keep, replies in rows
+            for v in (user_id, state, update_id, now, keep, replies)
         ]
         await self.execute(sql, params)
         return [None] * len(items)

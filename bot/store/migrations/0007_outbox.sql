@@ -34,3 +34,45 @@ CREATE INDEX outbox_user ON outbox (user_id);
 ALTER TABLE broadcasts ADD COLUMN chat_id INTEGER;      -- where the admin hears of it
 ALTER TABLE broadcasts ADD COLUMN stopped_at REAL;
 ALTER TABLE broadcasts ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;  -- progress steps told
+
+-- The inbox: an update is stored here before it is confirmed to Telegram (the next
+-- getUpdates offset, or the webhook's HTTP 200), handled from here, and deleted once
+-- its turn committed and its replies were delivered. A process that dies leaves the
+-- row: at start-up it is handled again, or, when its turn had committed, its stored
+-- replies are delivered (the turn never runs twice).
+CREATE TABLE inbox (
+    update_id   INTEGER PRIMARY KEY,
+    raw         TEXT NOT NULL,              -- the update's JSON (personal: deleted when done)
+    received_at REAL NOT NULL
+);
+
+-- The replies of a committed turn, kept with its update id until they are delivered.
+ALTER TABLE processed_updates ADD COLUMN replies TEXT;
+
+DROP TRIGGER turn_saves_insert;
+DROP VIEW turn_saves;
+CREATE VIEW turn_saves (user_id, state, update_id, saved_at, keep, replies) AS
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
+
+CREATE TRIGGER turn_saves_insert INSTEAD OF INSERT ON turn_saves
+BEGIN
+    DELETE FROM conversations
+        WHERE NOT NEW.keep AND NEW.state IS NULL AND user_id = NEW.user_id;
+    INSERT INTO conversations (user_id, state, updated_at)
+        SELECT NEW.user_id, NEW.state, NEW.saved_at
+        WHERE NOT NEW.keep AND NEW.state IS NOT NULL
+        ON CONFLICT (user_id) DO UPDATE
+            SET state = excluded.state, updated_at = excluded.updated_at;
+    INSERT OR IGNORE INTO processed_updates (update_id, seen_at, replies)
+        SELECT NEW.update_id, NEW.saved_at, NEW.replies WHERE NEW.update_id IS NOT NULL;
+END;
+
+-- One statement marks updates done: the inbox row goes, the stored replies too.
+CREATE VIEW updates_done (update_id) AS SELECT NULL WHERE 0;
+
+CREATE TRIGGER updates_done_insert INSTEAD OF INSERT ON updates_done
+BEGIN
+    DELETE FROM inbox WHERE update_id = NEW.update_id;
+    UPDATE processed_updates SET replies = NULL
+        WHERE update_id = NEW.update_id AND replies IS NOT NULL;
+END;

@@ -1,0 +1,102 @@
+"""The inbox: updates stored before they are confirmed, handled from here.
+
+``receive`` stores raw updates (one statement for a whole getUpdates batch or one
+webhook call) and says which were new; ``done`` removes an update once its turn
+committed and its replies went out (turns of many users share one statement);
+``pending`` lists what a process that died left behind, with the replies stored by
+turns that had committed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.dialog.events import Reply
+from bot.store import Coalescer, Repo, _padded
+from bot.store.outbox import reply_from_json, reply_to_json
+
+
+def replies_to_json(replies: list[Reply], chat_id: int) -> str:
+    """The replies of a turn, each with the chat it goes to."""
+    return json.dumps(
+        [[r.chat_id if r.chat_id is not None else chat_id, reply_to_json(r)] for r in replies],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def replies_from_json(raw: str) -> list[Reply]:
+    return [reply_from_json(body, chat) for chat, body in json.loads(raw)]
+
+
+@dataclass(frozen=True)
+class Stored:
+    update_id: int
+    raw: dict[str, Any]
+    handled: bool  # the turn committed
+    replies: list[Reply] | None  # what it said, when not delivered yet
+
+
+class InboxRepo(Repo):
+    def __init__(self, store: Any) -> None:
+        super().__init__(store)
+        self._done = Coalescer(self._mark_done)
+
+    async def receive(
+        self, updates: Iterable[tuple[int, str]], now: float | None = None
+    ) -> set[int]:
+        """Store ``(update_id, raw JSON)`` pairs; returns the ids that were new."""
+        items = list(updates)
+        if not items:
+            return set()
+        now = time.time() if now is None else now
+        ids = [u for u, _ in items]
+        marks = ", ".join("?" * len(ids))
+        async with self.store.tx() as db:
+            cur = await db.execute(
+                f"SELECT update_id FROM inbox WHERE update_id IN ({marks})",  # noqa: S608
+                ids,
+            )
+            known = {r["update_id"] for r in await cur.fetchall()}
+            fresh = [(u, raw) for u, raw in items if u not in known]
+            if fresh:
+                await db.execute(
+                    "INSERT OR IGNORE INTO inbox (update_id, raw, received_at) VALUES "
+                    + ", ".join(["(?, ?, ?)"] * len(fresh)),
+                    [v for u, raw in fresh for v in (u, raw, now)],
+                )
+        return {u for u, _ in fresh}
+
+    async def done(self, update_id: int) -> None:
+        await self._done.submit(update_id)
+
+    async def _mark_done(self, ids: list[int]) -> list[None]:
+        rows = _padded(ids, None)
+        await self.store.execute(
+            "INSERT INTO updates_done (update_id) VALUES " + ", ".join(["(?)"] * len(rows)), rows
+        )
+        return [None] * len(ids)
+
+    async def pending(self) -> list[Stored]:
+        rows = await self.store.fetchall(
+            "SELECT i.update_id AS update_id, i.raw AS raw, p.update_id IS NOT NULL AS handled,"
+            " p.replies AS replies FROM inbox i"
+            " LEFT JOIN processed_updates p ON p.update_id = i.update_id ORDER BY i.update_id"
+        )
+        out = []
+        for r in rows:
+            try:
+                raw = json.loads(r["raw"])
+            except ValueError:
+                raw = {}
+            replies = replies_from_json(r["replies"]) if r["replies"] else None
+            out.append(Stored(r["update_id"], raw, bool(r["handled"]), replies))
+        return out
+
+    async def count(self) -> int:
+        row = await self.store.fetchone("SELECT COUNT(*) AS n FROM inbox")
+        return int(row["n"])
