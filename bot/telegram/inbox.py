@@ -93,14 +93,15 @@ class TelegramInbox:
         self.redelivered += delivered
         return again, delivered
 
-    async def wait_idle(self, timeout: float = STOP_GRACE) -> None:
+    async def wait_idle(self, grace: float = STOP_GRACE) -> None:
         """Let the updates being handled finish (on stop, before the store closes)."""
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=timeout)
+            await asyncio.wait(list(self._tasks), timeout=grace)
 
     # -- long polling --------------------------------------------------------------
 
-    async def poll(self, stop: asyncio.Event, timeout: int = POLL_TIMEOUT) -> None:
+    async def poll(self, stop: asyncio.Event, hold: int = POLL_TIMEOUT) -> None:
+        """Long polling until ``stop``; ``hold`` is getUpdates' timeout."""
         bot = self.application.bot
         await bot.delete_webhook(drop_pending_updates=False)
         offset: int | None = None
@@ -109,9 +110,9 @@ class TelegramInbox:
             fetch = asyncio.ensure_future(
                 bot.get_updates(
                     offset=offset,
-                    timeout=timeout,
+                    timeout=hold,
                     allowed_updates=ALLOWED_UPDATES,
-                    read_timeout=timeout + 10,
+                    read_timeout=hold + 10,
                 )
             )
             stopper = asyncio.ensure_future(stop.wait())
