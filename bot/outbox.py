@@ -125,6 +125,33 @@ def backoff(attempts: int) -> float:
     return base * (0.75 + random.random() / 2)  # noqa: S311 - jitter, not security
 
 
+class Pacer:
+    """At most ``rate`` sends per second: a fixed interval between sends (idle time
+    is not saved up as a burst), with the clock and the sleep injectable for tests."""
+
+    def __init__(
+        self,
+        rate: float = MAX_PER_SECOND,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.interval = 1.0 / rate
+        self.clock = clock
+        self.sleep = sleep
+        self._next: float | None = None
+
+    async def wait(self) -> None:
+        now = self.clock()
+        if self._next is None or self._next < now:
+            self._next = now
+        delay = self._next - now
+        self._next += self.interval
+        if delay > 0:
+            await self.sleep(delay)
+
+
 @dataclass
 class Counts:
     """What the admin's templates show of a run."""
@@ -150,20 +177,20 @@ class Sender:
         rate: float = MAX_PER_SECOND,
         concurrency: int = CONCURRENCY,
         progress_every: int = PROGRESS_EVERY,
+        pacer: Pacer | None = None,
     ) -> None:
         self.store = store
         self.repo = store.outbox
         self.renderer = renderer
         self.admins = admins
         self.clock = clock
-        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.pacer = pacer if pacer is not None else (Pacer(rate) if rate > 0 else None)
         self.progress_every = progress_every
         self.channels: dict[str, Deliver] = {}
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: dict[int, asyncio.Task] = {}
         self._busy_recipients: set[tuple[str, int]] = set()
-        self._next_slot = 0.0
         self._stopping = False
         self._stop_event: asyncio.Event | None = None
         self.delivered = 0
@@ -214,7 +241,7 @@ class Sender:
                 continue  # counted as unknown in the run's final report
             await self._report_failure(msg, "interrupted")
         for broadcast_id in {m.broadcast_id for m in lost if m.broadcast_id is not None}:
-            await self._broadcast_progress(broadcast_id)
+            await self.broadcast_progress(broadcast_id)
         return len(lost)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -241,6 +268,7 @@ class Sender:
         finally:
             stopper.cancel()
             await self._finish_in_flight()
+            self._stop_event = None
 
     async def stop(self) -> None:
         self._stopping = True
@@ -299,15 +327,8 @@ class Sender:
         return self._stopping or (self._stop_event is not None and self._stop_event.is_set())
 
     async def _pace(self) -> None:
-        if self.interval <= 0:
-            return
-        now = time.monotonic()
-        if self._next_slot < now:
-            self._next_slot = now
-        delay = self._next_slot - now
-        self._next_slot += self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)
+        if self.pacer is not None:
+            await self.pacer.wait()
 
     async def _deliver(self, msg: Message) -> None:
         try:
@@ -335,7 +356,7 @@ class Sender:
                 await self.repo.mark_sent(msg.id, message_id, now=self.clock())
                 self.delivered += 1
                 if msg.broadcast_id is not None:
-                    await self._broadcast_progress(msg.broadcast_id)
+                    await self.broadcast_progress(msg.broadcast_id)
                 return
         now = self.clock()
         if verdict == "retry" and msg.attempts + 1 < MAX_ATTEMPTS:
@@ -351,7 +372,7 @@ class Sender:
         if msg.broadcast_id is not None:
             if reason in ("blocked", "chat_not_found") and msg.user_id is not None:
                 await self.store.admin.mark_blocked(msg.user_id)
-            await self._broadcast_progress(msg.broadcast_id)
+            await self.broadcast_progress(msg.broadcast_id)
         elif msg.kind not in REPORTED_KINDS:
             await self._report_failure(msg, reason)
 
@@ -383,7 +404,7 @@ class Sender:
             return
         await self.enqueue(items)
 
-    async def _broadcast_progress(self, broadcast_id: int) -> None:
+    async def broadcast_progress(self, broadcast_id: int) -> None:
         """Progress to the admin every ``progress_every`` recipients; the final counts
         once no row of the run is left (each told once: dedup keys)."""
         b = await self.store.admin.broadcast(broadcast_id)

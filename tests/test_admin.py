@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.admin.broadcast import Pacer
 from bot.admin.reload import install_sighup
 from bot.app import open_app
 from bot.cli import main
 from bot.config import PROJECT_ROOT, Config
 from bot.dialog.events import Document, Event, Reply
+from bot.outbox import Sender
 
 ADMIN = 4242
 OTHER_ADMIN = 4343
@@ -410,6 +410,10 @@ class RecordingNotifier:
     async def send(self, chat_id: int, reply: Reply) -> None:
         self.sent.append((chat_id, reply))
 
+    async def deliver(self, chat_id: int, reply: Reply) -> int:
+        self.sent.append((chat_id, reply))
+        return len(self.sent)
+
 
 async def test_announce_by_region_runs_in_the_background(app, admin: User) -> None:
     repo = app.store.admin
@@ -419,8 +423,9 @@ async def test_announce_by_region_runs_in_the_background(app, admin: User) -> No
     await repo.subscribe(4, 14, "成都市")
     await repo.unsubscribe(4)
     notifier = RecordingNotifier()
-    app.engine.services["notifier"] = notifier
-    app.engine.services["admin.pacer"] = lambda: Pacer(rate=1000.0)
+    sender = Sender(app.store, app.renderer, rate=0)
+    sender.add_channel("telegram", notifier.deliver)
+    app.engine.services["outbox"] = sender
 
     await admin.send("/announce")
     await admin.press("adm:bcr:成都市")
@@ -433,13 +438,14 @@ async def test_announce_by_region_runs_in_the_background(app, admin: User) -> No
     confirm = admin.payload("adm:bcok:")
     await admin.press(confirm)
     assert "开始发送，共 2 人" in admin.text()
-    await asyncio.gather(*list(app.engine.services["admin.tasks"]))
+    await sender.drain()
     to_residents = [(c, r) for c, r in notifier.sent if c != ADMIN]
     assert sorted(c for c, _ in to_residents) == [11, 12]
     assert all(r.payloads() == ["sub:off"] for _, r in to_residents)
     assert "送达 2" in notifier.sent[-1][1].text and notifier.sent[-1][0] == ADMIN
     await admin.press(confirm)  # pressed again: nothing is sent twice
     assert "过期" in admin.text()
+    await sender.drain()
     assert len([c for c, _ in notifier.sent if c != ADMIN]) == 2
 
 

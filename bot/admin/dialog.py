@@ -30,13 +30,14 @@ from markupsafe import Markup
 
 from bot.admin import files
 from bot.admin.auth import is_admin
-from bot.admin.broadcast import announcement_reply, run_broadcast, start_broadcast
+from bot.admin.broadcast import announcement_reply
 from bot.admin.gaps import gap_report, since_timestamp
 from bot.admin.publish import Checked, publisher_of
 from bot.admin.reload import problem_chunks, reload_content, report_replies
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.dialog.state import Conversation
+from bot.outbox import sender_of
 from bot.store.admin import PENDING_TTL_SECONDS
 
 if TYPE_CHECKING:
@@ -199,6 +200,8 @@ class AdminFlow(Flow):
             await self._announce_region(turn, arg)
         elif action == "bcok":
             await self._announce_send(turn, arg)
+        elif action == "bcstop":
+            await self._announce_stop(turn, arg)
         elif action == "bcno" and not arg:
             if turn.state.flow != self.name or not (turn.state.step or "").startswith("bc_"):
                 raise StaleButton(rest)
@@ -390,39 +393,65 @@ class AdminFlow(Flow):
             or not isinstance(data.get("text"), str)
         ):
             raise StaleButton(token)
-        notifier = self.engine.services.get("notifier")
-        if notifier is None:
+        sender = sender_of(self.engine.services)
+        if sender is None:
             turn.state.leave()
             turn.say("admin/no_notifier", [[turn.button("nav.menu", "nav:menu")]])
             return
         region, text = data.get("region"), data["text"]
         repo = turn.store.admin
         recipients = await repo.recipients(region)
-        broadcast_id = await repo.create_broadcast(
-            token, turn.user_id, region, text, len(recipients)
+        # The run and one outbox row per recipient, in one transaction: the sender
+        # delivers them (paced, resumed after a restart, each at most once).
+        broadcast_id = await repo.start_broadcast(
+            token,
+            turn.user_id,
+            turn.event.chat_id,
+            region,
+            text,
+            recipients,
+            announcement_reply(self.engine, text, region),
         )
         if broadcast_id is None:
             raise StaleButton(token)
         turn.state.leave()
-        pacer_factory = self.engine.services.get("admin.pacer")
-        start_broadcast(
-            self.engine,
-            run_broadcast(
-                self.engine,
-                notifier,  # type: ignore[arg-type]
-                broadcast_id,
-                turn.event.chat_id,
-                recipients,
-                text,
-                region,
-                pacer=pacer_factory() if callable(pacer_factory) else None,
-            ),
-        )
+        sender.wake()
+        if not recipients:
+            await sender.broadcast_progress(broadcast_id)
         turn.say(
             "admin/broadcast_started",
-            [[turn.button("nav.menu", "nav:menu")]],
+            [
+                [turn.button("admin.stop_broadcast", f"adm:bcstop:{broadcast_id}")],
+                [turn.button("nav.menu", "nav:menu")],
+            ],
             total=len(recipients),
         )
+
+    async def _announce_stop(self, turn: Turn, arg: str) -> None:
+        if not arg.isdigit() or len(arg) > 12:
+            raise StaleButton(arg)
+        await stop_broadcast(turn, int(arg))
+
+
+async def stop_broadcast(turn: Turn, broadcast_id: int | None) -> None:
+    """Stop a running announcement: recipients not reached yet are left out; the
+    messages already on their way finish; the admin gets the final counts."""
+    repo = turn.store.admin
+    if broadcast_id is None:
+        broadcast_id = await repo.running_broadcast()
+    run = await repo.broadcast(broadcast_id) if broadcast_id is not None else None
+    if run is None or run.status != "running":
+        turn.say("admin/broadcast_not_running", [[turn.button("nav.menu", "nav:menu")]])
+        return
+    cancelled = await turn.store.outbox.cancel_broadcast(run.id)
+    sender = sender_of(turn.engine.services)
+    if sender is not None:
+        await sender.broadcast_progress(run.id)
+    turn.say(
+        "admin/broadcast_stopping",
+        [[turn.button("nav.menu", "nav:menu")]],
+        cancelled=cancelled,
+    )
 
 
 # -- admin commands -----------------------------------------------------------------
@@ -497,6 +526,9 @@ async def cmd_gaps(turn: Turn, arg: str) -> None:
 
 
 async def cmd_announce(turn: Turn, arg: str) -> None:
+    if arg.strip() in ("stop", "停止"):
+        await stop_broadcast(turn, None)
+        return
     regions = regions_of(turn.content)
     turn.state.enter("admin", "bc_region", {})
     rows = [[turn.button("admin.all_regions", "adm:bcr:*")]]

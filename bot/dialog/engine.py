@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from bot.dialog.events import MAX_REPLY_CHARS, Event, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.dialog.state import Conversation
+from bot.store.inbox import replies_to_json
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -122,14 +123,18 @@ class Engine:
                 )
                 replies = [Reply(self.renderer.render("core/error"), [[self._menu_button()]])]
                 return finalize(replies)
+            out = finalize(turn.replies or [self._fallback_reply()])
+            # The replies are kept with the update id until the channel delivered them
+            # (a crash after the commit then loses none, and never runs the turn twice).
+            said = None if event.update_id is None else replies_to_json(out, event.chat_id)
             if after != before:
-                # One statement: the state and the update id together.
+                # One statement: the state, the update id and the replies together.
                 await self.store.save_turn_json(
-                    event.user_id, None if after == _EMPTY_STATE else after, event.update_id
+                    event.user_id, None if after == _EMPTY_STATE else after, event.update_id, said
                 )
             elif event.update_id is not None:
-                await self.store.mark_update(event.update_id)
-            return finalize(turn.replies or [self._fallback_reply()])
+                await self.store.mark_update(event.update_id, said)
+            return out
 
     async def _route(self, turn: Turn) -> None:
         event, state = turn.event, turn.state
