@@ -70,6 +70,7 @@ class TelegramInbox:
                 # go to its error handler, which tells the user.
                 await self.application.process_update(update)
             await self.store.inbox.done(update_id)
+            log.debug("update %d done", update_id)
             self.handled += 1
 
     async def recover(self) -> tuple[int, int]:
@@ -79,6 +80,7 @@ class TelegramInbox:
 
         again = delivered = 0
         for stored in await self.store.inbox.pending():
+            log.debug("recovering update %d (handled: %s)", stored.update_id, stored.handled)
             if stored.handled:
                 if stored.replies:
                     chat = stored.replies[0].chat_id
@@ -141,6 +143,7 @@ class TelegramInbox:
             if not updates:
                 continue
             fresh = await self.store.inbox.receive([_raw(u) for u in updates])
+            log.debug("stored updates %s, new %s", [u.update_id for u in updates], sorted(fresh))
             # Stored: the next call's offset confirms them to Telegram.
             offset = updates[-1].update_id + 1
             for update in updates:

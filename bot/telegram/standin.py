@@ -38,6 +38,8 @@ class StandIn:
         self.stub = stub or BotAPIStub()
         self.webhook: dict[str, Any] | None = None
         self.webhook_posts = 0
+        self.methods: set[str] = set()  # every method called (getUpdates is not recorded)
+        self.counts: dict[str, int] = {}
         self.webhook_failures = 0
         self._pending: list[dict[str, Any]] = []  # webhook mode: not yet answered 200
         self._in_flight: set[int] = set()
@@ -72,7 +74,11 @@ class StandIn:
 
             do_GET = do_POST
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a bot killed mid-request: nothing to report
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self._threads = [threading.Thread(target=self.server.serve_forever, daemon=True)]
@@ -117,6 +123,8 @@ class StandIn:
         return pushed + polled
 
     def _call(self, method: str, params: dict[str, Any]) -> Any:
+        self.methods.add(method)
+        self.counts[method] = self.counts.get(method, 0) + 1
         if method == "setWebhook":
             with self._cond:
                 self.webhook = {"url": params.get("url"), "secret": params.get("secret_token")}
