@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.dialog.events import Reply
-from bot.store.outbox import PRIORITY_NORMAL, Message, Outgoing
+from bot.store.outbox import PRIORITY_BULK, PRIORITY_NORMAL, Message, Outgoing
 
 if TYPE_CHECKING:
     from bot.render import Renderer
@@ -191,6 +191,7 @@ class Sender:
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: dict[int, asyncio.Task] = {}
         self._busy_recipients: set[tuple[str, int]] = set()
+        self._bulk_in_flight = 0
         self._stopping = False
         self._stop_event: asyncio.Event | None = None
         self.delivered = 0
@@ -302,6 +303,10 @@ class Sender:
                 break
             if msg.id in self._in_flight or (msg.channel, msg.recipient) in self._busy_recipients:
                 continue  # one message at a time per chat keeps them in order
+            if msg.priority >= PRIORITY_BULK and self._bulk_in_flight:
+                # One bulk message (announcement) in flight at a time: a crash can cut
+                # off at most one of them (which is then reported, not resent).
+                continue
             await self._slots.acquire()
             if self._halted():
                 self._slots.release()
@@ -311,6 +316,8 @@ class Sender:
                 self._slots.release()
                 continue
             self._busy_recipients.add((msg.channel, msg.recipient))
+            if msg.priority >= PRIORITY_BULK:
+                self._bulk_in_flight += 1
             task = asyncio.ensure_future(self._deliver(msg))
             self._in_flight[msg.id] = task
             started = True
@@ -338,6 +345,8 @@ class Sender:
         finally:
             self._in_flight.pop(msg.id, None)
             self._busy_recipients.discard((msg.channel, msg.recipient))
+            if msg.priority >= PRIORITY_BULK:
+                self._bulk_in_flight -= 1
             self._slots.release()
 
     async def _attempt(self, msg: Message) -> None:

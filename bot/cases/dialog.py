@@ -854,6 +854,10 @@ class ForgetFlow(Flow):
             return
         if rest != "yes":
             raise StaleButton(rest)
+        # Messages queued or sent to the resident, or about their requests, go first
+        # (the requests are unlinked from the resident below).
+        mine = await turn.store.cases.for_user(turn.user_id, limit=10_000)
+        await turn.store.outbox.forget(turn.user_id, [c.id for c in mine])
         erased = await turn.store.cases.forget_user(turn.user_id, now=_now(self.engine))
         # The questions the resident asked (the knowledge feature's log), then whatever
         # other features registered for their own data.

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bot.dialog.events import MAX_REPLY_CHARS, Event, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.dialog.state import Conversation
-from bot.store.inbox import replies_to_json
+from bot.store.inbox import outbox_json, replies_to_json
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -124,17 +124,35 @@ class Engine:
                 replies = [Reply(self.renderer.render("core/error"), [[self._menu_button()]])]
                 return finalize(replies)
             out = finalize(turn.replies or [self._fallback_reply()])
+            # Messages to other chats (notices to residents and staff) go to the
+            # outbox, in the same statement as the turn's state: sent once, retried.
+            own, others = [], []
+            for r in out:
+                (own if r.chat_id is None or r.chat_id == event.chat_id else others).append(r)
+            queued = outbox_json(others) if others else None
             # The replies are kept with the update id until the channel delivered them
             # (a crash after the commit then loses none, and never runs the turn twice).
-            said = None if event.update_id is None else replies_to_json(out, event.chat_id)
+            said = None if event.update_id is None else replies_to_json(own, event.chat_id)
             if after != before:
-                # One statement: the state, the update id and the replies together.
+                # One statement: the state, the update id, the replies and the outbox.
                 await self.store.save_turn_json(
-                    event.user_id, None if after == _EMPTY_STATE else after, event.update_id, said
+                    event.user_id,
+                    None if after == _EMPTY_STATE else after,
+                    event.update_id,
+                    said,
+                    queued,
                 )
-            elif event.update_id is not None:
-                await self.store.mark_update(event.update_id, said)
-            return out
+            elif event.update_id is not None or queued is not None:
+                await self.store.mark_update(event.update_id, said, queued, event.user_id)
+            if queued is not None:
+                self._wake_outbox()
+            return own
+
+    def _wake_outbox(self) -> None:
+        sender = self.services.get("outbox")
+        wake = getattr(sender, "wake", None)
+        if callable(wake):
+            wake()
 
     async def _route(self, turn: Turn) -> None:
         event, state = turn.event, turn.state

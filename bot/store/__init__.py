@@ -258,15 +258,23 @@ class Store:
         state: str | None,
         update_id: int | None = None,
         replies: str | None = None,
+        outbox: str | None = None,
     ) -> None:
         """``save_turn`` with the state already serialised (None: start afresh).
         ``replies`` (JSON) are kept with the update id until they were delivered
-        (``store.inbox.done``), so a crash after the commit loses no reply."""
-        await self._turn_saves.submit((user_id, state, update_id, 0, replies))
+        (``store.inbox.done``), so a crash after the commit loses no reply;
+        ``outbox`` (JSON ``[[recipient, reply], ...]``) is queued for other chats."""
+        await self._turn_saves.submit((user_id, state, update_id, 0, replies, outbox))
 
-    async def mark_update(self, update_id: int, replies: str | None = None) -> None:
+    async def mark_update(
+        self,
+        update_id: int | None,
+        replies: str | None = None,
+        outbox: str | None = None,
+        user_id: int | None = None,
+    ) -> None:
         """Record a handled update whose turn left the state as it was."""
-        await self._turn_saves.submit((None, None, update_id, 1, replies))
+        await self._turn_saves.submit((user_id, None, update_id, 1, replies, outbox))
 
     async def _read_turns(
         self, items: list[tuple[int, int | None]]
@@ -290,20 +298,21 @@ class Store:
         return out
 
     async def _save_turns(
-        self, items: list[tuple[int | None, str | None, int | None, int, str | None]]
+        self, items: list[tuple[int | None, str | None, int | None, int, str | None, str | None]]
     ) -> list[None]:
         """One INSERT into ``turn_saves`` for all the turns: each turn's state,
-        update id and replies are written together (and all of these turns' at once)."""
+        update id, replies and outbox messages are written together (and all of these
+        turns' at once)."""
         now = time.time()
-        rows = _padded(items, (None, None, None, 1, None))  # padding rows change nothing
+        rows = _padded(items, (None, None, None, 1, None, None))  # padding changes nothing
         sql = (
-            "INSERT INTO turn_saves (user_id, state, update_id, saved_at, keep, replies) VALUES "
-            + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows))
+            "INSERT INTO turn_saves (user_id, state, update_id, saved_at, keep, replies, outbox)"
+            " VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows))
         )
         params = [
             v
-            for user_id, state, update_id, keep, replies in rows
-            for v in (user_id, state, update_id, now, keep, replies)
+            for user_id, state, update_id, keep, replies, outbox in rows
+            for v in (user_id, state, update_id, now, keep, replies, outbox)
         ]
         await self.execute(sql, params)
         return [None] * len(items)

@@ -29,6 +29,13 @@ def replies_to_json(replies: list[Reply], chat_id: int) -> str:
     )
 
 
+def outbox_json(replies: list[Reply]) -> str:
+    """Messages for other chats, as the ``turn_saves`` view queues them."""
+    return json.dumps(
+        [[r.chat_id, reply_to_json(r)] for r in replies], ensure_ascii=False, separators=(",", ":")
+    )
+
+
 def replies_from_json(raw: str) -> list[Reply]:
     return [reply_from_json(body, chat) for chat, body in json.loads(raw)]
 

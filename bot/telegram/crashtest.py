@@ -39,7 +39,10 @@ CITY_CHAT = -1001002  # 成都市 (锦江区 has no group of its own)
 DEFAULT_CHAT = -1001009  # everything else (绵阳市)
 REF = re.compile(r"SC-\d{4}-[2-9A-HJ-NP-Z]{4}")
 REPLY_WAIT = 90.0
-THINK = (0.5, 0.9)  # seconds between a reply and the next action  # a reply may wait for a restart or two
+THINK = (
+    0.5,
+    0.9,
+)  # seconds between a reply and the next action  # a reply may wait for a restart or two
 SHARED_UPDATES = Updates(start=1000)
 QUEUE_LOCK = threading.RLock()
 PLACES = [("成都市", "武侯区"), ("成都市", "锦江区"), ("绵阳市", "涪城区")]

@@ -51,8 +51,10 @@ ALTER TABLE processed_updates ADD COLUMN replies TEXT;
 
 DROP TRIGGER turn_saves_insert;
 DROP VIEW turn_saves;
-CREATE VIEW turn_saves (user_id, state, update_id, saved_at, keep, replies) AS
-    SELECT NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
+-- ``outbox``: the turn's messages to other chats (notices to residents, to staff),
+-- queued in the same statement as the turn's state: [[recipient, reply JSON], ...].
+CREATE VIEW turn_saves (user_id, state, update_id, saved_at, keep, replies, outbox) AS
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
 
 CREATE TRIGGER turn_saves_insert INSTEAD OF INSERT ON turn_saves
 BEGIN
@@ -65,6 +67,10 @@ BEGIN
             SET state = excluded.state, updated_at = excluded.updated_at;
     INSERT OR IGNORE INTO processed_updates (update_id, seen_at, replies)
         SELECT NEW.update_id, NEW.saved_at, NEW.replies WHERE NEW.update_id IS NOT NULL;
+    INSERT INTO outbox (recipient, kind, body, cause, next_at, created_at)
+        SELECT json_extract(value, '$[0]'), 'notice', json_extract(value, '$[1]'),
+               NEW.user_id, NEW.saved_at, NEW.saved_at
+        FROM json_each(COALESCE(NEW.outbox, '[]'));
 END;
 
 -- One statement marks updates done: the inbox row goes, the stored replies too.
