@@ -9,6 +9,7 @@ turns that had committed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterable
@@ -52,31 +53,30 @@ class InboxRepo(Repo):
     def __init__(self, store: Any) -> None:
         super().__init__(store)
         self._done = Coalescer(self._mark_done)
+        self._receive = Coalescer(self._store_received)
 
     async def receive(
         self, updates: Iterable[tuple[int, str]], now: float | None = None
     ) -> set[int]:
-        """Store ``(update_id, raw JSON)`` pairs; returns the ids that were new."""
+        """Store ``(update_id, raw JSON)`` pairs; returns the ids that were new. One
+        statement; webhook calls arriving together share it."""
         items = list(updates)
         if not items:
             return set()
         now = time.time() if now is None else now
-        ids = [u for u, _ in items]
-        marks = ", ".join("?" * len(ids))
-        async with self.store.tx() as db:
-            cur = await db.execute(
-                f"SELECT update_id FROM inbox WHERE update_id IN ({marks})",  # noqa: S608
-                ids,
-            )
-            known = {r["update_id"] for r in await cur.fetchall()}
-            fresh = [(u, raw) for u, raw in items if u not in known]
-            if fresh:
-                await db.execute(
-                    "INSERT OR IGNORE INTO inbox (update_id, raw, received_at) VALUES "
-                    + ", ".join(["(?, ?, ?)"] * len(fresh)),
-                    [v for u, raw in fresh for v in (u, raw, now)],
-                )
-        return {u for u, _ in fresh}
+        results = await asyncio.gather(*(self._receive.submit((u, raw, now)) for u, raw in items))
+        return {u for (u, _raw), new in zip(items, results, strict=True) if new}
+
+    async def _store_received(self, items: list[tuple[int, str, float]]) -> list[bool]:
+        sql = (
+            "INSERT OR IGNORE INTO inbox (update_id, raw, received_at) VALUES "
+            + ", ".join(["(?, ?, ?)"] * len(items))
+            + " RETURNING update_id"
+        )
+        async with self.store._lock:  # noqa: SLF001 - one statement, as Store.execute does
+            cur = await self.store._conn.execute(sql, [v for item in items for v in item])  # noqa: SLF001
+            fresh = {r[0] for r in await cur.fetchall()}
+        return [u in fresh for u, _raw, _now in items]
 
     async def done(self, update_id: int) -> None:
         await self._done.submit(update_id)

@@ -58,6 +58,13 @@ class TelegramInbox:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def receive_and_handle(self, raw: dict[str, Any]) -> None:
+        """Store one update, then handle it (what polling and the webhook do, in
+        one call; for benchmarks and tests)."""
+        update_id = int(raw["update_id"])
+        if update_id in await self.store.inbox.receive([(update_id, json.dumps(raw))]):
+            await self._handle(update_id, raw)
+
     async def _handle(self, update_id: int, raw: dict[str, Any]) -> None:
         async with self._slots:
             try:
