@@ -474,15 +474,6 @@ class Sender:
                 )
 
 
-def sender_of(services: Any) -> Sender | None:
-    """The process's sender, wherever the services keep it."""
-    if isinstance(services, dict):
-        found = services.get("outbox")
-    else:
-        found = getattr(services, "outbox", None)
-    return found if isinstance(found, Sender) else None
-
-
 @contextlib.asynccontextmanager
 async def running(sender: Sender):
     """Run the sender in the background; on exit finish what is in flight."""

@@ -44,7 +44,7 @@ async def app(root: Path, tmp_path: Path):
     try:
         yield app
     finally:
-        tasks = app.engine.services.get("admin.tasks") or set()
+        tasks = app.engine.services.tasks
         for task in list(tasks):
             task.cancel()
         await app.close()
@@ -425,7 +425,7 @@ async def test_announce_by_region_runs_in_the_background(app, admin: User) -> No
     notifier = RecordingNotifier()
     sender = Sender(app.store, app.renderer, rate=0)
     sender.add_channel("telegram", notifier.deliver)
-    app.engine.services["outbox"] = sender
+    app.engine.services.outbox = sender
 
     await admin.send("/announce")
     await admin.press("adm:bcr:成都市")
@@ -465,7 +465,7 @@ async def test_announce_without_a_channel_says_so(app, admin: User) -> None:
 
 async def test_forget_removes_the_subscription(app, resident: User) -> None:
     await resident.press("sub:all")
-    handlers = app.engine.services.get("forget_handlers", [])
+    handlers = app.engine.hooks.forget
     for handler in handlers:
         await handler(app.store, RESIDENT)
     assert await app.store.admin.subscription(RESIDENT) is None

@@ -73,7 +73,7 @@ def make_sender(app, clock, channel, **kw) -> Sender:
     kw.setdefault("pacer", Pacer(clock=clock, sleep=clock.sleep))
     sender = Sender(app.store, app.renderer, clock=clock, **kw)
     sender.add_channel("telegram", channel.deliver)
-    app.engine.services["outbox"] = sender
+    app.engine.services.outbox = sender
     return sender
 
 

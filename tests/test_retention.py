@@ -83,7 +83,7 @@ async def test_daily_purge_erases_idle_forms_and_old_questions(sapp):  # noqa: F
     await fill_form(sapp, RESIDENT, "没填完的困难ZXQ8", "13800002222")
     secrets = ["ZXQ8", "13800002222", "QQW"]
     assert found(on_disk(sapp.store.path), secrets) == secrets
-    svc = sapp.engine.services["staff"]
+    svc = sapp.engine.services.staff
     now = time.time()
 
     # Not yet idle long enough: nothing goes.

@@ -94,7 +94,7 @@ async def test_claim_pressed_in_the_staff_group(tg):
 
 async def test_reminders_go_out_through_the_adapter(tg):
     app, application, stub = tg
-    clock = app.engine.services["clock"]
+    clock = app.engine.services.clock
     case, _ = await new_case(app)
     clock.set(ts(2025, 1, 8, 1))  # not claimed within 1 working day
     report = await run_reminders(service(app), ApplicationNotifier(application), clock)

@@ -41,7 +41,7 @@ class TG:
         self.updates = Updates()
         self.sender = Sender(app.store, app.renderer, rate=0)
         self.sender.add_channel("telegram", telegram_deliver(application))
-        app.engine.services["outbox"] = self.sender
+        app.engine.services.outbox = self.sender
 
     async def feed(self, data: dict[str, Any]) -> list[Call]:
         """Process one update; return the API calls it caused."""

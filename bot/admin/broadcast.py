@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.dialog.events import Button, Reply
+from bot.outbox import Pacer
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -26,3 +27,6 @@ def announcement_reply(engine: Engine, text: str, region: str | None) -> Reply:
         r.render("admin/announcement", text=text, region=region),
         [[Button(r.label("admin.unsubscribe"), "sub:off")]],
     )
+
+
+__all__ = ["Pacer", "announcement_reply"]

@@ -15,8 +15,9 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
-from bot.dialog.events import Button, Reply
+from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
+from bot.knowledge.answer import answer_reply
 from bot.knowledge.matcher import Result
 
 if TYPE_CHECKING:
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from bot.knowledge.topics import Topic
 
 MAX_QUESTION_CHARS = 300  # longer text is cut before matching and storing
-MAX_ANSWER_CHARS = 3500
-MAX_RELATED = 4
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{6,16}$")
 
 
@@ -34,52 +33,11 @@ def knowledge_of(turn: Turn) -> Knowledge:
     return turn.content.knowledge
 
 
-def plain_paragraph(text: str) -> str:
-    """A body paragraph as plain text: list items get a dot."""
-    lines = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith(("- ", "* ")):
-            line = "· " + line[2:].strip()
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def topic_reply(
     turn: Turn, topic: Topic, *, token: str | None = None, question: str | None = None
 ) -> None:
-    """Say the topic's snippet with its source and date, related topics and, for an
-    answer to a question, the feedback buttons."""
-    kb = knowledge_of(turn)
-    sections = [(s.heading, [plain_paragraph(p) for p in s.paragraphs]) for s in topic.sections]
-    context = {
-        "topic": topic,
-        "sources": [s.cite() for s in topic.sources],
-        "updated": topic.updated.isoformat(),
-        "unconfirmed": bool(topic.unconfirmed),
-        "question": question,
-        "feedback": token is not None,
-    }
-    shown = list(sections)
-    text = turn.text("knowledge/answer", sections=shown, truncated=False, **context)
-    while len(text) > MAX_ANSWER_CHARS and shown:
-        shown.pop()
-        text = turn.text("knowledge/answer", sections=shown, truncated=True, **context)
-    rows: list[list[Button]] = []
-    if token is not None:
-        rows.append(
-            [
-                turn.button("knowledge.helpful", f"kb:f:{token}:1"),
-                turn.button("knowledge.not_helpful", f"kb:f:{token}:0"),
-            ]
-        )
-    related = [kb.topics[r] for r in topic.related if r in kb.topics][:MAX_RELATED]
-    for other in related:
-        rows.append([Button(other.title, f"kb:t:{other.id}")])
-    rows.append(
-        [turn.button("knowledge.ask_again", "menu:ask"), turn.button("nav.menu", "nav:menu")]
-    )
-    turn.add(Reply(text, rows))
+    """Say the topic's answer (bot.knowledge.answer) in this turn."""
+    turn.add(answer_reply(turn.r, knowledge_of(turn), topic, token=token, question=question))
 
 
 def fallback_reply(turn: Turn, question: str, nothing_fits: bool = False) -> None:
@@ -237,6 +195,6 @@ def install(engine: Engine) -> None:
         topic_reply(turn, topic)
         return True
 
-    engine.services.setdefault("start_handlers", []).append(start_topic)
+    engine.hooks.start.append(start_topic)
     # The matcher of the snapshot being served (a reload swaps it with the content).
-    engine.services["matcher"] = lambda: engine.content.current.knowledge.matcher
+    engine.services.matcher = lambda: engine.content.current.knowledge.matcher

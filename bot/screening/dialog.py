@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from bot.screening.content import Screening
 
 RESULT = "result"
-_UNKNOWN_WORDS = {"不清楚", "不知道", "不晓得", "不确定", "说不清"}
-_BACK_WORDS = {"返回", "返回上一步", "上一步", "上一题", "返回上一题"}
-_RESTART_WORDS = {"重新开始", "重来", "重新测", "重新测评"}
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 
 
@@ -249,16 +246,18 @@ class ScreeningFlow(Flow):
     async def on_text(self, turn: Turn, text: str) -> None:
         q = self._current(turn)
         t = text.strip()
-        if t in _RESTART_WORDS:
+        # What typed words mean: intents/words.yml (screening: restart, back, unknown).
+        said = turn.content.words.which("screening", t)
+        if said == "restart":
             await self.start(turn)
             return
         if q is None:
             await self.engine.free_text(turn, text)
             return
-        if t in _BACK_WORDS:
+        if said == "back":
             await self.on_back(turn)
             return
-        if t in _UNKNOWN_WORDS and q.allow_unknown:
+        if said == "unknown" and q.allow_unknown:
             await self._skip(turn, q)
             return
         if q.type == "choice":

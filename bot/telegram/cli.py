@@ -66,7 +66,7 @@ def add_parser(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.cli import config_from
+    from bot.config import config_from
 
     # httpx logs every request URL at INFO, and the URL holds the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -91,9 +91,9 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
 
     from bot.admin.reload import install_sighup
     from bot.app import open_app
-    from bot.staff.jobs import ApplicationNotifier, schedule_jobs
     from bot.telegram.adapter import build_application, channel_of
     from bot.telegram.inbox import TelegramInbox
+    from bot.telegram.jobs import ApplicationNotifier, schedule_jobs
 
     app = await open_app(cfg)
     # Signals first: a SIGTERM that arrives while starting up still stops cleanly.
@@ -122,7 +122,7 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
         try:
             # Messages outside a user's turn (staff reminders, reload reports) go
             # through the adapter's own delivery; the outbox sender delivers the rest.
-            app.engine.services["notifier"] = ApplicationNotifier(application)
+            app.engine.services.notifier = ApplicationNotifier(application)
             sender = start_outbox(app, application)
             schedule_jobs(application, app)
             install_sighup(app, loop)
@@ -218,11 +218,11 @@ def start_outbox(app, application):
             found |= {int(a) for a in await lister()}
         return found
 
-    svc = app.engine.services.get("staff")
-    clock = svc.now if svc is not None and hasattr(svc, "now") else time.time
+    svc = app.engine.services.staff
+    clock = svc.now if svc is not None else time.time
     sender = Sender(app.store, app.renderer, admins=admin_ids, clock=clock)
     sender.add_channel("telegram", telegram_deliver(application))
-    app.engine.services["outbox"] = sender
+    app.engine.services.outbox = sender
     if svc is not None:
         svc.wake = sender.wake
     return sender
@@ -231,7 +231,7 @@ def start_outbox(app, application):
 async def post_unposted(app) -> None:
     """At start: requests never posted to a staff chat (a crash between the commit
     and the post) are posted now, without the sweep's grace period."""
-    svc = app.engine.services.get("staff")
+    svc = app.engine.services.staff
     if svc is None:
         return
     try:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 
 def telegram_deliver(application: Application):
-    from bot.telegram.adapter import _NO_PREVIEW, channel_of
+    from bot.telegram.adapter import channel_of
+    from bot.telegram.outgoing import _NO_PREVIEW
 
     async def deliver(chat_id: int, reply: Reply) -> int:
         channel = channel_of(application)
