@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.telegram.crashtest import run_broadcast  # noqa: E402
+from bot.telegram.crashtest_broadcast import run_broadcast  # noqa: E402
 
 
 def main() -> int:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.telegram.crashtest import run_broadcast, run_requests
+from bot.telegram.crashtest import run_requests
+from bot.telegram.crashtest_broadcast import run_broadcast
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])

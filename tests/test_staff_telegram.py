@@ -10,9 +10,11 @@ import pytest
 from telegram import Update
 
 from bot.outbox import Sender
-from bot.staff.jobs import ApplicationNotifier, run_reminders
-from bot.telegram.adapter import FloodGuard, build_application
+from bot.staff.jobs import run_reminders
+from bot.telegram.adapter import build_application
 from bot.telegram.delivery import telegram_deliver
+from bot.telegram.guards import FloodGuard
+from bot.telegram.jobs import ApplicationNotifier
 from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
 from tests.staff_support import (
     CHAT_WUHOU,

@@ -156,7 +156,7 @@ async def run_maintenance(svc: StaffService, notifier: Notifier, clock: Clock) -
             None, "system", "retention_purge", detail=f"n={erased}", now=now
         )
     report.changed += erased
-    report.changed += await purge_retained(svc.store, now, settings.retention_days)
+    await purge_retained(svc.store, now, settings.retention_days)
     return report
 
 
