@@ -195,6 +195,11 @@ async def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=20)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--direct",
+        action="store_true",
+        help="hand updates straight to the Application, without storing them in the inbox",
+    )
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -208,7 +213,7 @@ async def main(argv: list[str] | None = None) -> int:
             logging.getLogger("bot").addHandler(errors)
             await ours.initialize()
             await echo.initialize()
-            inbox = TelegramInbox(ours, app.store)
+            inbox = None if args.direct else TelegramInbox(ours, app.store)
             # Warm up both (template compilation, matcher caches, first SQL statements).
             await drive(ours, make_updates(20, 10), args.concurrency, inbox)
             await drive(echo, make_updates(20, 10), args.concurrency)

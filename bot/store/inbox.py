@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from typing import Any
 from bot.dialog.events import Reply
 from bot.store import Coalescer, Repo, _padded
 from bot.store.outbox import reply_from_json, reply_to_json
+
+log = logging.getLogger(__name__)
+DONE_DELAY = 0.05  # seconds: done marks of the turns finished meanwhile share a statement
 
 
 def replies_to_json(replies: list[Reply], chat_id: int) -> str:
@@ -53,6 +57,9 @@ class InboxRepo(Repo):
     def __init__(self, store: Any) -> None:
         super().__init__(store)
         self._done = Coalescer(self._mark_done)
+        self._done_later: list[int] = []
+        self._flush: asyncio.TimerHandle | None = None
+        self._flushing: set[asyncio.Task] = set()
         self._receive = Coalescer(self._store_received)
 
     async def receive(
@@ -64,6 +71,9 @@ class InboxRepo(Repo):
         if not items:
             return set()
         now = time.time() if now is None else now
+        if len(items) == 1:  # a webhook call: no gather
+            u, raw = items[0]
+            return {u} if await self._receive.submit((u, raw, now)) else set()
         results = await asyncio.gather(*(self._receive.submit((u, raw, now)) for u, raw in items))
         return {u for (u, _raw), new in zip(items, results, strict=True) if new}
 
@@ -74,9 +84,40 @@ class InboxRepo(Repo):
             + " RETURNING update_id"
         )
         async with self.store._lock:  # noqa: SLF001 - one statement, as Store.execute does
-            cur = await self.store._conn.execute(sql, [v for item in items for v in item])  # noqa: SLF001
-            fresh = {r[0] for r in await cur.fetchall()}
+            rows = await self.store._conn.execute_fetchall(  # noqa: SLF001 - one trip
+                sql, [v for item in items for v in item]
+            )
+            fresh = {r[0] for r in rows}
         return [u in fresh for u, _raw, _now in items]
+
+    def done_soon(self, update_id: int) -> None:
+        """Mark an update done within ``DONE_DELAY`` seconds, together with the others
+        finished meanwhile (one statement for many turns). A crash before that only
+        means its already delivered replies are delivered again at start-up."""
+        self._done_later.append(update_id)
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(DONE_DELAY, self._start_flush)
+
+    def _start_flush(self) -> None:
+        ids, self._done_later, self._flush = self._done_later, [], None
+        task = asyncio.ensure_future(self._flush_done(ids))
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def _flush_done(self, ids: list[int]) -> None:
+        for start in range(0, len(ids), 256):
+            try:
+                await self._mark_done(ids[start : start + 256])
+            except Exception:  # noqa: BLE001 - left in the inbox: redelivered at start-up
+                log.warning("marking updates done failed")
+
+    async def flush(self) -> None:
+        """Write the pending done marks now (on stop, before the store closes)."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._start_flush()
+        if self._flushing:
+            await asyncio.gather(*list(self._flushing), return_exceptions=True)
 
     async def done(self, update_id: int) -> None:
         await self._done.submit(update_id)

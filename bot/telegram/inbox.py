@@ -76,7 +76,7 @@ class TelegramInbox:
                 # The adapter's handlers run the turn and deliver its replies; errors
                 # go to its error handler, which tells the user.
                 await self.application.process_update(update)
-            await self.store.inbox.done(update_id)
+            self.store.inbox.done_soon(update_id)
             log.debug("update %d done", update_id)
             self.handled += 1
 
@@ -103,9 +103,11 @@ class TelegramInbox:
         return again, delivered
 
     async def wait_idle(self, grace: float = STOP_GRACE) -> None:
-        """Let the updates being handled finish (on stop, before the store closes)."""
+        """Let the updates being handled finish and record them as done (on stop,
+        before the store closes)."""
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=grace)
+        await self.store.inbox.flush()
 
     # -- long polling --------------------------------------------------------------
 
