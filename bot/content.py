@@ -150,7 +150,11 @@ class LineList(list):
         return self.line
 
 
-class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C parser when built
+# The C parser when PyYAML was built with libyaml.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[valid-type,misc]  # chosen at import time
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         # An alias is the same node met a second time. Refused in every content file:
         # nested aliases (a "billion laughs" bomb) would blow up whatever reads them.

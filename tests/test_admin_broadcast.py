@@ -77,13 +77,13 @@ def make_sender(app, clock, channel, **kw) -> Sender:
     return sender
 
 
-async def start(app, n: int, token: str = "tok-test-run", first: int = 1) -> int:
+async def start(app, n: int, draft: str = "draft-test-run", first: int = 1) -> int:
     for uid in range(first, first + n):
         await app.store.admin.subscribe(uid, uid, None, now=1.0)
     recipients = await app.store.admin.recipients(None)
     reply = announcement_reply(app.engine, "寒潮预警：明天降温，请注意保暖。", None)
     bid = await app.store.admin.start_broadcast(
-        token, ADMIN, ADMIN_CHAT, None, "寒潮预警", recipients, reply, now=1.0
+        draft, ADMIN, ADMIN_CHAT, None, "寒潮预警", recipients, reply, now=1.0
     )
     assert bid is not None
     return bid

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from typing import TYPE_CHECKING
 
+from bot.calendar import local_date
 from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.knowledge.answer import answer_reply
-from bot.knowledge.matcher import Result
+from bot.knowledge.matcher import Result, Settings
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -33,11 +35,38 @@ def knowledge_of(turn: Turn) -> Knowledge:
     return turn.content.knowledge
 
 
+def date_notes(turn: Turn, topic: Topic) -> list[str]:
+    """Warnings for the old figures the topic cites, for the resident's 市州 when their
+    screening said it (bot.screening.dates)."""
+    screening = getattr(turn.content, "screening", None)
+    if screening is None:
+        return []
+    memory = turn.state.memory.get("screening")
+    answers = memory.get("answers") if isinstance(memory, dict) else None
+    answers = answers if isinstance(answers, dict) else {}
+    region, area = answers.get("region"), answers.get("area")
+    return screening.date_notes(
+        topic,
+        local_date(time.time()),
+        region if isinstance(region, str) else None,
+        area if isinstance(area, str) else None,
+    )
+
+
 def topic_reply(
     turn: Turn, topic: Topic, *, token: str | None = None, question: str | None = None
 ) -> None:
     """Say the topic's answer (bot.knowledge.answer) in this turn."""
-    turn.add(answer_reply(turn.r, knowledge_of(turn), topic, token=token, question=question))
+    turn.add(
+        answer_reply(
+            turn.r,
+            knowledge_of(turn),
+            topic,
+            token=token,
+            question=question,
+            date_notes=date_notes(turn, topic),
+        )
+    )
 
 
 def fallback_reply(turn: Turn, question: str, nothing_fits: bool = False) -> None:
@@ -102,7 +131,8 @@ class KnowledgeFlow(Flow):
 
     async def reply_to(self, turn: Turn, question: str, result: Result) -> None:
         kb = knowledge_of(turn)
-        settings = kb.matcher.settings
+        # A result comes from the matcher, so there is one; its defaults otherwise.
+        settings = kb.matcher.settings if kb.matcher is not None else Settings()
         cands = [(m.id, m.score) for m in result.matches[:5]]
         if result.decision == "answer":
             topic = kb.topics[result.matches[0].id]

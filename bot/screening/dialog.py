@@ -1,9 +1,14 @@
-"""亮清单 in the chat: the catalogue of help (menu "list") and the self-screening
-questionnaire with its explained result (menu "screen").
+"""亮清单 in the chat: the self-screening questionnaire with its explained result
+(menu "screen"); the catalogue of help (menu "list") is bot.screening.catalogue.
 
-Payloads: ``lst:c:<category>``, ``lst:t:<topic>``; ``scr:a:<fact>:<option>``,
+Payloads: ``scr:w:self|other|agreed|later``
+(for whom: oneself, or someone else with their agreement), ``scr:a:<fact>:<option>``,
 ``scr:u:<fact>`` (不清楚), ``scr:restart``. Answer buttons are only valid for the
 question being asked right now; anything else is a StaleButton.
+
+Screening for someone else (a child for a parent, a neighbour, a 网格员): the helper
+confirms the person agrees, and the questions and the result say 他（她）家 instead of
+您家.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
+from bot.screening.catalogue import CatalogueFlow, grid
 from bot.screening.facts import InvalidAnswer, check_value
 from bot.screening.questionnaire import NumberError, Question, parse_number
 from bot.screening.result import result_context, screen
@@ -23,91 +29,9 @@ if TYPE_CHECKING:
     from bot.screening.content import Screening
 
 RESULT = "result"
-_ID = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
-
-
-def _grid(buttons: list[Button], columns: int) -> list[list[Button]]:
-    return [buttons[i : i + columns] for i in range(0, len(buttons), columns)]
-
-
-# -- the catalogue ---------------------------------------------------------------
-
-
-class CatalogueFlow(Flow):
-    name = "catalogue"
-    prefix = "lst"
-
-    def _categories(self, turn: Turn):
-        topics = turn.content.knowledge
-        return [c for c in topics.categories if self._items(turn, c.id)]
-
-    def _items(self, turn: Turn, category_id: str):
-        return [t for t in turn.content.knowledge.in_category(category_id) if t.program]
-
-    async def start(self, turn: Turn, arg: str | None = None) -> None:
-        turn.state.enter(self.name, "cats")
-        self._show_categories(turn)
-
-    def _show_categories(self, turn: Turn) -> None:
-        cats = self._categories(turn)
-        buttons = [Button(c.name, f"lst:c:{c.id}") for c in cats]
-        rows = _grid(buttons, 2)
-        rows.append([turn.button("menu.screen", "menu:screen")])
-        rows.append(turn.nav_row(back=False))
-        turn.say(
-            "screening/list_categories",
-            rows,
-            categories=cats,
-            screen_label=turn.r.label("menu.screen"),
-        )
-
-    def _show_category(self, turn: Turn, cid: str) -> None:
-        cat = next((c for c in self._categories(turn) if c.id == cid), None)
-        if cat is None:
-            raise StaleButton(cid)
-        topics = self._items(turn, cid)
-        rows = [[Button(t.title, f"lst:t:{t.id}")] for t in topics]
-        rows.append(turn.nav_row())
-        turn.say("screening/list_category", rows, category=cat, topics=topics)
-
-    def _show_item(self, turn: Turn, tid: str) -> None:
-        topic = turn.content.knowledge.topics.get(tid)
-        if topic is None or not topic.program:
-            raise StaleButton(tid)
-        rows = [
-            [turn.button("screen.list.policy", f"kb:t:{topic.id}")],
-            [turn.button("screen.list.screen", "menu:screen")],
-            turn.nav_row(),
-        ]
-        turn.say("screening/list_item", rows, topic=topic)
-
-    async def on_payload(self, turn: Turn, rest: str) -> None:
-        kind, sep, arg = rest.partition(":")
-        if not sep or not _ID.match(arg) or kind not in ("c", "t"):
-            raise StaleButton(rest)
-        state = turn.state
-        if state.flow != self.name:
-            state.enter(self.name, "cats")
-        step = f"{kind}:{arg}"
-        if kind == "c":
-            self._show_category(turn, arg)
-        else:
-            self._show_item(turn, arg)
-        state.push(step)
-
-    async def prompt(self, turn: Turn, step: str) -> None:
-        kind, _, arg = step.partition(":")
-        try:
-            if kind == "c":
-                self._show_category(turn, arg)
-                return
-            if kind == "t":
-                self._show_item(turn, arg)
-                return
-        except StaleButton:
-            pass  # content changed since: show the categories instead
-        turn.state.enter(self.name, "cats")
-        self._show_categories(turn)
+WHOM = "whom"  # 为自己，还是帮家人/邻居？
+AGREE = "agree"  # the helper confirms the person agrees
+_NOT_QUESTIONS = (WHOM, AGREE)
 
 
 # -- the screening ---------------------------------------------------------------
@@ -159,30 +83,89 @@ class ScreeningFlow(Flow):
         return out
 
     async def start(self, turn: Turn, arg: str | None = None) -> None:
-        turn.state.enter(self.name, None, {"answers": {}, "skipped": [], "set_by": {},
+        turn.state.enter(self.name, WHOM, {"answers": {}, "skipped": [], "set_by": {},
                                            "date": self.today().isoformat()})  # fmt: skip
         turn.say("screening/intro")
+        self._ask_whom(turn)
+
+    async def restart(self, turn: Turn) -> None:
+        """重新开始: the answers go, who the screening is for stays."""
+        data = turn.state.data if turn.state.flow == self.name else {}
+        if data.get("for_other") is False or data.get("helper_confirmed") is True:
+            keep: dict[str, Any] = {
+                k: data[k] for k in ("for_other", "helper_confirmed") if k in data
+            }
+            turn.state.enter(self.name, WHOM, {"answers": {}, "skipped": [], "set_by": {},
+                                               "date": self.today().isoformat(), **keep})  # fmt: skip
+            if keep.get("for_other"):
+                turn.state.push(AGREE)
+            await self._first(turn)
+            return
+        await self.start(turn)
+
+    def _ask_whom(self, turn: Turn) -> None:
+        rows = [
+            [turn.button("screen.for_self", "scr:w:self")],
+            [turn.button("screen.for_other", "scr:w:other")],
+            [turn.button("nav.menu", "nav:menu")],
+        ]
+        turn.say("screening/whom", rows)
+
+    def _ask_agree(self, turn: Turn) -> None:
+        rows = [
+            [turn.button("screen.other_agreed", "scr:w:agreed")],
+            [turn.button("screen.other_later", "scr:w:later")],
+            [turn.button("nav.back", "nav:back"), turn.button("nav.menu", "nav:menu")],
+        ]
+        turn.say("screening/helper_consent", rows)
+
+    async def _whom(self, turn: Turn, choice: str) -> None:
+        step = turn.state.step
+        if choice in ("self", "other") and step == WHOM:
+            turn.state.data["for_other"] = choice == "other"
+            if choice == "other":
+                turn.state.push(AGREE)
+                self._ask_agree(turn)
+                return
+        elif choice == "agreed" and step == AGREE:
+            turn.state.data["helper_confirmed"] = True
+        elif choice == "later" and step == AGREE:
+            turn.state.leave()
+            turn.say("screening/helper_later", [[turn.button("nav.menu", "nav:menu")]])
+            return
+        else:
+            raise StaleButton(choice)
+        await self._first(turn)
+
+    async def _first(self, turn: Turn) -> None:
         q = self.screening(turn).next_question({}, set(), self._date(turn))
         if q is None:  # nothing to ask (cannot happen with the bundled questionnaire)
-            turn.state.step = RESULT
+            turn.state.push(RESULT)
             self._show_result(turn)
             return
-        turn.state.step = q.fact
+        turn.state.push(q.fact)
         self._ask(turn, q)
 
+    @staticmethod
+    def _for_other(turn: Turn) -> bool:
+        return turn.state.data.get("for_other") is True
+
     def _ask(self, turn: Turn, q: Question) -> None:
-        number = len(turn.state.stack) + 1
+        number = sum(1 for step in turn.state.stack if step not in _NOT_QUESTIONS) + 1
         rows: list[list[Button]] = []
         if q.type == "choice":
             buttons = [Button(o.label, f"scr:a:{q.fact}:{i}") for i, o in enumerate(q.options)]
-            rows.extend(_grid(buttons, q.columns))
+            rows.extend(grid(buttons, q.columns))
         if q.allow_unknown:
             rows.append([turn.button("screen.unknown", f"scr:u:{q.fact}")])
         rows.append(
             [turn.button("nav.back", "nav:back"), turn.button("screen.restart", "scr:restart")]
         )
         rows.append([turn.button("nav.menu", "nav:menu")])
-        reply = turn.say("screening/question", rows, number=number, prompt=q.prompt, hint=q.hint)
+        prompt, hint = q.prompt, q.hint
+        if self._for_other(turn):
+            prompt, hint = q.prompt_other or _third(prompt), q.hint_other or _third(hint)
+        reply = turn.say("screening/question", rows, number=number, prompt=prompt, hint=hint)
         reply.expects_number = q.type != "choice"
 
     def _current(self, turn: Turn) -> Question | None:
@@ -195,10 +178,13 @@ class ScreeningFlow(Flow):
         if turn.event.is_group:
             raise StaleButton(rest)  # the answers are the presser's private conversation
         if rest == "restart":
-            await self.start(turn)
+            await self.restart(turn)
             return
         if rest.startswith("read:"):
             await self._read(turn, rest[len("read:") :])
+            return
+        if rest.startswith("w:"):
+            await self._whom(turn, rest[2:])
             return
         parts = rest.split(":")
         q = self._current(turn)
@@ -246,10 +232,22 @@ class ScreeningFlow(Flow):
     async def on_text(self, turn: Turn, text: str) -> None:
         q = self._current(turn)
         t = text.strip()
-        # What typed words mean: intents/words.yml (screening: restart, back, unknown).
+        # What typed words mean: intents/words.yml (screening: restart, back, unknown;
+        # screening_whom: for_self, for_other, agreed, later).
         said = turn.content.words.which("screening", t)
         if said == "restart":
-            await self.start(turn)
+            await self.restart(turn)
+            return
+        if turn.state.flow == self.name and turn.state.step in _NOT_QUESTIONS:
+            if said == "back":
+                await self.on_back(turn)
+                return
+            whom = turn.content.words.which("screening_whom", t)
+            allowed = ("for_self", "for_other") if turn.state.step == WHOM else ("agreed", "later")
+            if whom not in allowed:
+                await self.engine.free_text(turn, text)
+                return
+            await self._whom(turn, {"for_self": "self", "for_other": "other"}.get(whom, whom))
             return
         if q is None:
             await self.engine.free_text(turn, text)
@@ -332,6 +330,15 @@ class ScreeningFlow(Flow):
         turn.replies[-1].buttons.insert(0, [turn.button("screen.back_to_result", "nav:back")])
 
     async def prompt(self, turn: Turn, step: str) -> None:
+        if step == WHOM:
+            turn.state.data.pop("for_other", None)
+            turn.state.data.pop("helper_confirmed", None)
+            self._ask_whom(turn)
+            return
+        if step == AGREE:
+            turn.state.data.pop("helper_confirmed", None)
+            self._ask_agree(turn)
+            return
         if step == RESULT:
             self._show_result(turn)
             return
@@ -356,17 +363,19 @@ class ScreeningFlow(Flow):
         labels = s.questionnaire.labels()
         order = [q.fact for q in s.questionnaire.questions]
         unknown = [labels.get(f, f) for f in order if f in skipped]
+        for_other = self._for_other(turn)
         turn.state.memory["screening"] = {
             "answers": answers,
             "results": [{"program": r["program"], "verdict": r["verdict"]} for r in out["results"]],
             "date": on.isoformat(),
+            "for_other": for_other,
         }
         rows: list[list[Button]] = []
         read = [
             turn.button("screen.read", f"scr:read:{r['id']}", title=_short(r["title"]))
             for r in view["likely"] + view["possible"]
         ]
-        rows.extend(_grid(read, 2))
+        rows.extend(grid(read, 2))
         rows.append(
             [
                 turn.button("screen.channels", "menu:channels"),
@@ -377,12 +386,13 @@ class ScreeningFlow(Flow):
             [turn.button("nav.back", "nav:back"), turn.button("screen.again", "scr:restart")]
         )
         rows.append([turn.button("nav.menu", "nav:menu")])
-        turn.add(
-            Reply(
-                turn.text("screening/result", unknown=unknown, **view),
-                rows,
-            )
-        )
+        text = turn.text("screening/result", unknown=unknown, for_other=for_other, **view)
+        turn.add(Reply(_third(text) if for_other else text, rows))
+
+
+def _third(text: str) -> str:
+    """The household of the person helped, not the helper's: 您家 → 他（她）家."""
+    return text.replace("您家", "他（她）家")
 
 
 def _short(title: str) -> str:
@@ -394,5 +404,5 @@ def _short(title: str) -> str:
 
 
 def install(engine: Engine) -> None:
-    engine.add_flow(CatalogueFlow(engine), menu_item="list")
+    engine.add_flow(CatalogueFlow(engine), menu_item="list")  # bot.screening.catalogue
     engine.add_flow(ScreeningFlow(engine), menu_item="screen")

@@ -52,6 +52,8 @@ class Question:
     allow_unknown: bool = True
     assume: tuple[Assumption, ...] = ()
     line: int = 1
+    prompt_other: str = ""  # wording when someone answers for another person
+    hint_other: str = ""
 
     @property
     def id(self) -> str:
@@ -202,7 +204,7 @@ def _question(
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             report.error(path, raw.line_of(key), f"{fact}: missing {key}")
             ok = False
-    text = f"{raw.get('prompt', '')}{raw.get('hint', '')}"
+    text = "".join(str(raw.get(k) or "") for k in ("prompt", "hint", "prompt_other", "hint_other"))
     for word in FORBIDDEN_WORDS:
         if word in text:
             report.error(path, raw.line_of("prompt"), f"{fact}: never ask for {word}")
@@ -245,11 +247,11 @@ def _question(
             if fact in also:
                 report.error(path, oline, f"{fact}: 'also' repeats the question's own fact")
                 ok = False
-            key = (value, tuple(sorted(also.items())))
-            if key in values:
+            option_key = (value, tuple(sorted(also.items())))
+            if option_key in values:
                 report.error(path, oline, f"{fact}: option value {value!r} listed twice")
                 ok = False
-            values.add(key)
+            values.add(option_key)
             options.append(Option(value, o["label"].strip(), also))
     minimum = maximum = None
     if qtype in ("integer", "number"):
@@ -260,10 +262,15 @@ def _question(
             if v is None or isinstance(v, bool) or not isinstance(v, int | float):
                 report.error(path, raw.line_of(key), f"{fact}: {key} must be a number")
                 ok = False
-        if ok and (
-            (f.minimum is not None and minimum < f.minimum)
-            or (f.maximum is not None and maximum > f.maximum)
-            or minimum > maximum
+        if (
+            ok
+            and minimum is not None
+            and maximum is not None
+            and (
+                (f.minimum is not None and minimum < f.minimum)
+                or (f.maximum is not None and maximum > f.maximum)
+                or minimum > maximum
+            )
         ):
             report.error(
                 path,
@@ -314,4 +321,6 @@ def _question(
         allow_unknown=allow_unknown,
         assume=tuple(assumptions),
         line=line,
+        prompt_other=str(raw.get("prompt_other") or "").strip(),
+        hint_other=str(raw.get("hint_other") or "").strip(),
     )

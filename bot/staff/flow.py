@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.calendar import add_working_days, local_date
+from bot.calendar import add_working_days, fmt_month_day, local_date
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn, grid
 from bot.domain.cases import Case
@@ -136,7 +136,7 @@ class StaffFlow(Flow):
 
     async def transfer_cities(self, turn: Turn, svc: StaffService, actor: Actor, case_id: int):
         out = await svc.check(actor, case_id, "xfer")
-        if not await self.allowed(turn, svc, out):
+        if not await self.allowed(turn, svc, out) or out.case is None:
             return
         regions = regions_of(turn)
         buttons = [
@@ -155,7 +155,7 @@ class StaffFlow(Flow):
         if not INDEX.match(raw) or int(raw) >= len(cities):
             raise StaleButton(raw)
         out = await svc.check(actor, case_id, "xfer")
-        if not await self.allowed(turn, svc, out):
+        if not await self.allowed(turn, svc, out) or out.case is None:
             return
         ci = int(raw)
         city = cities[ci]
@@ -200,7 +200,7 @@ class StaffFlow(Flow):
         self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, action: str
     ) -> None:
         out = await svc.check(actor, case_id, action)
-        if not await self.allowed(turn, svc, out):
+        if not await self.allowed(turn, svc, out) or out.case is None:
             return
         turn.state.enter(self.name, action, {"case": case_id})
         await self.prompt_text(turn, svc, out.case, action)
@@ -214,7 +214,7 @@ class StaffFlow(Flow):
             cal = svc.settings.deadlines.calendar
             days = [add_working_days(cal, today, n) for n in range(EXPECTED_CHOICES)]
             buttons = [
-                Button(f"{d.month}月{d.day}日", f"st:expd:{case.id}:{d:%Y%m%d}")
+                Button(fmt_month_day(d), f"st:expd:{case.id}:{d:%Y%m%d}")
                 for d in dict.fromkeys(days)
             ]
             rows = grid(buttons, 3)

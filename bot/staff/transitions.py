@@ -21,7 +21,6 @@ MAX_TEXT_CHARS = 1000
 MAX_COMMENT_CHARS = 500
 MAX_EXPECTED_DAYS = 366
 RATING_CODES = {"s": "satisfied", "b": "basic", "u": "unsatisfied"}
-RATING_WORDS = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,10 @@ class Transitions(Views):
     def allowed(self, rule: str):
         return {"covers": self.covers, "may_work": self.may_work, "may_route": self.may_route}[rule]
 
+    async def post_case(self, case: Case, kind: str = "new") -> list[Reply]:
+        """The case's card in its area group (StaffService)."""
+        raise NotImplementedError
+
     # -- transitions --------------------------------------------------------------
 
     async def check(self, actor: Actor, case_id: int, action: str) -> Outcome:
@@ -75,10 +78,10 @@ class Transitions(Views):
         rule = RULES[action]
         statuses = rule.statuses
         got = await self._load(actor, case_id, action, self.allowed(rule.allowed))
-        if got.ok and statuses is not None and got.case.status not in statuses:
-            return Outcome(False, got.case, reason="state")
-        if got.ok and got.case.erased_at is not None:
-            return Outcome(False, got.case, reason="state")
+        case = got.case
+        if got.ok and case is not None:
+            if (statuses is not None and case.status not in statuses) or case.erased_at is not None:
+                return Outcome(False, case, reason="state")
         return got
 
     async def _load(self, actor: Actor, case_id: int, action: str, check) -> Outcome:
@@ -97,7 +100,7 @@ class Transitions(Views):
         if won is None:
             await self.audit(actor, "claim", case_id, detail="lost")
             working = current is not None and current.status in WORKING
-            holder = await self.holder_label(current) if working else None
+            holder = await self.holder_label(current) if current and working else None
             return Outcome(False, current, reason="taken" if holder else "state", holder=holder)
         await self.audit(actor, "claim", case_id)
         out = Outcome(True, won, holder=actor.label)
@@ -197,7 +200,7 @@ class Transitions(Views):
             "staff",
             actor.user_id,
             expect_from=WORKING,
-            note=f"预计办结 {day.isoformat()}",
+            note=self.r.label("staff.note.expected", day=day.isoformat()),
             set_fields={"expected_date": day.isoformat()},
             now=self.now(),
         )
@@ -227,7 +230,9 @@ class Transitions(Views):
             "staff",
             actor.user_id,
             expect_from=OPEN_STATUSES,
-            note=f"从 {old.area} 转到 {city}{('/' + district) if district else ''}",
+            note=self.r.label(
+                "staff.note.transfer", old=old.area, new=f"{city}/{district}" if district else city
+            ),
             set_fields={
                 "area_city": city,
                 "area_district": district,
@@ -278,7 +283,7 @@ class Transitions(Views):
             "staff",
             actor.user_id,
             expect_from=("resolved", "closed", "invalid"),
-            note="重新办理",
+            note=self.r.label("staff.note.reopen"),
             set_fields=fields,
             reopen=True,
             now=now,
@@ -318,7 +323,7 @@ class Transitions(Views):
             "resident",
             user_id,
             expect_from=("resolved",),
-            note=f"回访：{RATING_WORDS[rating]}",
+            note=self.r.label("staff.note.rated", rating=self.r.label(f"staff.rate.{rating}")),
             set_fields=fields,
             reopen=to != "closed",
             now=now,

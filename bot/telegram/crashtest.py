@@ -34,7 +34,7 @@ from bot.config import PROJECT_ROOT
 from bot.telegram.offline import Updates
 from bot.telegram.standin import StandIn
 
-TOKEN = "4242:CRASH-TEST-TOKEN"
+TOKEN = "4242:CRASH-TEST-TOKEN"  # noqa: S105 - the local stand-in's
 ADMIN = 90001
 AREA_CHAT = -1001001  # 成都市/武侯区
 CITY_CHAT = -1001002  # 成都市 (锦江区 has no group of its own)
@@ -169,7 +169,7 @@ class Bot:
                 "crash-secret",
             ]
         log = open(self.work / "bot.log", "a", encoding="utf-8")  # noqa: SIM115 - child's
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 - our own command line
             args, cwd=self.work, env=env, stdout=subprocess.DEVNULL, stderr=log
         )
         log.close()
@@ -200,7 +200,7 @@ class Killer(threading.Thread):
         super().__init__(daemon=True)
         self.bot = bot
         self.low, self.high = low, high
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - timing, not security
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -383,7 +383,7 @@ def run_requests(
         killer = Killer(bot, *kill_every, seed=seed)
         lock, quota = threading.Lock(), [requests]
         people = [
-            Resident(api, 60_000 + i, quota, lock, random.Random(seed * 100 + i))
+            Resident(api, 60_000 + i, quota, lock, random.Random(seed * 100 + i))  # noqa: S311
             for i in range(residents)
         ]
         killer.start()
