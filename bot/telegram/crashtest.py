@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.config import PROJECT_ROOT
+from bot.config import bundled_content
 from bot.telegram.offline import Updates
 from bot.telegram.standin import StandIn
 
@@ -151,7 +151,7 @@ class Bot:
         env.update(
             TELEGRAM_BOT_TOKEN=TOKEN,
             NO_PROXY="127.0.0.1,localhost",
-            SANLIANG_CONTENT_DIR=str(PROJECT_ROOT),
+            SANLIANG_CONTENT_DIR=str(bundled_content()),
         )
         env["SANLIANG_LOG_LEVEL"] = "DEBUG" if os.environ.get("CRASH_DEBUG") else "WARNING"
         env.pop("SANLIANG_CONFIG", None)

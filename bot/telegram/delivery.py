@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.dialog.events import Reply
@@ -21,28 +20,22 @@ if TYPE_CHECKING:
 
 def telegram_deliver(application: Application):
     from bot.telegram.adapter import channel_of
-    from bot.telegram.outgoing import _NO_PREVIEW
 
     async def deliver(chat_id: int, reply: Reply) -> int:
         channel = channel_of(application)
         bot: Any = application.bot
         markup = channel._inline(reply.buttons)  # noqa: SLF001 - the adapter's keyboards
         try:
-            sent = await bot.send_message(
-                chat_id,
-                reply.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=_NO_PREVIEW,
-            )
+            # HTML and no link previews: the Application's defaults.
+            sent = await bot.send_message(chat_id, reply.text, reply_markup=markup)
         except BadRequest as exc:
             if "parse entities" not in exc.message.lower():
                 raise
             sent = await bot.send_message(
                 chat_id,
                 html_to_plain(reply.text),
+                parse_mode=None,  # over the HTML default
                 reply_markup=markup,
-                link_preview_options=_NO_PREVIEW,
             )
         return int(sent.message_id)
 
