@@ -84,6 +84,11 @@ class Store:
         from bot.store.inbox import InboxRepo
 
         self.inbox = InboxRepo(self)
+        from bot.store.identities import IdentityRepo
+        from bot.store.web import WebRepo
+
+        self.identities = IdentityRepo(self)
+        self.web = WebRepo(self)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

@@ -109,6 +109,7 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
     from bot.telegram.adapter import build_application, channel_of
     from bot.telegram.inbox import TelegramInbox
     from bot.telegram.jobs import ApplicationNotifier, schedule_jobs
+    from bot.web.channel import with_web_residents
 
     app = await open_app(cfg)
     # Signals first: a SIGTERM that arrives while starting up still stops cleanly.
@@ -137,7 +138,7 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
         try:
             # Messages outside a user's turn (staff reminders, reload reports) go
             # through the adapter's own delivery; the outbox sender delivers the rest.
-            app.engine.services.notifier = ApplicationNotifier(application)
+            app.engine.services.notifier = with_web_residents(app, ApplicationNotifier(application))
             sender = start_outbox(app, application)
             schedule_jobs(application, app)
             install_sighup(app, loop)
