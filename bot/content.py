@@ -241,7 +241,10 @@ def _refuse_anchors(text: str) -> None:
     for event in yaml.parse(text, Loader=_LineLoader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise yaml.constructor.ConstructorError(
-                None, None, "anchors and aliases (& and *) are not allowed", event.start_mark
+                None,
+                None,
+                "anchors and aliases (& and *) are not allowed",
+                event.start_mark,  # type: ignore[arg-type]  # the C parser's Mark
             )
 
 

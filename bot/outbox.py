@@ -317,6 +317,8 @@ class Sender:
         row = await self.store.fetchone(
             "SELECT chat_id, reported, stopped_at FROM broadcasts WHERE id = ?", (broadcast_id,)
         )
+        if row is None:
+            return
         chat = row["chat_id"] if row["chat_id"] is not None else b.admin_id
         c = await self.repo.broadcast_counts(broadcast_id)
         counts = Counts(

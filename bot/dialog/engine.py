@@ -163,7 +163,8 @@ class Engine:
             out = finalize(turn.replies or [self._fallback_reply()])
             # Messages to other chats (notices to residents and staff) go to the
             # outbox, in the same statement as the turn's state: sent once, retried.
-            own, others = [], []
+            own: list[Reply] = []
+            others: list[Reply] = []
             for r in out:
                 (own if r.chat_id is None or r.chat_id == event.chat_id else others).append(r)
             queued = outbox_json(others) if others else None

@@ -116,6 +116,7 @@ class AdminRepo(Repo):
                         (path, last["version"]),
                     )
                 ).fetchone()
+                assert row is not None  # read in this transaction just above
                 return Version(**dict(row))
             number = last["version"] if last else 0
             if previous_text is not None and (last is None or last["text"] != previous_text):

@@ -146,5 +146,4 @@ class InboxRepo(Repo):
         return out
 
     async def count(self) -> int:
-        row = await self.store.fetchone("SELECT COUNT(*) AS n FROM inbox")
-        return int(row["n"])
+        return int(await self.store.fetchval("SELECT COUNT(*) FROM inbox"))

@@ -89,8 +89,8 @@ class TelegramInbox:
         for stored in await self.store.inbox.pending():
             log.debug("recovering update %d (handled: %s)", stored.update_id, stored.handled)
             if stored.handled:
-                if stored.replies:
-                    chat = stored.replies[0].chat_id
+                chat = stored.replies[0].chat_id if stored.replies else None
+                if stored.replies and chat is not None:
                     channel = channel_of(self.application)
                     with contextlib.suppress(Exception):
                         await channel.deliver(self.application.bot, stored.replies, chat)
