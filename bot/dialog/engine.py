@@ -166,7 +166,9 @@ class Engine:
             own: list[Reply] = []
             others: list[Reply] = []
             for r in out:
-                (own if r.chat_id is None or r.chat_id == event.chat_id else others).append(r)
+                mine = r.chat_id is None or r.chat_id == event.chat_id
+                # Without a sender (the terminal, the web chat) the channel delivers all.
+                (own if mine or self.services.outbox is None else others).append(r)
             queued = outbox_json(others) if others else None
             # The replies are kept with the update id until the channel delivered them
             # (a crash after the commit then loses none, and never runs the turn twice).

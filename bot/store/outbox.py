@@ -16,14 +16,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.dialog.events import Button, Reply
+from bot.render import Rendered
 from bot.store import Repo
 
 PRIORITY_URGENT, PRIORITY_NORMAL, PRIORITY_BULK = 0, 1, 2
 DONE_STATUSES = ("sent", "failed", "unknown", "cancelled")
 
 
+def _plain(value: Any) -> Any:
+    """A JSON-safe copy of a template value (what tests and reports read back)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
 def reply_to_json(reply: Reply) -> str:
-    data: dict[str, Any] = {"t": reply.text}
+    data: dict[str, Any] = {"t": str(reply.text)}
+    if reply.template:
+        data["tpl"] = reply.template
+        context = getattr(reply.text, "context", None)
+        if context:
+            data["ctx"] = _plain(context)
     if reply.buttons:
         data["b"] = [[[b.label, b.payload] for b in row] for row in reply.buttons]
     for key, flag in (
@@ -39,8 +56,11 @@ def reply_to_json(reply: Reply) -> str:
 
 def reply_from_json(raw: str, chat_id: int | None = None) -> Reply:
     data = json.loads(raw)
+    text: str = data["t"]
+    if data.get("tpl"):
+        text = Rendered(text, data["tpl"], data.get("ctx"))
     return Reply(
-        data["t"],
+        text,
         [[Button(label, payload) for label, payload in row] for row in data.get("b", [])],
         edit=bool(data.get("e")),
         request_contact=bool(data.get("rc")),

@@ -223,7 +223,7 @@ def start_outbox(app, application):
     import time
 
     from bot.outbox import Sender
-    from bot.telegram.delivery import telegram_deliver
+    from bot.telegram.delivery import notifier_deliver, telegram_deliver
 
     admins = set(app.config.admin_ids or ())
 
@@ -238,7 +238,12 @@ def start_outbox(app, application):
     svc = app.engine.services.staff
     clock = svc.now if svc is not None else time.time
     sender = Sender(app.store, app.renderer, admins=admin_ids, clock=clock)
-    sender.add_channel("telegram", telegram_deliver(application))
+    notifier = app.engine.services.notifier
+    if notifier is not None and notifier.__class__.__name__ == "ChannelRouter":
+        # Web residents' notices go to their web queue, the rest to Telegram.
+        sender.add_channel("telegram", notifier_deliver(notifier))
+    else:
+        sender.add_channel("telegram", telegram_deliver(application))
     app.engine.services.outbox = sender
     if svc is not None:
         svc.wake = sender.wake

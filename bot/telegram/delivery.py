@@ -40,3 +40,13 @@ def telegram_deliver(application: Application):
         return int(sent.message_id)
 
     return deliver
+
+
+def notifier_deliver(notifier: Any):
+    """A ``deliver`` over a notifier (``send`` returns False when the chat cannot be
+    reached; errors are raised as the channel raises them)."""
+
+    async def deliver(chat_id: int, reply: Reply) -> bool | None:
+        return None if await notifier.send(chat_id, reply) is not False else False
+
+    return deliver
