@@ -165,7 +165,9 @@ class ScreeningFlow(Flow):
         prompt, hint = q.prompt, q.hint
         if self._for_other(turn):
             prompt, hint = q.prompt_other or _third(prompt), q.hint_other or _third(hint)
-        reply = turn.say("screening/question", rows, number=number, prompt=prompt, hint=hint)
+        reply = turn.say(
+            "screening/question", rows, number=number, prompt=prompt, hint=hint, fact=q.fact
+        )
         reply.expects_number = q.type != "choice"
 
     def _current(self, turn: Turn) -> Question | None:
