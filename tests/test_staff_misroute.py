@@ -10,7 +10,9 @@ import json
 import pytest
 from telegram import Update
 
+from bot.outbox import Sender
 from bot.telegram.adapter import build_application
+from bot.telegram.delivery import telegram_deliver
 from bot.telegram.guards import FloodGuard
 from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
 from tests.staff_support import (
@@ -38,6 +40,10 @@ class Bot:
     async def _feed(self, update: dict) -> None:
         self.stub.clear()
         await self.application.process_update(Update.de_json(update, self.application.bot))
+        # Group cards and notices outside the turn go through the outbox sender.
+        sender = Sender(self.app.store, self.app.renderer, rate=0)
+        sender.add_channel("telegram", telegram_deliver(self.application))
+        await sender.drain()
 
     async def say(self, user: int, text: str) -> None:
         await self._feed(self.updates.message(text, user))
