@@ -23,6 +23,7 @@ PARTS: list[tuple[str, str]] = [
     ("knowledge", "bot.knowledge.content:load"),
     ("screening", "bot.screening.content:load"),
     ("channels", "bot.cases.channels:load"),
+    ("safety", "bot.safety.content:load"),
 ]
 
 

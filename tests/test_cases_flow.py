@@ -85,12 +85,12 @@ async def test_declining_consent_stores_nothing(app, chat):
 
 
 async def test_urgent_words_and_button_flag_the_request(app, chat):
-    await fill(chat, description="家里断电了，老人摔倒起不来")
+    await fill(chat, description="家里断电了，老人病倒了没人管")
     assert "紧急" in chat.text()
     await chat.press(confirm_payload(chat))
     case = await app.store.cases.get_by_ref(REF.findall(chat.text())[0])
     assert case.urgent and not case.urgent_by_resident
-    assert "断电" in case.urgent_words and "摔倒" in case.urgent_words
+    assert "断电" in case.urgent_words and "病倒" in case.urgent_words
     assert case.target_days == 1 and "1 个工作日" in chat.text()
 
     other = Chat(app, user_id=2002)

@@ -548,7 +548,7 @@ async def test_help_request_with_contact_share_is_logged(tg: TG):
     calls = await tg.tap("我要求助", await tg.send("/start"))
     for label in ("同意，开始填写", "生活困难", "成都市", "锦江区", "不清楚，跳过", "不清楚，跳过"):
         calls = await tg.tap(label, calls)
-    calls = await tg.send("家里老人摔伤了<b>没人</b>照顾 & 没钱")
+    calls = await tg.send("家里老人病了<b>没人</b>照顾 & 没钱")
     # The phone step offers Telegram's "share my phone number" keyboard.
     share = [c for c in calls if "keyboard" in markup(c)]
     assert share and share[-1].params["chat_id"] == 1001

@@ -35,6 +35,9 @@ _EMPTY_STATE = Conversation().to_json()
 
 CommandHandler = Callable[[Turn, str], Awaitable[None]]
 TextHandler = Callable[[Turn, str], Awaitable[None]]
+# Sees every typed text before any flow does (the emergency triage): (turn, text, the
+# flow the text would go to or None) -> True when it took the turn.
+TextGuard = Callable[[Turn, str, "Flow | None"], Awaitable[bool]]
 
 
 class Engine:
@@ -54,6 +57,7 @@ class Engine:
         self.menu_targets: dict[str, Flow] = {}
         self.commands: dict[str, CommandHandler] = {}
         self._free_text: TextHandler | None = None
+        self.text_guards: list[TextGuard] = []
         self._document: Callable[[Turn], Awaitable[None]] | None = None
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         # Services that flows share (knowledge matcher, screening, cases ...), by name.
@@ -172,6 +176,9 @@ class Engine:
         # Text in a group is never an answer to a step of the user's private
         # conversation (the step's reply could show personal data to the group).
         flow = None if event.is_group else self.flows.get(state.flow or "")
+        for guard in self.text_guards:
+            if await guard(turn, text, flow):
+                return
         if flow is not None:
             await flow.on_text(turn, text)
         else:

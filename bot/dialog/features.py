@@ -16,6 +16,7 @@ FEATURES = [
     "bot.cases.dialog",
     "bot.staff.dialog",
     "bot.admin.dialog",
+    "bot.safety.dialog",
 ]
 
 
