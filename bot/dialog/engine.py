@@ -169,9 +169,14 @@ class Engine:
         if not text:
             await self.say_unsupported(turn)
             return
-        if text in self._nav_words():
-            # Typing the words of 返回上一步 / 回主菜单 does what the button does.
-            await self._nav(turn, self._nav_words()[text])
+        # Typing 返回上一步 / 回主菜单 (or 返回, 退出, 算了 ..., intents/answers.yml) does
+        # what the button does, in every step; never a question, never a gap.
+        nav = self._nav_words().get(text)
+        words = getattr(turn.content, "answers", None)
+        if nav is None and words is not None:
+            nav = words.navigation(text)
+        if nav is not None:
+            await self._nav(turn, nav)
             return
         # Text in a group is never an answer to a step of the user's private
         # conversation (the step's reply could show personal data to the group).

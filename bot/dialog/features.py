@@ -17,6 +17,7 @@ FEATURES = [
     "bot.staff.dialog",
     "bot.admin.dialog",
     "bot.safety.dialog",
+    "bot.words.dialog",
 ]
 
 

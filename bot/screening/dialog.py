@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from bot.screening.content import Screening
 
 RESULT = "result"
-_UNKNOWN_WORDS = {"不清楚", "不知道", "不晓得", "不确定", "说不清"}
-_BACK_WORDS = {"返回", "返回上一步", "上一步", "上一题", "返回上一题"}
-_RESTART_WORDS = {"重新开始", "重来", "重新测", "重新测评"}
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 
 
@@ -215,6 +212,13 @@ class ScreeningFlow(Flow):
             await self._answer(turn, q, option.value, option.also)
         elif parts[0] == "u" and len(parts) == 2 and q.allow_unknown:
             await self._skip(turn, q)
+        elif parts[0] == "n" and len(parts) == 3 and q.type == "number" and parts[2].isdigit():
+            # one of the amounts offered for a typed range (两三千)
+            try:
+                value = parse_number(parts[2], False, q.minimum, q.maximum)
+            except NumberError:
+                raise StaleButton(rest) from None
+            await self._answer(turn, q, value, {})
         else:
             raise StaleButton(rest)
 
@@ -249,26 +253,38 @@ class ScreeningFlow(Flow):
     async def on_text(self, turn: Turn, text: str) -> None:
         q = self._current(turn)
         t = text.strip()
-        if t in _RESTART_WORDS:
+        words = turn.content.answers  # typed answers (intents/answers.yml)
+        if words.is_restart(t):
             await self.start(turn)
             return
         if q is None:
             await self.engine.free_text(turn, text)
             return
-        if t in _BACK_WORDS:
+        if words.navigation(t) == "back":
             await self.on_back(turn)
             return
-        if t in _UNKNOWN_WORDS and q.allow_unknown:
+        if words.is_unknown(t) and q.allow_unknown:
             await self._skip(turn, q)
             return
         if q.type == "choice":
-            matches = [o for o in q.options if o.label == t]
-            if not matches and len(t) >= 2:
-                matches = [o for o in q.options if o.label.startswith(t)]
-            if len(matches) == 1:
-                await self._answer(turn, q, matches[0].value, matches[0].also)
+            options = [(o.value, o.label) for o in q.options]
+            index = words.pick_option(t, options)
+            if index is None and len(words.squash(t)) >= 2:
+                matches = [i for i, o in enumerate(q.options) if o.label.startswith(t)]
+                index = matches[0] if len(matches) == 1 else None
+            if index is not None:
+                option = q.options[index]
+                await self._answer(turn, q, option.value, option.also)
                 return
             self._invalid(turn, q, "choose")
+            return
+        if q.fact == "household_size" and words.is_alone(t):
+            await self._answer(turn, q, 1, {})
+            return
+        span = words.amount_range(t)
+        if span is not None and q.type != "integer":
+            # 两三千: ask which, with the two ends and the middle to press
+            self._ask_within(turn, q, span)
             return
         try:
             value = parse_number(t, q.type == "integer", q.minimum, q.maximum)
@@ -284,6 +300,17 @@ class ScreeningFlow(Flow):
             self._invalid(turn, q, "more_than_household", household_size=size)
             return
         await self._answer(turn, q, value, {})
+
+    def _ask_within(self, turn: Turn, q: Question, span: tuple[int, int]) -> None:
+        """A typed range (两三千): which amount is it closest to?"""
+        low, high = span
+        amounts = list(dict.fromkeys((low, (low + high) // 2, high)))
+        rows = [[Button(f"{a}", f"scr:n:{q.fact}:{a}") for a in amounts]]
+        if q.allow_unknown:
+            rows.append([turn.button("screen.unknown", f"scr:u:{q.fact}")])
+        rows.append([turn.button("nav.back", "nav:back"), turn.button("nav.menu", "nav:menu")])
+        reply = turn.say("screening/which_amount", rows, low=low, high=high, unit=q.unit)
+        reply.expects_number = True
 
     def _invalid(self, turn: Turn, q: Question, kind: str, **extra: Any) -> None:
         example = {"monthly_income": 1500, "applicant_age": 68}.get(q.fact, 3)
