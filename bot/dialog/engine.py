@@ -167,7 +167,9 @@ class Engine:
             await self.command(turn, m.group(1).lower(), (m.group(2) or "").strip())
             return
         if not text:
-            await self.say_unsupported(turn)
+            # A voice message, a sticker, a photo without words, only spaces: say what
+            # to do instead (type a few words, press a button, or call 12345).
+            turn.say("core/no_text", [[self._menu_button()]], media=event.media or "empty")
             return
         # Typing 返回上一步 / 回主菜单 (or 返回, 退出, 算了 ..., intents/answers.yml) does
         # what the button does, in every step; never a question, never a gap.

@@ -81,6 +81,23 @@ _DEFAULT = object()
 KEYBOARD_CACHE_SIZE = 512
 
 
+def media_kind(message: Message) -> str | None:
+    """What a message without text carries, in the engine's words (Event.media)."""
+    if message.text:
+        return None
+    if message.voice is not None or message.video_note is not None:
+        return "voice"
+    if message.audio is not None:
+        return "audio"
+    if message.sticker is not None:
+        return "sticker"
+    if message.photo:
+        return "photo"
+    if message.video is not None or message.animation is not None:
+        return "video"
+    return None if message.caption else "other"
+
+
 class _Keyboard(InlineKeyboardMarkup):
     """An inline keyboard of the engine's buttons. Those sent many times (the menu,
     回主菜单 ...) are built once and reused (python-telegram-bot objects are immutable,
@@ -275,7 +292,7 @@ class TelegramChannel:
             loc = Location(message.location.latitude, message.location.longitude)
             return Event(location=loc, **base)
         # Photos, voice, stickers ... carry no text: the engine says what it can read.
-        return Event(text=message.text or message.caption, **base)
+        return Event(text=message.text or message.caption, media=media_kind(message), **base)
 
     def _group_text(self, message: Message, bot: Any) -> str | None:
         """The text to hand the engine for a group message, or None to stay silent."""
