@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.dialog.events import Event
-from tests.test_telegram import tg, texts  # noqa: F401 - the fixture
+from tests.test_telegram import texts, tg  # noqa: F401 - the fixture
 
 VOICE = {"file_id": "v1", "file_unique_id": "uv1", "duration": 4}
 STICKER = {"file_id": "s1", "file_unique_id": "us1", "type": "regular", "width": 512,

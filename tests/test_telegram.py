@@ -380,7 +380,7 @@ async def test_a_photo_gets_a_kind_answer(tg: TG):
             None, photo=[{"file_id": "a", "file_unique_id": "b", "width": 1, "height": 1}]
         )
     )
-    assert "看不懂" in "".join(texts(calls))
+    assert "看不了图片" in "".join(texts(calls))
 
 
 async def test_blocked_user_is_not_an_error(tg: TG, caplog):
