@@ -213,11 +213,25 @@ def _payloads(chat):
     return [b.payload for r in chat.last for row in r.buttons for b in row]
 
 
+async def read_details(chat):
+    """详细说明, then 接着看 up to the last page of the details."""
+    await chat.tap("详细说明")
+    for _ in range(10):
+        more = [p for p in _payloads(chat) if p.startswith("kb:d:")]
+        if not more:
+            return
+        await chat.press(more[0])
+    raise AssertionError("the details never end")
+
+
 async def test_answer_feedback_and_related(chat, app):
     await chat.send("低保咋个申请嘛")
     text = chat.text()
-    assert "最低生活保障" in text and "来源" in text and "更新于" in text
-    assert "这个回答有帮助吗" in text
+    assert "最低生活保障" in text and "更新于" in text and len(text) <= 300
+    assert chat.labels() == ["详细说明", "我能办吗", "我要求助", "回主菜单"]
+    await read_details(chat)
+    text = chat.text()
+    assert "来源" in text and "更新于" in text and "这个回答有帮助吗" in text
     fb = [p for p in _payloads(chat) if p.startswith("kb:f:")]
     assert len(fb) == 2
     assert any(p.startswith("kb:t:") for p in _payloads(chat))
@@ -251,6 +265,10 @@ async def test_other_users_token_is_stale(app):
 
     alice, bob = Chat(app, 1), Chat(app, 2)
     await alice.send("低保咋个申请嘛")
+    details = next(p for p in _payloads(alice) if p.startswith("kb:d:"))
+    await bob.press(details)  # the details page of alice's question
+    assert "已过期" in bob.text()
+    await read_details(alice)
     payload = next(p for p in _payloads(alice) if p.startswith("kb:f:"))
     await bob.press(payload)
     assert "已过期" in bob.text()
@@ -278,6 +296,7 @@ async def test_clarify_then_pick(chat, app):
     assert 2 <= len(picks) <= 3
     assert any(p.startswith("kb:n:") for p in _payloads(chat))
     await chat.press(picks[0])
+    await read_details(chat)
     assert "这个回答有帮助吗" in chat.text()
     await chat.press(picks[0].replace(picks[0].split(":")[3], "hotlines"))
     assert "已过期" in chat.text() or "求助电话" in chat.text()

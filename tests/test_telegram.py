@@ -541,6 +541,8 @@ async def test_screening_with_buttons(tg: TG):
     result = "".join(texts(calls))
     assert "测评结果" in result
     assert "910" in result  # 成都 2023 低保 standard, from the content
+    calls = await tg.tap("详细结果", calls)
+    result = "".join(texts(calls))
     assert "乡镇人民政府或街道办事处" in result
 
 

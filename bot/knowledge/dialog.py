@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.knowledge.matcher import Result
+from bot.knowledge.short import detail_reply, short_answer
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from bot.knowledge.topics import Topic
 
 MAX_QUESTION_CHARS = 300  # longer text is cut before matching and storing
-MAX_ANSWER_CHARS = 3500
-MAX_RELATED = 4
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{6,16}$")
 
 
@@ -45,41 +44,17 @@ def plain_paragraph(text: str) -> str:
     return "\n".join(lines)
 
 
+def screenable(turn: Turn, topic: Topic) -> bool:
+    """Whether 我能办吗 can screen for this topic (the screening has its rules)."""
+    screening = getattr(turn.content, "screening", None)
+    return topic.program and topic.id in (getattr(screening, "programs", None) or {})
+
+
 def topic_reply(
     turn: Turn, topic: Topic, *, token: str | None = None, question: str | None = None
 ) -> None:
-    """Say the topic's snippet with its source and date, related topics and, for an
-    answer to a question, the feedback buttons."""
-    kb = knowledge_of(turn)
-    sections = [(s.heading, [plain_paragraph(p) for p in s.paragraphs]) for s in topic.sections]
-    context = {
-        "topic": topic,
-        "sources": [s.cite() for s in topic.sources],
-        "updated": topic.updated.isoformat(),
-        "unconfirmed": bool(topic.unconfirmed),
-        "question": question,
-        "feedback": token is not None,
-    }
-    shown = list(sections)
-    text = turn.text("knowledge/answer", sections=shown, truncated=False, **context)
-    while len(text) > MAX_ANSWER_CHARS and shown:
-        shown.pop()
-        text = turn.text("knowledge/answer", sections=shown, truncated=True, **context)
-    rows: list[list[Button]] = []
-    if token is not None:
-        rows.append(
-            [
-                turn.button("knowledge.helpful", f"kb:f:{token}:1"),
-                turn.button("knowledge.not_helpful", f"kb:f:{token}:0"),
-            ]
-        )
-    related = [kb.topics[r] for r in topic.related if r in kb.topics][:MAX_RELATED]
-    for other in related:
-        rows.append([Button(other.title, f"kb:t:{other.id}")])
-    rows.append(
-        [turn.button("knowledge.ask_again", "menu:ask"), turn.button("nav.menu", "nav:menu")]
-    )
-    turn.add(Reply(text, rows))
+    """Say the topic's short answer (bot.knowledge.short); details on demand."""
+    turn.add(short_answer(turn.r, topic, token=token, screenable=screenable(turn, topic)))
 
 
 def fallback_reply(turn: Turn, question: str, nothing_fits: bool = False) -> None:
@@ -175,6 +150,15 @@ class KnowledgeFlow(Flow):
             if topic is None:
                 raise StaleButton(rest)
             topic_reply(turn, topic)
+        elif kind == "d":
+            await self.details(turn, arg)
+        elif kind == "s":
+            topic = kb.topics.get(arg)
+            screen = self.engine.menu_targets.get("screen")
+            if topic is None or screen is None or not screenable(turn, topic):
+                raise StaleButton(rest)
+            turn.state.leave()
+            await screen.start(turn, topic.id)
         elif kind == "p":
             token, _, topic_id = arg.partition(":")
             record = await self._own_record(turn, token)
@@ -215,6 +199,29 @@ class KnowledgeFlow(Flow):
                 )
         else:
             raise StaleButton(rest)
+
+    async def details(self, turn: Turn, arg: str) -> None:
+        """kb:d:<page>:<topic>[:<token>]: a page of a topic's details."""
+        page, _, rest = arg.partition(":")
+        topic_id, _, token = rest.partition(":")
+        topic = knowledge_of(turn).topics.get(topic_id)
+        if topic is None or not page.isdigit() or len(page) > 2:
+            raise StaleButton(arg)
+        if token:
+            record = await self._own_record(turn, token)
+            if record.topic_id != topic.id:
+                raise StaleButton(arg)
+        reply = detail_reply(
+            turn.r,
+            knowledge_of(turn),
+            topic,
+            int(page),
+            token=token or None,
+            screenable=screenable(turn, topic),
+        )
+        if reply is None:
+            raise StaleButton(arg)
+        turn.add(reply)
 
     async def _own_record(self, turn: Turn, token: str):
         if not _TOKEN.match(token or ""):

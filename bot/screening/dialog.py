@@ -17,12 +17,14 @@ from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.screening.facts import InvalidAnswer, check_value
 from bot.screening.questionnaire import NumberError, Question, parse_number
 from bot.screening.result import result_context, screen
+from bot.words.picker import MAX_BUTTONS, groups_for, short_place
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
     from bot.screening.content import Screening
 
 RESULT = "result"
+FULL_RESULT = "result:full"  # 详细结果, one step after the short result
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 
 
@@ -142,6 +144,10 @@ class ScreeningFlow(Flow):
             turn.state.data["skipped"] = skipped
         return skipped
 
+    def _focus(self, turn: Turn) -> str | None:
+        focus = turn.state.data.get("focus")
+        return focus if isinstance(focus, str) and focus in self.screening(turn).programs else None
+
     def _date(self, turn: Turn) -> dt.date:
         try:
             return dt.date.fromisoformat(str(turn.state.data.get("date")))
@@ -159,10 +165,15 @@ class ScreeningFlow(Flow):
         return out
 
     async def start(self, turn: Turn, arg: str | None = None) -> None:
+        """The questionnaire; ``arg``: one program's id (我能办吗 on its answer), whose
+        questions alone are asked."""
+        focus = arg if arg in self.screening(turn).programs else None
         turn.state.enter(self.name, None, {"answers": {}, "skipped": [], "set_by": {},
                                            "date": self.today().isoformat()})  # fmt: skip
+        if focus:
+            turn.state.data["focus"] = focus
         turn.say("screening/intro")
-        q = self.screening(turn).next_question({}, set(), self._date(turn))
+        q = self.screening(turn).next_question({}, set(), self._date(turn), focus)
         if q is None:  # nothing to ask (cannot happen with the bundled questionnaire)
             turn.state.step = RESULT
             self._show_result(turn)
@@ -170,19 +181,57 @@ class ScreeningFlow(Flow):
         turn.state.step = q.fact
         self._ask(turn, q)
 
-    def _ask(self, turn: Turn, q: Question) -> None:
+    def _ask(self, turn: Turn, q: Question, group: int | None = None) -> None:
+        """Ask ``q``. A long choice (the 21 市州) is picked by group first, then in the
+        group (``group``): never more than MAX_BUTTONS on one screen."""
         number = len(turn.state.stack) + 1
         rows: list[list[Button]] = []
-        if q.type == "choice":
+        nav = True
+        listed: list[dict[str, Any]] = []  # the groups' members, said in the text
+        if q.type == "choice" and len(q.options) > MAX_BUTTONS - 2:
+            words = turn.content.answers
+            labels = [o.label for o in q.options]
+            groups = groups_for(words, labels)
+            if group is None:
+                listed = [
+                    {"label": g.label, "members": [short_place(words, m) for m in g.members]}
+                    for g in groups
+                    if len(g.members) > 1
+                ]
+                buttons = [
+                    Button(g.label, f"scr:a:{q.fact}:{labels.index(g.members[0])}")
+                    if len(g.members) == 1
+                    else Button(g.label, f"scr:g:{q.fact}:{i}")
+                    for i, g in enumerate(groups)
+                ]
+            else:
+                members = groups[group].members
+                buttons = [
+                    Button(short_place(words, m), f"scr:a:{q.fact}:{labels.index(m)}")
+                    for m in members
+                ]
+                buttons.append(turn.button("screen.other_group", f"scr:g:{q.fact}:all"))
+                nav = False  # typed 返回 / 退出 still work
+            rows.extend(_grid(buttons, 2))
+        elif q.type == "choice":
             buttons = [Button(o.label, f"scr:a:{q.fact}:{i}") for i, o in enumerate(q.options)]
             rows.extend(_grid(buttons, q.columns))
-        if q.allow_unknown:
-            rows.append([turn.button("screen.unknown", f"scr:u:{q.fact}")])
-        rows.append(
-            [turn.button("nav.back", "nav:back"), turn.button("screen.restart", "scr:restart")]
+        if nav:
+            if q.allow_unknown:
+                rows.append([turn.button("screen.unknown", f"scr:u:{q.fact}")])
+            back = [turn.button("nav.back", "nav:back")]
+            if sum(map(len, rows)) + 3 <= MAX_BUTTONS:
+                back.append(turn.button("screen.restart", "scr:restart"))
+            rows.append(back)
+            rows.append([turn.button("nav.menu", "nav:menu")])
+        reply = turn.say(
+            "screening/question",
+            rows,
+            number=number,
+            prompt=q.prompt,
+            hint=q.hint,
+            groups=listed,
         )
-        rows.append([turn.button("nav.menu", "nav:menu")])
-        reply = turn.say("screening/question", rows, number=number, prompt=q.prompt, hint=q.hint)
         reply.expects_number = q.type != "choice"
 
     def _current(self, turn: Turn) -> Question | None:
@@ -200,6 +249,12 @@ class ScreeningFlow(Flow):
         if rest.startswith("read:"):
             await self._read(turn, rest[len("read:") :])
             return
+        if rest == "full":
+            if turn.state.flow != self.name or turn.state.step != RESULT:
+                raise StaleButton(rest)
+            turn.state.push(FULL_RESULT)
+            self._show_result(turn, full=True)
+            return
         parts = rest.split(":")
         q = self._current(turn)
         if q is None or len(parts) < 2 or parts[1] != q.fact:
@@ -210,6 +265,15 @@ class ScreeningFlow(Flow):
                 raise StaleButton(rest)
             option = q.options[int(idx)]
             await self._answer(turn, q, option.value, option.also)
+        elif parts[0] == "g" and len(parts) == 3 and q.type == "choice":
+            # a group of a long choice (市州 by 片区), or all the groups again
+            groups = groups_for(turn.content.answers, [o.label for o in q.options])
+            if parts[2] == "all":
+                self._ask(turn, q)
+            elif parts[2].isdigit() and int(parts[2]) < len(groups):
+                self._ask(turn, q, int(parts[2]))
+            else:
+                raise StaleButton(rest)
         elif parts[0] == "u" and len(parts) == 2 and q.allow_unknown:
             await self._skip(turn, q)
         elif parts[0] == "n" and len(parts) == 3 and q.type == "number" and parts[2].isdigit():
@@ -241,7 +305,9 @@ class ScreeningFlow(Flow):
 
     async def _advance(self, turn: Turn) -> None:
         s = self.screening(turn)
-        q = s.next_question(self._clean_answers(turn), set(self._skipped(turn)), self._date(turn))
+        q = s.next_question(
+            self._clean_answers(turn), set(self._skipped(turn)), self._date(turn), self._focus(turn)
+        )
         if q is None:
             turn.state.push(RESULT)
             self._show_result(turn)
@@ -360,8 +426,8 @@ class ScreeningFlow(Flow):
         turn.replies[-1].buttons.insert(0, [turn.button("screen.back_to_result", "nav:back")])
 
     async def prompt(self, turn: Turn, step: str) -> None:
-        if step == RESULT:
-            self._show_result(turn)
+        if step in (RESULT, FULL_RESULT):
+            self._show_result(turn, full=step == FULL_RESULT)
             return
         if step.startswith("read:"):
             self._show_policy(turn, step[len("read:") :])
@@ -374,7 +440,7 @@ class ScreeningFlow(Flow):
         self._ask(turn, q)
 
     # the result
-    def _show_result(self, turn: Turn) -> None:
+    def _show_result(self, turn: Turn, full: bool = False) -> None:
         s = self.screening(turn)
         on = self._date(turn)
         skipped = set(self._skipped(turn))
@@ -389,25 +455,61 @@ class ScreeningFlow(Flow):
             "results": [{"program": r["program"], "verdict": r["verdict"]} for r in out["results"]],
             "date": on.isoformat(),
         }
+        focus = self._focus(turn)
+        if full:
+            self._full_result(turn, view, unknown, focus)
+            return
+        # Short first: the verdicts in a few lines; 详细结果 has the reasons, documents
+        # and where to apply.
+        first = [r for r in view["likely"] + view["possible"] if r["id"] == focus]
+        first += [r for r in view["likely"] + view["possible"] if r["id"] != focus]
+        read = [
+            turn.button("screen.read", f"scr:read:{r['id']}", title=_short(r["title"]))
+            for r in first[:2]
+        ]
+        rows: list[list[Button]] = [[turn.button("screen.full", "scr:full")]]
+        rows.extend([[b] for b in read])
+        rows.append([turn.button("screen.help", "menu:help")])
+        rows.append(
+            [turn.button("nav.back", "nav:back"), turn.button("screen.again", "scr:restart")]
+        )
+        rows.append([turn.button("nav.menu", "nav:menu")])
+        short = {
+            key: [dict(r, short=_short(r["title"])) for r in view[key]]
+            for key in ("likely", "possible", "unlikely")
+        }
+        turn.add(
+            Reply(
+                turn.text(
+                    "screening/result_short",
+                    date=view["date"],
+                    focus=focus,
+                    unknown=unknown,
+                    warnings=view.get("warnings", []),
+                    **short,
+                ),
+                rows,
+            )
+        )
+
+    def _full_result(self, turn: Turn, view: dict[str, Any], unknown: list[str], focus) -> None:
+        """详细结果: every program with its reasons, the documents, where to apply."""
         rows: list[list[Button]] = []
         read = [
             turn.button("screen.read", f"scr:read:{r['id']}", title=_short(r["title"]))
             for r in view["likely"] + view["possible"]
         ]
-        rows.extend(_grid(read, 2))
+        rows.extend(_grid(read[:4], 2))
         rows.append(
             [
                 turn.button("screen.channels", "menu:channels"),
                 turn.button("screen.help", "menu:help"),
             ]
         )
-        rows.append(
-            [turn.button("nav.back", "nav:back"), turn.button("screen.again", "scr:restart")]
-        )
-        rows.append([turn.button("nav.menu", "nav:menu")])
+        rows.append([turn.button("nav.back", "nav:back"), turn.button("nav.menu", "nav:menu")])
         turn.add(
             Reply(
-                turn.text("screening/result", unknown=unknown, **view),
+                turn.text("screening/result", unknown=unknown, focus=focus, **view),
                 rows,
             )
         )
@@ -418,7 +520,7 @@ def _short(title: str) -> str:
     m = re.search(r"（(.+?)）$", title)
     if m and len(m.group(1)) <= 6:
         return m.group(1)
-    return title if len(title) <= 16 else title[:15] + "…"
+    return title if len(title) <= 8 else title[:7] + "…"
 
 
 def install(engine: Engine) -> None:

@@ -62,6 +62,21 @@ def load(root: Path, report: Report, content: Content) -> Answers:
             report.error(path, raw_progress.line_of(i), "progress: pattern matches empty text")
             continue
         progress.append(pattern)
+    groups = []
+    raw_groups = data.get("region_groups", LineList())
+    if not isinstance(raw_groups, LineList):
+        report.error(path, data.line_of("region_groups"), "region_groups: expected a list")
+        raw_groups = LineList()
+    for i, item in enumerate(raw_groups):
+        label = item.get("label") if isinstance(item, LineDict) else None
+        members = item.get("members") if isinstance(item, LineDict) else None
+        if not isinstance(label, str) or not label.strip() or len(label) > 8:
+            report.error(path, raw_groups.line_of(i), "region_groups: a label of 1–8 characters")
+            continue
+        if not isinstance(members, list) or not members:
+            report.error(path, raw_groups.line_of(i), "region_groups: members: a list of names")
+            continue
+        groups.append((label.strip(), tuple(str(m).strip() for m in members)))
     return Answers(
         back=words["back"],
         menu=words["menu"],
@@ -73,6 +88,7 @@ def load(root: Path, report: Report, content: Content) -> Answers:
         values=values,
         place_suffixes=tuple(sorted(suffixes, key=len, reverse=True)),
         progress=tuple(progress),
+        region_groups=tuple(groups),
     )
 
 
