@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
-from bot.dialog.events import Button, Reply
+from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.knowledge.matcher import Result
 from bot.knowledge.short import detail_reply, short_answer

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from bot.render import Renderer
 
 SHORT_LIMIT = 300  # characters of the first message, notes included
-PAGE_LIMIT = 900  # characters of body text per page of the details
+PAGE_LIMIT = 500  # characters of body text per page of the details (about a phone screen)
 MAX_RELATED = 2  # related topics offered on the last page of the details
 
 
