@@ -213,3 +213,20 @@ async def test_forget_erases_what_the_alert_kept(app, chat):
     await chat.tap("确定删除")
     state = await app.store.load_state(chat.user_id)
     assert state is None or "triage" not in state.get("memory", {})
+
+
+async def test_a_workers_note_about_a_fall_is_not_triaged(tmp_path):
+    from tests.staff_support import WUHOU_A, add_worker, new_case, open_staff_app, press, send
+
+    sapp, _ = await open_staff_app(tmp_path)
+    try:
+        await add_worker(sapp, WUHOU_A, "成都市/武侯区", "张三")
+        case, _ = await new_case(sapp)
+        await press(sapp, WUHOU_A, f"st:claim:{case.id}")
+        await press(sapp, WUHOU_A, f"st:note:{case.id}")
+        replies = await send(sapp, WUHOU_A, "老人昨晚摔倒了起不来，已送医院")
+        assert all("马上打" not in r.text for r in replies)
+        msgs = await sapp.store.cases.messages(case.id, include_private=True)
+        assert [m.body for m in msgs] == ["老人昨晚摔倒了起不来，已送医院"]
+    finally:
+        await sapp.close()
