@@ -193,9 +193,9 @@ class Answers:
 
 def _says(value: Any, label: str) -> bool | None:
     """Whether an option means yes (True), no (False), or neither (None)."""
-    if value is True:
+    if value is True or value == "yes":
         return True
-    if value is False or value in ("none", 0):
+    if value is False or value in ("no", "none", 0):
         return False
     lab = squash(label)
     if lab.startswith(("没有", "没得", "不")):
