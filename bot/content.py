@@ -24,7 +24,7 @@ PARTS: list[tuple[str, str]] = [
     ("screening", "bot.screening.content:load"),
     ("channels", "bot.cases.channels:load"),
     ("safety", "bot.safety.content:load"),
-    ("answers", "bot.words.content:load"),
+    ("answers", "bot.answers.content:load"),
 ]
 
 

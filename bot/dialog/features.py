@@ -17,7 +17,7 @@ FEATURES = [
     "bot.staff.dialog",
     "bot.admin.dialog",
     "bot.safety.dialog",
-    "bot.words.dialog",
+    "bot.answers.dialog",
 ]
 
 

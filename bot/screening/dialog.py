@@ -12,12 +12,12 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
+from bot.answers.picker import MAX_BUTTONS, groups_for, page, short_place
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.screening.facts import InvalidAnswer, check_value
 from bot.screening.questionnaire import NumberError, Question, parse_number
 from bot.screening.result import result_context, screen
-from bot.words.picker import MAX_BUTTONS, groups_for, page, short_place
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine

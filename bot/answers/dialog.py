@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.answers.answers import find_reference
 from bot.dialog.flow import Flow, Turn
-from bot.words.answers import find_reference
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine

@@ -73,7 +73,7 @@ class Answers:
     values: dict[str, frozenset[str]] = field(default_factory=dict)
     place_suffixes: tuple[str, ...] = ()
     progress: tuple[re.Pattern[str], ...] = ()
-    # (label, member names) for pickers of 市州 (bot.words.picker)
+    # (label, member names) for pickers of 市州 (bot.answers.picker)
     region_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
     other_group_label: str = "其他"
 

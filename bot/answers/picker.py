@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.words.answers import Answers
+from bot.answers.answers import Answers
 
 MAX_BUTTONS = 8
 MAX_LABEL = 8

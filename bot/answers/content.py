@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bot.answers.answers import Answers, squash
 from bot.content import Content, LineDict, LineList, Report, load_yaml_file
-from bot.words.answers import Answers, squash
 
 PATH = Path("intents") / "answers.yml"
 GROUPS = ("yes", "no", "unknown", "restart", "alone")

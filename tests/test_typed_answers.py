@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.words.answers import find_reference, simple_number
+from bot.answers.answers import find_reference, simple_number
 from tests.conftest import Chat
 from tests.test_cases_flow import REF, confirm_payload, fill
 
