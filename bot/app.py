@@ -1,12 +1,15 @@
-"""Assemble the pieces one process needs: config, store, content, renderer, engine."""
+"""Assemble the pieces one process needs: config, store, content, renderer, engine,
+with every feature of bot.features installed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot import features
 from bot.config import Config
 from bot.content import ContentHolder
 from bot.dialog.engine import Engine
+from bot.dialog.services import ScheduledJob
 from bot.logsafe import quiet_chatty_loggers
 from bot.render import Renderer
 from bot.store import Store
@@ -19,6 +22,8 @@ class App:
     content: ContentHolder
     renderer: Renderer
     engine: Engine
+    # What the features run outside any turn (a channel schedules them).
+    jobs: list[ScheduledJob] = field(default_factory=list)
 
     async def close(self) -> None:
         await self.store.close()
@@ -34,7 +39,8 @@ async def open_app(config: Config, content: ContentHolder | None = None) -> App:
     try:
         renderer = Renderer(config.templates_dir, config.locale)
         engine = Engine(store, content, renderer, config)
+        jobs = features.install(engine)
     except BaseException:
         await store.close()
         raise
-    return App(config, store, content, renderer, engine)
+    return App(config, store, content, renderer, engine, jobs)

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.config import DEFAULT_DB, Config, ConfigError, load_config
+from bot.config import DEFAULT_DB, ConfigError, config_from, load_config
 from bot.content import ContentError, load_content
-
-# Feature modules that add subcommands: each has add_parser(subparsers) -> parser with
-# set_defaults(func=...). A module that is not there yet is simply not offered.
-COMMAND_MODULES = [
-    "bot.knowledge.cli",
-    "bot.screening.cli",
-    "bot.cases.cli",
-    "bot.telegram.cli",
-    "bot.admin.cli",
-    "bot.staff.cli",
-]
+from bot.features import add_subcommands
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -75,22 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=cmd_check)
 
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-                continue
-            raise
-        module.add_parser(sub, _common)
+    add_subcommands(sub, _common)
     return parser
-
-
-def config_from(args: argparse.Namespace) -> Config:
-    cfg = load_config(getattr(args, "config", None))
-    if getattr(args, "db", None):
-        cfg.db_path = args.db
-    return cfg
 
 
 async def _chat(args: argparse.Namespace) -> int:

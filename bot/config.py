@@ -92,3 +92,12 @@ def load_config(
     elif "admin_ids" in core:
         cfg.admin_ids = _int_list(core["admin_ids"], f"{file_path}: admin_ids")
     return cfg
+
+
+def config_from(args: Any) -> Config:
+    """The configuration for a CLI command: ``--config FILE`` (or the environment and
+    sanliang.toml), then ``--db`` over the database path."""
+    cfg = load_config(getattr(args, "config", None))
+    if getattr(args, "db", None):
+        cfg.db_path = args.db
+    return cfg

@@ -10,7 +10,6 @@ one, so the running assistant swaps content atomically.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +17,27 @@ from typing import Any
 
 import yaml
 
-# (part name, "module:function"), loaded in this order; later parts may use earlier ones.
-PARTS: list[tuple[str, str]] = [
-    ("knowledge", "bot.knowledge.content:load"),
-    ("screening", "bot.screening.content:load"),
-    ("channels", "bot.cases.channels:load"),
-    ("safety", "bot.safety.content:load"),
-    ("answers", "bot.answers.content:load"),
-]
+PartLoader = Callable[[Path, "Report", "Content"], Any]
+
+
+def part_loaders() -> list[tuple[str, PartLoader]]:
+    """(part name, loader), loaded in this order; later parts may use earlier ones.
+    Imported here, when content is loaded: the loaders themselves import this module."""
+    from bot.answers.content import load as answers
+    from bot.cases.channels import load as channels
+    from bot.knowledge.content import load as knowledge
+    from bot.safety.content import load as safety
+    from bot.screening.content import load as screening
+    from bot.words import load as words
+
+    return [
+        ("words", words),
+        ("knowledge", knowledge),
+        ("screening", screening),
+        ("channels", channels),
+        ("safety", safety),
+        ("answers", answers),
+    ]
 
 
 @dataclass(frozen=True)
@@ -81,17 +93,12 @@ class Content:
         raise AttributeError(name)
 
 
-def _resolve(spec: str) -> Callable[[Path, Report, Content], Any]:
-    module, _, func = spec.partition(":")
-    return getattr(importlib.import_module(module), func)
-
-
 def load_content(root: Path) -> tuple[Content, Report]:
     root = Path(root)
     report = Report(root)
     content = Content(root)
-    for name, spec in PARTS:
-        content.parts[name] = _resolve(spec)(root, report, content)
+    for name, load in part_loaders():
+        content.parts[name] = load(root, report, content)
     return content, report
 
 

@@ -18,7 +18,7 @@ import time
 from bot.app import open_app
 from bot.config import PROJECT_ROOT, Config
 from bot.dialog.events import Event
-from bot.store.cases import CATEGORIES
+from bot.domain.cases import CATEGORIES
 
 REF = re.compile(r"SC-\d{4}-[2-9A-HJ-NP-Z]{4}")
 USER_BASE = 500_000
@@ -57,7 +57,7 @@ class Submitter:
         if mine:  # stored before a crash, the ref never printed
             return mine[0].ref
         state = await self.app.store.load_state(uid) or {}
-        draft = (state.get("data") or {}).get("draft")
+        draft = (state.get("data") or {}).get("draft_id")
         if not (state.get("flow") == "help" and state.get("step") == "summary" and draft):
             await self.send(uid, payload="menu:help")
             for payload in (

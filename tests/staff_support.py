@@ -10,8 +10,8 @@ from pathlib import Path
 from bot.app import App, open_app
 from bot.config import PROJECT_ROOT, Config
 from bot.dialog.events import Event, Reply
+from bot.domain.cases import Case, NewCase
 from bot.staff.service import StaffService
-from bot.store.cases import Case, NewCase
 from bot.store.staff import Area
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -60,12 +60,12 @@ def staff_config(db_path: str, **extra) -> Config:
 async def open_staff_app(tmp_path: Path, start: float | None = None, **extra) -> tuple[App, Clock]:
     app = await open_app(staff_config(str(tmp_path / "staff.db"), **extra))
     clock = Clock(ts(2025, 1, 6, 10) if start is None else start)  # a Monday, 10:00
-    app.engine.services["clock"] = clock
+    app.engine.services.clock = clock
     return app, clock
 
 
 def service(app: App) -> StaffService:
-    return app.engine.services["staff"]  # type: ignore[return-value]
+    return app.engine.services.staff
 
 
 async def add_worker(app: App, user_id: int, area: str, name: str) -> None:
@@ -87,7 +87,11 @@ async def new_case(
     description: str = "家里断了粮，想申请临时救助",
 ) -> tuple[Case, list[Reply]]:
     """A request as the help flow stores it, then the staff hook (what the flow calls)."""
-    clock = app.engine.services["clock"]
+    clock = app.engine.services.clock
+    # The deadline as the help flow sets it when it stores the request.
+    days, due = app.engine.services.deadlines.for_new_case(
+        category, urgent, clock(), 1 if urgent else 3
+    )
     case, created = await app.store.cases.create(
         NewCase(
             draft_id=secrets.token_urlsafe(9),
@@ -101,7 +105,8 @@ async def new_case(
             description=description,
             phone=PHONE,
             contact_time="pm",
-            target_days=1 if urgent else 3,
+            target_days=days,
+            due_at=due,
             urgent_by_resident=urgent,
         ),
         now=clock(),

@@ -44,7 +44,7 @@ async def app(root: Path, tmp_path: Path):
     try:
         yield app
     finally:
-        tasks = app.engine.services.get("admin.tasks") or set()
+        tasks = app.engine.services.tasks
         for task in list(tasks):
             task.cancel()
         await app.close()
@@ -419,8 +419,8 @@ async def test_announce_by_region_runs_in_the_background(app, admin: User) -> No
     await repo.subscribe(4, 14, "成都市")
     await repo.unsubscribe(4)
     notifier = RecordingNotifier()
-    app.engine.services["notifier"] = notifier
-    app.engine.services["admin.pacer"] = lambda: Pacer(rate=1000.0)
+    app.engine.services.notifier = notifier
+    app.engine.services.pacer = lambda: Pacer(rate=1000.0)
 
     await admin.send("/announce")
     await admin.press("adm:bcr:成都市")
@@ -433,7 +433,7 @@ async def test_announce_by_region_runs_in_the_background(app, admin: User) -> No
     confirm = admin.payload("adm:bcok:")
     await admin.press(confirm)
     assert "开始发送，共 2 人" in admin.text()
-    await asyncio.gather(*list(app.engine.services["admin.tasks"]))
+    await asyncio.gather(*list(app.engine.services.tasks))
     to_residents = [(c, r) for c, r in notifier.sent if c != ADMIN]
     assert sorted(c for c, _ in to_residents) == [11, 12]
     assert all(r.payloads() == ["sub:off"] for _, r in to_residents)
@@ -459,7 +459,7 @@ async def test_announce_without_a_channel_says_so(app, admin: User) -> None:
 
 async def test_forget_removes_the_subscription(app, resident: User) -> None:
     await resident.press("sub:all")
-    handlers = app.engine.services.get("forget_handlers", [])
+    handlers = app.engine.hooks.forget
     for handler in handlers:
         await handler(app.store, RESIDENT)
     assert await app.store.admin.subscription(RESIDENT) is None

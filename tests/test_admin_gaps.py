@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from bot.admin.gaps import CHINA_TZ, GapItem, group_gaps, similar
+from bot.admin.gaps import GapItem, group_gaps, similar
+from bot.calendar import CHINA_TZ
 from bot.cli import main
 from bot.config import PROJECT_ROOT
 from bot.content import load_content

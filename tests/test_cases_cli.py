@@ -9,8 +9,8 @@ import json
 import pytest
 
 from bot.cli import main
+from bot.domain.cases import NewCase
 from bot.store import Store
-from bot.store.cases import NewCase
 
 
 async def _seed(db: str) -> list[str]:

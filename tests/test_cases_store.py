@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from bot.domain.cases import REF_ALPHABET, NewCase, new_ref
 from bot.store import Store, StoreError
 from bot.store import cases as cases_mod
-from bot.store.cases import REF_ALPHABET, NewCase, new_ref
 
 
 def draft(n: int = 1, **kw) -> NewCase:

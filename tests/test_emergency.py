@@ -183,7 +183,7 @@ async def test_emergency_in_the_help_description_keeps_the_draft(app, chat):
     await chat.tap("我要紧急求助")
     assert "电话" in chat.text()  # the description was taken; on to the phone number
     state = await app.store.load_state(chat.user_id)
-    assert "胸口痛" in state["data"]["desc"] and "triage" not in state["memory"]
+    assert "胸口痛" in state["data"]["description"] and "triage" not in state["memory"]
 
 
 async def test_message_to_a_worker_is_triaged(app, chat):

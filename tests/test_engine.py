@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import open_app
-from bot.dialog.core import ComingSoon
-from bot.dialog.engine import MENU_ITEMS, split_text
+from bot.dialog.engine import split_text
 from bot.dialog.events import Event
 from bot.dialog.flow import Flow, StaleButton, Turn
+from bot.menu import MENU_ITEMS
 
 
 async def test_start_shows_greeting_and_every_menu_item(chat):
@@ -32,14 +32,6 @@ async def test_every_menu_item_answers(chat):
     for item in MENU_ITEMS:
         replies = await chat.press(f"menu:{item}")
         assert replies and all(r.text for r in replies)
-
-
-async def test_coming_soon_is_honest_and_offers_channels(app, chat):
-    flow = ComingSoon(app.engine, "progress")
-    app.engine.add_flow(flow, menu_item="progress")
-    await chat.press("menu:progress")
-    assert "准备中" in chat.text()
-    assert "12345" in chat.text()
 
 
 async def test_forged_payloads_get_expired_message_and_change_nothing(app, chat):

@@ -337,7 +337,7 @@ async def test_menu_ask_and_deep_link(chat):
 
 
 async def test_matcher_service_follows_reload(app):
-    get = app.engine.services["matcher"]
+    get = app.engine.services.matcher
     assert get() is app.content.current.knowledge.matcher
 
 

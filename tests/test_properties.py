@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from bot.app import open_app
 from bot.config import PROJECT_ROOT, Config
-from bot.dialog.engine import MENU_ITEMS
 from bot.dialog.events import MAX_REPLY_CHARS, Event
+from bot.menu import MENU_ITEMS
 
 KNOWN_PREFIXES = [
     "nav",

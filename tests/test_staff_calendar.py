@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.staff.calendar import (
+from bot.calendar import (
     CalendarError,
     Deadlines,
     WorkCalendar,

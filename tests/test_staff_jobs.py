@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.dialog.events import Reply
-from bot.staff.jobs import run_digest, run_maintenance, run_reminders, schedule_jobs
+from bot.staff.jobs import run_digest, run_maintenance, run_reminders
+from bot.telegram.jobs import schedule_jobs
 from tests.staff_support import (
     CHAT_CHENGDU,
     CHAT_WUHOU,
@@ -52,7 +53,7 @@ async def sapp(tmp_path):
 
 
 async def test_due_soon_to_the_assignee_then_overdue_to_the_area_chat(sapp):
-    clock = sapp.engine.services["clock"]
+    clock = sapp.engine.services.clock
     svc = service(sapp)
     case, _ = await new_case(sapp)  # Monday 10:00, 3 working days: due Friday 00:00
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
@@ -106,7 +107,7 @@ async def test_holiday_moves_the_reminders(tmp_path):
 
 
 async def test_unclaimed_request_is_chased_in_the_area_chat(sapp):
-    clock = sapp.engine.services["clock"]
+    clock = sapp.engine.services.clock
     svc = service(sapp)
     case, _ = await new_case(sapp)  # claim target: 1 working day -> Wednesday 00:00
     note = FakeNotifier()
@@ -121,8 +122,8 @@ async def test_unclaimed_request_is_chased_in_the_area_chat(sapp):
 
 
 async def test_a_request_never_posted_is_posted_by_the_sweep(sapp):
-    clock = sapp.engine.services["clock"]
-    from bot.store.cases import NewCase
+    clock = sapp.engine.services.clock
+    from bot.domain.cases import NewCase
 
     case, _ = await sapp.store.cases.create(
         NewCase(
@@ -152,7 +153,7 @@ async def test_a_request_never_posted_is_posted_by_the_sweep(sapp):
 
 
 async def test_a_failing_chat_does_not_stop_the_others(sapp):
-    clock = sapp.engine.services["clock"]
+    clock = sapp.engine.services.clock
     a, _ = await new_case(sapp)
     b, _ = await new_case(sapp, district="锦江区")
     note = FakeNotifier(fail_for={CHAT_WUHOU})
@@ -162,7 +163,7 @@ async def test_a_failing_chat_does_not_stop_the_others(sapp):
 
 
 async def test_daily_digest_per_chat(sapp):
-    clock = sapp.engine.services["clock"]
+    clock = sapp.engine.services.clock
     a, _ = await new_case(sapp)
     b, _ = await new_case(sapp, urgent=True)
     c, _ = await new_case(sapp, district="锦江区")
@@ -178,7 +179,7 @@ async def test_daily_digest_per_chat(sapp):
 
 
 async def test_retention_purge_erases_personal_data_and_keeps_statistics(sapp):
-    clock = sapp.engine.services["clock"]
+    clock = sapp.engine.services.clock
     svc = service(sapp)
     old, _ = await new_case(sapp)
     recent, _ = await new_case(sapp)
@@ -224,7 +225,7 @@ async def test_retention_purge_erases_personal_data_and_keeps_statistics(sapp):
 
 
 async def test_resolved_and_not_rated_is_closed_after_followup_days(sapp):
-    clock = sapp.engine.services["clock"]
+    clock = sapp.engine.services.clock
     case, _ = await new_case(sapp)
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
     await press(sapp, WUHOU_A, f"st:res:{case.id}")
@@ -251,7 +252,7 @@ async def test_schedule_jobs_on_the_job_queue(sapp):
 
 
 async def test_forget_withdraws_and_the_assignee_hears_of_it_once(sapp):
-    clock = sapp.engine.services["clock"]
+    clock = sapp.engine.services.clock
     case, _ = await new_case(sapp)
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
     await send(sapp, RESIDENT, "/forget")

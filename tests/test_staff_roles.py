@@ -68,7 +68,7 @@ async def test_invite_join_list_revoke(sapp):
 
 
 async def test_expired_invite(sapp):
-    clock = sapp.engine.services["clock"]
+    clock = sapp.engine.services.clock
     text = text_to(await send(sapp, ADMIN, "/invite worker 成都市/锦江区"), None)
     code = re.search(r"/join ([2-9A-HJ-NP-Z]{8})", text).group(1)
     clock.advance(days=8)
@@ -237,7 +237,7 @@ async def test_revoked_worker_loses_access(sapp):
 
 
 async def test_staff_prefix_is_allowed_in_groups(sapp):
-    assert "st" in sapp.engine.services["group_safe_prefixes"]
+    assert "st" in sapp.engine.services.group_safe_prefixes
 
 
 async def test_name_command(sapp):

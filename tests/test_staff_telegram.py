@@ -9,8 +9,10 @@ import json
 import pytest
 from telegram import Update
 
-from bot.staff.jobs import ApplicationNotifier, run_reminders
-from bot.telegram.adapter import FloodGuard, build_application
+from bot.staff.jobs import run_reminders
+from bot.telegram.adapter import build_application
+from bot.telegram.guards import FloodGuard
+from bot.telegram.jobs import ApplicationNotifier
 from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
 from tests.staff_support import (
     CHAT_WUHOU,
@@ -88,7 +90,7 @@ async def test_claim_pressed_in_the_staff_group(tg):
 
 async def test_reminders_go_out_through_the_adapter(tg):
     app, application, stub = tg
-    clock = app.engine.services["clock"]
+    clock = app.engine.services.clock
     case, _ = await new_case(app)
     clock.set(ts(2025, 1, 8, 1))  # not claimed within 1 working day
     report = await run_reminders(service(app), ApplicationNotifier(application), clock)

@@ -62,7 +62,7 @@ async def test_new_request_is_posted_to_its_area_chat(sapp):
     # Deadline: Monday 10:00 + 3 working days = end of Thursday.
     assert case.due_at == ts(2025, 1, 10, 0, 0)
     # Posting twice (a second hook call, the sweep job) posts nothing more.
-    assert await sapp.engine.services["staff"].on_case_created(case.id) == []
+    assert await sapp.engine.services.staff.on_case_created(case.id) == []
 
 
 async def test_urgent_request_also_goes_privately_to_the_area_workers(sapp):
@@ -80,7 +80,7 @@ async def test_area_without_its_own_chat_uses_the_city_chat(sapp):
 
 
 async def test_whole_life_cycle(sapp):
-    clock = sapp.engine.services["clock"]
+    clock = sapp.engine.services.clock
     case, _ = await new_case(sapp)
 
     # 认领 in the staff group: the post is edited, the card goes privately (masked,
@@ -281,7 +281,7 @@ async def test_over_long_text_is_asked_again(sapp):
 async def test_resident_message_and_withdraw_reach_the_assignee(sapp):
     case, _ = await new_case(sapp)
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
-    staff = sapp.engine.services["staff"]
+    staff = sapp.engine.services.staff
     replies = await staff.on_resident_message(case.id)
     assert [r.chat_id for r in replies] == [WUHOU_A] and "补充了说明" in replies[0].text
     await sapp.store.cases.change_status(case.id, "withdrawn", "resident", RESIDENT)

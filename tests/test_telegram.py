@@ -14,7 +14,8 @@ from telegram.ext import AIORateLimiter
 
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
-from bot.telegram.adapter import FloodGuard, build_application, channel_of
+from bot.telegram.adapter import build_application, channel_of
+from bot.telegram.guards import FloodGuard
 from bot.telegram.offline import BOT_USERNAME, BotAPIStub, Call, OfflineRequest, Updates
 
 GROUP = -100_555

@@ -1,7 +1,7 @@
 """Sending an announcement to the residents who opted in, paced within Telegram's
 limits, as a background task with progress and final counts for the admin.
 
-A channel provides the ``Notifier`` as ``engine.services["notifier"]``. A send that
+A channel provides the ``Notifier`` as ``engine.services.notifier``. A send that
 raises an exception named ``Forbidden`` (python-telegram-bot's 403: the resident
 blocked the assistant) or ``Blocked``, or that returns False, counts as blocked: the
 subscriber is marked and skipped from then on, and the run goes on. An exception with
@@ -18,28 +18,19 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from bot.dialog.events import Button, Reply
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
+    from bot.dialog.services import Notifier
 
 log = logging.getLogger(__name__)
 
 MAX_PER_SECOND = 25.0  # Telegram allows about 30 messages per second to different chats
 PROGRESS_EVERY = 200  # tell the admin how far the run is after this many recipients
 MAX_RETRY_AFTER = 60.0
-
-
-try:  # the staff feature's (same shape); ours only where that feature is absent
-    from bot.staff.jobs import Notifier
-except ImportError:  # pragma: no cover - depends on which features are installed
-
-    class Notifier(Protocol):  # type: ignore[no-redef]
-        """Sends one reply to a chat outside any turn (the channel provides it)."""
-
-        async def send(self, chat_id: int, reply: Reply) -> Any: ...
 
 
 class Blocked(Exception):
@@ -204,7 +195,7 @@ async def _tell(notifier: Notifier, chat_id: int, reply: Reply) -> None:
 def start_broadcast(engine: Engine, coro: Awaitable[Counts]) -> asyncio.Task:
     """Run in the background (the admin's turn returns at once); the task is kept
     referenced until it ends."""
-    tasks: set[asyncio.Task] = engine.services.setdefault("admin.tasks", set())  # type: ignore[assignment]
+    tasks = engine.services.tasks
     task = asyncio.ensure_future(coro)
     tasks.add(task)
     task.add_done_callback(tasks.discard)

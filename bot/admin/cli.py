@@ -13,7 +13,8 @@ import datetime as dt
 import json
 from collections.abc import Callable
 
-from bot.admin.gaps import CHINA_TZ, DEFAULT_DAYS, GapGroup, gap_report, since_timestamp
+from bot.admin.gaps import DEFAULT_DAYS, GapGroup, gap_report, since_timestamp
+from bot.calendar import CHINA_TZ
 
 
 def _date(value: str) -> dt.date:
@@ -56,7 +57,7 @@ def _normalizer(root) -> Callable[[str], str] | None:
 async def _report(args: argparse.Namespace) -> tuple[float, list[GapGroup]]:
     from pathlib import Path
 
-    from bot.cli import config_from
+    from bot.config import config_from
     from bot.store import Store
 
     config = config_from(args)

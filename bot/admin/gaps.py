@@ -20,6 +20,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from bot.calendar import CHINA_TZ
+
 # Thresholds, checked on normalised phrasings (the normaliser drops fillers such as
 # 怎么/咋个): 家里揭不开锅整 / 家里揭不开锅 (one need: ratio 0.92, bigram Dice 0.91),
 # 低保申 / 申低保 (one need, other order: ratio 0.67, bigrams 0.5, characters 1.0)
@@ -33,7 +35,6 @@ MIN_CHARS_FOR_FUZZY = 3
 DEFAULT_DAYS = 30
 MAX_ITEMS = 5000
 MAX_PHRASINGS = 5
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 
 _DROP = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 

@@ -92,8 +92,8 @@ class Publisher:
 
 
 def publisher_of(engine: Engine) -> Publisher:
-    pub = engine.services.get("admin.publisher")
-    if not isinstance(pub, Publisher):
+    pub = engine.services.publisher
+    if pub is None:
         pub = Publisher(engine)
-        engine.services["admin.publisher"] = pub
+        engine.services.publisher = pub
     return pub

@@ -69,7 +69,7 @@ async def reload_and_tell_admins(engine: Engine) -> Report:
         log.error("content reload refused: %d error(s); last good version kept", len(report.errors))
     else:
         log.info("content reloaded (version %d)", engine.content.version)
-    notifier: Any = engine.services.get("notifier")
+    notifier = engine.services.notifier
     admins = list(engine.config.admin_ids) if engine.config is not None else []
     if notifier is not None:
         for reply in report_replies(engine.renderer, report, engine.content.version):
@@ -89,7 +89,7 @@ def install_sighup(app: Any, loop: asyncio.AbstractEventLoop | None = None) -> b
     if not hasattr(signal, "SIGHUP"):
         return False
     loop = loop or asyncio.get_running_loop()
-    tasks: set[asyncio.Task] = engine.services.setdefault("admin.tasks", set())
+    tasks = engine.services.tasks
 
     def on_signal() -> None:
         task = loop.create_task(reload_and_tell_admins(engine))

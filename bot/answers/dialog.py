@@ -48,4 +48,4 @@ async def progress_guard(turn: Turn, text: str, flow: Flow | None) -> bool:
 
 
 def install(engine: Engine) -> None:
-    engine.text_guards.append(progress_guard)
+    engine.hooks.text_guards.append(progress_guard)

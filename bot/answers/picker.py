@@ -1,8 +1,9 @@
 """Long pickers on a phone: never more than 8 buttons on one screen.
 
 The 21 市州 are picked in two taps, by group (intents/answers.yml ``region_groups``:
-成都市, 成都平原, 川南, 川东北, 攀西和川西北), and any other long list in pages. Labels
-are shortened for a phone (凉山彝族自治州 → 凉山州) while the value stays the full name."""
+成都平原, 川南, 川东北 ...), and any other long list in pages. Labels are shortened for
+a phone (an autonomous prefecture's name becomes its first two characters and 州)
+while the value stays the full name."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def groups_for(answers: Answers, names: Sequence[str]) -> list[Group]:
 
 
 def short_place(answers: Answers, name: str) -> str:
-    """凉山彝族自治州 → 凉山州, 阿坝藏族羌族自治州 → 阿坝州; short names stay."""
+    """A 自治州 becomes its core name and 州 (e.g. 凉山州); short names stay."""
     if len(name) <= MAX_LABEL - 3:
         return name
     core = answers.place_core(name)

@@ -16,14 +16,9 @@ from typing import Any
 
 from bot.cases.phone import normalize_phone
 from bot.content import Content, LineDict, LineList, Report, load_yaml_file
-from bot.store.cases import CATEGORIES
+from bot.domain.cases import CATEGORIES
+from bot.domain.regions import CITIES
 
-# The 21 市州 exactly as in FACTS.md, in its order.
-CITIES = (
-    "成都市", "自贡市", "攀枝花市", "泸州市", "德阳市", "绵阳市", "广元市", "遂宁市", "内江市",
-    "乐山市", "南充市", "眉山市", "宜宾市", "广安市", "达州市", "雅安市", "巴中市", "资阳市",
-    "阿坝藏族羌族自治州", "甘孜藏族自治州", "凉山彝族自治州",
-)  # fmt: skip
 CONFIDENCE = ("H", "M", "L")
 OFFICE_KINDS = ("one-window", "committee", "civil-affairs", "other")
 MAX_TARGET_DAYS = 60
@@ -159,7 +154,9 @@ def load_regions(path: Path, report: Report) -> dict[str, list[str]]:
     for city, districts in data.items():
         line = _line(data, city)
         if city not in CITIES:
-            report.error(path, line, f"unknown 市州 {city!r}: use the 21 names in FACTS.md")
+            report.error(
+                path, line, f"unknown 市州 {city!r}: use the names of the shipped regions.yml"
+            )
             continue
         if not isinstance(districts, list) or not districts:
             report.error(path, line, f"{city}: expected a non-empty list of 区县")

@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import datetime as dt
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from bot.calendar import iso_time
+from bot.domain.cases import STATUSES, Case, Message, StatusChange
 from bot.render import Renderer, mask_phone
-from bot.store.cases import CHINA_TZ, STATUSES, Case, Message, StatusChange
 
 CSV_COLUMNS = [
     "ref",
@@ -92,12 +92,12 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, CHINA_TZ).isoformat(timespec="seconds")
+    return iso_time(ts)
 
 
 class _Labels:
     def __init__(self, args: argparse.Namespace) -> None:
-        from bot.cli import config_from
+        from bot.config import config_from
 
         cfg = config_from(args)
         try:
@@ -165,7 +165,7 @@ def message_json(m: Message) -> dict[str, Any]:
 def _db_path(args: argparse.Namespace) -> str | None:
     """The configured database, or None (said on stderr) when it does not exist:
     a worker's typo must not create an empty database."""
-    from bot.cli import config_from
+    from bot.config import config_from
 
     path = config_from(args).db_path
     if path != ":memory:" and not Path(path).exists():

@@ -13,10 +13,11 @@ import logging
 import re
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from bot.dialog.events import MAX_REPLY_CHARS, Event, Reply
+from bot.dialog.events import MAX_REPLY_CHARS, Button, Event, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
+from bot.dialog.services import Hooks, Services
 from bot.dialog.state import Conversation
 
 if TYPE_CHECKING:
@@ -28,16 +29,32 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_INPUT_CHARS = 10_000
-MENU_ITEMS = ("ask", "list", "screen", "channels", "help", "progress")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.S)
 
 _EMPTY_STATE = Conversation().to_json()
 
 CommandHandler = Callable[[Turn, str], Awaitable[None]]
 TextHandler = Callable[[Turn, str], Awaitable[None]]
-# Sees every typed text before any flow does (the emergency triage): (turn, text, the
-# flow the text would go to or None) -> True when it took the turn.
-TextGuard = Callable[[Turn, str, "Flow | None"], Awaitable[bool]]
+DocumentHandler = Callable[[Turn], Awaitable[None]]
+# Whether a user's documents are accepted at all (before anything is downloaded).
+DocumentGate = Callable[[int], Awaitable[bool]]
+
+
+class Menu(Protocol):
+    """The main menu (bot.menu): its items, and how it is shown."""
+
+    items: tuple[str, ...]
+
+    async def show(self, turn: Turn, greeting: bool = False) -> None: ...
+
+
+class DocumentIntake:
+    """Who may send files and how big (set by the feature that reads them)."""
+
+    def __init__(self, handler: DocumentHandler, accepts: DocumentGate, max_bytes: int) -> None:
+        self.handler = handler
+        self.accepts = accepts
+        self.max_bytes = max_bytes
 
 
 class Engine:
@@ -57,14 +74,13 @@ class Engine:
         self.menu_targets: dict[str, Flow] = {}
         self.commands: dict[str, CommandHandler] = {}
         self._free_text: TextHandler | None = None
-        self.text_guards: list[TextGuard] = []
-        self._document: Callable[[Turn], Awaitable[None]] | None = None
+        self._documents: DocumentIntake | None = None
+        self.menu: Menu | None = None
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-        # Services that flows share (knowledge matcher, screening, cases ...), by name.
-        self.services: dict[str, object] = {}
-        from bot.dialog import features
-
-        features.install(self)
+        # What features share (bot.dialog.services). The engine installs no feature
+        # itself: bot.app installs the list in bot.features.
+        self.services = Services()
+        self.hooks = Hooks()
 
     # -- registration ------------------------------------------------------
 
@@ -78,7 +94,7 @@ class Engine:
                 raise ValueError(f"payload prefix {flow.prefix!r} is reserved")
             self._by_prefix[flow.prefix] = flow
         if menu_item:
-            if menu_item not in MENU_ITEMS:
+            if menu_item not in self.menu_items:
                 raise ValueError(f"unknown menu item {menu_item!r}")
             self.menu_targets[menu_item] = flow
         return flow
@@ -89,8 +105,25 @@ class Engine:
     def set_free_text(self, handler: TextHandler) -> None:
         self._free_text = handler
 
-    def set_document_handler(self, handler: Callable[[Turn], Awaitable[None]]) -> None:
-        self._document = handler
+    def set_menu(self, menu: Menu) -> None:
+        self.menu = menu
+
+    @property
+    def menu_items(self) -> tuple[str, ...]:
+        return self.menu.items if self.menu is not None else ()
+
+    def set_document_handler(
+        self, handler: DocumentHandler, accepts: DocumentGate, max_bytes: int
+    ) -> None:
+        self._documents = DocumentIntake(handler, accepts, max_bytes)
+
+    async def document_limit(self, user_id: int) -> int | None:
+        """The largest file this user may send (a channel fetches nothing bigger),
+        or None when their files are not read at all."""
+        intake = self._documents
+        if intake is None or not await intake.accepts(user_id):
+            return None
+        return intake.max_bytes
 
     # -- one turn ------------------------------------------------------------
 
@@ -183,7 +216,7 @@ class Engine:
         # Text in a group is never an answer to a step of the user's private
         # conversation (the step's reply could show personal data to the group).
         flow = None if event.is_group else self.flows.get(state.flow or "")
-        for guard in self.text_guards:
+        for guard in self.hooks.text_guards:
             if await guard(turn, text, flow):
                 return
         if flow is not None:
@@ -244,7 +277,7 @@ class Engine:
         if self._free_text is not None and text:
             await self._free_text(turn, text)
             return
-        for item in MENU_ITEMS:
+        for item in self.menu_items:
             if text == self.renderer.label(f"menu.{item}"):
                 await self.open_menu_item(turn, item)
                 return
@@ -252,29 +285,23 @@ class Engine:
 
     async def on_document(self, turn: Turn) -> None:
         """A file sent outside any flow: content uploads by admins, if that feature is on."""
-        if self._document is not None:
-            await self._document(turn)
+        if self._documents is not None:
+            await self._documents.handler(turn)
         else:
             await self.say_unsupported(turn)
 
     # -- common replies ----------------------------------------------------
 
-    def _menu_button(self):
-        from bot.dialog.events import Button
-
+    def _menu_button(self) -> Button:
         return Button(self.renderer.label("nav.menu"), "nav:menu")
 
     def _fallback_reply(self) -> Reply:
         return Reply(self.renderer.render("core/nothing_to_say"), [[self._menu_button()]])
 
     async def show_menu(self, turn: Turn, greeting: bool = False) -> None:
-        rows = [
-            [turn.button("menu.ask", "menu:ask")],
-            [turn.button("menu.list", "menu:list"), turn.button("menu.screen", "menu:screen")],
-            [turn.button("menu.channels", "menu:channels")],
-            [turn.button("menu.help", "menu:help"), turn.button("menu.progress", "menu:progress")],
-        ]
-        turn.say("core/menu", rows, greeting=greeting)
+        if self.menu is None:
+            raise RuntimeError("no menu installed (bot.menu is the first feature)")
+        await self.menu.show(turn, greeting)
 
     async def expired(self, turn: Turn) -> None:
         turn.say("core/expired", [[self._menu_button()]])

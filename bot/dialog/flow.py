@@ -116,3 +116,8 @@ class Flow:
             await self.engine.show_menu(turn)
             return
         await self.prompt(turn, step)
+
+
+def grid(buttons: list[Button], per_row: int) -> list[list[Button]]:
+    """Buttons in rows of ``per_row``."""
+    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]

@@ -46,7 +46,7 @@ def result_json(result) -> dict:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.cli import config_from
+    from bot.config import config_from
 
     root = Path(args.content) if args.content else config_from(args).content_dir
     content, report = load_content(root)

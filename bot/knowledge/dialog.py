@@ -33,17 +33,6 @@ def knowledge_of(turn: Turn) -> Knowledge:
     return turn.content.knowledge
 
 
-def plain_paragraph(text: str) -> str:
-    """A body paragraph as plain text: list items get a dot."""
-    lines = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith(("- ", "* ")):
-            line = "· " + line[2:].strip()
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def screenable(turn: Turn, topic: Topic) -> bool:
     """Whether 我能办吗 can screen for this topic (the screening has its rules)."""
     screening = getattr(turn.content, "screening", None)
@@ -244,6 +233,6 @@ def install(engine: Engine) -> None:
         topic_reply(turn, topic)
         return True
 
-    engine.services.setdefault("start_handlers", []).append(start_topic)
+    engine.hooks.start.append(start_topic)
     # The matcher of the snapshot being served (a reload swaps it with the content).
-    engine.services["matcher"] = lambda: engine.content.current.knowledge.matcher
+    engine.services.matcher = lambda: engine.content.current.knowledge.matcher

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.dialog.events import Button, Reply
+from bot.knowledge.answer import plain_paragraph
 
 if TYPE_CHECKING:
     from bot.knowledge.content import Knowledge
@@ -23,17 +24,6 @@ if TYPE_CHECKING:
 SHORT_LIMIT = 300  # characters of the first message, notes included
 PAGE_LIMIT = 500  # characters of body text per page of the details (about a phone screen)
 MAX_RELATED = 2  # related topics offered on the last page of the details
-
-
-def plain_paragraph(text: str) -> str:
-    """A body paragraph as plain text: list items get a dot."""
-    lines = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith(("- ", "* ")):
-            line = "· " + line[2:].strip()
-        lines.append(line)
-    return "\n".join(lines)
 
 
 def short_answer(

@@ -126,4 +126,4 @@ async def guard(turn: Turn, text: str, flow: Flow | None) -> bool:
 
 def install(engine: Engine) -> None:
     engine.add_flow(SafetyFlow(engine))
-    engine.text_guards.append(guard)
+    engine.hooks.text_guards.append(guard)

@@ -58,7 +58,7 @@ def read_answers(source: str) -> dict[str, Any]:
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    from bot.cli import config_from
+    from bot.config import config_from
     from bot.content import ContentHolder
 
     try:

@@ -14,7 +14,8 @@ from bot.content import Content, Report
 from bot.screening.expr import evaluate
 from bot.screening.facts import FACTS, PROGRAMS, REGIONS
 from bot.screening.questionnaire import Question, Questionnaire, load_questionnaire
-from bot.screening.rules import Evaluation, Program, ProgramResult, load_programs
+from bot.screening.rules import Evaluation, Program, ProgramResult
+from bot.screening.rules_load import load_programs
 from bot.screening.standards import Standards, load_standards
 
 # Households every rule is tried on at load time, to catch type mistakes in expressions.

@@ -1,9 +1,11 @@
-"""亮清单 in the chat: the catalogue of help (menu "list") and the self-screening
-questionnaire with its explained result (menu "screen").
+"""The self-screening questionnaire with its explained result (menu "screen"); the
+catalogue of help (menu "list") is bot.screening.catalogue.
 
-Payloads: ``lst:c:<category>``, ``lst:t:<topic>``; ``scr:a:<fact>:<option>``,
-``scr:u:<fact>`` (不清楚), ``scr:restart``. Answer buttons are only valid for the
-question being asked right now; anything else is a StaleButton.
+Payloads: ``scr:a:<fact>:<option>``, ``scr:u:<fact>`` (不清楚), ``scr:g:<fact>:<group>``
+(a group of a long choice: 市州 by 片区), ``scr:n:<fact>:<amount>`` (an amount offered
+for a typed range), ``scr:full`` (详细结果), ``scr:read:<program>``, ``scr:restart``.
+Answer buttons are only valid for the question being asked right now; anything else
+is a StaleButton.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
-from bot.answers.picker import MAX_BUTTONS, groups_for, page, short_place
-from bot.dialog.events import Button, Reply
+from bot.answers.picker import MAX_BUTTONS, groups_for, short_place
+from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
+from bot.screening.catalogue import CatalogueFlow
 from bot.screening.facts import InvalidAnswer, check_value
 from bot.screening.questionnaire import NumberError, Question, parse_number
 from bot.screening.result import result_context, screen
+from bot.screening.result_view import say_result
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -30,101 +34,6 @@ _ID = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 
 def _grid(buttons: list[Button], columns: int) -> list[list[Button]]:
     return [buttons[i : i + columns] for i in range(0, len(buttons), columns)]
-
-
-# -- the catalogue ---------------------------------------------------------------
-
-
-class CatalogueFlow(Flow):
-    name = "catalogue"
-    prefix = "lst"
-
-    def _categories(self, turn: Turn):
-        topics = turn.content.knowledge
-        return [c for c in topics.categories if self._items(turn, c.id)]
-
-    def _items(self, turn: Turn, category_id: str):
-        return [t for t in turn.content.knowledge.in_category(category_id) if t.program]
-
-    async def start(self, turn: Turn, arg: str | None = None) -> None:
-        turn.state.enter(self.name, "cats")
-        self._show_categories(turn)
-
-    def _show_categories(self, turn: Turn, number: int = 0) -> None:
-        cats = self._categories(turn)
-        # At most 8 buttons: the categories in pages when there are more than fit.
-        per_page = MAX_BUTTONS - 2 if len(cats) > MAX_BUTTONS - 2 else len(cats)
-        shown, more = page(cats, number, max(per_page, 1))
-        if not shown and number:
-            raise StaleButton(str(number))
-        buttons = [Button(c.name, f"lst:c:{c.id}") for c in shown]
-        rows = _grid(buttons, 2)
-        if more:
-            rows.append([turn.button("screen.list.more", f"lst:p:{number + 1}")])
-        elif number:
-            rows.append([turn.button("screen.list.first", "lst:p:0")])
-        elif len(cats) + 2 <= MAX_BUTTONS:
-            rows.append([turn.button("menu.screen", "menu:screen")])
-        rows.append(turn.nav_row(back=False))
-        turn.say(
-            "screening/list_categories",
-            rows,
-            categories=cats,
-            screen_label=turn.r.label("menu.screen"),
-            screen_button=not more and not number and len(cats) + 2 <= MAX_BUTTONS,
-        )
-
-    def _show_category(self, turn: Turn, cid: str) -> None:
-        cat = next((c for c in self._categories(turn) if c.id == cid), None)
-        if cat is None:
-            raise StaleButton(cid)
-        topics = self._items(turn, cid)
-        rows = [[Button(t.title, f"lst:t:{t.id}")] for t in topics]
-        rows.append(turn.nav_row())
-        turn.say("screening/list_category", rows, category=cat, topics=topics)
-
-    def _show_item(self, turn: Turn, tid: str) -> None:
-        topic = turn.content.knowledge.topics.get(tid)
-        if topic is None or not topic.program:
-            raise StaleButton(tid)
-        rows = [
-            [turn.button("screen.list.policy", f"kb:t:{topic.id}")],
-            [turn.button("screen.list.screen", "menu:screen")],
-            turn.nav_row(),
-        ]
-        turn.say("screening/list_item", rows, topic=topic)
-
-    async def on_payload(self, turn: Turn, rest: str) -> None:
-        kind, sep, arg = rest.partition(":")
-        if kind == "p" and arg.isdigit() and len(arg) <= 2:
-            turn.state.enter(self.name, "cats")
-            self._show_categories(turn, int(arg))
-            return
-        if not sep or not _ID.match(arg) or kind not in ("c", "t"):
-            raise StaleButton(rest)
-        state = turn.state
-        if state.flow != self.name:
-            state.enter(self.name, "cats")
-        step = f"{kind}:{arg}"
-        if kind == "c":
-            self._show_category(turn, arg)
-        else:
-            self._show_item(turn, arg)
-        state.push(step)
-
-    async def prompt(self, turn: Turn, step: str) -> None:
-        kind, _, arg = step.partition(":")
-        try:
-            if kind == "c":
-                self._show_category(turn, arg)
-                return
-            if kind == "t":
-                self._show_item(turn, arg)
-                return
-        except StaleButton:
-            pass  # content changed since: show the categories instead
-        turn.state.enter(self.name, "cats")
-        self._show_categories(turn)
 
 
 # -- the screening ---------------------------------------------------------------
@@ -334,17 +243,20 @@ class ScreeningFlow(Flow):
     async def on_text(self, turn: Turn, text: str) -> None:
         q = self._current(turn)
         t = text.strip()
-        words = turn.content.answers  # typed answers (intents/answers.yml)
-        if words.is_restart(t):
+        # What typed words mean: intents/words.yml (screening: restart, back, unknown),
+        # and typed answers (intents/answers.yml: places, yes/no, 就我一个, 两三千).
+        said = turn.content.words.which("screening", t)
+        words = turn.content.answers
+        if said == "restart":
             await self.start(turn)
             return
         if q is None:
             await self.engine.free_text(turn, text)
             return
-        if words.navigation(t) == "back":
+        if said == "back":
             await self.on_back(turn)
             return
-        if words.is_unknown(t) and q.allow_unknown:
+        if said == "unknown" and q.allow_unknown:
             await self._skip(turn, q)
             return
         if q.type == "choice":
@@ -470,72 +382,7 @@ class ScreeningFlow(Flow):
             "results": [{"program": r["program"], "verdict": r["verdict"]} for r in out["results"]],
             "date": on.isoformat(),
         }
-        focus = self._focus(turn)
-        if full:
-            self._full_result(turn, view, unknown, focus)
-            return
-        # Short first: the verdicts in a few lines; 详细结果 has the reasons, documents
-        # and where to apply.
-        first = [r for r in view["likely"] + view["possible"] if r["id"] == focus]
-        first += [r for r in view["likely"] + view["possible"] if r["id"] != focus]
-        read = [
-            turn.button("screen.read", f"scr:read:{r['id']}", title=_short(r["title"]))
-            for r in first[:2]
-        ]
-        rows: list[list[Button]] = [[turn.button("screen.full", "scr:full")]]
-        rows.extend([[b] for b in read])
-        rows.append([turn.button("screen.help", "menu:help")])
-        rows.append(
-            [turn.button("nav.back", "nav:back"), turn.button("screen.again", "scr:restart")]
-        )
-        rows.append([turn.button("nav.menu", "nav:menu")])
-        short = {
-            key: [dict(r, short=_short(r["title"])) for r in view[key]]
-            for key in ("likely", "possible", "unlikely")
-        }
-        turn.add(
-            Reply(
-                turn.text(
-                    "screening/result_short",
-                    date=view["date"],
-                    focus=focus,
-                    unknown=unknown,
-                    warnings=view.get("warnings", []),
-                    **short,
-                ),
-                rows,
-            )
-        )
-
-    def _full_result(self, turn: Turn, view: dict[str, Any], unknown: list[str], focus) -> None:
-        """详细结果: every program with its reasons, the documents, where to apply."""
-        rows: list[list[Button]] = []
-        read = [
-            turn.button("screen.read", f"scr:read:{r['id']}", title=_short(r["title"]))
-            for r in view["likely"] + view["possible"]
-        ]
-        rows.extend(_grid(read[:4], 2))
-        rows.append(
-            [
-                turn.button("screen.channels", "menu:channels"),
-                turn.button("screen.help", "menu:help"),
-            ]
-        )
-        rows.append([turn.button("nav.back", "nav:back"), turn.button("nav.menu", "nav:menu")])
-        turn.add(
-            Reply(
-                turn.text("screening/result", unknown=unknown, focus=focus, **view),
-                rows,
-            )
-        )
-
-
-def _short(title: str) -> str:
-    """最低生活保障（低保） → 低保: the part in brackets is what people call it."""
-    m = re.search(r"（(.+?)）$", title)
-    if m and len(m.group(1)) <= 6:
-        return m.group(1)
-    return title if len(title) <= 8 else title[:7] + "…"
+        say_result(turn, view, unknown, self._focus(turn), full)
 
 
 def install(engine: Engine) -> None:

@@ -8,12 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# Sichuan's 21 市州, exactly as in FACTS.md.
-REGIONS: tuple[str, ...] = (
-    "成都市", "自贡市", "攀枝花市", "泸州市", "德阳市", "绵阳市", "广元市", "遂宁市", "内江市",
-    "乐山市", "南充市", "眉山市", "宜宾市", "广安市", "达州市", "雅安市", "巴中市", "资阳市",
-    "阿坝藏族羌族自治州", "甘孜藏族自治州", "凉山彝族自治州",
-)  # fmt: skip
+from bot.domain.regions import CITIES
+
+# Sichuan's 市州: the names of policy_texts/regions.yml (bot.domain.regions).
+REGIONS: tuple[str, ...] = CITIES
 
 AREAS: tuple[str, ...] = ("urban", "rural")
 

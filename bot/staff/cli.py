@@ -54,7 +54,7 @@ async def build_report(config, now: float | None = None) -> tuple[str, int]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bot.cli import config_from
+    from bot.config import config_from
 
     config = config_from(args)
     if config.db_path != ":memory:" and not Path(config.db_path).exists():

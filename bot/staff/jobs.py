@@ -2,8 +2,8 @@
 resolved requests nobody rated, and the retention purge.
 
 Each job is a plain async function taking the service, a ``Notifier`` and a clock, so
-tests run them with a fake clock and a fake notifier. ``schedule_jobs`` puts them on
-python-telegram-bot's JobQueue; the Telegram adapter calls it once at start.
+tests run them with a fake clock and a fake notifier. ``scheduled`` declares them for
+bot.features; a channel puts them on its scheduler (bot/telegram/jobs.py).
 """
 
 from __future__ import annotations
@@ -11,32 +11,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from bot.calendar import CHINA_TZ, local_date
 from bot.dialog.events import Button, Reply
-from bot.staff.calendar import CHINA_TZ, local_date
-from bot.store.cases import OPEN_STATUSES
-from bot.store.workflow import UNCLAIMED, WORKING
+from bot.dialog.services import Clock, Notifier, ScheduledJob
+from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.dialog.engine import Engine
     from bot.staff.service import StaffService
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 SWEEP_GRACE_SECONDS = 120  # a request not posted this long after creation is posted
 DIGEST_ITEMS = 10
 WITHDRAWN_LOOKBACK_SECONDS = 7 * 86400
 MAINTENANCE_TIME = dt.time(3, 30, tzinfo=CHINA_TZ)
-
-
-class Notifier(Protocol):
-    """Sends a reply to a chat outside any user's turn (the channel implements it)."""
-
-    async def send(self, chat_id: int, reply: Reply) -> None: ...
 
 
 @dataclass
@@ -165,49 +157,28 @@ async def run_maintenance(svc: StaffService, notifier: Notifier, clock: Clock) -
     return report
 
 
-# -- python-telegram-bot glue ------------------------------------------------------------
-
-
-class ApplicationNotifier:
-    """Sends through the Telegram adapter's own delivery (keyboards, HTML, errors)."""
-
-    def __init__(self, application: Any) -> None:
-        self.application = application
-
-    async def send(self, chat_id: int, reply: Reply) -> bool:
-        """False when the chat cannot be reached (the resident blocked the assistant)."""
-        from bot.telegram.adapter import channel_of
-
-        channel = channel_of(self.application)
-        return await channel.deliver(self.application.bot, [reply], chat_id)
-
-
-def schedule_jobs(application: Any, app: App, notifier: Notifier | None = None) -> list[Any]:
-    """Put the staff jobs on the Application's JobQueue: reminders every
-    ``reminder_minutes``, the digest daily at ``digest_time`` and the maintenance
-    (auto-close, retention purge) daily at 03:30, China time. Returns the jobs."""
-    svc: StaffService | None = app.engine.services.get("staff")  # type: ignore[assignment]
-    queue = application.job_queue
-    if svc is None or queue is None:
-        log.warning("staff jobs not scheduled (no staff service or no job queue)")
+def scheduled(engine: Engine) -> list[ScheduledJob]:
+    """The staff jobs: reminders every ``reminder_minutes``, the digest daily at
+    ``digest_time`` and the maintenance (auto-close, retention purge) daily at 03:30,
+    China time."""
+    svc = engine.services.staff
+    if svc is None:
         return []
-    sender = notifier or ApplicationNotifier(application)
+    clock = svc.now
 
-    def clock() -> float:
-        return svc.now()
+    async def reminders(notifier: Notifier) -> JobReport:
+        return await run_reminders(svc, notifier, clock)
 
-    async def reminders(context: Any) -> None:
-        await run_reminders(svc, sender, clock)
+    async def digest(notifier: Notifier) -> JobReport:
+        return await run_digest(svc, notifier, clock)
 
-    async def digest(context: Any) -> None:
-        await run_digest(svc, sender, clock)
+    async def maintenance(notifier: Notifier) -> JobReport:
+        return await run_maintenance(svc, notifier, clock)
 
-    async def maintenance(context: Any) -> None:
-        await run_maintenance(svc, sender, clock)
-
-    minutes = svc.settings.reminder_minutes
     return [
-        queue.run_repeating(reminders, interval=minutes * 60, first=30, name="staff-reminders"),
-        queue.run_daily(digest, time=svc.settings.digest_time, name="staff-digest"),
-        queue.run_daily(maintenance, time=MAINTENANCE_TIME, name="staff-maintenance"),
+        ScheduledJob(
+            "staff-reminders", reminders, every_seconds=svc.settings.reminder_minutes * 60
+        ),
+        ScheduledJob("staff-digest", digest, daily_at=svc.settings.digest_time),
+        ScheduledJob("staff-maintenance", maintenance, daily_at=MAINTENANCE_TIME),
     ]

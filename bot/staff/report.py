@@ -7,7 +7,6 @@ Pure functions over the cases, so the figures are tested without a database.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +14,9 @@ from typing import Any
 
 import jinja2
 
+from bot.calendar import Deadlines, fmt_time, iso_time
+from bot.domain.cases import OPEN_STATUSES, STATUSES, UNCLAIMED, Case
 from bot.render import mask_phone
-from bot.staff.calendar import CHINA_TZ, Deadlines
-from bot.store.cases import OPEN_STATUSES, STATUSES, Case
-from bot.store.workflow import UNCLAIMED
 
 
 @dataclass(frozen=True)
@@ -86,10 +84,7 @@ def compute(cases: list[Case], deadlines: Deadlines, now: float) -> Stats:
     return stats
 
 
-def _fmt(ts: float | None) -> str:
-    if ts is None:
-        return ""
-    return dt.datetime.fromtimestamp(ts, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+_fmt = fmt_time
 
 
 def render_html(
@@ -155,7 +150,7 @@ STAFF_CSV_COLUMNS = ["assignee", "claimed_at", "expected_date", "resolved_at", "
 def _iso(ts: float | None) -> str:
     if ts is None:
         return ""
-    return dt.datetime.fromtimestamp(ts, CHINA_TZ).isoformat(timespec="seconds")
+    return iso_time(ts)
 
 
 async def staff_csv_columns(store: Any) -> dict[int, dict[str, str]]:

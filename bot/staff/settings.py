@@ -32,8 +32,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.calendar import CHINA_TZ, CalendarError, Deadlines
 from bot.config import Config, ConfigError
-from bot.staff.calendar import CHINA_TZ, CalendarError, Deadlines
 
 DEFAULT_RETENTION_DAYS = 180
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")

@@ -12,36 +12,27 @@ one winner and a complete history.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import secrets
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+from bot.domain.cases import (
+    ACTOR_KINDS,
+    CATEGORIES,
+    CONTACT_TIMES,
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    STATUSES,
+    Case,
+    Message,
+    NewCase,
+    StatusChange,
+    new_ref,
+)
 from bot.store import Repo, StoreError
 
-STATUSES = (
-    "new",
-    "claimed",
-    "in_progress",
-    "resolved",
-    "closed",
-    "transferred",
-    "withdrawn",
-    "invalid",
-)
-OPEN_STATUSES = ("new", "claimed", "in_progress", "transferred")
-FINAL_STATUSES = ("resolved", "closed", "withdrawn", "invalid")
-ACTOR_KINDS = ("resident", "staff", "system")
-CATEGORIES = ("living", "housing", "jobs", "medical", "school", "winter", "safety", "other")
-CONTACT_TIMES = ("am", "pm", "evening", "any")
-
-REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I
-REF_RANDOM_CHARS = 4
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 MAX_REF_ATTEMPTS = 50
 MAX_JSON_CHARS = 20_000
 
@@ -57,141 +48,52 @@ CASE_COLUMNS = (
 )
 
 
-def new_ref(now: float | None = None) -> str:
-    """SC-YYMM-XXXX in China time, XXXX drawn with ``secrets``."""
-    stamp = dt.datetime.fromtimestamp(time.time() if now is None else now, CHINA_TZ)
-    tail = "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_RANDOM_CHARS))
-    return f"SC-{stamp:%y%m}-{tail}"
+# The area responsible for a case: where it was transferred to, else where the
+# resident lives. Every query "by area" uses this one definition (Case.area too).
+AREA_CITY = "COALESCE(area_city, region_city)"
+AREA_DISTRICT = "COALESCE(area_district, region_district)"
 
 
-def new_draft_id() -> str:
-    return secrets.token_urlsafe(9)  # 12 characters, fits a button payload
+class CaseQuery:
+    """One SELECT over the cases table, built from filters; ``Case`` rows out."""
 
+    def __init__(self) -> None:
+        self.where: list[str] = []
+        self.params: list[Any] = []
 
-@dataclass
-class NewCase:
-    """What the resident confirmed; ``draft_id`` makes creation idempotent."""
+    def add(self, clause: str, *params: Any) -> CaseQuery:
+        self.where.append(clause)
+        self.params.extend(params)
+        return self
 
-    draft_id: str
-    user_id: int
-    category: str
-    region_city: str
-    region_district: str
-    description: str
-    phone: str
-    contact_time: str
-    target_days: int
-    chat_id: int | None = None
-    region_township: str | None = None
-    region_village: str | None = None
-    urgent_by_resident: bool = False
-    urgent_words: list[str] = field(default_factory=list)
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    due_at: float | None = None
+    def statuses(self, statuses: str | Iterable[str] | None) -> CaseQuery:
+        if statuses is not None:
+            values = [statuses] if isinstance(statuses, str) else list(statuses)
+            self.add(f"status IN ({', '.join('?' * len(values))})", *values)
+        return self
 
+    def area(self, city: str | None, district: str | None = None) -> CaseQuery:
+        """Cases the area (city, optionally district) is responsible for."""
+        if city is not None:
+            self.add(f"{AREA_CITY} = ?", city)
+        if district is not None:
+            self.add(f"{AREA_DISTRICT} = ?", district)
+        return self
 
-@dataclass(frozen=True)
-class Case:
-    """A row of the cases table: what the resident asked for and, from ``assignee_id``
-    on, how staff work on it."""
+    def sql(self, order: str, limit: int | None = None) -> tuple[str, list[Any]]:
+        sql = f"SELECT {CASE_COLUMNS} FROM cases"
+        if self.where:
+            sql += " WHERE " + " AND ".join(self.where)
+        sql += f" ORDER BY {order}"
+        params = list(self.params)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return sql, params
 
-    id: int
-    ref: str
-    draft_id: str
-    user_id: int | None  # NULL after /forget
-    chat_id: int | None
-    status: str
-    category: str
-    region_city: str
-    region_district: str
-    region_township: str | None
-    region_village: str | None
-    description: str | None
-    phone: str | None
-    contact_time: str | None
-    urgent: bool
-    urgent_by_resident: bool
-    urgent_words: tuple[str, ...]
-    attachments: tuple[dict[str, Any], ...] = field(hash=False)
-    target_days: int
-    due_at: float | None
-    assignee_id: int | None
-    area_city: str | None
-    area_district: str | None
-    created_at: float
-    updated_at: float
-    closed_at: float | None
-    erased_at: float | None
-    first_claimed_at: float | None
-    claimed_at: float | None
-    resolved_at: float | None
-    expected_date: str | None
-    rating: str | None
-    rating_comment: str | None
-    rated_at: float | None
-    reopen_count: int
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
-    def region(self) -> str:
-        return f"{self.region_city}/{self.region_district}"
-
-    @property
-    def area(self) -> str:
-        """The area now responsible (a transfer moves it away from the region)."""
-        return f"{self.responsible_city}/{self.responsible_district}"
-
-    @property
-    def responsible_city(self) -> str:
-        return self.area_city or self.region_city
-
-    @property
-    def responsible_district(self) -> str:
-        return self.area_district or self.region_district
-
-    @classmethod
-    def from_row(cls, row: Any) -> Case:
-        """A case from a row selected with ``CASE_COLUMNS``."""
-        d = dict(row)
-        d["urgent"] = bool(d["urgent"])
-        d["urgent_by_resident"] = bool(d["urgent_by_resident"])
-        d["urgent_words"] = tuple(_json_list(d["urgent_words"]))
-        d["attachments"] = tuple(a for a in _json_list(d["attachments"]) if isinstance(a, dict))
-        return cls(**d)
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    id: int
-    case_id: int
-    at: float
-    actor_kind: str
-    actor_id: int | None
-    from_status: str | None
-    to_status: str
-    note: str | None
-
-
-@dataclass(frozen=True)
-class Message:
-    id: int
-    case_id: int
-    at: float
-    author_kind: str
-    author_id: int | None
-    body: str | None
-    private: bool
-
-
-def _json_list(raw: Any) -> list[Any]:
-    try:
-        value = json.loads(raw or "[]")
-    except ValueError:
-        return []
-    return value if isinstance(value, list) else []
+    async def fetch(self, store: Any, order: str, limit: int | None = None) -> list[Case]:
+        sql, params = self.sql(order, limit)
+        return [Case.from_row(r) for r in await store.fetchall(sql, params)]
 
 
 def _dump(value: Any) -> str:
@@ -317,25 +219,8 @@ class CaseRepo(Repo):
         limit: int | None = None,
     ) -> list[Case]:
         """Cases, newest first, optionally by status(es) and responsible area."""
-        where, params = [], []
-        if status is not None:
-            statuses = [status] if isinstance(status, str) else list(status)
-            where.append(f"status IN ({', '.join('?' * len(statuses))})")
-            params.extend(statuses)
-        if city is not None:
-            where.append("area_city = ?")
-            params.append(city)
-        if district is not None:
-            where.append("area_district = ?")
-            params.append(district)
-        sql = f"SELECT {CASE_COLUMNS} FROM cases"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
-        return [Case.from_row(r) for r in await self.store.fetchall(sql, params)]
+        query = CaseQuery().statuses(status).area(city, district)
+        return await query.fetch(self.store, "created_at DESC, id DESC", limit)
 
     async def history(self, case_id: int) -> list[StatusChange]:
         rows = await self.store.fetchall(

@@ -12,18 +12,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from bot.domain.cases import ACTOR_KINDS, FINAL_STATUSES, STATUSES, UNCLAIMED, Case
 from bot.store import Repo, StoreError
-from bot.store.cases import (
-    ACTOR_KINDS,
-    CASE_COLUMNS,
-    FINAL_STATUSES,
-    STATUSES,
-    Case,
-)
+from bot.store.cases import CASE_COLUMNS, CaseQuery
 
-UNCLAIMED = ("new", "transferred")
-WORKING = ("claimed", "in_progress")
-RATINGS = ("satisfied", "basic", "unsatisfied")
 MAX_SEARCH_CHARS = 50
 
 # Columns a transition may set besides status / updated_at / closed_at.
@@ -68,32 +60,13 @@ class WorkflowRepo(Repo):
         oldest_first: bool = True,
     ) -> list[Case]:
         """Cases by status, responsible area, assignee and deadline."""
-        where, params = [], []
-        if statuses is not None:
-            statuses = list(statuses)
-            where.append(f"status IN ({', '.join('?' * len(statuses))})")
-            params.extend(statuses)
-        if city is not None:
-            where.append("COALESCE(area_city, region_city) = ?")
-            params.append(city)
-        if district is not None:
-            where.append("COALESCE(area_district, region_district) = ?")
-            params.append(district)
+        query = CaseQuery().statuses(statuses).area(city, district)
         if assignee_id is not None:
-            where.append("assignee_id = ?")
-            params.append(assignee_id)
+            query.add("assignee_id = ?", assignee_id)
         if due_before is not None:
-            where.append("due_at IS NOT NULL AND due_at < ?")
-            params.append(due_before)
-        sql = f"SELECT {CASE_COLUMNS} FROM cases"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+            query.add("due_at IS NOT NULL AND due_at < ?", due_before)
         order = "ASC" if oldest_first else "DESC"
-        sql += f" ORDER BY urgent DESC, created_at {order}, id {order}"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
-        return [Case.from_row(r) for r in await self.store.fetchall(sql, params)]
+        return await query.fetch(self.store, f"urgent DESC, created_at {order}, id {order}", limit)
 
     async def search(
         self, text: str, city: str | None = None, district: str | None = None, limit: int = 20
@@ -104,23 +77,17 @@ class WorkflowRepo(Repo):
         if not text:
             return []
         pattern = _like(text)
-        where = [
+        query = CaseQuery().add(
             "(ref = ? OR description LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\'"
-            " OR region_township LIKE ? ESCAPE '\\' OR region_village LIKE ? ESCAPE '\\')"
-        ]
-        params: list[Any] = [text.upper(), pattern, pattern, pattern, pattern]
-        if city is not None:
-            where.append("COALESCE(area_city, region_city) = ?")
-            params.append(city)
-        if district is not None:
-            where.append("COALESCE(area_district, region_district) = ?")
-            params.append(district)
-        sql = (
-            f"SELECT {CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
-            " ORDER BY created_at DESC, id DESC LIMIT ?"
+            " OR region_township LIKE ? ESCAPE '\\' OR region_village LIKE ? ESCAPE '\\')",
+            text.upper(),
+            pattern,
+            pattern,
+            pattern,
+            pattern,
         )
-        params.append(int(limit))
-        return [Case.from_row(r) for r in await self.store.fetchall(sql, params)]
+        query.area(city, district)
+        return await query.fetch(self.store, "created_at DESC, id DESC", limit)
 
     async def all_cases(self) -> list[Case]:
         rows = await self.store.fetchall(

@@ -20,9 +20,6 @@ What the adapter adds on top of the engine, and nothing more:
 from __future__ import annotations
 
 import logging
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from telegram import (
@@ -31,16 +28,12 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    KeyboardButton,
-    LinkPreviewOptions,
     Message,
     MessageEntity,
-    ReplyKeyboardMarkup,
-    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -52,10 +45,10 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.admin.auth import is_admin
-from bot.admin.files import MAX_UPLOAD_BYTES
-from bot.dialog.events import Button, Contact, Document, Event, Location, Reply
+from bot.dialog.events import Contact, Document, Event, Location
 from bot.render import html_to_plain
+from bot.telegram.guards import FloodGuard, RecentUpdates
+from bot.telegram.outgoing import DEEP_LINK_PREFIX, Sender
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -72,13 +65,8 @@ GROUP_MENU_COMMANDS = {"start", "menu", "help"}
 GROUP_SAFE_MENU = {"ask", "list", "channels"}
 # The command menu, in this order, for the commands the engine has.
 MENU_COMMANDS = ("start", "menu", "help", "cancel", "forget")
-# `/start go-<menu item>` opens that menu item (the private-chat deep link from a group).
-DEEP_LINK_PREFIX = "go-"
-FLOOD_LIMIT = 20
-FLOOD_WINDOW = 10.0
 CHANNEL_KEY = "sanliang.channel"
 _DEFAULT = object()
-KEYBOARD_CACHE_SIZE = 512
 
 
 def media_kind(message: Message) -> str | None:
@@ -98,113 +86,9 @@ def media_kind(message: Message) -> str | None:
     return None if message.caption else "other"
 
 
-class _Keyboard(InlineKeyboardMarkup):
-    """An inline keyboard of the engine's buttons. Those sent many times (the menu,
-    回主菜单 ...) are built once and reused (python-telegram-bot objects are immutable,
-    so sharing one is safe); the JSON form is made straight from the buttons, once,
-    not by python-telegram-bot's generic ``to_dict`` on every message."""
-
-    __slots__ = ("_as_dict",)
-
-    def __init__(self, rows: list[list[Button]]) -> None:
-        super().__init__(
-            [[InlineKeyboardButton(b.label, callback_data=b.payload) for b in row] for row in rows]
-        )
-        self._as_dict = {
-            "inline_keyboard": [
-                [{"text": b.label, "callback_data": b.payload} for b in row] for row in rows
-            ]
-        }
-
-    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        if not recursive:
-            return super().to_dict(recursive=False)
-        return dict(self._as_dict)
-
-
-class _LinkPreview(LinkPreviewOptions):
-    """The same options on every message: their JSON form computed once."""
-
-    __slots__ = ("_as_dict",)
-
-    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        cached = getattr(self, "_as_dict", None)
-        if cached is None:
-            cached = self._as_dict = super().to_dict(recursive)
-        return dict(cached)
-
-
-_NO_PREVIEW = _LinkPreview(is_disabled=True)
-
-
-class FloodGuard:
-    """More than ``limit`` messages in ``window`` seconds from one user: warn once, then
-    drop that user's messages until they slow down. Other users are not affected."""
-
-    OK, WARN, DROP = "ok", "warn", "drop"
-
-    def __init__(
-        self,
-        limit: int = FLOOD_LIMIT,
-        window: float = FLOOD_WINDOW,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._seen: dict[int, deque[float]] = {}
-        self._warned: set[int] = set()
-        self._calls = 0
-
-    def check(self, user_id: int) -> str:
-        now = self.clock()
-        self._calls += 1
-        if self._calls % 4096 == 0:
-            self._prune(now)
-        times = self._seen.get(user_id)
-        if times is None:
-            times = self._seen[user_id] = deque(maxlen=self.limit)
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        if len(times) >= self.limit:
-            if user_id in self._warned:
-                return self.DROP
-            self._warned.add(user_id)
-            return self.WARN
-        self._warned.discard(user_id)
-        times.append(now)
-        return self.OK
-
-    def _prune(self, now: float) -> None:
-        stale = [u for u, t in self._seen.items() if not t or now - t[-1] >= self.window]
-        for user_id in stale:
-            del self._seen[user_id]
-            self._warned.discard(user_id)
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-
-class RecentUpdates:
-    """Update ids handled lately, in memory (the engine de-duplicates private turns
-    durably; group turns are stateless and only de-duplicated here)."""
-
-    def __init__(self, size: int = 20_000) -> None:
-        self.size = size
-        self._ids: OrderedDict[int, None] = OrderedDict()
-
-    def seen(self, update_id: int) -> bool:
-        if update_id in self._ids:
-            return True
-        self._ids[update_id] = None
-        if len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return False
-
-
 def install_deep_links(engine: Engine) -> None:
     """``/start go-help`` opens 我要求助 directly (the link a group reply points to)."""
-    handlers = engine.services.setdefault("start_handlers", [])
+    handlers = engine.hooks.start
     if any(getattr(h, "_sanliang_go", False) for h in handlers):
         return
 
@@ -221,17 +105,14 @@ def install_deep_links(engine: Engine) -> None:
     handlers.append(go)
 
 
-class TelegramChannel:
+class TelegramChannel(Sender):
     def __init__(self, app: App, flood: FloodGuard) -> None:
         self.app = app
         self.engine = app.engine
         self.renderer = app.renderer
         self.flood = flood
         self.recent = RecentUpdates()
-        # Keyboards by their buttons (label and payload), least recently used first out.
-        self._keyboards: OrderedDict[tuple[tuple[Button, ...], ...], InlineKeyboardMarkup] = (
-            OrderedDict()
-        )
+        super().__init__()
         install_deep_links(self.engine)
 
     # -- updates in ------------------------------------------------------------
@@ -271,14 +152,16 @@ class TelegramChannel:
         await self.deliver(bot, replies, chat.id, reply_to=message if is_group else None)
 
     async def _document_event(self, message: Message, base: dict[str, Any]) -> Event:
-        """A sent file. Only admins' files are fetched (content uploads), and only up to
-        the upload limit; anyone else's is answered as something the engine cannot read."""
+        """A sent file, fetched only when the engine reads this user's files (admins'
+        content uploads) and only up to its limit; anyone else's is answered as
+        something the engine cannot read."""
         doc = message.document
         assert doc is not None
-        if not await is_admin(self.engine, base["user_id"]):
+        limit = await self.engine.document_limit(base["user_id"])
+        if limit is None:
             return Event(text=None, **base)
         name = doc.file_name or ""
-        if doc.file_size is not None and doc.file_size > MAX_UPLOAD_BYTES:
+        if doc.file_size is not None and doc.file_size > limit:
             return Event(document=Document(name, b"", size=doc.file_size), **base)
         file = await doc.get_file()
         data = bytes(await file.download_as_bytearray())
@@ -367,7 +250,7 @@ class TelegramChannel:
             return None
         if prefix == "menu":
             return None if rest in GROUP_SAFE_MENU else rest
-        safe = set(self.engine.services.get("group_safe_prefixes", ()))
+        safe = set(self.engine.services.group_safe_prefixes)
         by_prefix: dict[str, str] = {}
         for item, flow in self.engine.menu_targets.items():
             if flow.prefix:
@@ -392,151 +275,6 @@ class TelegramChannel:
         except BadRequest:
             # Too old to answer (after about 15 minutes): nothing to stop any more.
             log.info("callback query could not be answered")
-
-    # -- replies out ---------------------------------------------------------
-
-    async def deliver(
-        self,
-        bot: Any,
-        replies: list[Reply],
-        chat_id: int,
-        *,
-        pressed: Message | None = None,
-        reply_to: Message | None = None,
-    ) -> bool:
-        """Send the replies; False when ``chat_id`` cannot be reached (blocked, left)."""
-        edited = False
-        for reply in replies:
-            target = reply.chat_id if reply.chat_id is not None else chat_id
-            inline = self._inline(reply.buttons)
-            share = reply.request_contact or reply.request_location
-            if (
-                reply.edit
-                and not edited
-                and not share
-                and pressed is not None
-                and pressed.chat.id == target
-            ):
-                edited = True
-                if await self._edit(bot, pressed, reply.text, inline):
-                    continue
-            markup: Any = inline
-            follow_up = None
-            if share:
-                keyboard = self._share_keyboard(reply)
-                if inline is None:
-                    markup = keyboard
-                else:
-                    follow_up = keyboard
-            sent = await self._send(
-                bot, target, reply.text, markup, reply_to if target == chat_id else None
-            )
-            if not sent:
-                if target == chat_id:
-                    return False  # the user blocked the bot: nothing more can reach them
-                continue
-            if target == chat_id:
-                reply_to = None
-            if follow_up is not None:
-                name = (
-                    "telegram/share_contact" if reply.request_contact else "telegram/share_location"
-                )
-                await self._send(bot, target, self.renderer.render(name), follow_up)
-        return True
-
-    def _inline(self, rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
-        if not rows:
-            return None
-        key = tuple(tuple(row) for row in rows)
-        keyboard = self._keyboards.get(key)
-        if keyboard is not None:
-            self._keyboards.move_to_end(key)
-            return keyboard
-        keyboard = _Keyboard(rows)
-        self._keyboards[key] = keyboard
-        if len(self._keyboards) > KEYBOARD_CACHE_SIZE:
-            self._keyboards.popitem(last=False)
-        return keyboard
-
-    def _share_keyboard(self, reply: Reply) -> ReplyKeyboardMarkup:
-        row = []
-        if reply.request_contact:
-            row.append(
-                KeyboardButton(self.renderer.label("telegram.share_contact"), request_contact=True)
-            )
-        if reply.request_location:
-            row.append(
-                KeyboardButton(
-                    self.renderer.label("telegram.share_location"), request_location=True
-                )
-            )
-        return ReplyKeyboardMarkup([row], one_time_keyboard=True, resize_keyboard=True)
-
-    async def _send(
-        self, bot: Any, chat_id: int, text: str, markup: Any, reply_to: Message | None = None
-    ) -> bool:
-        """Send one message; False when the chat cannot be reached (blocked, left)."""
-        params = (
-            ReplyParameters(reply_to.message_id, allow_sending_without_reply=True)
-            if reply_to is not None
-            else None
-        )
-        try:
-            await bot.send_message(
-                chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                reply_parameters=params,
-                link_preview_options=_NO_PREVIEW,
-            )
-        except Forbidden:
-            log.info("chat unreachable (blocked or left)")
-            return False
-        except BadRequest as exc:
-            if "parse entities" not in exc.message.lower():
-                raise
-            # A template produced HTML Telegram cannot read: send the words anyway.
-            log.error("reply HTML rejected by Telegram; sent as plain text")
-            await bot.send_message(
-                chat_id,
-                html_to_plain(text),
-                reply_markup=markup,
-                reply_parameters=params,
-                link_preview_options=_NO_PREVIEW,
-            )
-        return True
-
-    async def _edit(self, bot: Any, message: Message, text: str, markup: Any) -> bool:
-        try:
-            await bot.edit_message_text(
-                text,
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=_NO_PREVIEW,
-            )
-        except BadRequest as exc:
-            if "not modified" in exc.message.lower():
-                return True  # pressed twice: the message already says this
-            log.info("message could not be edited; sending a new one")
-            return False
-        return True
-
-    async def send_private_only(
-        self, bot: Any, chat_id: int, item: str, reply_to: Message | None = None
-    ) -> None:
-        """In a group: ask the user to continue privately, with a deep link."""
-        link = f"https://t.me/{bot.username}"
-        if item and item in self.engine.menu_targets:
-            link += f"?start={DEEP_LINK_PREFIX}{item}"
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(self.renderer.label("telegram.private"), url=link)]]
-        )
-        await self._send(
-            bot, chat_id, self.renderer.render("telegram/private_only"), markup, reply_to
-        )
 
     # -- errors and start-up -----------------------------------------------------
 

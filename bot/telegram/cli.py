@@ -66,7 +66,7 @@ def add_parser(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.cli import config_from
+    from bot.config import config_from
 
     # httpx logs every request URL at INFO, and the URL holds the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -91,8 +91,8 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
 
     from bot.admin.reload import install_sighup
     from bot.app import open_app
-    from bot.staff.jobs import ApplicationNotifier, schedule_jobs
     from bot.telegram.adapter import build_application, channel_of
+    from bot.telegram.jobs import ApplicationNotifier, schedule_jobs
 
     app = await open_app(cfg)
     # Signals first: a SIGTERM that arrives while starting up still stops cleanly.
@@ -121,7 +121,7 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
         try:
             # Messages outside a user's turn (staff reminders, announcements, reload
             # reports) go through the adapter's own delivery.
-            app.engine.services["notifier"] = ApplicationNotifier(application)
+            app.engine.services.notifier = ApplicationNotifier(application)
             schedule_jobs(application, app)
             install_sighup(app, loop)
             await channel_of(application).setup_commands(application.bot)

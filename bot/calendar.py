@@ -1,5 +1,7 @@
-"""Working days in China time: deadlines skip weekends and configured holidays.
+"""China time: the one time zone, working days and deadlines, and the date formats
+residents and workers see.
 
+Deadlines skip weekends and configured holidays.
 Pure functions over a ``WorkCalendar`` (holidays, and weekend days declared working
 days, the 调休 make-up days). A target of N working days counts from the first
 working day *after* the day the request arrived, as 12345 practice does: a request
@@ -60,6 +62,44 @@ def parse_dates(values: Any, where: str) -> frozenset[dt.date]:
 
 def local_date(ts: float) -> dt.date:
     return dt.datetime.fromtimestamp(ts, CHINA_TZ).date()
+
+
+def local_datetime(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, CHINA_TZ)
+
+
+# -- the formats people see ------------------------------------------------------------
+
+
+def fmt_time(ts: float | None) -> str:
+    """2025-01-06 10:00 (China time); empty for None."""
+    return "" if ts is None else local_datetime(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_date(ts: float | None) -> str:
+    """2025-01-06 (China time); empty for None."""
+    return "" if ts is None else local_datetime(ts).strftime("%Y-%m-%d")
+
+
+def fmt_due_day(ts: float | None) -> str:
+    """The last day before a deadline (deadlines fall at midnight), as 1月3日."""
+    if ts is None:
+        return ""
+    day = local_date(ts - 1)
+    return f"{day.month}月{day.day}日"
+
+
+def fmt_cn_date(value: str | dt.date | None) -> str:
+    """An ISO date (or a date) as 2025年1月3日; empty for None."""
+    if value is None:
+        return ""
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def iso_time(ts: float) -> str:
+    """2025-01-06T10:00:00+08:00, for exports."""
+    return local_datetime(ts).isoformat(timespec="seconds")
 
 
 def start_of_day(day: dt.date) -> float:
@@ -129,6 +169,15 @@ class Deadlines:
 
     def due_at(self, created_at: float, days: int) -> float:
         return due_at(self.calendar, created_at, days)
+
+    def for_new_case(
+        self, category: str, urgent: bool, now: float, default_days: int | None = None
+    ) -> tuple[int, float]:
+        """(working days, due time) of a request stored at ``now``: the one place a
+        deadline is set, when the request is stored. ``default_days`` is the content's
+        target (policy_texts/channels.yml ``targets``), used where [deadlines] is silent."""
+        days = self.target_days(category, urgent, fallback=default_days)
+        return days, self.due_at(now, days)
 
     def claim_due_at(self, created_at: float, urgent: bool) -> float:
         return due_at(self.calendar, created_at, self.urgent_claim if urgent else self.claim)

@@ -1,0 +1,1 @@
+"""The ground floor: domain words every feature and the store share."""

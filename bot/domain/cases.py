@@ -1,0 +1,177 @@
+"""What a help request is, in the words residents, workers and the store share:
+statuses, categories, contact times, the reference number, and ``Case``, one row of
+the cases table as both the resident side and the staff workflow read it.
+
+No storage and no chat here: ``bot.store.cases`` and ``bot.store.workflow`` persist
+these, ``bot.cases`` and ``bot.staff`` talk about them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.calendar import CHINA_TZ
+
+STATUSES = (
+    "new",
+    "claimed",
+    "in_progress",
+    "resolved",
+    "closed",
+    "transferred",
+    "withdrawn",
+    "invalid",
+)
+OPEN_STATUSES = ("new", "claimed", "in_progress", "transferred")
+FINAL_STATUSES = ("resolved", "closed", "withdrawn", "invalid")
+UNCLAIMED = ("new", "transferred")  # waiting for a worker to claim
+WORKING = ("claimed", "in_progress")  # a worker has it
+RATINGS = ("satisfied", "basic", "unsatisfied")
+ACTOR_KINDS = ("resident", "staff", "system")
+CATEGORIES = ("living", "housing", "jobs", "medical", "school", "winter", "safety", "other")
+CONTACT_TIMES = ("am", "pm", "evening", "any")
+
+REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I
+REF_RANDOM_CHARS = 4
+
+
+def new_ref(now: float | None = None) -> str:
+    """SC-YYMM-XXXX in China time, XXXX drawn with ``secrets``."""
+    stamp = dt.datetime.fromtimestamp(time.time() if now is None else now, CHINA_TZ)
+    tail = "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_RANDOM_CHARS))
+    return f"SC-{stamp:%y%m}-{tail}"
+
+
+def new_draft_id() -> str:
+    return secrets.token_urlsafe(9)  # 12 characters, fits a button payload
+
+
+@dataclass
+class NewCase:
+    """What the resident confirmed; ``draft_id`` makes creation idempotent."""
+
+    draft_id: str
+    user_id: int
+    category: str
+    region_city: str
+    region_district: str
+    description: str
+    phone: str
+    contact_time: str
+    target_days: int
+    chat_id: int | None = None
+    region_township: str | None = None
+    region_village: str | None = None
+    urgent_by_resident: bool = False
+    urgent_words: list[str] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    due_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    """A row of the cases table: what the resident asked for and, from ``assignee_id``
+    on, how staff work on it."""
+
+    id: int
+    ref: str
+    draft_id: str
+    user_id: int | None  # NULL after /forget
+    chat_id: int | None
+    status: str
+    category: str
+    region_city: str
+    region_district: str
+    region_township: str | None
+    region_village: str | None
+    description: str | None
+    phone: str | None
+    contact_time: str | None
+    urgent: bool
+    urgent_by_resident: bool
+    urgent_words: tuple[str, ...]
+    attachments: tuple[dict[str, Any], ...] = field(hash=False)
+    target_days: int
+    due_at: float | None
+    assignee_id: int | None
+    area_city: str | None
+    area_district: str | None
+    created_at: float
+    updated_at: float
+    closed_at: float | None
+    erased_at: float | None
+    first_claimed_at: float | None
+    claimed_at: float | None
+    resolved_at: float | None
+    expected_date: str | None
+    rating: str | None
+    rating_comment: str | None
+    rated_at: float | None
+    reopen_count: int
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def region(self) -> str:
+        return f"{self.region_city}/{self.region_district}"
+
+    @property
+    def area(self) -> str:
+        """The area now responsible (a transfer moves it away from the region)."""
+        return f"{self.responsible_city}/{self.responsible_district}"
+
+    @property
+    def responsible_city(self) -> str:
+        return self.area_city or self.region_city
+
+    @property
+    def responsible_district(self) -> str:
+        return self.area_district or self.region_district
+
+    @classmethod
+    def from_row(cls, row: Any) -> Case:
+        """A case from a row selected with ``CASE_COLUMNS``."""
+        d = dict(row)
+        d["urgent"] = bool(d["urgent"])
+        d["urgent_by_resident"] = bool(d["urgent_by_resident"])
+        d["urgent_words"] = tuple(_json_list(d["urgent_words"]))
+        d["attachments"] = tuple(a for a in _json_list(d["attachments"]) if isinstance(a, dict))
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    id: int
+    case_id: int
+    at: float
+    actor_kind: str
+    actor_id: int | None
+    from_status: str | None
+    to_status: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    case_id: int
+    at: float
+    author_kind: str
+    author_id: int | None
+    body: str | None
+    private: bool
+
+
+def _json_list(raw: Any) -> list[Any]:
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []

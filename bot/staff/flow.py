@@ -1,0 +1,314 @@
+"""Staff-chat buttons (认领 / 查看 / 转办) and the actions on a case card; the actions
+that need a text are declared steps (``TEXT_STEPS``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.calendar import add_working_days, local_date
+from bot.dialog.events import Button, Reply
+from bot.dialog.flow import Flow, StaleButton, Turn, grid
+from bot.domain.cases import Case
+from bot.staff.cards import cmd_list, show_card
+from bot.staff.common import INDEX, parse_id, private, regions_of, service_of
+from bot.staff.permissions import Actor, Outcome
+from bot.staff.service import StaffService
+from bot.staff.transitions import MAX_TEXT_CHARS
+
+_DAY = re.compile(r"^\d{8}$")
+EXPECTED_CHOICES = 6
+
+
+@dataclass(frozen=True)
+class TextStep:
+    """A case action that asks for a text: ``parse`` turns the typed text into the
+    action's value (None: ask again with ``retry``), ``run`` applies it."""
+
+    run: Callable[[StaffService, Actor, int, Any], Awaitable[Outcome]]
+    parse: Callable[[StaffService, str], Any] | None = None
+    retry: str = ""
+
+
+TEXT_STEPS: dict[str, TextStep] = {
+    "note": TextStep(StaffService.note),
+    "reply": TextStep(StaffService.reply),
+    "res": TextStep(StaffService.resolve),
+    "inv": TextStep(StaffService.mark_invalid),
+    "exp": TextStep(StaffService.set_expected, parse=StaffService.parse_expected, retry="date"),
+}
+
+
+class StaffFlow(Flow):
+    name = "staff"
+    prefix = "st"
+
+    async def start(self, turn: Turn, arg: str | None = None) -> None:
+        await cmd_list(turn, "queue", "")
+
+    # -- buttons ---------------------------------------------------------------------
+
+    async def on_payload(self, turn: Turn, rest: str) -> None:
+        action, _, args = rest.partition(":")
+        if action == "cancel" and not args:
+            turn.state.leave()
+            private(turn, Reply(turn.text("staff/cancelled")))
+            return
+        parts = args.split(":")
+        case_id = parse_id(parts[0])
+        extra = parts[1:]
+        known = {
+            "claim": 0,
+            "view": 0,
+            "xfer": 0,
+            "xc": 1,
+            "xd": 2,
+            "note": 0,
+            "reply": 0,
+            "res": 0,
+            "inv": 0,
+            "exp": 0,
+            "expd": 1,
+            "reopen": 0,
+        }
+        if action not in known or len(extra) != known[action]:
+            raise StaleButton(rest)
+        svc = service_of(turn)
+        actor = await svc.actor(turn.user_id)
+        if not actor.is_staff:
+            # A resident (or a revoked worker) pressing a staff button: refuse, log it.
+            await svc.refuse(actor, action, case_id)
+            turn.say("staff/forbidden")
+            return
+        if action == "claim":
+            await self.claim(turn, svc, actor, case_id)
+        elif action == "view":
+            await show_card(turn, svc, actor, case_id)
+        elif action == "xfer":
+            await self.transfer_cities(turn, svc, actor, case_id)
+        elif action == "xc":
+            await self.transfer_districts(turn, svc, actor, case_id, extra[0])
+        elif action == "xd":
+            await self.transfer(turn, svc, actor, case_id, extra[0], extra[1])
+        elif action in TEXT_STEPS:
+            await self.ask_text(turn, svc, actor, case_id, action)
+        elif action == "expd":
+            await self.expected_pick(turn, svc, actor, case_id, extra[0])
+        elif action == "reopen":
+            out = await svc.reopen(actor, case_id)
+            await self.finish(turn, svc, actor, out, "reopen")
+
+    async def claim(self, turn: Turn, svc: StaffService, actor: Actor, case_id: int) -> None:
+        out = await svc.claim(actor, case_id)
+        if out.reason == "missing":
+            raise StaleButton(str(case_id))
+        if out.reason == "forbidden":
+            turn.say("staff/forbidden")
+            return
+        case = out.case
+        assert case is not None
+        view = [[Button(turn.r.label("staff.btn.view"), f"st:view:{case.id}")]]
+        if turn.event.is_group:
+            # Refresh the post for everyone: who has it now (or that it is no longer waiting).
+            turn.say(
+                "staff/claimed_post",
+                view,
+                edit=True,
+                c=svc.summary(case),
+                holder=out.holder or "",
+            )
+        if not out.ok:
+            private(
+                turn,
+                Reply(
+                    turn.text("staff/claim_lost", c=svc.summary(case), holder=out.holder or ""),
+                    view,
+                ),
+            )
+            return
+        turn.replies.extend(out.notices)
+        await show_card(turn, svc, actor, case.id, notice="claimed")
+
+    # -- transfer --------------------------------------------------------------------
+
+    async def transfer_cities(self, turn: Turn, svc: StaffService, actor: Actor, case_id: int):
+        out = await svc.check(actor, case_id, "xfer")
+        if not await self.allowed(turn, svc, out):
+            return
+        regions = regions_of(turn)
+        buttons = [
+            Button(city, f"st:xc:{case_id}:{i}") for i, city in enumerate(regions) if i < 100
+        ]
+        rows = grid(buttons, 3) + [[turn.button("staff.btn.cancel", "st:cancel")]]
+        private(
+            turn, Reply(turn.text("staff/ask_transfer", c=svc.summary(out.case), city=""), rows)
+        )
+
+    async def transfer_districts(
+        self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, raw: str
+    ) -> None:
+        regions = regions_of(turn)
+        cities = list(regions)
+        if not INDEX.match(raw) or int(raw) >= len(cities):
+            raise StaleButton(raw)
+        out = await svc.check(actor, case_id, "xfer")
+        if not await self.allowed(turn, svc, out):
+            return
+        ci = int(raw)
+        city = cities[ci]
+        buttons = [
+            Button(d, f"st:xd:{case_id}:{ci}:{di}")
+            for di, d in enumerate(regions[city])
+            if di < 100
+        ]
+        rows = [
+            [
+                Button(
+                    turn.r.label("staff.transfer.whole_city", city=city), f"st:xd:{case_id}:{ci}:a"
+                )
+            ]
+        ]
+        rows += grid(buttons, 3)
+        rows.append([turn.button("staff.btn.back", f"st:xfer:{case_id}")])
+        reply = Reply(turn.text("staff/ask_transfer", c=svc.summary(out.case), city=city), rows)
+        reply.edit = not turn.event.is_group
+        private(turn, reply)
+
+    async def transfer(
+        self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, raw_c: str, raw_d: str
+    ) -> None:
+        regions = regions_of(turn)
+        cities = list(regions)
+        if not INDEX.match(raw_c) or int(raw_c) >= len(cities):
+            raise StaleButton(raw_c)
+        city = cities[int(raw_c)]
+        if raw_d == "a":
+            district = None
+        elif INDEX.match(raw_d) and int(raw_d) < len(regions[city]):
+            district = regions[city][int(raw_d)]
+        else:
+            raise StaleButton(raw_d)
+        out = await svc.transfer(actor, case_id, city, district)
+        await self.finish(turn, svc, actor, out, "transfer", area=f"{city}{district or ''}")
+
+    # -- actions that need a text --------------------------------------------------------
+
+    async def ask_text(
+        self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, action: str
+    ) -> None:
+        out = await svc.check(actor, case_id, action)
+        if not await self.allowed(turn, svc, out):
+            return
+        turn.state.enter(self.name, action, {"case": case_id})
+        await self.prompt_text(turn, svc, out.case, action)
+
+    async def prompt_text(
+        self, turn: Turn, svc: StaffService, case: Case, action: str, retry: str = ""
+    ) -> None:
+        rows: list[list[Button]] = []
+        if action == "exp":
+            today = local_date(svc.now())
+            cal = svc.settings.deadlines.calendar
+            days = [add_working_days(cal, today, n) for n in range(EXPECTED_CHOICES)]
+            buttons = [
+                Button(f"{d.month}月{d.day}日", f"st:expd:{case.id}:{d:%Y%m%d}")
+                for d in dict.fromkeys(days)
+            ]
+            rows = grid(buttons, 3)
+        rows.append([turn.button("staff.btn.cancel", "st:cancel")])
+        text = turn.text(
+            "staff/ask_text",
+            kind=action,
+            c=svc.summary(case),
+            retry=retry,
+            limit=MAX_TEXT_CHARS,
+        )
+        private(turn, Reply(text, rows))
+
+    async def on_text(self, turn: Turn, text: str) -> None:
+        step = turn.state.step
+        raw = turn.state.data.get("case")
+        if step not in TEXT_STEPS or not isinstance(raw, int):
+            await super().on_text(turn, text)
+            return
+        svc = service_of(turn)
+        actor = await svc.actor(turn.user_id)
+        case_id = raw
+        declared = TEXT_STEPS[step]
+        value: Any = text
+        if declared.parse is not None:
+            value = declared.parse(svc, text)
+            if value is None:
+                case = await svc.store.workflow.get(case_id)
+                if case is None:
+                    turn.state.leave()
+                    turn.say("staff/missing")
+                    return
+                await self.prompt_text(turn, svc, case, step, retry=declared.retry)
+                return
+        out = await declared.run(svc, actor, case_id, value)
+        if out.reason == "invalid" and out.case is not None:
+            retry = "long" if len(text.strip()) > MAX_TEXT_CHARS else "blank"
+            await self.prompt_text(turn, svc, out.case, step, retry=retry)
+            return
+        turn.state.leave()
+        await self.finish(turn, svc, actor, out, step)
+
+    async def expected_pick(
+        self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, raw: str
+    ) -> None:
+        if not _DAY.match(raw):
+            raise StaleButton(raw)
+        try:
+            day = dt.date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+        except ValueError:
+            raise StaleButton(raw) from None
+        if svc.parse_expected(day.isoformat()) is None:
+            raise StaleButton(raw)  # in the past or too far ahead: not a button we made
+        if turn.state.flow == self.name:
+            turn.state.leave()
+        out = await svc.set_expected(actor, case_id, day)
+        await self.finish(turn, svc, actor, out, "exp")
+
+    # -- results -------------------------------------------------------------------
+
+    async def allowed(self, turn: Turn, svc: StaffService, out: Outcome) -> bool:
+        if out.ok:
+            return True
+        if out.reason == "missing":
+            raise StaleButton("case")
+        if out.reason == "forbidden":
+            private(turn, Reply(turn.text("staff/forbidden")))
+        else:
+            assert out.case is not None
+            private(turn, Reply(turn.text("staff/state_changed", c=svc.summary(out.case))))
+        return False
+
+    async def finish(
+        self, turn: Turn, svc: StaffService, actor: Actor, out: Outcome, action: str, **ctx: Any
+    ) -> None:
+        if out.reason == "missing":
+            turn.say("staff/missing")
+            return
+        if not out.ok:
+            if out.reason == "same":
+                private(turn, Reply(turn.text("staff/transfer_same")))
+            elif not await self.allowed(turn, svc, out):
+                pass
+            return
+        case = out.case
+        assert case is not None
+        turn.replies.extend(out.notices)
+        rows = svc.card_buttons(actor, case)
+        rows.append([turn.button("staff.btn.view", f"st:view:{case.id}")])
+        text = turn.text(
+            "staff/done",
+            kind=action,
+            c=svc.summary(case),
+            told=any(n.chat_id == case.chat_id for n in out.notices) and case.chat_id is not None,
+            area=ctx.get("area", ""),
+        )
+        private(turn, Reply(text, rows))

@@ -1,0 +1,127 @@
+"""Staff roles in the chat: /invite, /join, /name, /staff, /revoke. Only admins
+invite and revoke, in a private chat; every refusal is audited."""
+
+from __future__ import annotations
+
+import re
+
+from bot.dialog.flow import Turn
+from bot.staff.cards import staff_actor
+from bot.staff.common import MAX_NAME_CHARS, regions_of, service_of
+
+
+async def admin_in_private(turn: Turn, action: str):
+    """The acting admin, or None after telling why not (a group, or not an admin,
+    which is audited)."""
+    svc = service_of(turn)
+    if turn.event.is_group:
+        turn.say("staff/private_only")
+        return None
+    actor = await svc.actor(turn.user_id)
+    if not actor.is_admin:
+        await svc.audit(actor, action, allowed=False)
+        turn.say("staff/admin_only")
+        return None
+    return actor
+
+
+async def cmd_invite(turn: Turn, arg: str) -> None:
+    svc = service_of(turn)
+    actor = await admin_in_private(turn, "invite")
+    if actor is None:
+        return
+    words = arg.split()
+    # The role words: intents/words.yml (staff_roles).
+    role = turn.content.words.which("staff_roles", words[0]) if words else None
+    area = None
+    if role == "worker":
+        if len(words) != 2:
+            turn.say("staff/usage", command="invite")
+            return
+        area = svc.parse_area(words[1], regions_of(turn))
+        if area is None:
+            turn.say("staff/usage", command="invite", bad_area=words[1][:40])
+            return
+    elif role != "admin" or len(words) != 1:
+        turn.say("staff/usage", command="invite")
+        return
+    invite = await svc.create_invite(actor, role, area)
+    assert invite is not None
+    turn.say(
+        "staff/invite",
+        code=invite.code,
+        role=turn.r.label(f"staff.role.{role}"),
+        area=str(area) if area else "",
+        days=svc.settings.invite_days,
+    )
+
+
+async def cmd_join(turn: Turn, arg: str) -> None:
+    svc = service_of(turn)
+    if turn.event.is_group:
+        turn.say("staff/private_only")
+        return
+    words = arg.split(maxsplit=1)
+    if not words:
+        turn.say("staff/usage", command="join")
+        return
+    name = words[1].strip() if len(words) > 1 else None
+    if name is not None and (len(name) > MAX_NAME_CHARS or not name):
+        turn.say("staff/usage", command="join")
+        return
+    member, why = await svc.join(turn.user_id, words[0], name)
+    if member is None:
+        turn.say("staff/join", ok=False, why=why, role="", area="", nick="")
+        return
+    turn.say(
+        "staff/join",
+        ok=True,
+        why=why,
+        role=turn.r.label(f"staff.role.{member.role}"),
+        area=str(member.area),
+        nick=member.name or "",
+    )
+
+
+async def cmd_name(turn: Turn, arg: str) -> None:
+    actor = await staff_actor(turn)
+    if actor is None:
+        return
+    name = arg.strip()
+    if not name or len(name) > MAX_NAME_CHARS:
+        turn.say("staff/usage", command="name")
+        return
+    ok = await service_of(turn).store.staff.set_name(turn.user_id, name)
+    turn.say("staff/name", ok=ok, nick=name)
+
+
+async def cmd_staff(turn: Turn, arg: str) -> None:
+    svc = service_of(turn)
+    actor = await admin_in_private(turn, "staff_list")
+    if actor is None:
+        return
+    members = await svc.store.staff.members()
+    await svc.audit(actor, "staff_list", detail=f"n={len(members)}")
+    items = [
+        {
+            "id": m.user_id,
+            "role": turn.r.label(f"staff.role.{m.role}"),
+            "area": str(m.area),
+            "name": m.name or "",
+        }
+        for m in members
+    ]
+    turn.say("staff/staff_list", items=items, admins=sorted(svc.settings.admin_ids))
+
+
+async def cmd_revoke(turn: Turn, arg: str) -> None:
+    svc = service_of(turn)
+    actor = await admin_in_private(turn, "revoke")
+    if actor is None:
+        return
+    raw = arg.strip()
+    if not re.fullmatch(r"-?\d{1,15}", raw):
+        turn.say("staff/usage", command="revoke")
+        return
+    result = await svc.revoke(actor, int(raw))
+    turn.say("staff/revoke", result=result, target=int(raw))

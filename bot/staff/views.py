@@ -1,0 +1,191 @@
+"""What staff see: the words for codes, the case summary (no personal data but a
+masked phone), the staff-chat post, the case card and its buttons, the lists, and
+the notices residents get about their request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.calendar import fmt_cn_date, fmt_due_day, fmt_time
+from bot.dialog.events import Button, Reply
+from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING, Case
+from bot.render import mask_phone
+from bot.staff.permissions import Actor, Outcome, Permissions
+
+LIST_LIMIT = 10
+
+
+class Views(Permissions):
+    # -- words ------------------------------------------------------------------
+
+    def category_name(self, category: str) -> str:
+        for key in (f"cases.cat.{category}", f"staff.cat.{category}"):
+            if self.r.has_label(key):
+                return self.r.label(key)
+        return category
+
+    def status_name(self, status: str) -> str:
+        key = f"staff.status.{status}"
+        return self.r.label(key) if self.r.has_label(key) else status
+
+    def time_name(self, value: str | None) -> str:
+        if not value:
+            return ""
+        key = f"cases.time.{value}"
+        return self.r.label(key) if self.r.has_label(key) else value
+
+    def summary(self, case: Case, now: float | None = None) -> dict[str, Any]:
+        """What may be shown anywhere staff see the case: no personal data except a
+        masked phone."""
+        now = self.now() if now is None else now
+        return {
+            "id": case.id,
+            "ref": case.ref,
+            "status": self.status_name(case.status),
+            "status_code": case.status,
+            "category": self.category_name(case.category),
+            "region": case.region,
+            "area": case.area,
+            "transferred": case.area != case.region,
+            "urgent": case.urgent,
+            "phone": mask_phone(case.phone) if case.phone else "",
+            "created": fmt_time(case.created_at),
+            "due": fmt_time(case.due_at),
+            "due_day": fmt_due_day(case.due_at),
+            "overdue": case.is_open and case.due_at is not None and case.due_at < now,
+            "expected": fmt_cn_date(case.expected_date) if case.expected_date else "",
+            "erased": case.erased_at is not None,
+        }
+
+    def resident_notice(self, case: Case, kind: str, **ctx: Any) -> Reply | None:
+        """A message to the resident about their request (None when there is no chat
+        to reach them, e.g. after their data was erased)."""
+        if case.chat_id is None:
+            return None
+        buttons: list[list[Button]] = []
+        if kind == "resolved":
+            buttons = [
+                [
+                    Button(self.r.label("staff.rate.satisfied"), f"rv:r:{case.id}:s"),
+                    Button(self.r.label("staff.rate.basic"), f"rv:r:{case.id}:b"),
+                ],
+                [Button(self.r.label("staff.rate.unsatisfied"), f"rv:r:{case.id}:u")],
+            ]
+        buttons.append([Button(self.r.label("staff.resident.progress"), "menu:progress")])
+        text = self.r.render(
+            "staff/resident",
+            kind=kind,
+            ref=case.ref,
+            due_day=fmt_due_day(case.due_at),
+            expected=fmt_cn_date(case.expected_date) if case.expected_date else "",
+            **ctx,
+        )
+        return Reply(text, buttons, chat_id=case.chat_id)
+
+    def post_buttons(self, case: Case) -> list[list[Button]]:
+        return [
+            [
+                Button(self.r.label("staff.btn.claim"), f"st:claim:{case.id}"),
+                Button(self.r.label("staff.btn.view"), f"st:view:{case.id}"),
+                Button(self.r.label("staff.btn.transfer"), f"st:xfer:{case.id}"),
+            ]
+        ]
+
+    def new_case_post(self, case: Case, chat_id: int, kind: str = "new") -> Reply:
+        """The post in a staff chat: category, region, urgency, masked phone, buttons."""
+        text = self.r.render("staff/new_case", c=self.summary(case), kind=kind)
+        return Reply(text, self.post_buttons(case), chat_id=chat_id)
+
+    # -- views ------------------------------------------------------------------
+
+    async def view(self, actor: Actor, case_id: int, private: bool) -> tuple[Outcome, bool]:
+        """The case for a card, and whether its full phone may be shown. Every view
+        is audited; a refused one too."""
+        case = await self.store.workflow.get(case_id)
+        if case is None:
+            return Outcome(False, reason="missing"), False
+        covers = self.covers(actor, case)
+        if not (covers or (actor.is_staff and case.assignee_id == actor.user_id)):
+            return await self.refuse(actor, "view", case_id), False
+        full = self.full_phone(actor, covers, private)
+        await self.audit(actor, "view", case_id, detail="phone=full" if full else "phone=masked")
+        return Outcome(True, case), full
+
+    async def card(self, actor: Actor, case: Case, full_phone: bool) -> dict[str, Any]:
+        """Everything about a case for a staff card (already permitted and audited)."""
+        c = self.summary(case)
+        history = await self.store.cases.history(case.id)
+        messages = await self.store.cases.messages(case.id, include_private=True)
+        c.update(
+            phone=(case.phone or "") if full_phone else c["phone"],
+            full_phone=full_phone,
+            township=case.region_township or "",
+            village=case.region_village or "",
+            description=case.description or "",
+            contact_time=self.time_name(case.contact_time),
+            holder=await self.holder_label(case) or "",
+            mine=case.assignee_id == actor.user_id,
+            rating=self.r.label(f"staff.rate.{case.rating}") if case.rating else "",
+            rating_comment=case.rating_comment or "",
+            history=[
+                {
+                    "at": fmt_time(h.at),
+                    "to": self.status_name(h.to_status),
+                    "from": self.status_name(h.from_status) if h.from_status else "",
+                    "by": h.actor_kind,
+                    "note": h.note or "",
+                }
+                for h in history[-8:]
+            ],
+            messages=[
+                {
+                    "at": fmt_time(m.at),
+                    "by": m.author_kind,
+                    "private": m.private,
+                    "body": m.body or "",
+                }
+                for m in messages[-8:]
+                if m.body
+            ],
+        )
+        return c
+
+    def card_buttons(self, actor: Actor, case: Case) -> list[list[Button]]:
+        def b(key: str, action: str) -> Button:
+            return Button(self.r.label(f"staff.btn.{key}"), f"st:{action}:{case.id}")
+
+        rows: list[list[Button]] = []
+        if case.status in UNCLAIMED and self.covers(actor, case):
+            rows.append([b("claim", "claim"), b("transfer", "xfer")])
+            rows.append([b("note", "note"), b("invalid", "inv")])
+        elif case.status in WORKING and self.may_work(actor, case):
+            rows.append([b("reply", "reply"), b("expected", "exp")])
+            rows.append([b("resolve", "res"), b("note", "note")])
+            rows.append([b("transfer", "xfer"), b("invalid", "inv")])
+        elif case.status in ("resolved", "closed", "invalid") and self.covers(actor, case):
+            rows.append([b("reopen", "reopen"), b("note", "note")])
+        elif self.covers(actor, case) and case.erased_at is None:
+            rows.append([b("note", "note")])
+        return rows
+
+    async def listing(self, actor: Actor, kind: str, text: str = "") -> list[Case] | None:
+        """/queue, /mine, /overdue, /find for a staff member; None when not staff."""
+        if not actor.is_staff:
+            await self.audit(actor, f"list_{kind}", allowed=False)
+            return None
+        city, district = (None, None) if actor.is_admin else (actor.area.city, actor.area.district)
+        wf = self.store.workflow
+        if kind == "queue":
+            cases = await wf.select(UNCLAIMED, city, district)
+        elif kind == "mine":
+            cases = await wf.select(WORKING, assignee_id=actor.user_id)
+        elif kind == "overdue":
+            cases = await wf.select(OPEN_STATUSES, city, district, due_before=self.now())
+        else:
+            cases = await wf.search(text, city, district, limit=LIST_LIMIT * 3)
+        cases = [c for c in cases if self.covers(actor, c) or c.assignee_id == actor.user_id]
+        await self.audit(actor, f"list_{kind}", detail=f"n={len(cases)}")
+        return cases
+
+    def _view_button(self, case: Case) -> Button:
+        return Button(self.r.label("staff.btn.view"), f"st:view:{case.id}")
