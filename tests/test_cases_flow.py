@@ -108,8 +108,8 @@ async def test_bad_phone_gets_a_clear_retry(app, chat, bad):
     await chat.press("menu:help")
     await chat.tap("同意，开始填写")
     await chat.tap("生活困难")
-    await chat.tap("资阳市")
-    await chat.tap("雁江区")
+    await chat.send("资阳市")  # typed: the pickers show groups and pages
+    await chat.send("雁江区")  # typed: the pickers show groups and pages
     await chat.tap("不清楚，跳过")
     await chat.tap("不清楚，跳过")
     await chat.send("没有收入，吃饭都成问题")
@@ -143,8 +143,8 @@ async def test_blank_and_over_long_description_retry(app, chat):
     await chat.press("menu:help")
     await chat.tap("同意，开始填写")
     await chat.tap("就医")
-    await chat.tap("凉山彝族自治州")
-    await chat.tap("西昌市")
+    await chat.send("凉山彝族自治州")  # typed: the pickers show groups and pages
+    await chat.send("西昌市")  # typed: the pickers show groups and pages
     await chat.send("某某镇")
     await chat.send("某某村")
     state = await app.store.load_state(chat.user_id)
@@ -273,8 +273,8 @@ async def test_edit_a_field_then_back_to_summary(app, chat):
     assert "请核对您的求助" in chat.text() and "13912345678" in chat.text()
     await chat.tap("修改")
     await chat.tap("地区")
-    await chat.tap("雅安市")
-    await chat.tap("雨城区")
+    await chat.send("雅安市")  # typed: the pickers show groups and pages
+    await chat.send("雨城区")  # typed: the pickers show groups and pages
     await chat.send("某某镇")
     await chat.tap("不清楚，跳过")
     text = chat.text()
@@ -307,8 +307,8 @@ async def test_contact_share_only_own_number(app, chat):
     await chat.press("menu:help")
     await chat.tap("同意，开始填写")
     await chat.tap("就业")
-    await chat.tap("广安市")
-    await chat.tap("岳池县")
+    await chat.send("广安市")  # typed: the pickers show groups and pages
+    await chat.send("岳池县")  # typed: the pickers show groups and pages
     await chat.tap("不清楚，跳过")
     await chat.tap("不清楚，跳过")
     await chat.send("失业半年了，想找个工作")
@@ -340,8 +340,8 @@ async def test_attachments_offered_shown_and_stored(app, chat):
     await chat.press("menu:help")
     await chat.tap("同意，开始填写")
     await chat.tap("上学")
-    await chat.tap("南充市")
-    await chat.tap("阆中市")
+    await chat.send("南充市")  # typed: the pickers show groups and pages
+    await chat.send("阆中市")  # typed: the pickers show groups and pages
     await chat.tap("不清楚，跳过")
     await chat.tap("不清楚，跳过")
     await chat.send("娃儿上学的钱凑不齐")

@@ -147,8 +147,11 @@ async def test_channels_flow_general_list(app, chat):
 async def test_channels_by_region_without_local_data(app, chat):
     await chat.press("menu:channels")
     await chat.tap("按地区查找")
-    assert len([p for r in chat.last for p in r.payloads() if p.startswith("ch:c:")]) == 21
-    await chat.tap("甘孜藏族自治州")
+    # 市州 by 片区: 成都市 directly, the others two taps away (at most 8 buttons)
+    groups = [p for r in chat.last for p in r.payloads() if p.startswith("ch:g:")]
+    assert len(groups) == 4 and "ch:c:成都市" in [p for r in chat.last for p in r.payloads()]
+    await chat.tap("攀西和川西北")
+    await chat.tap("甘孜州")
     text = chat.text()
     assert "<b>甘孜藏族自治州</b>" in text
     assert "还没有收录" in text and "村委会或居委会" in text and "12345" in text
