@@ -81,12 +81,14 @@ def fmt_date(ts: float | None) -> str:
     return "" if ts is None else local_datetime(ts).strftime("%Y-%m-%d")
 
 
+def fmt_month_day(day: dt.date) -> str:
+    """1月3日."""
+    return f"{day.month}月{day.day}日"
+
+
 def fmt_due_day(ts: float | None) -> str:
     """The last day before a deadline (deadlines fall at midnight), as 1月3日."""
-    if ts is None:
-        return ""
-    day = local_date(ts - 1)
-    return f"{day.month}月{day.day}日"
+    return "" if ts is None else fmt_month_day(local_date(ts - 1))
 
 
 def fmt_cn_date(value: str | dt.date | None) -> str:

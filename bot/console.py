@@ -25,6 +25,12 @@ class ConsoleChannel:
         self.out = out
         self.buttons: list[Button] = []
         self.lettered = False
+        # Typed "电话 …" / "位置 …" share a number or a place (labels console.*_word).
+        self.contact_word = self.label("console.contact_word")
+        self.location_word = self.label("console.location_word")
+
+    def label(self, key: str, **context: object) -> str:
+        return self.engine.renderer.label(key, **context)
 
     def _key(self, n: int) -> str:
         """Button n's key: 1, 2, 3 ... or a, b, c ... when the step waits for a number."""
@@ -45,9 +51,10 @@ class ConsoleChannel:
                     cells.append(f"[{self._key(len(shown))}] {button.label}")
                 print("  ".join(cells), file=self.out)
             if reply.request_contact:
-                print("（可以输入 “电话 13800000000” 来分享号码）", file=self.out)
+                print(self.label("console.share_contact", word=self.contact_word), file=self.out)
             if reply.request_location:
-                print("（可以输入 “位置 30.66 104.06” 来分享位置）", file=self.out)
+                word = self.location_word
+                print(self.label("console.share_location", word=word), file=self.out)
             print(file=self.out)
         if shown:
             self.buttons = shown
@@ -58,11 +65,12 @@ class ConsoleChannel:
         for n, button in enumerate(self.buttons, 1):
             if text in (self._key(n), button.label):
                 return Event(payload=button.payload, **base)
-        if text.startswith("电话 "):
-            return Event(contact=Contact(text[3:].strip(), self.user_id), **base)
-        if text.startswith("位置 "):
+        word, _, rest = text.partition(" ")
+        if word == self.contact_word and rest:
+            return Event(contact=Contact(rest.strip(), self.user_id), **base)
+        if word == self.location_word and rest:
             try:
-                lat, lon = (float(x) for x in text[3:].split())
+                lat, lon = (float(x) for x in rest.split())
                 return Event(location=Location(lat, lon), **base)
             except ValueError:
                 pass
@@ -76,7 +84,7 @@ class ConsoleChannel:
 
     async def send(self, line: str) -> list[Reply]:
         if self.out_of_range(line):
-            print(f"没有这个选项，请输入 1 到 {len(self.buttons)} 之间的数字。\n", file=self.out)
+            print(self.label("console.out_of_range", n=len(self.buttons)) + "\n", file=self.out)
             return []
         replies = await self.engine.handle(self.to_event(line))
         self.render(replies)
@@ -87,7 +95,7 @@ async def run_console(engine: Engine, user_id: int, stdin: TextIO = sys.stdin) -
     channel = ConsoleChannel(engine, user_id)
     interactive = stdin.isatty()
     if interactive:
-        print("三亮助手（终端版）。输入数字选择按钮，直接打字提问；Ctrl-D 退出。\n")
+        print(channel.label("console.intro") + "\n")
         await channel.send("/start")
     loop = asyncio.get_running_loop()
     while True:

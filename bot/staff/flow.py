@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.calendar import add_working_days, local_date
+from bot.calendar import add_working_days, fmt_month_day, local_date
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn, grid
 from bot.domain.cases import Case
@@ -214,7 +214,7 @@ class StaffFlow(Flow):
             cal = svc.settings.deadlines.calendar
             days = [add_working_days(cal, today, n) for n in range(EXPECTED_CHOICES)]
             buttons = [
-                Button(f"{d.month}月{d.day}日", f"st:expd:{case.id}:{d:%Y%m%d}")
+                Button(fmt_month_day(d), f"st:expd:{case.id}:{d:%Y%m%d}")
                 for d in dict.fromkeys(days)
             ]
             rows = grid(buttons, 3)

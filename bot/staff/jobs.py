@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.calendar import CHINA_TZ, local_date
+from bot.calendar import CHINA_TZ, fmt_month_day, local_date
 from bot.dialog.events import Button, Reply
 from bot.dialog.services import Clock, Notifier, ScheduledJob
 from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING
@@ -117,7 +117,7 @@ async def run_digest(svc: StaffService, notifier: Notifier, clock: Clock) -> Job
         waiting = [c for c in cases if c.status in UNCLAIMED]
         text = svc.r.render(
             "staff/digest",
-            day=f"{day.month}月{day.day}日",
+            day=fmt_month_day(day),
             waiting=len(waiting),
             working=sum(1 for c in cases if c.status in WORKING),
             overdue=len(overdue),
@@ -143,7 +143,7 @@ async def run_maintenance(svc: StaffService, notifier: Notifier, clock: Clock) -
             "system",
             None,
             expect_from=("resolved",),
-            note="回访期满未评价，自动结案",
+            note=svc.r.label("staff.note.auto_close"),
             now=now,
         )
         if done is not None:

@@ -21,7 +21,6 @@ MAX_TEXT_CHARS = 1000
 MAX_COMMENT_CHARS = 500
 MAX_EXPECTED_DAYS = 366
 RATING_CODES = {"s": "satisfied", "b": "basic", "u": "unsatisfied"}
-RATING_WORDS = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ class Transitions(Views):
             "staff",
             actor.user_id,
             expect_from=WORKING,
-            note=f"预计办结 {day.isoformat()}",
+            note=self.r.label("staff.note.expected", day=day.isoformat()),
             set_fields={"expected_date": day.isoformat()},
             now=self.now(),
         )
@@ -227,7 +226,9 @@ class Transitions(Views):
             "staff",
             actor.user_id,
             expect_from=OPEN_STATUSES,
-            note=f"从 {old.area} 转到 {city}{('/' + district) if district else ''}",
+            note=self.r.label(
+                "staff.note.transfer", old=old.area, new=f"{city}/{district}" if district else city
+            ),
             set_fields={
                 "area_city": city,
                 "area_district": district,
@@ -278,7 +279,7 @@ class Transitions(Views):
             "staff",
             actor.user_id,
             expect_from=("resolved", "closed", "invalid"),
-            note="重新办理",
+            note=self.r.label("staff.note.reopen"),
             set_fields=fields,
             reopen=True,
             now=now,
@@ -318,7 +319,7 @@ class Transitions(Views):
             "resident",
             user_id,
             expect_from=("resolved",),
-            note=f"回访：{RATING_WORDS[rating]}",
+            note=self.r.label("staff.note.rated", rating=self.r.label(f"staff.rate.{rating}")),
             set_fields=fields,
             reopen=to != "closed",
             now=now,
