@@ -3,32 +3,69 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Exact versions with hashes: requirements.lock for running, requirements-dev.lock adds
+# the test and build tools. Regenerate both with `make lock` after editing the
+# dependencies in pyproject.toml (docs/HACKING.md).
+LOCK     := requirements.lock
+DEV_LOCK := requirements-dev.lock
+UV_VERSION := 0.13.9
+UV       := $(VENV)/uv/bin/uv
+COMPILE  := $(UV) pip compile pyproject.toml --generate-hashes --universal \
+	--python-version 3.11 --quiet \
+	--custom-compile-command "make lock"
 
-.PHONY: demo test lint check bench clean install
+.PHONY: demo test lint typecheck check bench clean install lock audit wheel wheel-check units
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(STAMP): $(DEV_LOCK) pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; \
+	  echo "The lock does not match pyproject.toml: run 'make lock'."; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
+
+lock: | $(BIN)/python
+	test -x $(UV) || { $(PYTHON) -m venv $(VENV)/uv && $(VENV)/uv/bin/pip install --quiet uv==$(UV_VERSION); }
+	$(COMPILE) --extra test -o $(DEV_LOCK)
+	$(COMPILE) --constraint $(DEV_LOCK) -o $(LOCK)
 
 demo: $(STAMP)
 	$(BIN)/sanliang chat --db $${SANLIANG_DB:-sanliang-demo.db}
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests bench
-	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/ruff check bot tests bench deploy
+	$(BIN)/ruff format --check bot tests bench deploy
 
-test: lint
+# Known vulnerabilities in the locked versions (pip-audit). A finding fails the build;
+# advisory data that cannot be reached is reported, not failed (deploy/audit.py).
+audit: $(STAMP)
+	$(BIN)/python deploy/audit.py $(LOCK)
+
+# mypy over bot/ (settings and their reasons in pyproject.toml): zero errors.
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+wheel-check: $(STAMP)
+	deploy/wheel-check.sh $(BIN)/python
+
+units:
+	deploy/verify-units.sh
+
+test: lint typecheck audit wheel-check
 	$(BIN)/sanliang check
 	$(BIN)/python -m pytest
 
 check: $(STAMP)
 	$(BIN)/sanliang check --warnings
+
+# The wheel an operator installs (README, Deployment), in dist/.
+wheel: $(STAMP)
+	rm -rf build && $(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist . && rm -rf build
+	@ls dist/sanliang-*.whl
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet jieba
@@ -36,4 +73,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/telegram_load.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache sanliang-demo.db*
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache sanliang-demo.db* build dist

@@ -1,9 +1,11 @@
 """China time: the one time zone, working days and deadlines, and the date formats
 residents and workers see.
 
-Deadlines skip weekends and configured holidays.
-Pure functions over a ``WorkCalendar`` (holidays, and weekend days declared working
-days, the 调休 make-up days). A target of N working days counts from the first
+Working days: the State Council's official holidays and 调休 make-up working days from
+the ``chinesecalendar`` package (each year as it is announced), with holidays and working
+days from the configuration over them; for a year the package has no data for, weekends
+only, plus the configured days (``check --warnings`` says so). Pure functions over a
+``WorkCalendar``. A target of N working days counts from the first
 working day *after* the day the request arrived, as 12345 practice does: a request
 logged on Friday with a target of 3 working days is due at the end of Wednesday.
 """
@@ -14,6 +16,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import chinese_calendar
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 MAX_TARGET_DAYS = 60
@@ -26,17 +30,46 @@ class CalendarError(ValueError):
     """A deadline setting or date in the configuration that cannot be used."""
 
 
+def official_working_day(day: dt.date) -> bool | None:
+    """Whether ``day`` is a working day by the official calendar (holidays and 调休
+    make-up days); None for a year the installed chinesecalendar has no data for."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return None
+
+
+def calendar_warnings(today: dt.date) -> list[str]:
+    """For ``check --warnings``: the current or next year missing from the official
+    calendar, so that deadlines there skip weekends only."""
+    return [
+        f"calendar: chinesecalendar {chinese_calendar.__version__} has no official holidays "
+        f"for {year}: deadlines in {year} skip weekends only. Upgrade it once the State "
+        f"Council has announced {year}'s holidays (make lock), or list them under [deadlines] "
+        "holidays and workdays."
+        for year in (today.year, today.year + 1)
+        if official_working_day(dt.date(year, 7, 1)) is None
+    ]
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
+    """``holidays`` and ``workdays`` (weekend days that are working days, 调休) are the
+    configured days; they win over the official calendar, used when ``official``."""
+
     holidays: frozenset[dt.date] = frozenset()
-    # Weekend days that are working days (调休 make-up days).
     workdays: frozenset[dt.date] = frozenset()
+    official: bool = False
 
     def is_working_day(self, day: dt.date) -> bool:
         if day in self.workdays:
             return True
         if day in self.holidays:
             return False
+        if self.official:
+            known = official_working_day(day)
+            if known is not None:
+                return known
         return day.weekday() < 5
 
 
@@ -151,7 +184,7 @@ class Deadlines:
     falls back to the one the request was created with (what the resident was told),
     then to 3 working days (1 when urgent)."""
 
-    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    calendar: WorkCalendar = field(default_factory=lambda: WorkCalendar(official=True))
     ordinary: int | None = None
     urgent: int | None = None
     claim: int = DEFAULT_CLAIM_DAYS  # a request should be claimed within this many
@@ -187,8 +220,9 @@ class Deadlines:
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> Deadlines:
         """``[deadlines]``: ordinary, urgent, claim, urgent_claim (working days),
-        due_soon_hours, holidays and workdays (ISO dates), and per-category targets
-        in a ``[deadlines.categories]`` table, e.g. ``safety = 1``."""
+        due_soon_hours, holidays and workdays (ISO dates, over the official calendar),
+        official_calendar (default true), and per-category targets in a
+        ``[deadlines.categories]`` table, e.g. ``safety = 1``."""
 
         def days(key: str, default: int | None) -> int | None:
             value = section.get(key, default)
@@ -219,10 +253,14 @@ class Deadlines:
         soon = section.get("due_soon_hours", 24)
         if isinstance(soon, bool) or not isinstance(soon, int | float) or not 0 < soon <= 720:
             raise CalendarError("[deadlines] due_soon_hours: expected hours between 1 and 720")
+        official = section.get("official_calendar", True)
+        if not isinstance(official, bool):
+            raise CalendarError("[deadlines] official_calendar: expected true or false")
         return cls(
             calendar=WorkCalendar(
                 holidays=parse_dates(section.get("holidays"), "[deadlines] holidays"),
                 workdays=parse_dates(section.get("workdays"), "[deadlines] workdays"),
+                official=official,
             ),
             ordinary=positive("ordinary"),
             urgent=positive("urgent"),

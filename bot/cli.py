@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import logging
 import os
 import sys
@@ -88,12 +89,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     root = Path(args.content) if args.content else load_config().content_dir
     _content, report = load_content(root)
+    from bot.calendar import CHINA_TZ, calendar_warnings
+
+    # Not content, but what an operator must renew yearly: the official holiday calendar.
+    calendar = calendar_warnings(datetime.datetime.now(CHINA_TZ).date())
     for problem in report.errors:
         print(problem)
     if args.warnings:
-        for problem in report.warnings:
-            print(problem)
-    n_err, n_warn = len(report.errors), len(report.warnings)
+        for line in [*map(str, report.warnings), *calendar]:
+            print(line)
+    n_err, n_warn = len(report.errors), len(report.warnings) + len(calendar)
     summary = f"{n_err} error(s), {n_warn} warning(s)"
     if n_warn and not args.warnings:
         summary += " (list them with --warnings)"

@@ -13,8 +13,19 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONTENT_FOLDERS = ("policy_texts", "intents", "templates")
+# Where an installed wheel keeps policy_texts/, intents/ and templates/ (see setup.py).
+INSTALLED_CONTENT = Path(__file__).resolve().parent / "_content"
 DEFAULT_DB = "sanliang.db"
 DEFAULT_CONFIG = "sanliang.toml"
+
+
+def bundled_content() -> Path:
+    """The content that came with the code: inside the installed package (a wheel),
+    else the checkout's own folders (a clone, an editable install)."""
+    if (INSTALLED_CONTENT / "policy_texts").is_dir():
+        return INSTALLED_CONTENT
+    return PROJECT_ROOT
 
 
 class ConfigError(Exception):
@@ -24,9 +35,11 @@ class ConfigError(Exception):
 @dataclass
 class Config:
     db_path: str = DEFAULT_DB
-    content_dir: Path = PROJECT_ROOT
+    content_dir: Path = field(default_factory=bundled_content)
     locale: str = "zh-CN"
-    telegram_token: str | None = None
+    # Secrets never appear in the repr (logs, tracebacks, a printed config).
+    telegram_token: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
     admin_ids: list[int] = field(default_factory=list)
     # Free-form sections for features (staff groups, deadlines, retention ...).
     extra: dict[str, Any] = field(default_factory=dict)
@@ -59,6 +72,35 @@ def _int_list(value: Any, where: str) -> list[int]:
         raise ConfigError(f"{where}: not a number: {exc}") from None
 
 
+# Names of the files systemd's LoadCredential= puts in $CREDENTIALS_DIRECTORY.
+TOKEN_CREDENTIAL = "telegram-token"  # noqa: S105 - a file name, not a secret
+WEBHOOK_SECRET_CREDENTIAL = "telegram-webhook-secret"  # noqa: S105 - a file name
+
+
+def read_secret(env: dict[str, str], name: str, credential: str) -> str | None:
+    """A secret from ``$NAME``, else the file named by ``$NAME_FILE``, else the systemd
+    credential ``credential`` (in $CREDENTIALS_DIRECTORY); None when none is set."""
+    if env.get(name, "").strip():
+        return env[name].strip()
+    if env.get(f"{name}_FILE"):
+        return _read_secret_file(Path(env[f"{name}_FILE"]), f"{name}_FILE")
+    if env.get("CREDENTIALS_DIRECTORY"):
+        path = Path(env["CREDENTIALS_DIRECTORY"]) / credential
+        if path.exists():
+            return _read_secret_file(path, f"systemd credential {credential}")
+    return None
+
+
+def _read_secret_file(path: Path, where: str) -> str:
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {type(exc).__name__}") from None
+    if not value:
+        raise ConfigError(f"{where}: {path} is empty")
+    return value
+
+
 def load_config(
     path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None
 ) -> Config:
@@ -86,7 +128,10 @@ def load_config(
     if env.get("SANLIANG_CONTENT_DIR") or core.get("content_dir"):
         cfg.content_dir = Path(env.get("SANLIANG_CONTENT_DIR") or core["content_dir"])
     cfg.locale = str(env.get("SANLIANG_LOCALE") or core.get("locale") or "zh-CN")
-    cfg.telegram_token = env.get("TELEGRAM_BOT_TOKEN") or telegram.get("token") or None
+    cfg.telegram_token = (
+        read_secret(env, "TELEGRAM_BOT_TOKEN", TOKEN_CREDENTIAL) or telegram.get("token") or None
+    )
+    cfg.webhook_secret = read_secret(env, "TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET_CREDENTIAL)
     if env.get("SANLIANG_ADMIN_IDS"):
         cfg.admin_ids = _int_list(env["SANLIANG_ADMIN_IDS"], "SANLIANG_ADMIN_IDS")
     elif "admin_ids" in core:

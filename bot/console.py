@@ -61,20 +61,20 @@ class ConsoleChannel:
 
     def to_event(self, line: str) -> Event:
         text = line.strip()
-        base = {"user_id": self.user_id, "chat_id": self.user_id + CONSOLE_CHAT_ID_OFFSET}
+        user, chat = self.user_id, self.user_id + CONSOLE_CHAT_ID_OFFSET
         for n, button in enumerate(self.buttons, 1):
             if text in (self._key(n), button.label):
-                return Event(payload=button.payload, **base)
+                return Event(user, chat, payload=button.payload)
         word, _, rest = text.partition(" ")
         if word == self.contact_word and rest:
-            return Event(contact=Contact(rest.strip(), self.user_id), **base)
+            return Event(user, chat, contact=Contact(rest.strip(), self.user_id))
         if word == self.location_word and rest:
             try:
                 lat, lon = (float(x) for x in rest.split())
-                return Event(location=Location(lat, lon), **base)
+                return Event(user, chat, location=Location(lat, lon))
             except ValueError:
                 pass
-        return Event(text=text, **base)
+        return Event(user, chat, text=text)
 
     def out_of_range(self, line: str) -> bool:
         text = line.strip()

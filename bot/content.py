@@ -154,7 +154,11 @@ class LineList(list):
         return self.line
 
 
-class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C parser when built
+# The C parser when PyYAML was built with libyaml.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[valid-type,misc]  # chosen at import time
     pass
 
 

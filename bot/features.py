@@ -22,6 +22,7 @@ from bot.cases import cli as cases_cli
 from bot.knowledge import cli as knowledge_cli
 from bot.screening import cli as screening_cli
 from bot.staff import cli as staff_cli
+from bot.store import cli as store_cli
 from bot.telegram import cli as telegram_cli
 
 if TYPE_CHECKING:
@@ -134,6 +135,8 @@ FEATURES: tuple[Feature, ...] = (
     # Progress in plain words and typed references; typed answers (bot.answers).
     Feature("answers", install=_answers, content_parts=("answers",)),
     Feature("telegram", cli=telegram_cli.add_parser),
+    # Operator commands: backup, restore, copy-content.
+    Feature("operations", cli=store_cli.add_parser),
 )
 
 

@@ -19,7 +19,7 @@ MENU_ROWS = (("ask",), ("list", "screen"), ("channels",), ("help", "progress"))
 
 
 class Menu:
-    items = MENU_ITEMS
+    items: tuple[str, ...] = MENU_ITEMS
 
     async def show(self, turn: Turn, greeting: bool = False) -> None:
         rows = [[turn.button(f"menu.{item}", f"menu:{item}") for item in row] for row in MENU_ROWS]

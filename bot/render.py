@@ -118,7 +118,9 @@ class Renderer:
 
 @lru_cache(maxsize=512)
 def _label_template(raw: str) -> jinja2.Template:
-    return jinja2.Environment(autoescape=False).from_string(raw)
+    # Button labels are plain text (Telegram shows them as typed), never HTML: escaping
+    # would show "&amp;" on a button.
+    return jinja2.Environment(autoescape=False).from_string(raw)  # noqa: S701
 
 
 def html_to_plain(text: str) -> str:

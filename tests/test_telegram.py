@@ -191,7 +191,7 @@ async def test_commands_menu_in_chinese(tg: TG):
     assert "forget" in default  # the help-request feature registers /forget
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in d) for d in default.values())
     group = [c["command"] for c in tg.stub.commands["all_group_chats"]]
-    assert group == ["start", "menu", "help"]
+    assert group == ["start", "menu", "help", "privacy"]
     assert [c["command"] for c in tg.stub.commands["all_private_chats"]] == list(default)
 
 

@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bot.content import Content, LineDict, Report, load_content, parse_yaml, split_front_matter
 
@@ -41,7 +42,7 @@ _KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\s*:(.*)$")
 class UploadRejected(Exception):
     """A file that cannot be taken; ``reason`` names the template to explain why."""
 
-    def __init__(self, reason: str, **context: object) -> None:
+    def __init__(self, reason: str, **context: Any) -> None:
         super().__init__(reason)
         self.reason = reason
         self.context = context

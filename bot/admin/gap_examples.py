@@ -54,7 +54,7 @@ async def gap_category(turn: Turn, arg: str) -> None:
     n, gap = picked_gap(turn, n_text)
     kb = turn.content.parts.get("knowledge")
     cats = getattr(kb, "categories", [])
-    if not _INDEX.match(k_text) or int(k_text) >= len(cats):
+    if kb is None or not _INDEX.match(k_text) or int(k_text) >= len(cats):
         raise StaleButton(arg)
     topics = kb.in_category(cats[int(k_text)].id)
     rows = [[Button(t.title, f"adm:gadd:{n}:{t.id}")] for t in topics]

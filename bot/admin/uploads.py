@@ -67,7 +67,7 @@ def answer_preview(turn: Turn, content: Content, topic_id: str) -> str | None:
     """The topic as residents will see it, from the checked (not yet served) content."""
     kb = content.parts.get("knowledge")
     topic = getattr(kb, "topics", {}).get(topic_id) if kb is not None else None
-    if topic is None:
+    if kb is None or topic is None:
         return None
     return answer_reply(turn.r, kb, topic).text
 

@@ -177,7 +177,7 @@ def load_regions(path: Path, report: Report) -> dict[str, list[str]]:
     return {c: out[c] for c in CITIES if c in out}
 
 
-def _confidence(item: LineDict, path: Path, report: Report, what: str) -> str:
+def _confidence(item: dict[str, Any], path: Path, report: Report, what: str) -> str:
     conf = _text(item.get("confidence")) or ""
     if conf not in CONFIDENCE:
         report.error(path, _line(item, "confidence"), f"{what}: confidence must be H, M or L")
@@ -281,7 +281,7 @@ def _load_general(raw: Any, path: Path, report: Report, line: int) -> list[Chann
     return out
 
 
-def _coordinate(item: LineDict, key: str, bounds: tuple[float, float], path, report) -> Any:
+def _coordinate(item: dict[str, Any], key: str, bounds: tuple[float, float], path, report) -> Any:
     value = item.get(key)
     if value is None:
         return None

@@ -301,9 +301,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         return cases, await staff_csv_columns(store)
 
     cases, staff = _with_store(path, work)
-    path = Path(args.csv)
+    out = Path(args.csv)
     # utf-8-sig so that spreadsheet programs read the Chinese text correctly.
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
         from bot.staff.report import STAFF_CSV_COLUMNS
 
         writer = csv.DictWriter(
@@ -316,5 +316,5 @@ def cmd_export(args: argparse.Namespace) -> int:
             row["attachments"] = json.dumps(row["attachments"], ensure_ascii=False)
             row.update(staff.get(case.id, {}))
             writer.writerow(row)
-    print(f"wrote {len(cases)} request(s) to {path}", file=sys.stderr)
+    print(f"wrote {len(cases)} request(s) to {out}", file=sys.stderr)
     return 0

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot.cases.channels_flow import ChannelsFlow
 from bot.cases.forget import ForgetFlow
 from bot.cases.help import HelpFlow
+from bot.cases.privacy import install as install_privacy
 from bot.cases.progress import ProgressFlow
 
 if TYPE_CHECKING:
@@ -23,3 +24,4 @@ def install(engine: Engine) -> None:
     engine.add_flow(ProgressFlow(engine), menu_item="progress")
     forget = engine.add_flow(ForgetFlow(engine))
     engine.add_command("forget", forget.start)
+    install_privacy(engine)

@@ -199,9 +199,8 @@ class HelpFlow(Flow):
         elif kind in BY_CODE:
             name = BY_CODE[kind]
             draft = self.expect(turn, name)
-            step = STEPS[name]
-            assert step.choices is not None
-            if value not in {v for _label, v in step.choices(turn, draft)}:
+            choices = STEPS[name].choices
+            if choices is None or value not in {v for _label, v in choices(turn, draft)}:
                 raise StaleButton(rest)
             await self.answer(turn, name, draft, value)
         else:

@@ -30,10 +30,11 @@ class Conversation:
         flow, step = raw.get("flow"), raw.get("step")
         conv.flow = flow if isinstance(flow, str) else None
         conv.step = step if isinstance(step, str) else None
-        conv.data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+        data, memory = raw.get("data"), raw.get("memory")
+        conv.data = data if isinstance(data, dict) else {}
         stack = raw.get("stack")
         conv.stack = [s for s in stack if isinstance(s, str)] if isinstance(stack, list) else []
-        conv.memory = raw.get("memory") if isinstance(raw.get("memory"), dict) else {}
+        conv.memory = memory if isinstance(memory, dict) else {}
         return conv
 
     def to_dict(self) -> dict[str, Any]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.config import bundled_content
 
-REGIONS_FILE = PROJECT_ROOT / "policy_texts" / "regions.yml"
+# The installed package's copy, or the checkout's (not SANLIANG_CONTENT_DIR's).
+REGIONS_FILE = bundled_content() / "policy_texts" / "regions.yml"
 
 
 def _shipped_cities() -> tuple[str, ...]:

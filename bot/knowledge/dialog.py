@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
-from bot.knowledge.matcher import Result
+from bot.knowledge.matcher import Result, Settings
 from bot.knowledge.short import detail_reply, short_answer
 
 if TYPE_CHECKING:
@@ -108,7 +108,8 @@ class KnowledgeFlow(Flow):
 
     async def reply_to(self, turn: Turn, question: str, result: Result) -> None:
         kb = knowledge_of(turn)
-        settings = kb.matcher.settings
+        # A result comes from the matcher, so there is one; its defaults otherwise.
+        settings = kb.matcher.settings if kb.matcher is not None else Settings()
         cands = [(m.id, m.score) for m in result.matches[:5]]
         if result.decision == "answer":
             topic = kb.topics[result.matches[0].id]

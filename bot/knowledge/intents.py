@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
-from bot.content import LineDict, Report, load_yaml_file
+from bot.content import LineDict, LineList, Report, load_yaml_file
 from bot.knowledge.matcher import Doc, Intent, Settings
 
 MENU_ITEMS = ("ask", "list", "screen", "channels", "help", "progress")
@@ -22,7 +23,7 @@ def load_intents(root: Path, report: Report) -> list[Intent]:
     data = load_yaml_file(path, report)
     if data is None:
         return []
-    if not isinstance(data, list):
+    if not isinstance(data, LineList):
         report.error(path, 1, "expected a list of intents")
         return []
     out: list[Intent] = []
@@ -48,7 +49,7 @@ def load_intents(root: Path, report: Report) -> list[Intent]:
         if not (action in ACTIONS or (kind == "open" and target in MENU_ITEMS)):
             report.error(path, item.line_of("action"), f"unknown reference in action: {action!r}")
             continue
-        if not isinstance(examples, list) or not examples:
+        if not isinstance(examples, LineList) or not examples:
             report.error(path, item.line_of("examples"), "examples: expected a list of texts")
             continue
         texts = []
@@ -78,7 +79,7 @@ def load_out_of_scope(root: Path, report: Report) -> list[tuple[Doc, list[int]]]
     data = load_yaml_file(path, report)
     if data is None:
         return []
-    if not isinstance(data, list):
+    if not isinstance(data, LineList):
         report.error(path, 1, "expected a list of groups with id, keywords and examples")
         return []
     out: list[tuple[Doc, list[int]]] = []
@@ -97,7 +98,7 @@ def load_out_of_scope(root: Path, report: Report) -> list[tuple[Doc, list[int]]]
             report.error(path, line, f"duplicate group id {gid!r}")
             continue
         seen.add(gid)
-        if not isinstance(examples, list) or not examples:
+        if not isinstance(examples, LineList) or not examples:
             report.error(path, item.line_of("examples"), "examples: expected a list of texts")
             continue
         texts: list[str] = []
@@ -144,7 +145,7 @@ def load_settings(root: Path, report: Report) -> Settings:
         report.error(path, 1, "expected a mapping of settings")
         return settings
     known = {f.name: f for f in dataclasses.fields(Settings)}
-    values = {}
+    values: dict[str, Any] = {}
     for key, value in data.items():
         line = data.line_of(key)
         if key not in known:

@@ -96,7 +96,9 @@ def parse_body(body: str) -> tuple[Section, ...]:
     """``## heading`` lines start sections; blank lines separate paragraphs;
     ``- item`` lines stay together in one paragraph."""
     sections: list[Section] = []
-    heading, paragraphs, current = "", [], []
+    heading = ""
+    paragraphs: list[str] = []
+    current: list[str] = []
 
     def flush_para() -> None:
         if current:
@@ -163,7 +165,7 @@ def load_categories(root: Path, report: Report) -> list[Category]:
     data = load_yaml_file(path, report)
     if data is None:
         return []
-    if not isinstance(data, list):
+    if not isinstance(data, LineList):
         report.error(path, 1, "expected a list of categories")
         return []
     out, seen = [], set()
@@ -239,9 +241,10 @@ def load_topic(path: Path, report: Report, today: dt.date) -> Topic | None:
             path, meta.line_of("updated"), f"not updated for more than a year (updated {updated})"
         )
     unconfirmed = meta.get("unconfirmed") or []
-    if not isinstance(unconfirmed, list):
-        report.error(path, meta.line_of("unconfirmed"), "unconfirmed: expected a list")
-        unconfirmed = []
+    if not isinstance(unconfirmed, LineList):
+        if unconfirmed:
+            report.error(path, meta.line_of("unconfirmed"), "unconfirmed: expected a list")
+        unconfirmed = LineList()
     for i, item in enumerate(unconfirmed):
         figure = item.get("figure") if isinstance(item, dict) else item
         conf = item.get("confidence", "") if isinstance(item, dict) else ""

@@ -170,6 +170,9 @@ def evaluate(expr: Expr, env: Env) -> tuple[Any, frozenset[str]]:
         raise EvalError(f"{expr.source!r}: {type(exc).__name__}: {exc}") from None
 
 
+_FUNCS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs, "round": round}
+
+
 def _eval(node: ast.AST, env: Env) -> tuple[Any, frozenset[str]]:
     if isinstance(node, ast.Constant):
         return node.value, EMPTY
@@ -210,7 +213,7 @@ def _eval(node: ast.AST, env: Env) -> tuple[Any, frozenset[str]]:
     if isinstance(node, ast.Compare):
         left, missing_l = _eval(node.left, env)
         result: bool | None = True
-        missing: set[str] = set(missing_l)
+        missing = set(missing_l)
         for op, right_node in zip(node.ops, node.comparators, strict=True):
             if isinstance(op, ast.In | ast.NotIn):
                 right = tuple(e.value for e in right_node.elts)  # type: ignore[attr-defined]
@@ -252,5 +255,5 @@ def _eval(node: ast.AST, env: Env) -> tuple[Any, frozenset[str]]:
                 raise TypeError(f"{fname}() on a non-number: {v!r}")
         if fname == "round" and len(vals) == 2:
             vals[1] = int(vals[1])
-        return {"min": min, "max": max, "abs": abs, "round": round}[fname](*vals), EMPTY
+        return _FUNCS[fname](*vals), EMPTY
     raise TypeError(f"unexpected node {type(node).__name__}")  # compile_expr prevents this

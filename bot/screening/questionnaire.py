@@ -245,11 +245,11 @@ def _question(
             if fact in also:
                 report.error(path, oline, f"{fact}: 'also' repeats the question's own fact")
                 ok = False
-            key = (value, tuple(sorted(also.items())))
-            if key in values:
+            option_key = (value, tuple(sorted(also.items())))
+            if option_key in values:
                 report.error(path, oline, f"{fact}: option value {value!r} listed twice")
                 ok = False
-            values.add(key)
+            values.add(option_key)
             options.append(Option(value, o["label"].strip(), also))
     minimum = maximum = None
     if qtype in ("integer", "number"):
@@ -260,10 +260,15 @@ def _question(
             if v is None or isinstance(v, bool) or not isinstance(v, int | float):
                 report.error(path, raw.line_of(key), f"{fact}: {key} must be a number")
                 ok = False
-        if ok and (
-            (f.minimum is not None and minimum < f.minimum)
-            or (f.maximum is not None and maximum > f.maximum)
-            or minimum > maximum
+        if (
+            ok
+            and minimum is not None
+            and maximum is not None
+            and (
+                (f.minimum is not None and minimum < f.minimum)
+                or (f.maximum is not None and maximum > f.maximum)
+                or minimum > maximum
+            )
         ):
             report.error(
                 path,

@@ -136,7 +136,7 @@ class StaffFlow(Flow):
 
     async def transfer_cities(self, turn: Turn, svc: StaffService, actor: Actor, case_id: int):
         out = await svc.check(actor, case_id, "xfer")
-        if not await self.allowed(turn, svc, out):
+        if not await self.allowed(turn, svc, out) or out.case is None:
             return
         regions = regions_of(turn)
         buttons = [
@@ -155,7 +155,7 @@ class StaffFlow(Flow):
         if not INDEX.match(raw) or int(raw) >= len(cities):
             raise StaleButton(raw)
         out = await svc.check(actor, case_id, "xfer")
-        if not await self.allowed(turn, svc, out):
+        if not await self.allowed(turn, svc, out) or out.case is None:
             return
         ci = int(raw)
         city = cities[ci]
@@ -200,7 +200,7 @@ class StaffFlow(Flow):
         self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, action: str
     ) -> None:
         out = await svc.check(actor, case_id, action)
-        if not await self.allowed(turn, svc, out):
+        if not await self.allowed(turn, svc, out) or out.case is None:
             return
         turn.state.enter(self.name, action, {"case": case_id})
         await self.prompt_text(turn, svc, out.case, action)

@@ -86,9 +86,10 @@ class StaffService(Transitions):
         city, district = parts[0], parts[1] if len(parts) > 1 else None
         township = parts[2] if len(parts) > 2 else None
         if regions:
-            city = _match_name(city, list(regions))
-            if city is None:
+            matched = _match_name(city, list(regions))
+            if matched is None:
                 return None
+            city = matched
             if district is not None:
                 district = _match_name(district, regions[city])
                 if district is None:

@@ -66,6 +66,10 @@ class Transitions(Views):
     def allowed(self, rule: str):
         return {"covers": self.covers, "may_work": self.may_work, "may_route": self.may_route}[rule]
 
+    async def post_case(self, case: Case, kind: str = "new") -> list[Reply]:
+        """The case's card in its area group (StaffService)."""
+        raise NotImplementedError
+
     # -- transitions --------------------------------------------------------------
 
     async def check(self, actor: Actor, case_id: int, action: str) -> Outcome:
@@ -74,10 +78,10 @@ class Transitions(Views):
         rule = RULES[action]
         statuses = rule.statuses
         got = await self._load(actor, case_id, action, self.allowed(rule.allowed))
-        if got.ok and statuses is not None and got.case.status not in statuses:
-            return Outcome(False, got.case, reason="state")
-        if got.ok and got.case.erased_at is not None:
-            return Outcome(False, got.case, reason="state")
+        case = got.case
+        if got.ok and case is not None:
+            if (statuses is not None and case.status not in statuses) or case.erased_at is not None:
+                return Outcome(False, case, reason="state")
         return got
 
     async def _load(self, actor: Actor, case_id: int, action: str, check) -> Outcome:
@@ -96,7 +100,7 @@ class Transitions(Views):
         if won is None:
             await self.audit(actor, "claim", case_id, detail="lost")
             working = current is not None and current.status in WORKING
-            holder = await self.holder_label(current) if working else None
+            holder = await self.holder_label(current) if current and working else None
             return Outcome(False, current, reason="taken" if holder else "state", holder=holder)
         await self.audit(actor, "claim", case_id)
         out = Outcome(True, won, holder=actor.label)

@@ -101,7 +101,8 @@ class Store:
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
             )
             cur = await self._conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            (current,) = await cur.fetchone()
+            row = await cur.fetchone()
+            current = row[0] if row is not None else 0
             for number, name, sql in _migrations():
                 if number <= current:
                     continue
@@ -118,8 +119,7 @@ class Store:
                     raise
 
     async def schema_version(self) -> int:
-        row = await self.fetchone("SELECT COALESCE(MAX(version), 0) AS v FROM schema_version")
-        return int(row["v"])
+        return int(await self.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
 
     # -- primitives for the repositories in this package ---------------------
 
@@ -140,6 +140,13 @@ class Store:
         async with self._lock:
             cur = await self._conn.execute(sql, tuple(params))
             return await cur.fetchone()
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        """The first column of the first row (a COUNT, a MAX); StoreError when no row."""
+        row = await self.fetchone(sql, params)
+        if row is None:
+            raise StoreError("the query returned no row")
+        return row[0]
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self._lock:

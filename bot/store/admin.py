@@ -235,11 +235,12 @@ class AdminRepo(Repo):
 
     async def count_recipients(self, region: str | None) -> int:
         where, params = self._recipients_where(region)
-        row = await self.store.fetchone(
-            f"SELECT COUNT(*) AS n FROM announcement_subscribers WHERE {where}",  # noqa: S608
-            params,
+        return int(
+            await self.store.fetchval(
+                f"SELECT COUNT(*) FROM announcement_subscribers WHERE {where}",  # noqa: S608
+                params,
+            )
         )
-        return int(row["n"])
 
     # -- broadcast runs -----------------------------------------------------------
 

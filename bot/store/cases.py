@@ -12,6 +12,7 @@ one winner and a complete history.
 
 from __future__ import annotations
 
+import builtins  # CaseRepo.list shadows list in the class body
 import json
 import sqlite3
 import time
@@ -222,7 +223,7 @@ class CaseRepo(Repo):
         query = CaseQuery().statuses(status).area(city, district)
         return await query.fetch(self.store, "created_at DESC, id DESC", limit)
 
-    async def history(self, case_id: int) -> list[StatusChange]:
+    async def history(self, case_id: int) -> builtins.list[StatusChange]:
         rows = await self.store.fetchall(
             "SELECT id, case_id, at, actor_kind, actor_id, from_status, to_status, note"
             " FROM case_history WHERE case_id = ? ORDER BY at, id",
@@ -230,7 +231,7 @@ class CaseRepo(Repo):
         )
         return [StatusChange(**dict(r)) for r in rows]
 
-    async def messages(self, case_id: int, include_private: bool = False) -> list[Message]:
+    async def messages(self, case_id: int, include_private: bool = False) -> builtins.list[Message]:
         sql = (
             "SELECT id, case_id, at, author_kind, author_id, body, private"
             " FROM case_messages WHERE case_id = ?"
@@ -241,8 +242,7 @@ class CaseRepo(Repo):
         return [Message(**{**dict(r), "private": bool(r["private"])}) for r in rows]
 
     async def count(self) -> int:
-        row = await self.store.fetchone("SELECT COUNT(*) AS n FROM cases")
-        return int(row["n"])
+        return int(await self.store.fetchval("SELECT COUNT(*) FROM cases"))
 
     # -- change ---------------------------------------------------------------
 
@@ -271,7 +271,7 @@ class CaseRepo(Repo):
                 (case_id, now, author_kind, author_id, body, int(private)),
             )
             await db.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (now, case_id))
-            return Message(cur.lastrowid, case_id, now, author_kind, author_id, body, private)
+            return Message(cur.lastrowid or 0, case_id, now, author_kind, author_id, body, private)
 
     async def change_status(
         self,
@@ -359,7 +359,7 @@ class CaseRepo(Repo):
                     )
             return await _erase(db, [r["id"] for r in rows], now, unlink=True)
 
-    async def closed_before(self, before: float) -> list[int]:
+    async def closed_before(self, before: float) -> builtins.list[int]:
         """Ids of cases closed before ``before`` whose personal data is still there
         (for the retention job)."""
         rows = await self.store.fetchall(

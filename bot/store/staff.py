@@ -43,7 +43,7 @@ class Area:
             return False
         if self.township is None:
             return True
-        return bool(township) and self.township in township
+        return bool(township and self.township in township)
 
     @property
     def is_everywhere(self) -> bool:

@@ -117,7 +117,8 @@ class WorkflowRepo(Repo):
             cur = await db.execute("SELECT status FROM cases WHERE id = ?", (case_id,))
             row = await cur.fetchone()
             won = False
-            if row is not None and row["status"] in UNCLAIMED:
+            before = row["status"] if row is not None else None
+            if before in UNCLAIMED:
                 cur = await db.execute(
                     "UPDATE cases SET status = 'claimed', assignee_id = ?, claimed_at = ?,"
                     " first_claimed_at = COALESCE(first_claimed_at, ?), updated_at = ?,"
@@ -130,7 +131,7 @@ class WorkflowRepo(Repo):
                 await db.execute(
                     "INSERT INTO case_history (case_id, at, actor_kind, actor_id, from_status,"
                     " to_status) VALUES (?, ?, 'staff', ?, ?, 'claimed')",
-                    (case_id, now, worker_id, row["status"]),
+                    (case_id, now, worker_id, before),
                 )
             cur = await db.execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
             row = await cur.fetchone()

@@ -19,6 +19,7 @@ What the adapter adds on top of the engine, and nothing more:
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ from telegram.ext import (
     BaseRateLimiter,
     CallbackQueryHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     filters,
 )
@@ -48,7 +50,7 @@ from telegram.request import BaseRequest
 from bot.dialog.events import Contact, Document, Event, Location
 from bot.render import html_to_plain
 from bot.telegram.guards import FloodGuard, RecentUpdates
-from bot.telegram.outgoing import DEEP_LINK_PREFIX, Sender
+from bot.telegram.outgoing import _NO_PREVIEW, DEEP_LINK_PREFIX, Sender
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -59,12 +61,15 @@ log = logging.getLogger(__name__)
 
 GROUP_CHATS = {ChatType.GROUP, ChatType.SUPERGROUP}
 # Commands offered in the groups' command menu.
-GROUP_MENU_COMMANDS = {"start", "menu", "help"}
+GROUP_MENU_COMMANDS = {"start", "menu", "help", "privacy"}
 # Menu items that show only public information (policies, the list, channels); the
 # others (screening, help request, progress) are sent to a private chat.
 GROUP_SAFE_MENU = {"ask", "list", "channels"}
 # The command menu, in this order, for the commands the engine has.
-MENU_COMMANDS = ("start", "menu", "help", "cancel", "forget")
+MENU_COMMANDS = ("start", "menu", "help", "cancel", "privacy", "forget")
+# Telegram's limits for setMyDescription and setMyShortDescription.
+MAX_DESCRIPTION = 512
+MAX_SHORT_DESCRIPTION = 120
 CHANNEL_KEY = "sanliang.channel"
 _DEFAULT = object()
 
@@ -292,7 +297,6 @@ class TelegramChannel(Sender):
             await context.bot.send_message(
                 update.effective_chat.id,
                 self.renderer.render("core/error"),
-                parse_mode=ParseMode.HTML,
                 reply_markup=menu,
             )
         except Exception as exc:  # noqa: BLE001 - the error path must never raise
@@ -305,10 +309,17 @@ class TelegramChannel(Sender):
         return [BotCommand(n, self.renderer.label(f"telegram.cmd.{n}")) for n in names]
 
     async def setup_commands(self, bot: Any) -> None:
-        """The Chinese command menu: all commands in private chats, the public ones in groups."""
+        """The Chinese command menu (all commands in private chats, the public ones in
+        groups), and the descriptions an empty chat shows before /start."""
         await bot.set_my_commands(self.commands())
         await bot.set_my_commands(self.commands(), scope=BotCommandScopeAllPrivateChats())
         await bot.set_my_commands(self.commands(group=True), scope=BotCommandScopeAllGroupChats())
+        # Plain text (Telegram shows descriptions without markup): the rendered
+        # template unescaped, then cut to Telegram's limits.
+        description = html.unescape(self.renderer.render("telegram/description")).strip()
+        short = html.unescape(self.renderer.render("telegram/short_description")).strip()
+        await bot.set_my_description(description[:MAX_DESCRIPTION])
+        await bot.set_my_short_description(short[:MAX_SHORT_DESCRIPTION])
 
 
 def channel_of(application: Application) -> TelegramChannel:
@@ -349,6 +360,10 @@ def build_application(
         rate_limiter = AIORateLimiter()
     if rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)  # type: ignore[arg-type]
+    # Every message is Telegram HTML without link previews, unless a call says otherwise.
+    builder = builder.defaults(
+        Defaults(parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW)
+    )
     application = builder.build()
 
     channel = TelegramChannel(app, flood if flood is not None else FloodGuard())

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -19,6 +19,8 @@ EXIT_BAD_TOKEN = 3
 EXIT_UNREACHABLE = 4
 PRUNE_EVERY = 6 * 3600.0
 STOP_TIMEOUT = 20.0
+# What Telegram accepts as a webhook's secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def add_parser(
@@ -29,7 +31,8 @@ def add_parser(
         "run",
         help="run the assistant as a Telegram bot",
         description="Run the assistant on Telegram. The bot token comes from "
-        "TELEGRAM_BOT_TOKEN or the configuration file ([telegram] token). Long polling by "
+        "TELEGRAM_BOT_TOKEN, the file named by TELEGRAM_BOT_TOKEN_FILE, the systemd credential "
+        "telegram-token, or the configuration file ([telegram] token). Long polling by "
         "default; --webhook-url switches to a webhook. Stop with Ctrl-C or SIGTERM. "
         f"Exit codes: {EXIT_NO_TOKEN} no token, {EXIT_BAD_TOKEN} token rejected by Telegram, "
         f"{EXIT_UNREACHABLE} Bot API server unreachable.",
@@ -59,7 +62,8 @@ def add_parser(
         "--secret-token",
         metavar="TOKEN",
         help="webhook mode: secret Telegram sends in each request's header "
-        "(default: $TELEGRAM_WEBHOOK_SECRET)",
+        "(required; default: $TELEGRAM_WEBHOOK_SECRET, the file in "
+        "$TELEGRAM_WEBHOOK_SECRET_FILE, or the systemd credential telegram-webhook-secret)",
     )
     run.set_defaults(func=cmd_run)
     return run
@@ -74,15 +78,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     token = (cfg.telegram_token or "").strip()
     if not token:
         print(
-            'error: no Telegram bot token. Set TELEGRAM_BOT_TOKEN or put `token = "..."` '
-            "under [telegram] in the configuration file (sanliang.toml).",
+            "error: no Telegram bot token. Set TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_TOKEN_FILE, "
+            'load the systemd credential telegram-token, or put `token = "..."` under '
+            "[telegram] in the configuration file (sanliang.toml).",
             file=sys.stderr,
         )
         return EXIT_NO_TOKEN
-    secret = args.secret_token or os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None
+    secret = args.secret_token or cfg.webhook_secret or None
     if args.webhook_url and not urlparse(args.webhook_url).scheme.startswith("http"):
         print(f"error: --webhook-url must be an http(s) URL: {args.webhook_url}", file=sys.stderr)
         return 2
+    if args.webhook_url and not (secret and WEBHOOK_SECRET.fullmatch(secret)):
+        # Without it anyone who finds the URL can post forged updates to the bot.
+        print(
+            "error: webhook mode needs a secret token of 1-256 characters A-Z a-z 0-9 _ -: "
+            "set TELEGRAM_WEBHOOK_SECRET, TELEGRAM_WEBHOOK_SECRET_FILE, the systemd "
+            "credential telegram-webhook-secret, or --secret-token "
+            '(e.g. "$(openssl rand -hex 32)").',
+            file=sys.stderr,
+        )
+        return EXIT_NO_TOKEN
     return asyncio.run(_run(cfg, token, args, secret))
 
 
@@ -153,9 +168,10 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
                 await asyncio.wait_for(_stop(application), STOP_TIMEOUT)
         return 0
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-            if sig is not None:
-                loop.remove_signal_handler(sig)
+        hup: signal.Signals | None = getattr(signal, "SIGHUP", None)
+        for stop_sig in (signal.SIGINT, signal.SIGTERM, hup):
+            if stop_sig is not None:
+                loop.remove_signal_handler(stop_sig)
         await app.close()
 
 

@@ -27,6 +27,8 @@ BOT_ID = 7_000_000_001
 BOT_USERNAME = "sanliang_test_bot"
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
+MAX_DESCRIPTION = 512
+MAX_SHORT_DESCRIPTION = 120
 
 # Telegram's HTML parse mode: these tags and nothing else.
 _ALLOWED_TAGS = {
@@ -120,6 +122,8 @@ class BotAPIStub:
         self._update_ready = threading.Condition(self._lock)
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
+        # ("description" | "short_description", language_code or "") -> text
+        self.bot_texts: dict[tuple[str, str], str] = {}
 
     # -- what tests look at --------------------------------------------------
 
@@ -276,6 +280,21 @@ class BotAPIStub:
     def _m_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         with self._lock:
             return self.commands.get("default", [])
+
+    # setMyDescription / setMyShortDescription, within Telegram's limits.
+    def _set_text(self, params: dict[str, Any], key: str, limit: int) -> bool:
+        text = params.get(key) or ""
+        if not isinstance(text, str) or len(text) > limit:
+            raise ApiError(400, f"Bad Request: {key} is too long")
+        with self._lock:
+            self.bot_texts[key, str(params.get("language_code") or "")] = text
+        return True
+
+    def _m_setMyDescription(self, params: dict[str, Any]) -> bool:
+        return self._set_text(params, "description", MAX_DESCRIPTION)
+
+    def _m_setMyShortDescription(self, params: dict[str, Any]) -> bool:
+        return self._set_text(params, "short_description", MAX_SHORT_DESCRIPTION)
 
 
 def envelope(result: Any = None, error: ApiError | None = None) -> tuple[int, bytes]:

@@ -17,7 +17,6 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyParameters,
 )
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.dialog.events import Button, Reply
@@ -175,10 +174,8 @@ class Sender:
             await bot.send_message(
                 chat_id,
                 text,
-                parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 reply_parameters=params,
-                link_preview_options=_NO_PREVIEW,
             )
         except Forbidden:
             log.info("chat unreachable (blocked or left)")
@@ -191,9 +188,9 @@ class Sender:
             await bot.send_message(
                 chat_id,
                 html_to_plain(text),
+                parse_mode=None,  # over the HTML default
                 reply_markup=markup,
                 reply_parameters=params,
-                link_preview_options=_NO_PREVIEW,
             )
         return True
 
@@ -203,9 +200,7 @@ class Sender:
                 text,
                 chat_id=message.chat.id,
                 message_id=message.message_id,
-                parse_mode=ParseMode.HTML,
                 reply_markup=markup,
-                link_preview_options=_NO_PREVIEW,
             )
         except BadRequest as exc:
             if "not modified" in exc.message.lower():
