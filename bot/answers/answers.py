@@ -178,16 +178,15 @@ class Answers:
         if m:
             a, b = _CN_DIGITS[m.group(1)], _CN_DIGITS[m.group(2)]
             unit = _CN_UNITS[m.group(3)]
-            low, high = a * unit, b * unit
-            return (low, high) if low < high else None
+            return (a * unit, b * unit) if a < b else None
         m = _SPAN.match(t)
         if m:
-            low, high = simple_number(m.group(1)), simple_number(m.group(3))
-            if high is not None and m.group(1) in _CN_DIGITS and high >= 10:
+            start, end = simple_number(m.group(1)), simple_number(m.group(3))
+            if end is not None and m.group(1) in _CN_DIGITS and end >= 10:
                 # 两到三千: the unit written once, after the second number
-                low = _CN_DIGITS[m.group(1)] * 10 ** (len(str(high)) - 1)
-            if low is not None and high is not None and low < high:
-                return low, high
+                start = _CN_DIGITS[m.group(1)] * 10 ** (len(str(end)) - 1)
+            if start is not None and end is not None and start < end:
+                return start, end
         return None
 
 

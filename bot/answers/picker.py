@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.answers.answers import Answers
 
@@ -50,7 +51,10 @@ def short_place(answers: Answers, name: str) -> str:
     return (core + kind)[:MAX_LABEL]
 
 
-def page(items: Sequence[str], number: int, per_page: int) -> tuple[list[str], bool]:
+T = TypeVar("T")
+
+
+def page(items: Sequence[T], number: int, per_page: int) -> tuple[list[T], bool]:
     """Items of page ``number`` (0-based) and whether a next page exists."""
     start = number * per_page
     return list(items[start : start + per_page]), start + per_page < len(items)

@@ -34,7 +34,7 @@ class Example:
 
 def load_set(path: Path) -> list[Example]:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    out = []
+    out: list[Example] = []
     for key, texts in data.items():
         label, _, batch = str(key).partition("_")
         if label not in LABELS or not (batch == "" or batch.isdigit()):

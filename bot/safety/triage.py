@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+_T2S: Callable[[str], str] | None
 try:  # OpenCC converts traditional characters (著火, 煤氣) to simplified ones.
     import opencc
 
