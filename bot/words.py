@@ -15,6 +15,7 @@ MAX_SAYING_CHARS = 20
 # The groups features read: a missing one is an error, not a silent empty set.
 REQUIRED = {
     "screening": ("restart", "back", "unknown"),
+    "screening_whom": ("for_self", "for_other", "agreed", "later"),
     "staff_roles": ("worker", "admin"),
 }
 

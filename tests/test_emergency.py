@@ -154,6 +154,7 @@ async def test_idiom_is_answered_as_usual(chat):
 
 async def test_triage_interrupts_a_form_step_and_back_resumes_it(chat):
     await chat.press("menu:screen")
+    await chat.tap("为自己测")
     question = chat.last[-1].text.splitlines()[-2]  # 第 1 题 ...
     await chat.send("我老汉儿晕倒了 叫不醒")
     assert first_line(chat) == "<b>请马上打 120（急救）</b>"

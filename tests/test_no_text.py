@@ -41,6 +41,7 @@ async def test_whitespace_only_gets_a_reply(app, blank):
 
 async def test_media_inside_a_form_keeps_the_step(app, chat):
     await chat.press("menu:screen")
+    await chat.tap("为自己测")
     await chat.send("凉山州")
     replies = await app.engine.handle(Event(user_id=chat.user_id, chat_id=1, media="voice"))
     assert "听不了语音" in replies[0].text

@@ -9,6 +9,8 @@ from tests.conftest import Chat
 
 async def _start(chat: Chat) -> None:
     await chat.press("menu:screen")
+    assert "为谁" in chat.text()
+    await chat.tap("为自己测")
     assert "第 1 题" in chat.text()
     assert "户口" in chat.text()
 
@@ -61,7 +63,12 @@ async def test_full_screening_poor_elderly_in_chengdu(chat):
     await chat.tap("没有残疾证")
     assert "照顾" in chat.text()
     await chat.tap("没有，或者他们没能力照顾")
-    # one person aged 72: no questions about work, pupils or orphans
+    # one person aged 72: no questions about work, pupils or orphans; savings and
+    # property are asked because 低保 and 特困 depend on them
+    assert "存款" in chat.text()
+    await chat.tap("没有或不到1万")
+    assert "汽车" in chat.text()
+    await chat.tap("都没有")
     assert "住房" in chat.text()
     await chat.tap("住房没问题")
     await chat.tap("都没有")
@@ -146,6 +153,8 @@ async def test_buttons_for_another_question_are_stale(chat):
 async def test_back_from_the_first_question_leaves(chat):
     await _start(chat)
     await chat.press("nav:back")
+    assert "为谁" in chat.text()
+    await chat.press("nav:back")
     assert "menu:screen" in [p for r in chat.last for p in r.payloads()]
 
 
@@ -186,9 +195,9 @@ async def test_results_after_skipping_everything(chat):
     text = chat.text()
     assert "测评结果（" in text and "可以去问一问" in text
     assert "选了「不清楚」" in text
-    # never more than a dozen or so questions even when nothing is known
+    # never more than about 15 questions even when nothing is known
     state = await chat.app.store.load_state(chat.user_id)
-    assert len(state["stack"]) <= 14
+    assert len(state["stack"]) <= 16
     assert state["memory"]["screening"]["answers"] == {}
 
 
@@ -211,6 +220,7 @@ async def test_number_question_letters_the_buttons_in_the_terminal(app):
     channel = ConsoleChannel(app.engine, 7, out=out)
     await channel.send("/start")
     await channel.send("3")  # 自助测评
+    await channel.send("1")  # 为自己测
     await channel.send("1")  # 成都市
     await channel.send("1")  # 城镇
     assert channel.lettered
@@ -228,7 +238,7 @@ async def test_duplicate_update_is_ignored(chat):
 
 
 async def test_a_policy_opened_from_the_result_leads_back_to_it(app, chat):
-    await chat.press("menu:screen")
+    await _start(chat)
     for _ in range(20):  # 不清楚 to every question, up to the result
         if "测评结果（" in chat.text():
             break
@@ -242,3 +252,110 @@ async def test_a_policy_opened_from_the_result_leads_back_to_it(app, chat):
     assert "测评结果（" in chat.text()
     await chat.press("scr:read:nosuch")
     assert "该按钮已过期" in chat.text()
+
+
+# -- honest dates in answers (issue #13 point 4) ------------------------------------------
+
+
+def test_figure_notes_follow_the_date_and_the_area():
+    import datetime as dt
+
+    from bot.config import PROJECT_ROOT
+    from bot.content import load_content
+
+    content, _report = load_content(PROJECT_ROOT)
+    sc = content.screening
+    dibao = content.knowledge.topics["dibao"]
+    on = dt.date(2026, 12, 1)
+    # no area known: the newest provincial floor (2024-07) is more than 12 months old
+    assert sc.date_notes(dibao, on) == [
+        "四川省 2024 年低保最低标准是 2024 年 7 月起执行的，已经一年多了，"
+        "现在可能已经调高，请向乡镇（街道）问清楚。"
+    ]
+    assert sc.date_notes(dibao, dt.date(2025, 6, 1)) == []
+    # 成都's 2026 figure is 11 months old on 2026-12-01, 泸州's 2024 figure is not fresh
+    assert sc.date_notes(dibao, on, "成都市", None) == []
+    assert any("泸州市 2024 年城市低保标准" in n for n in sc.date_notes(dibao, on, "泸州市"))
+    assert any("成都市 2026 年" in n for n in sc.date_notes(dibao, dt.date(2027, 2, 1), "成都市"))
+    disability = content.knowledge.topics["disability-subsidies"]
+    notes = sc.date_notes(disability, on)
+    assert any("一级重度残疾人护理补贴标准是 2025 年 3 月起执行的" in n for n in notes)
+    assert content.knowledge.topics["hotlines"].meta.get("figures") is None
+
+
+async def test_answer_warns_about_an_old_floor(chat):
+    await chat.send("低保标准是好多")
+    text = chat.text()
+    assert "最低生活保障" in text
+    assert "四川省 2024 年低保最低标准是 2024 年 7 月起执行的" in text
+
+
+async def test_check_rejects_an_unknown_figure_in_a_topic(tmp_path):
+    import shutil
+
+    from bot.config import PROJECT_ROOT
+    from bot.content import load_content
+
+    for d in ("policy_texts", "intents", "templates"):
+        shutil.copytree(PROJECT_ROOT / d, tmp_path / d)
+    path = tmp_path / "policy_texts" / "dibao.md"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("figures: [dibao_standard]", "figures: [dibao]"),
+        encoding="utf-8",
+    )
+    _content, report = load_content(tmp_path)
+    assert any(
+        p.path == "policy_texts/dibao.md" and "unknown measure 'dibao'" in p.message
+        for p in report.errors
+    )
+
+
+# -- screening for someone else (代办) -------------------------------------------------------
+
+
+async def test_screening_for_a_neighbour_says_his_or_her_household(chat):
+    await chat.press("menu:screen")
+    await chat.tap("帮家人或邻居测")
+    assert "同意" in chat.text() and "不问姓名" in chat.text()
+    await chat.send("要得")  # typed consent words count
+    assert "第 1 题" in chat.text() and "他（她）家的户口" in chat.text()
+    await chat.tap("成都市")
+    await chat.tap("城镇")
+    assert "他（她）家一共有几口人" in chat.text()
+    await chat.send("1")
+    await chat.send("500")
+    await chat.send("80")
+    await chat.tap("没有残疾证")
+    await chat.tap("没有，或者他们没能力照顾")
+    await chat.tap("没有或不到1万")
+    await chat.tap("都没有")
+    await chat.tap("住房没问题")
+    await chat.tap("都没有")
+    await chat.tap("不算多")
+    text = chat.text()
+    assert "测评结果（" in text
+    assert "他（她）家人均月收入 500 元" in text and "您家" not in text
+    state = await chat.app.store.load_state(chat.user_id)
+    assert state["memory"]["screening"]["for_other"] is True
+    # 重新开始 keeps who it is for: straight to the first question, still 他（她）家
+    await chat.send("重新开始")
+    assert "第 1 题" in chat.text() and "他（她）家的户口" in chat.text()
+
+
+async def test_helper_without_the_persons_agreement_stops(chat):
+    await chat.press("menu:screen")
+    await chat.send("帮别人")
+    assert "同意" in chat.text()
+    await chat.tap("还没问过")
+    assert "先问问他（她）" in chat.text()
+    state = await chat.app.store.load_state(chat.user_id)
+    assert state is None or state.get("flow") != "screening"
+    # an answer button from before is stale now
+    await chat.press("scr:w:agreed")
+    assert "过期" in chat.text()
+
+
+async def test_typed_for_myself_starts_the_questions(chat):
+    await chat.press("menu:screen")
+    await chat.send("自己")
+    assert "第 1 题" in chat.text() and "您家的户口" in chat.text()

@@ -74,6 +74,18 @@ def test_household_rules(screening, case):
         assert r["reasons"], f"{r['program']} has no reason"
         for reason in r["reasons"]:
             assert "{" not in reason and "None" not in reason
+    said = {r["program"]: "\n".join(r["reasons"]) for r in out["results"]}
+    for pid, texts in case.get("reasons", {}).items():
+        for text in texts:
+            assert str(text) in said[pid], f"{pid}: {text!r} not in {said[pid]!r}"
+    for pid, texts in case.get("no_reasons", {}).items():
+        for text in texts:
+            assert str(text) not in said[pid], f"{pid}: {text!r} in {said[pid]!r}"
+    warnings = "\n".join(out["warnings"])
+    for text in case.get("warnings", []):
+        assert text in warnings, f"{text!r} not in {warnings!r}"
+    if case.get("no_warnings"):
+        assert out["warnings"] == []
 
 
 @pytest.mark.parametrize("case", CASES[::3])
@@ -86,7 +98,9 @@ def test_household_cli(tmp_path, capsys, case):
     got = {r["program"]: r["verdict"] for r in out["results"]}
     for pid, verdict in case["output"].items():
         assert got[pid] == verdict
-    assert set(out) == {"results", "unknown"}
+    assert set(out) == {"results", "unknown", "standards", "warnings"}
+    for s in out["standards"]:
+        assert {"measure", "title", "value", "from", "year", "source", "stale"} <= set(s)
     for r in out["results"]:
         assert set(r) == {"program", "verdict", "reasons", "documents"}
         assert all(isinstance(d, str) for d in r["documents"])
@@ -128,6 +142,11 @@ def test_cli_rejects_invalid_answers(tmp_path):
         ({"monthly_income": 10**12}, "monthly_income"),
         ({"household_size": 1.5}, "household_size"),
         ({"disability_grade": 5}, "disability_grade"),
+        ({"savings_per_person": -1}, "savings_per_person"),
+        ({"financial_assets": -2000}, "financial_assets"),
+        ({"has_car": "yes"}, "has_car"),
+        ({"has_property": 1}, "has_property"),
+        ({"savings_per_person": "很多"}, "savings_per_person"),
     ]
     for answers, fact in bad:
         path = tmp_path / "a.json"
@@ -150,6 +169,28 @@ def test_cli_reads_stdin_and_prints_text(capsys, monkeypatch):
     assert main(["screen", "--answers", "-", "--date", "2023-05-01"]) == 0
     out = capsys.readouterr().out
     assert "乡镇人民政府或街道办事处" in out and "<b>" not in out
+
+
+def test_cli_date_drives_staleness(tmp_path, capsys):
+    path = tmp_path / "a.yml"
+    path.write_text(
+        "region: 成都市\narea: urban\nhousehold_size: 1\nmonthly_income: 500\n"
+        "savings_per_person: 0\nhas_car: false\nhas_property: false\n",
+        encoding="utf-8",
+    )
+    assert main(["screen", "--answers", str(path), "--date", "2026-12-01"]) == 0
+    fresh = capsys.readouterr().out
+    assert "成都市 2026 年低保标准 1120 元" in fresh and "一年多" not in fresh
+    assert "大约每月补 620 元" in fresh
+    assert main(["screen", "--answers", str(path), "--date", "2027-02-01"]) == 0
+    old = capsys.readouterr().out
+    assert "成都市 2026 年低保标准是 2026 年 1 月起执行的，已经一年多了" in old
+    assert "大约每月补" not in old
+    assert main(["screen", "--answers", str(path), "--date", "2027-02-01", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    used = {s["measure"]: s for s in out["standards"]}
+    assert used["dibao_standard"]["stale"] and used["dibao_standard"]["from"] == "2026-01-01"
+    assert used["savings_large"]["admin_set"] and not used["savings_large"]["stale"]
 
 
 def test_cli_bad_date(tmp_path, capsys):
@@ -331,6 +372,29 @@ def test_check_warns_on_unconfirmed_values():
     assert any(
         "confidence M" in w and w.startswith("policy_texts/standards.yml:") for w in warnings
     )
+    # every kind an administrator has to look at, by its prefix
+    std = [w.split(": warning: ", 1)[1] for w in warnings if "standards.yml" in w]
+    assert any(w.startswith("admin-set: savings_large") for w in std)
+    assert any(w.startswith("inferred: dibao_standard province from 2024-07-01") for w in std)
+    assert any(w.startswith("derived: tekun_standard 成都市") for w in std)
+    assert any(w.startswith("floor: dibao_standard 南充市") for w in std)
+    # the newest figure of 南充 (the 2024 floor) is past 12 months today
+    assert any(w.startswith("stale: dibao_standard 南充市") for w in std)
+
+
+def test_check_lists_stale_figures_on_a_given_day():
+    from bot.content import Report
+    from bot.screening.standards_load import load_standards
+
+    report = Report(PROJECT_ROOT)
+    load_standards(PROJECT_ROOT, report, today=dt.date(2026, 12, 1))
+    stale = [str(p) for p in report.warnings if "stale:" in str(p)]
+    assert any("dibao_standard 泸州市" in w for w in stale)
+    assert not any("dibao_standard 成都市" in w for w in stale)
+    report = Report(PROJECT_ROOT)
+    load_standards(PROJECT_ROOT, report, today=dt.date(2027, 2, 1))
+    stale = [str(p) for p in report.warnings if "stale:" in str(p)]
+    assert any("dibao_standard 成都市" in w for w in stale)
 
 
 @pytest.mark.parametrize(
@@ -350,10 +414,22 @@ def test_check_warns_on_unconfirmed_values():
          "program: orphans", "differs from the file name"),
         ("policy_texts/standards.yml", "      自贡市: floor", "      自贡: floor",
          "unknown region '自贡'"),
-        ("policy_texts/standards.yml", "          source: 成府发〔2022〕20号\n", "",
+        ("policy_texts/standards.yml", "          source: 成府发〔2022〕20号《成都市人民政府关于提高最低生活保障标准的通知》（有效期1年）\n", "",
          "missing source"),
         ("policy_texts/standards.yml", "        confidence: H\n", "        confidence: X\n",
          "confidence must be one of"),
+        ("policy_texts/standards.yml", "        checked: 2026-12-01\n", "        checked: yesterday\n",
+         "'checked' must be a date"),
+        ("policy_texts/standards.yml", "        inferred: true\n", "        inferred: maybe\n",
+         "inferred must be true or false"),
+        ("policy_texts/standards.yml", "      factor: 1.3\n", "      factor: -1\n",
+         "factor must be a number > 0"),
+        ("policy_texts/standards.yml", "      measure: dibao_standard\n", "      measure: dibao\n",
+         "derive from unknown measure 'dibao'"),
+        ("policy_texts/standards.yml", "已经一年多了", "已经{months}个月了",
+         "texts stale: unknown placeholder months"),
+        ("policy_texts/standards.yml", "        value: 30000\n", "        value: 25000\n",
+         "not the lower bound of a savings band"),
         ("intents/questionnaire.yml", "  - fact: household_size", "  - fact: household",
          "unknown fact 'household'"),
         ("intents/questionnaire.yml", "prompt: 您家一共有几口人？",

@@ -83,6 +83,7 @@ async def test_navigation_words_are_never_questions(app, chat):
 
 async def test_back_word_inside_the_screening_goes_back_one_question(chat):
     await chat.press("menu:screen")
+    await chat.tap("为自己测")
     await chat.send("凉山州")
     assert "第 2 题" in chat.text()
     await chat.send("返回")
@@ -91,6 +92,7 @@ async def test_back_word_inside_the_screening_goes_back_one_question(chat):
 
 async def test_screening_takes_typed_words(chat):
     await chat.press("menu:screen")
+    await chat.tap("为自己测")
     await chat.send("凉山州")
     assert "第 2 题" in chat.text()
     await chat.send("农村户口")
@@ -106,6 +108,7 @@ async def test_screening_takes_typed_words(chat):
 
 async def test_forged_amount_button_is_refused(chat):
     await chat.press("menu:screen")
+    await chat.tap("为自己测")
     await chat.press("scr:n:monthly_income:2500")  # not the question being asked
     assert "该按钮已过期" in chat.text()
 

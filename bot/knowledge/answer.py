@@ -34,6 +34,7 @@ def answer_reply(
     *,
     token: str | None = None,
     question: str | None = None,
+    date_notes: list[str] | tuple[str, ...] = (),
 ) -> Reply:
     """The topic's snippet with its source and date, related topics and, for an
     answer to a question (``token``), the feedback buttons."""
@@ -45,6 +46,7 @@ def answer_reply(
         "unconfirmed": bool(topic.unconfirmed),
         "question": question,
         "feedback": token is not None,
+        "date_notes": list(date_notes),  # old figures, in plain words (bot.screening.dates)
     }
     shown = list(sections)
     text = r.render("knowledge/answer", sections=shown, truncated=False, **context)

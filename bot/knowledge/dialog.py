@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from typing import TYPE_CHECKING
 
+from bot.calendar import local_date
 from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.knowledge.matcher import Result, Settings
@@ -39,11 +41,38 @@ def screenable(turn: Turn, topic: Topic) -> bool:
     return topic.program and topic.id in (getattr(screening, "programs", None) or {})
 
 
+def date_notes(turn: Turn, topic: Topic) -> list[str]:
+    """Warnings for the old figures the topic cites, for the resident's 市州 when their
+    screening said it (bot.screening.dates)."""
+    screening = getattr(turn.content, "screening", None)
+    if screening is None:
+        return []
+    memory = turn.state.memory.get("screening")
+    answers = memory.get("answers") if isinstance(memory, dict) else None
+    answers = answers if isinstance(answers, dict) else {}
+    region, area = answers.get("region"), answers.get("area")
+    return screening.date_notes(
+        topic,
+        local_date(time.time()),
+        region if isinstance(region, str) else None,
+        area if isinstance(area, str) else None,
+    )
+
+
 def topic_reply(
     turn: Turn, topic: Topic, *, token: str | None = None, question: str | None = None
 ) -> None:
-    """Say the topic's short answer (bot.knowledge.short); details on demand."""
-    turn.add(short_answer(turn.r, topic, token=token, screenable=screenable(turn, topic)))
+    """Say the topic's short answer (bot.knowledge.short), with the warnings about old
+    figures first; details on demand."""
+    turn.add(
+        short_answer(
+            turn.r,
+            topic,
+            token=token,
+            notes=date_notes(turn, topic),
+            screenable=screenable(turn, topic),
+        )
+    )
 
 
 def fallback_reply(turn: Turn, question: str, nothing_fits: bool = False) -> None:

@@ -15,7 +15,7 @@ from bot.dialog.flow import Flow, StaleButton, Turn
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 
 
-def _grid(buttons: list[Button], columns: int) -> list[list[Button]]:
+def grid(buttons: list[Button], columns: int) -> list[list[Button]]:
     return [buttons[i : i + columns] for i in range(0, len(buttons), columns)]
 
 
@@ -42,7 +42,7 @@ class CatalogueFlow(Flow):
         if not shown and number:
             raise StaleButton(str(number))
         buttons = [Button(c.name, f"lst:c:{c.id}") for c in shown]
-        rows = _grid(buttons, 2)
+        rows = grid(buttons, 2)
         if more:
             rows.append([turn.button("screen.list.more", f"lst:p:{number + 1}")])
         elif number:

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import Content, Report
+from bot.screening.dates import check_topic_figures, figure_notes, topic_figures
 from bot.screening.expr import evaluate
 from bot.screening.facts import FACTS, PROGRAMS, REGIONS
 from bot.screening.questionnaire import Question, Questionnaire, load_questionnaire
 from bot.screening.rules import Evaluation, Program, ProgramResult
 from bot.screening.rules_load import load_programs
-from bot.screening.standards import Standards, load_standards
+from bot.screening.standards import Standards
+from bot.screening.standards_load import load_standards
 
 # Households every rule is tried on at load time, to catch type mistakes in expressions.
 _SAMPLES: list[dict[str, Any]] = [
@@ -101,6 +103,12 @@ class Screening:
                 return q
         return None
 
+    def date_notes(
+        self, topic: Any, on: dt.date, region: str | None = None, area: str | None = None
+    ) -> list[str]:
+        """Plain-words warnings for the old figures a topic cites (see bot.screening.dates)."""
+        return figure_notes(self.standards, topic_figures(topic), on, region, area)
+
     def results(self, ev: Evaluation) -> list[ProgramResult]:
         return [ev.program(pid) for pid in PROGRAMS if pid in self.programs]
 
@@ -129,8 +137,38 @@ def load(root: Path, report: Report, content: Content) -> Screening | None:
     if questionnaire is None:
         return None
     _check_questionnaire(root, report, questionnaire)
+    _check_savings_bands(root, report, questionnaire, standards)
+    check_topic_figures(root, report, topics, standards)
     _try_samples(report, standards, programs, questionnaire)
     return Screening(standards, programs, questionnaire, topics)
+
+
+# Admin-set savings lines and the savings question's bands must agree: each band's
+# value is its lower bound, so a line between two bounds would misjudge a band.
+SAVINGS_LINES = ("savings_large", "savings_very_large")
+
+
+def _check_savings_bands(
+    root: Path, report: Report, q: Questionnaire, standards: Standards
+) -> None:
+    question = q.get("savings_per_person")
+    if question is None or question.type != "choice":
+        return
+    bounds = {o.value for o in question.options}
+    path = root / "policy_texts" / "standards.yml"
+    for mid in SAVINGS_LINES:
+        m = standards.measures.get(mid)
+        if m is None:
+            continue
+        for e in m.province:
+            v = e.values.get("urban")
+            if v not in bounds:
+                report.error(
+                    path,
+                    e.line,
+                    f"{mid} from {e.start}: {v:g} is not the lower bound of a savings band in "
+                    "intents/questionnaire.yml (savings_per_person); change both together",
+                )
 
 
 def _check_questionnaire(root: Path, report: Report, q: Questionnaire) -> None:

@@ -1,27 +1,32 @@
-"""The self-screening questionnaire with its explained result (menu "screen"); the
-catalogue of help (menu "list") is bot.screening.catalogue.
+"""亮清单 in the chat: the self-screening questionnaire with its explained result
+(menu "screen"); the catalogue of help (menu "list") is bot.screening.catalogue.
 
-Payloads: ``scr:a:<fact>:<option>``, ``scr:u:<fact>`` (不清楚), ``scr:g:<fact>:<group>``
-(a group of a long choice: 市州 by 片区), ``scr:n:<fact>:<amount>`` (an amount offered
-for a typed range), ``scr:full`` (详细结果), ``scr:read:<program>``, ``scr:restart``.
-Answer buttons are only valid for the question being asked right now; anything else
-is a StaleButton.
+Payloads: ``scr:w:self|other|agreed|later``
+(for whom: oneself, or someone else with their agreement), ``scr:a:<fact>:<option>``,
+``scr:u:<fact>`` (不清楚), ``scr:g:<fact>:<group>`` (a group of a long choice: 市州 by
+片区), ``scr:n:<fact>:<amount>`` (an amount offered for a typed range such as 两三千),
+``scr:full`` (详细结果), ``scr:read:<program>``, ``scr:restart``. Answer buttons are
+only valid for the question being asked right now; anything else is a StaleButton.
+
+Screening for someone else (a child for a parent, a neighbour, a 网格员): the helper
+confirms the person agrees, and the questions and the result say 他（她）家 instead of
+您家.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import TYPE_CHECKING, Any
 
-from bot.answers.picker import MAX_BUTTONS, groups_for, short_place
-from bot.dialog.events import Button
+from bot.answers.picker import MAX_BUTTONS, groups_for
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.screening.catalogue import CatalogueFlow
 from bot.screening.facts import InvalidAnswer, check_value
 from bot.screening.questionnaire import NumberError, Question, parse_number
 from bot.screening.result import result_context, screen
 from bot.screening.result_view import say_result
+from bot.screening.result_view import third_person as _third
+from bot.screening.typed import ask_within, choice_rows
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -29,11 +34,9 @@ if TYPE_CHECKING:
 
 RESULT = "result"
 FULL_RESULT = "result:full"  # 详细结果, one step after the short result
-_ID = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
-
-
-def _grid(buttons: list[Button], columns: int) -> list[list[Button]]:
-    return [buttons[i : i + columns] for i in range(0, len(buttons), columns)]
+WHOM = "whom"  # 为自己，还是帮家人/邻居？
+AGREE = "agree"  # the helper confirms the person agrees
+_NOT_QUESTIONS = (WHOM, AGREE)
 
 
 # -- the screening ---------------------------------------------------------------
@@ -91,55 +94,81 @@ class ScreeningFlow(Flow):
     async def start(self, turn: Turn, arg: str | None = None) -> None:
         """The questionnaire; ``arg``: one program's id (我能办吗 on its answer), whose
         questions alone are asked."""
-        focus = arg if arg in self.screening(turn).programs else None
-        turn.state.enter(self.name, None, {"answers": {}, "skipped": [], "set_by": {},
+        turn.state.enter(self.name, WHOM, {"answers": {}, "skipped": [], "set_by": {},
                                            "date": self.today().isoformat()})  # fmt: skip
-        if focus:
-            turn.state.data["focus"] = focus
+        if arg in self.screening(turn).programs:
+            turn.state.data["focus"] = arg
         turn.say("screening/intro")
-        q = self.screening(turn).next_question({}, set(), self._date(turn), focus)
+        self._ask_whom(turn)
+
+    async def restart(self, turn: Turn) -> None:
+        """重新开始: the answers go, who the screening is for stays."""
+        data = turn.state.data if turn.state.flow == self.name else {}
+        if data.get("for_other") is False or data.get("helper_confirmed") is True:
+            keep: dict[str, Any] = {
+                k: data[k] for k in ("for_other", "helper_confirmed") if k in data
+            }
+            keep.update({k: data[k] for k in ("focus",) if k in data})
+            turn.state.enter(self.name, WHOM, {"answers": {}, "skipped": [], "set_by": {},
+                                               "date": self.today().isoformat(), **keep})  # fmt: skip
+            if keep.get("for_other"):
+                turn.state.push(AGREE)
+            await self._first(turn)
+            return
+        await self.start(turn)
+
+    def _ask_whom(self, turn: Turn) -> None:
+        rows = [
+            [turn.button("screen.for_self", "scr:w:self")],
+            [turn.button("screen.for_other", "scr:w:other")],
+            [turn.button("nav.menu", "nav:menu")],
+        ]
+        turn.say("screening/whom", rows)
+
+    def _ask_agree(self, turn: Turn) -> None:
+        rows = [
+            [turn.button("screen.other_agreed", "scr:w:agreed")],
+            [turn.button("screen.other_later", "scr:w:later")],
+            [turn.button("nav.back", "nav:back"), turn.button("nav.menu", "nav:menu")],
+        ]
+        turn.say("screening/helper_consent", rows)
+
+    async def _whom(self, turn: Turn, choice: str) -> None:
+        step = turn.state.step
+        if choice in ("self", "other") and step == WHOM:
+            turn.state.data["for_other"] = choice == "other"
+            if choice == "other":
+                turn.state.push(AGREE)
+                self._ask_agree(turn)
+                return
+        elif choice == "agreed" and step == AGREE:
+            turn.state.data["helper_confirmed"] = True
+        elif choice == "later" and step == AGREE:
+            turn.state.leave()
+            turn.say("screening/helper_later", [[turn.button("nav.menu", "nav:menu")]])
+            return
+        else:
+            raise StaleButton(choice)
+        await self._first(turn)
+
+    async def _first(self, turn: Turn) -> None:
+        q = self.screening(turn).next_question({}, set(), self._date(turn), self._focus(turn))
         if q is None:  # nothing to ask (cannot happen with the bundled questionnaire)
-            turn.state.step = RESULT
+            turn.state.push(RESULT)
             self._show_result(turn)
             return
-        turn.state.step = q.fact
+        turn.state.push(q.fact)
         self._ask(turn, q)
+
+    @staticmethod
+    def _for_other(turn: Turn) -> bool:
+        return turn.state.data.get("for_other") is True
 
     def _ask(self, turn: Turn, q: Question, group: int | None = None) -> None:
         """Ask ``q``. A long choice (the 21 市州) is picked by group first, then in the
         group (``group``): never more than MAX_BUTTONS on one screen."""
-        number = len(turn.state.stack) + 1
-        rows: list[list[Button]] = []
-        nav = True
-        listed: list[dict[str, Any]] = []  # the groups' members, said in the text
-        if q.type == "choice" and len(q.options) > MAX_BUTTONS - 2:
-            words = turn.content.answers
-            labels = [o.label for o in q.options]
-            groups = groups_for(words, labels)
-            if group is None:
-                listed = [
-                    {"label": g.label, "members": [short_place(words, m) for m in g.members]}
-                    for g in groups
-                    if len(g.members) > 1
-                ]
-                buttons = [
-                    Button(g.label, f"scr:a:{q.fact}:{labels.index(g.members[0])}")
-                    if len(g.members) == 1
-                    else Button(g.label, f"scr:g:{q.fact}:{i}")
-                    for i, g in enumerate(groups)
-                ]
-            else:
-                members = groups[group].members
-                buttons = [
-                    Button(short_place(words, m), f"scr:a:{q.fact}:{labels.index(m)}")
-                    for m in members
-                ]
-                buttons.append(turn.button("screen.other_group", f"scr:g:{q.fact}:all"))
-                nav = False  # typed 返回 / 退出 still work
-            rows.extend(_grid(buttons, 2))
-        elif q.type == "choice":
-            buttons = [Button(o.label, f"scr:a:{q.fact}:{i}") for i, o in enumerate(q.options)]
-            rows.extend(_grid(buttons, q.columns))
+        number = sum(1 for step in turn.state.stack if step not in _NOT_QUESTIONS) + 1
+        rows, nav, listed = choice_rows(turn, q, group)
         if nav:
             if q.allow_unknown:
                 rows.append([turn.button("screen.unknown", f"scr:u:{q.fact}")])
@@ -148,13 +177,11 @@ class ScreeningFlow(Flow):
                 back.append(turn.button("screen.restart", "scr:restart"))
             rows.append(back)
             rows.append([turn.button("nav.menu", "nav:menu")])
+        prompt, hint = q.prompt, q.hint
+        if self._for_other(turn):
+            prompt, hint = q.prompt_other or _third(prompt), q.hint_other or _third(hint)
         reply = turn.say(
-            "screening/question",
-            rows,
-            number=number,
-            prompt=q.prompt,
-            hint=q.hint,
-            groups=listed,
+            "screening/question", rows, number=number, prompt=prompt, hint=hint, groups=listed
         )
         reply.expects_number = q.type != "choice"
 
@@ -168,10 +195,13 @@ class ScreeningFlow(Flow):
         if turn.event.is_group:
             raise StaleButton(rest)  # the answers are the presser's private conversation
         if rest == "restart":
-            await self.start(turn)
+            await self.restart(turn)
             return
         if rest.startswith("read:"):
             await self._read(turn, rest[len("read:") :])
+            return
+        if rest.startswith("w:"):
+            await self._whom(turn, rest[2:])
             return
         if rest == "full":
             if turn.state.flow != self.name or turn.state.step != RESULT:
@@ -189,6 +219,8 @@ class ScreeningFlow(Flow):
                 raise StaleButton(rest)
             option = q.options[int(idx)]
             await self._answer(turn, q, option.value, option.also)
+        elif parts[0] == "u" and len(parts) == 2 and q.allow_unknown:
+            await self._skip(turn, q)
         elif parts[0] == "g" and len(parts) == 3 and q.type == "choice":
             # a group of a long choice (市州 by 片区), or all the groups again
             groups = groups_for(turn.content.answers, [o.label for o in q.options])
@@ -198,8 +230,6 @@ class ScreeningFlow(Flow):
                 self._ask(turn, q, int(parts[2]))
             else:
                 raise StaleButton(rest)
-        elif parts[0] == "u" and len(parts) == 2 and q.allow_unknown:
-            await self._skip(turn, q)
         elif parts[0] == "n" and len(parts) == 3 and q.type == "number" and parts[2].isdigit():
             # one of the amounts offered for a typed range (两三千)
             try:
@@ -243,12 +273,24 @@ class ScreeningFlow(Flow):
     async def on_text(self, turn: Turn, text: str) -> None:
         q = self._current(turn)
         t = text.strip()
-        # What typed words mean: intents/words.yml (screening: restart, back, unknown),
-        # and typed answers (intents/answers.yml: places, yes/no, 就我一个, 两三千).
+        # What typed words mean: intents/words.yml (screening: restart, back, unknown;
+        # screening_whom: for_self, for_other, agreed, later), and typed answers
+        # (intents/answers.yml: places, yes/no, 就我一个, 两三千).
         said = turn.content.words.which("screening", t)
         words = turn.content.answers
         if said == "restart":
-            await self.start(turn)
+            await self.restart(turn)
+            return
+        if turn.state.flow == self.name and turn.state.step in _NOT_QUESTIONS:
+            if said == "back":
+                await self.on_back(turn)
+                return
+            whom = turn.content.words.which("screening_whom", t)
+            allowed = ("for_self", "for_other") if turn.state.step == WHOM else ("agreed", "later")
+            if whom not in allowed:
+                await self.engine.free_text(turn, text)
+                return
+            await self._whom(turn, {"for_self": "self", "for_other": "other"}.get(whom, whom))
             return
         if q is None:
             await self.engine.free_text(turn, text)
@@ -260,8 +302,7 @@ class ScreeningFlow(Flow):
             await self._skip(turn, q)
             return
         if q.type == "choice":
-            options = [(o.value, o.label) for o in q.options]
-            index = words.pick_option(t, options)
+            index = words.pick_option(t, [(o.value, o.label) for o in q.options])
             if index is None and len(words.squash(t)) >= 2:
                 matches = [i for i, o in enumerate(q.options) if o.label.startswith(t)]
                 index = matches[0] if len(matches) == 1 else None
@@ -276,8 +317,7 @@ class ScreeningFlow(Flow):
             return
         span = words.amount_range(t)
         if span is not None and q.type != "integer":
-            # 两三千: ask which, with the two ends and the middle to press
-            self._ask_within(turn, q, span)
+            ask_within(turn, q, span)  # 两三千: ask which
             return
         try:
             value = parse_number(t, q.type == "integer", q.minimum, q.maximum)
@@ -293,17 +333,6 @@ class ScreeningFlow(Flow):
             self._invalid(turn, q, "more_than_household", household_size=size)
             return
         await self._answer(turn, q, value, {})
-
-    def _ask_within(self, turn: Turn, q: Question, span: tuple[int, int]) -> None:
-        """A typed range (两三千): which amount is it closest to?"""
-        low, high = span
-        amounts = list(dict.fromkeys((low, (low + high) // 2, high)))
-        rows = [[Button(f"{a}", f"scr:n:{q.fact}:{a}") for a in amounts]]
-        if q.allow_unknown:
-            rows.append([turn.button("screen.unknown", f"scr:u:{q.fact}")])
-        rows.append([turn.button("nav.back", "nav:back"), turn.button("nav.menu", "nav:menu")])
-        reply = turn.say("screening/which_amount", rows, low=low, high=high, unit=q.unit)
-        reply.expects_number = True
 
     def _invalid(self, turn: Turn, q: Question, kind: str, **extra: Any) -> None:
         example = {"monthly_income": 1500, "applicant_age": 68}.get(q.fact, 3)
@@ -353,6 +382,15 @@ class ScreeningFlow(Flow):
         turn.replies[-1].buttons.insert(0, [turn.button("screen.back_to_result", "nav:back")])
 
     async def prompt(self, turn: Turn, step: str) -> None:
+        if step == WHOM:
+            turn.state.data.pop("for_other", None)
+            turn.state.data.pop("helper_confirmed", None)
+            self._ask_whom(turn)
+            return
+        if step == AGREE:
+            turn.state.data.pop("helper_confirmed", None)
+            self._ask_agree(turn)
+            return
         if step in (RESULT, FULL_RESULT):
             self._show_result(turn, full=step == FULL_RESULT)
             return
@@ -377,14 +415,16 @@ class ScreeningFlow(Flow):
         labels = s.questionnaire.labels()
         order = [q.fact for q in s.questionnaire.questions]
         unknown = [labels.get(f, f) for f in order if f in skipped]
+        for_other = self._for_other(turn)
         turn.state.memory["screening"] = {
             "answers": answers,
             "results": [{"program": r["program"], "verdict": r["verdict"]} for r in out["results"]],
             "date": on.isoformat(),
+            "for_other": for_other,
         }
-        say_result(turn, view, unknown, self._focus(turn), full)
+        say_result(turn, view, unknown, self._focus(turn), full, for_other)
 
 
 def install(engine: Engine) -> None:
-    engine.add_flow(CatalogueFlow(engine), menu_item="list")
+    engine.add_flow(CatalogueFlow(engine), menu_item="list")  # bot.screening.catalogue
     engine.add_flow(ScreeningFlow(engine), menu_item="screen")

@@ -52,6 +52,8 @@ class Question:
     allow_unknown: bool = True
     assume: tuple[Assumption, ...] = ()
     line: int = 1
+    prompt_other: str = ""  # wording when someone answers for another person
+    hint_other: str = ""
 
     @property
     def id(self) -> str:
@@ -202,7 +204,7 @@ def _question(
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             report.error(path, raw.line_of(key), f"{fact}: missing {key}")
             ok = False
-    text = f"{raw.get('prompt', '')}{raw.get('hint', '')}"
+    text = "".join(str(raw.get(k) or "") for k in ("prompt", "hint", "prompt_other", "hint_other"))
     for word in FORBIDDEN_WORDS:
         if word in text:
             report.error(path, raw.line_of("prompt"), f"{fact}: never ask for {word}")
@@ -319,4 +321,6 @@ def _question(
         allow_unknown=allow_unknown,
         assume=tuple(assumptions),
         line=line,
+        prompt_other=str(raw.get("prompt_other") or "").strip(),
+        hint_other=str(raw.get("hint_other") or "").strip(),
     )

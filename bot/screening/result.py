@@ -28,6 +28,35 @@ def screen(screening: Any, answers: dict[str, Any], on: dt.date) -> dict[str, An
             for r in results
         ],
         "unknown": [f for f in FACTS if f in unknown],
+        "standards": [
+            _standard(s) for mid, s in ev.standards_used.items() if mid in ev.measures_read
+        ],
+        "warnings": list(
+            dict.fromkeys(
+                s.stale_note
+                for mid, s in ev.standards_used.items()
+                if mid in ev.measures_read and s.stale and s.stale_note
+            )
+        ),
+    }
+
+
+def _standard(s: Any) -> dict[str, Any]:
+    """One figure the rules used: what it is, from when, how sure, whether it is old."""
+    return {
+        "measure": s.measure,
+        "title": s.title,
+        "value": s.value,
+        "from": s.start.isoformat(),
+        "year": s.year,
+        "source": s.source,
+        "confidence": s.confidence,
+        "inferred": s.inferred,
+        "fallback": s.fallback,
+        "derived": s.derived,
+        "admin_set": s.admin_set,
+        "checked": s.checked.isoformat() if s.checked else None,
+        "stale": s.stale,
     }
 
 
@@ -56,6 +85,7 @@ def result_context(screening: Any, out: dict[str, Any], on: dt.date) -> dict[str
             apply.append({"where": topic.apply_at, "titles": [r["title"]]})
     return {
         "date": on.isoformat(),
+        "warnings": out.get("warnings", []),
         "likely": groups["likely"],
         "possible": groups["possible"],
         "unlikely": groups["unlikely"],

@@ -24,12 +24,23 @@ def short_title(title: str) -> str:
     return title if len(title) <= 8 else title[:7] + "…"
 
 
+def third_person(text: str) -> str:
+    """The household of the person helped, not the helper's: 您家 → 他（她）家."""
+    return text.replace("您家", "他（她）家")
+
+
 def say_result(
-    turn: Turn, view: dict[str, Any], unknown: list[str], focus: str | None, full: bool
+    turn: Turn,
+    view: dict[str, Any],
+    unknown: list[str],
+    focus: str | None,
+    full: bool,
+    for_other: bool = False,
 ) -> None:
-    """``focus``: the program the resident asked about (我能办吗), said first."""
+    """``focus``: the program the resident asked about (我能办吗), said first;
+    ``for_other``: a helper screened someone else's household."""
     if full:
-        full_result(turn, view, unknown, focus)
+        full_result(turn, view, unknown, focus, for_other)
         return
     first = [r for r in view["likely"] + view["possible"] if r["id"] == focus]
     first += [r for r in view["likely"] + view["possible"] if r["id"] != focus]
@@ -54,10 +65,12 @@ def say_result(
         warnings=view.get("warnings", []),
         **short,
     )
-    turn.add(Reply(text, rows))
+    turn.add(Reply(third_person(text) if for_other else text, rows))
 
 
-def full_result(turn: Turn, view: dict[str, Any], unknown: list[str], focus: str | None) -> None:
+def full_result(
+    turn: Turn, view: dict[str, Any], unknown: list[str], focus: str | None, for_other: bool
+) -> None:
     """详细结果: every program with its reasons, the documents, where to apply."""
     read = [
         turn.button("screen.read", f"scr:read:{r['id']}", title=short_title(r["title"]))
@@ -68,5 +81,5 @@ def full_result(turn: Turn, view: dict[str, Any], unknown: list[str], focus: str
         [turn.button("screen.channels", "menu:channels"), turn.button("screen.help", "menu:help")]
     )
     rows.append([turn.button("nav.back", "nav:back"), turn.button("nav.menu", "nav:menu")])
-    text = turn.text("screening/result", unknown=unknown, focus=focus, **view)
-    turn.add(Reply(text, rows))
+    text = turn.text("screening/result", unknown=unknown, focus=focus, for_other=for_other, **view)
+    turn.add(Reply(third_person(text) if for_other else text, rows))

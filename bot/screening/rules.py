@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 
 STATUSES = ("met", "borderline", "not_met")
 DERIVED = ("per_capita_income", "date", "area_label")
-MEASURE_SUFFIXES = ("", "_low", "_title", "_note", "_low_note")
+MEASURE_SUFFIXES = (
+    "", "_low", "_title", "_note", "_low_note", "_year", "_stale", "_stale_note", "_fallback",
+    "_derived", "_known_high", "_known_high_title",
+)  # fmt: skip
 UNKNOWN_TEXT = "不清楚"
 
 
@@ -162,6 +165,15 @@ class Evaluation:
             miss = {n for n in ("monthly_income", "household_size") if answers.get(n) is None}
             self.base["per_capita_income"] = (None, frozenset(miss))
         self.base["date"] = (on.isoformat(), EMPTY)
+        # savings per person: asked directly, or the household total over its size
+        if answers.get("savings_per_person") is None:
+            total = answers.get("financial_assets")
+            if total is not None and size:
+                self.base["savings_per_person"] = (total / size, EMPTY)
+            elif total is not None:
+                self.base["savings_per_person"] = (None, frozenset({"household_size"}))
+        self.standards_used: dict[str, Any] = {}  # measure -> Standard in force
+        self.measures_read: set[str] = set()  # measures a shown program's rules read
         area = answers.get("area")
         self.base["area_label"] = (
             ({"urban": "城市", "rural": "农村"}.get(area), EMPTY)
@@ -181,11 +193,24 @@ class Evaluation:
                     for s in MEASURE_SUFFIXES:
                         self.base[mid + s] = (None, frozenset(miss))
                 else:
+                    self.standards_used[mid] = std
                     self.base[mid] = (std.value, EMPTY)
                     self.base[mid + "_low"] = (std.low, EMPTY)
                     self.base[mid + "_title"] = (std.title, EMPTY)
                     self.base[mid + "_note"] = (std.note, EMPTY)
                     self.base[mid + "_low_note"] = (std.low_note, EMPTY)
+                    self.base[mid + "_year"] = (std.year, EMPTY)
+                    self.base[mid + "_stale"] = (std.stale, EMPTY)
+                    self.base[mid + "_stale_note"] = (std.stale_note, EMPTY)
+                    self.base[mid + "_fallback"] = (std.fallback, EMPTY)
+                    self.base[mid + "_derived"] = (std.derived, EMPTY)
+                    high = standards.known_high(mid, area, on) if area else None
+                    if high is None or high.value < std.value:
+                        self.base[mid + "_known_high"] = (std.value, EMPTY)
+                        self.base[mid + "_known_high_title"] = (std.title, EMPTY)
+                    else:
+                        self.base[mid + "_known_high"] = (high.value, EMPTY)
+                        self.base[mid + "_known_high_title"] = (high.title, EMPTY)
         self._results: dict[str, ProgramResult] = {}
         self._active: list[str] = []
         self.failures: list[tuple[Expr, str]] = []  # expressions that failed on these values
@@ -309,6 +334,10 @@ class _ProgramEnv:
     def value(self, name: str) -> tuple[Any, frozenset[str]]:
         if name in self.lets:
             return self.lets[name]
+        for mid in self.ev.standards_used:
+            if name == mid or (name.startswith(mid + "_") and name[len(mid) :] in MEASURE_SUFFIXES):
+                self.ev.measures_read.add(mid)
+                break
         return self.ev.base.get(name, (None, EMPTY))
 
     def qualifies(self, program: str) -> tuple[bool | None, frozenset[str]]:

@@ -1,25 +1,56 @@
 """Dated standards per region (``policy_texts/standards.yml``), OpenFisca style.
 
-Each value has the date it takes effect, a source and a confidence (H/M/L).
-Evaluating on a date picks the value in force then. The provincial floors
-(低限) are the default: a region without its own figure uses the floor, and
-since no city may pay less than the floor, a city figure that the floor has
-overtaken is replaced by the floor too. Both cases are marked unconfirmed.
+Each value has the date it takes effect, a source, a confidence (H/M/L), whether it
+is inferred, and the date someone last checked it (``checked``). Evaluating on a
+date picks the value in force then. The provincial floors (低限) are the default:
+a region without its own figure uses the floor, and since no city may pay less than
+the floor, a city figure that the floor has overtaken is replaced by the floor too.
+
+A measure may be *derived* from another by a rule (特困 = at least 1.3 × 低保): where
+a region has its own figure of the base measure but none of its own for this one,
+the value used is the larger of the floor and the factor times the local base.
+
+A value is *stale* on a date more than 12 months after it took effect: the bot then
+says its year and that it may have been raised since.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from bot.content import LineDict, LineList, Report, load_yaml_file, parse_date
-from bot.screening.facts import AREAS, REGIONS
+from bot.screening.facts import AREAS
 
 CONFIDENCE = ("H", "M", "L")
 AREA_LABEL = {"urban": "城市", "rural": "农村"}
 FLOOR = "floor"
+STALE_MONTHS = 12
+# Sentences the standards add to reasons; standards.yml `texts:` may override each.
+DEFAULT_TEXTS = {
+    "stale": "{title}是 {since}起执行的，已经一年多了，现在可能已经调高，请向乡镇（街道）问清楚。",
+    "unconfirmed": "（这个数字还待核实，以当地公布的为准）",
+    "inferred": "（这是推算的数，待核实）",
+    "below_floor": "（{region}已录入的标准比全省最低标准还低，这里按全省最低标准算，待核实）",
+    "no_entry_yet": "（{region}这个时间还没有本地标准的记录，这里按全省最低标准算，待核实）",
+    "no_own": "（还没有{region}自己的标准，按全省最低标准算，当地的可能更高）",
+    "derived": "（{region}没有单独公布的数字，按{rule}推算：{base_title} {base} 元 × {factor}，至少 {value} 元）",
+    "admin_set": "（这是管理员设定的测评用数字，不是政策规定）",
+}
+
+
+def months_later(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    day = min(d.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+                      31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])  # fmt: skip
+    return dt.date(year, month, day)
+
+
+def is_stale(start: dt.date, on: dt.date) -> bool:
+    """More than 12 months between the value taking effect and the date asked."""
+    return on > months_later(start, STALE_MONTHS)
 
 
 @dataclass(frozen=True)
@@ -32,6 +63,18 @@ class Entry:
     confidence: str
     note: str
     line: int
+    checked: dt.date | None = None
+    inferred: bool = False
+    admin_set: bool = False
+
+
+@dataclass(frozen=True)
+class Derive:
+    measure: str
+    factor: float
+    rule: str  # how to name the rule in a sentence
+    source: str
+    confidence: str
 
 
 @dataclass
@@ -43,6 +86,7 @@ class Measure:
     province: list[Entry] = field(default_factory=list)
     # region -> its own dated entries; [] means "no own figure: use the floor"
     regions: dict[str, list[Entry]] = field(default_factory=dict)
+    derive: Derive | None = None
 
 
 @dataclass(frozen=True)
@@ -53,21 +97,46 @@ class Standard:
     value: float
     low: float
     title: str  # e.g. 成都市 2023 年低保标准
-    note: str  # caveats (fallback to the floor, unconfirmed, district differences)
+    note: str  # caveats (fallback to the floor, unconfirmed, derived, district differences)
     low_note: str
     year: int
     source: str
     confidence: str
-    fallback: bool
+    fallback: bool  # no own local figure: the provincial floor is used
+    start: dt.date = dt.date(1970, 1, 1)
+    stale: bool = False
+    stale_note: str = ""
+    derived: bool = False
+    inferred: bool = False
+    checked: dt.date | None = None
+    admin_set: bool = False
 
     @property
     def confirmed(self) -> bool:
-        return self.confidence == "H" and not self.fallback
+        return self.confidence == "H" and not self.fallback and not self.inferred
+
+
+@dataclass(frozen=True)
+class KnownHigh:
+    """The highest own local figure in force anywhere in Sichuan (for one area)."""
+
+    value: float
+    region: str
+    year: int
+    title: str
 
 
 @dataclass
 class Standards:
     measures: dict[str, Measure]
+    texts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TEXTS))
+
+    def text(self, key: str, **kw: Any) -> str:
+        template = self.texts.get(key) or DEFAULT_TEXTS[key]
+        try:
+            return template.format(**kw)
+        except (KeyError, IndexError, ValueError):
+            return DEFAULT_TEXTS[key].format(**kw)
 
     def lookup(self, measure: str, region: str | None, area: str | None, on: dt.date):
         """The Standard in force, or None; with area None, a value only when both
@@ -78,74 +147,176 @@ class Standards:
         if area is None:
             both = [self._lookup(m, region, a, on) for a in AREAS]
             if all(both) and len({(s.value, s.low) for s in both}) == 1:  # type: ignore[union-attr]
-                s = both[0]
-                return s
+                return both[0]
             return None
         return self._lookup(m, region, area, on)
+
+    def known_high(self, measure: str, area: str, on: dt.date) -> KnownHigh | None:
+        """The highest own figure of any region in force on that date: what local
+        standards in Sichuan are known to reach."""
+        m = self.measures.get(measure)
+        if m is None or not m.regional:
+            return None
+        best: KnownHigh | None = None
+        for region in m.regions:
+            s = self._lookup(m, region, area, on)
+            if s is None or s.fallback:
+                continue
+            if best is None or s.value > best.value:
+                best = KnownHigh(s.value, region, s.year, s.title)
+        return best
+
+    def _finish(self, s: Standard, on: dt.date) -> Standard:
+        if s.admin_set or not is_stale(s.start, on):
+            return s
+        from dataclasses import replace
+
+        return replace(
+            s,
+            stale=True,
+            stale_note=self.text(
+                "stale", title=s.title, year=s.year, since=f"{s.start.year} 年 {s.start.month} 月"
+            ),
+        )
 
     def _lookup(self, m: Measure, region: str | None, area: str, on: dt.date) -> Standard | None:
         floor = _in_force(m.province, on)
         if not m.regional:
             if floor is None:
                 return None
-            return Standard(
-                m.id,
-                floor.values[area],
-                floor.low[area],
-                f"四川省 {floor.start.year} 年{m.name}",
-                _confidence_note(floor),
-                floor.low_note,
-                floor.start.year,
-                floor.source,
-                floor.confidence,
-                False,
+            return self._finish(
+                Standard(
+                    m.id,
+                    floor.values[area],
+                    floor.low[area],
+                    f"四川省 {floor.start.year} 年{m.name}",
+                    self._confidence_note(floor),
+                    floor.low_note,
+                    floor.start.year,
+                    floor.source,
+                    floor.confidence,
+                    False,
+                    start=floor.start,
+                    inferred=floor.inferred,
+                    checked=floor.checked,
+                    admin_set=floor.admin_set,
+                ),
+                on,
             )
         if region is None:
             return None
         entries = m.regions.get(region, [])
         own = _in_force(entries, on)
-        area_label = ""
-        if own is not None and (floor is None or own.values[area] >= floor.values[area]):
-            if own.values["urban"] != own.values["rural"]:
-                area_label = AREA_LABEL[area]
+        derived = self._derived(m, region, area, on)
+        floor_value = floor.values[area] if floor is not None else None
+        if (
+            own is not None
+            and (floor_value is None or own.values[area] >= floor_value)
+            and (derived is None or own.values[area] >= derived.value)
+        ):
+            area_label = AREA_LABEL[area] if own.values["urban"] != own.values["rural"] else ""
             low = own.low[area]
-            if floor is not None:
-                low = max(low, floor.values[area])
-            note = _confidence_note(own)
-            return Standard(
-                m.id,
-                own.values[area],
-                low,
-                f"{region} {own.start.year} 年{area_label}{m.name}",
-                note,
-                own.low_note,
-                own.start.year,
-                own.source,
-                own.confidence,
-                False,
+            if floor_value is not None:
+                low = max(low, floor_value)
+            return self._finish(
+                Standard(
+                    m.id,
+                    own.values[area],
+                    low,
+                    f"{region} {own.start.year} 年{area_label}{m.name}",
+                    self._confidence_note(own),
+                    own.low_note,
+                    own.start.year,
+                    own.source,
+                    own.confidence,
+                    False,
+                    start=own.start,
+                    inferred=own.inferred,
+                    checked=own.checked,
+                ),
+                on,
             )
+        if derived is not None and (floor_value is None or derived.value >= floor_value):
+            return self._finish(derived, on)
         if floor is None:
             return None
-        if floor.values["urban"] != floor.values["rural"]:
-            area_label = AREA_LABEL[area]
+        area_label = AREA_LABEL[area] if floor.values["urban"] != floor.values["rural"] else ""
         if own is not None:
-            why = f"{region}已录入的标准比全省最低标准还低，这里按全省最低标准算，待核实"
+            why = self.text("below_floor", region=region)
         elif entries:
-            why = f"{region}这个时间还没有本地标准的记录，这里按全省最低标准算，待核实"
+            why = self.text("no_entry_yet", region=region)
         else:
-            why = f"还没有录入{region}自己的标准，这里按全省最低标准算，以当地公布的为准"
+            why = self.text("no_own", region=region)
+        if floor.inferred:
+            why += self.text("inferred")
+        return self._finish(
+            Standard(
+                m.id,
+                floor.values[area],
+                floor.values[area],
+                f"四川省 {floor.start.year} 年{area_label}{m.floor_name}",
+                why,
+                "",
+                floor.start.year,
+                floor.source,
+                floor.confidence,
+                True,
+                start=floor.start,
+                inferred=floor.inferred,
+                checked=floor.checked,
+            ),
+            on,
+        )
+
+    def _derived(self, m: Measure, region: str, area: str, on: dt.date) -> Standard | None:
+        d = m.derive
+        if d is None or d.measure not in self.measures:
+            return None
+        base = self._lookup(self.measures[d.measure], region, area, on)
+        if base is None or base.fallback:
+            return None
+        value: float = math.ceil(round(base.value * d.factor, 6))
+        low: float = math.ceil(round(base.low * d.factor, 6))
+        floor = _in_force(m.province, on)
+        if floor is not None:
+            low = max(low, floor.values[area])
+        note = self.text(
+            "derived",
+            region=region,
+            rule=d.rule,
+            base_title=base.title,
+            base=_fmt(base.value),
+            factor=_fmt(d.factor),
+            value=_fmt(value),
+        )
+        area_label = AREA_LABEL[area] if AREA_LABEL[area] in base.title else ""
         return Standard(
             m.id,
-            floor.values[area],
-            floor.values[area],
-            f"四川省 {floor.start.year} 年{area_label}{m.floor_name}",
-            f"（{why}）",
-            "",
-            floor.start.year,
-            floor.source,
-            floor.confidence,
-            True,
+            value,
+            low,
+            f"{region} {base.year} 年{area_label}{m.name}（推算）",
+            note,
+            base.low_note,
+            base.year,
+            f"{d.source}；{base.source}",
+            "H" if d.confidence == "H" and base.confidence == "H" else "M",
+            False,
+            start=base.start,
+            derived=True,
+            inferred=base.inferred,
+            checked=base.checked,
         )
+
+    def _confidence_note(self, e: Entry) -> str:
+        if e.admin_set:
+            return self.text("admin_set")
+        if e.inferred:
+            return self.text("inferred")
+        return "" if e.confidence == "H" else self.text("unconfirmed")
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
 def _in_force(entries: list[Entry], on: dt.date) -> Entry | None:
@@ -154,195 +325,3 @@ def _in_force(entries: list[Entry], on: dt.date) -> Entry | None:
         if e.start <= on and (best is None or e.start > best.start):
             best = e
     return best
-
-
-def _confidence_note(e: Entry) -> str:
-    return "" if e.confidence == "H" else "（这个数字还待核实，以当地公布的为准）"
-
-
-# -- loading -------------------------------------------------------------------
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value if value >= 0 else None
-
-
-def _entry(item: Any, where: str, path: Path, line: int, report: Report) -> Entry | None:
-    if not isinstance(item, LineDict):
-        report.error(path, line, f"{where}: expected a mapping with from, values, source")
-        return None
-    ok = True
-    start = parse_date(item.get("from"))
-    if start is None:
-        report.error(path, item.line_of("from"), f"{where}: 'from' must be a date like 2023-07-01")
-        ok = False
-    values: dict[str, float] = {}
-    if "value" in item:
-        v = _number(item["value"])
-        if v is None:
-            report.error(path, item.line_of("value"), f"{where}: value must be a number ≥ 0")
-            ok = False
-        else:
-            values = {a: v for a in AREAS}
-    else:
-        for a in AREAS:
-            v = _number(item.get(a))
-            if v is None:
-                report.error(
-                    path, item.line_of(a), f"{where}: {a} must be a number ≥ 0 (yuan per month)"
-                )
-                ok = False
-            else:
-                values[a] = v
-    low = dict(values)
-    if "low" in item:
-        v = _number(item["low"])
-        if v is None or (values and v > min(values.values())):
-            report.error(
-                path, item.line_of("low"), f"{where}: low must be a number not above the value"
-            )
-            ok = False
-        else:
-            low = {a: v for a in AREAS}
-    source = item.get("source")
-    if not isinstance(source, str) or not source.strip():
-        report.error(path, item.line_of("source") if "source" in item else item.line,
-                     f"{where}: missing source")  # fmt: skip
-        ok = False
-    conf = item.get("confidence")
-    if conf not in CONFIDENCE:
-        report.error(
-            path,
-            item.line_of("confidence"),
-            f"{where}: confidence must be one of H, M, L (got {conf!r})",
-        )
-        ok = False
-    if not ok or start is None:
-        return None
-    entry = Entry(
-        start,
-        values,
-        low,
-        str(item.get("low_note") or "").strip(),
-        str(source).strip(),
-        str(conf),
-        str(item.get("note") or "").strip(),
-        item.line,
-    )
-    if conf != "H":
-        report.warning(
-            path,
-            item.line,
-            f"{where} from {start}: confidence {conf} — to be confirmed by an administrator",
-        )
-    return entry
-
-
-def _entries(raw: Any, where: str, path: Path, line: int, report: Report) -> list[Entry]:
-    if not isinstance(raw, LineList) or not raw:
-        report.error(path, line, f"{where}: expected a list of dated values")
-        return []
-    out = []
-    seen: set[dt.date] = set()
-    for i, item in enumerate(raw):
-        e = _entry(item, where, path, raw.line_of(i), report)
-        if e is None:
-            continue
-        if e.start in seen:
-            report.error(path, e.line, f"{where}: two values from the same date {e.start}")
-            continue
-        seen.add(e.start)
-        out.append(e)
-    return out
-
-
-def _warn_overtaken(m: Measure, region: str, path: Path, report: Report) -> None:
-    """A city figure that a later provincial floor exceeds is replaced by the floor."""
-    own = sorted(m.regions[region], key=lambda e: e.start)
-    for i, e in enumerate(own):
-        until = own[i + 1].start if i + 1 < len(own) else None
-        for f in m.province:
-            if f.start > e.start and (until is None or f.start < until):
-                if any(f.values[a] > e.values[a] for a in AREAS):
-                    report.warning(
-                        path,
-                        e.line,
-                        f"{m.id} {region}: from {f.start} the provincial floor is above this "
-                        f"figure and is used instead — to be confirmed by an administrator",
-                    )
-                    break
-
-
-def load_standards(root: Path, report: Report) -> Standards | None:
-    path = root / "policy_texts" / "standards.yml"
-    if not path.exists():
-        report.error(path, 1, "missing: the dated standards")
-        return None
-    data = load_yaml_file(path, report)
-    if data is None:
-        return None
-    if not isinstance(data, LineDict) or not isinstance(data.get("measures"), LineDict):
-        report.error(path, 1, "expected a mapping with 'measures'")
-        return None
-    measures: dict[str, Measure] = {}
-    raw_measures = data["measures"]
-    for mid, raw in raw_measures.items():
-        line = raw_measures.line_of(mid)
-        if not isinstance(mid, str) or not mid.isidentifier():
-            report.error(path, line, f"measure id {mid!r}: use letters, digits and '_'")
-            continue
-        if not isinstance(raw, LineDict) or not isinstance(raw.get("name"), str):
-            report.error(path, line, f"{mid}: needs a name")
-            continue
-        regional = raw.get("regional", False)
-        if not isinstance(regional, bool):
-            report.error(path, raw.line_of("regional"), f"{mid}: regional must be true or false")
-            continue
-        m = Measure(mid, raw["name"].strip(), str(raw.get("floor_name") or raw["name"]), regional)
-        m.province = _entries(
-            raw.get("province"), f"{mid} province", path, raw.line_of("province"), report
-        )
-        if regional:
-            regions = raw.get("regions")
-            if not isinstance(regions, LineDict):
-                report.error(path, raw.line_of("regions"), f"{mid}: expected 'regions'")
-                regions = LineDict()
-            for region, spec in regions.items():
-                rline = regions.line_of(region)
-                if region not in REGIONS:
-                    report.error(path, rline, f"{mid}: unknown region {region!r}")
-                    continue
-                if spec == FLOOR:
-                    m.regions[region] = []
-                    report.warning(
-                        path,
-                        rline,
-                        f"{mid} {region}: no own figure, the provincial floor is used — "
-                        "to be confirmed by an administrator",
-                    )
-                    continue
-                m.regions[region] = _entries(spec, f"{mid} {region}", path, rline, report)
-                _warn_overtaken(m, region, path, report)
-                first = min((e.start for e in m.regions[region]), default=None)
-                if first is not None and m.province and first > min(e.start for e in m.province):
-                    report.warning(
-                        path,
-                        rline,
-                        f"{mid} {region}: before {first} the provincial floor is used — "
-                        "to be confirmed by an administrator",
-                    )
-            for region in REGIONS:
-                if region not in regions:
-                    report.error(
-                        path,
-                        raw.line_of("regions"),
-                        f"{mid}: region {region} missing (write '{region}: floor' "
-                        "when it has no own figure)",
-                    )
-                    m.regions.setdefault(region, [])
-        elif "regions" in raw:
-            report.error(path, raw.line_of("regions"), f"{mid}: regional is false but has regions")
-        measures[mid] = m
-    return Standards(measures)
