@@ -14,7 +14,7 @@ COMPILE  := $(UV) pip compile pyproject.toml --generate-hashes --universal \
 	--python-version 3.11 --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: demo test lint typecheck check bench clean install lock audit wheel wheel-check units
+.PHONY: demo test lint typecheck check bench clean install lock audit wheel wheel-check units web browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ lock: | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/sanliang chat --db $${SANLIANG_DB:-sanliang-demo.db}
 
+# The web chat on http://127.0.0.1:8080/ (open it on a phone through a reverse proxy).
+web: $(STAMP)
+	$(BIN)/sanliang web --db $${SANLIANG_DB:-sanliang-demo.db}
+
+# Debian's Chromium and fonts for the browser tests (Playwright's own download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto sans cjk" || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench deploy
 	$(BIN)/ruff format --check bot tests bench deploy
@@ -55,7 +65,7 @@ wheel-check: $(STAMP)
 units:
 	deploy/verify-units.sh
 
-test: lint typecheck audit wheel-check
+test: lint typecheck audit wheel-check browser
 	$(BIN)/sanliang check
 	$(BIN)/python -m pytest
 
@@ -71,6 +81,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet jieba
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/telegram_load.py
+	$(BIN)/python bench/web_load.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache sanliang-demo.db* build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache sanliang-demo.db* build dist web-screenshots

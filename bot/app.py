@@ -11,7 +11,7 @@ from bot.content import ContentHolder
 from bot.dialog.engine import Engine
 from bot.dialog.services import ScheduledJob
 from bot.logsafe import quiet_chatty_loggers
-from bot.render import Renderer
+from bot.render import LiveRenderer, Renderer
 from bot.store import Store
 
 
@@ -34,10 +34,10 @@ async def open_app(config: Config, content: ContentHolder | None = None) -> App:
     ``content`` may be passed in already loaded (tests share one snapshot)."""
     quiet_chatty_loggers()  # libraries log message texts and SQL arguments at DEBUG
     if content is None:
-        content, _report = ContentHolder.load(config.content_dir)
+        content, _report = ContentHolder.load(config.content_dir, config.locale)
     store = await Store.open(config.db_path)
     try:
-        renderer = Renderer(config.templates_dir, config.locale)
+        renderer: Renderer = LiveRenderer(content)
         engine = Engine(store, content, renderer, config)
         jobs = features.install(engine)
     except BaseException:

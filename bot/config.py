@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.manifest import MANIFEST
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONTENT_FOLDERS = ("policy_texts", "intents", "templates")
+# The folders content is read from, as the manifest declares them (setup.py lists the
+# same ones for the wheel; a test keeps the two in step).
+CONTENT_FOLDERS = MANIFEST.folders
 # Where an installed wheel keeps policy_texts/, intents/ and templates/ (see setup.py).
 INSTALLED_CONTENT = Path(__file__).resolve().parent / "_content"
 DEFAULT_DB = "sanliang.db"

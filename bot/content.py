@@ -1,4 +1,8 @@
-"""Content (policy texts, intents, standards, channels) as one validated snapshot.
+"""Content (policy texts, intents, standards, channels, wording) as one validated snapshot.
+
+``bot.manifest.MANIFEST`` is the one list of content files: for each part, which
+files it reads. The part loaders open their files through it, and every load also
+checks the files themselves (undeclared files, admin files without their header).
 
 Each feature contributes a *part* loader: ``load(root, report, content)``
 reads its files, reports every problem as ``path:line: message`` and returns
@@ -17,15 +21,19 @@ from typing import Any
 
 import yaml
 
+from bot.manifest import FALLBACK_LOCALE, MANIFEST, check_headers, check_undeclared
+
 PartLoader = Callable[[Path, "Report", "Content"], Any]
 
 
 def part_loaders() -> list[tuple[str, PartLoader]]:
     """(part name, loader), loaded in this order; later parts may use earlier ones.
-    Imported here, when content is loaded: the loaders themselves import this module."""
+    Imported here, when content is loaded: the loaders themselves import this module.
+    Each part's files are declared in ``bot.manifest.MANIFEST``."""
     from bot.answers.content import load as answers
     from bot.cases.channels import load as channels
     from bot.knowledge.content import load as knowledge
+    from bot.render import load as wording
     from bot.safety.content import load as safety
     from bot.screening.content import load as screening
     from bot.words import load as words
@@ -37,6 +45,7 @@ def part_loaders() -> list[tuple[str, PartLoader]]:
         ("channels", channels),
         ("safety", safety),
         ("answers", answers),
+        ("wording", wording),
     ]
 
 
@@ -82,8 +91,10 @@ class Report:
 class Content:
     """One immutable snapshot of all content. Parts are attributes by name."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, locale: str = FALLBACK_LOCALE) -> None:
         self.root = root
+        self.locale = locale
+        self.manifest = MANIFEST
         self.parts: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
@@ -93,12 +104,18 @@ class Content:
         raise AttributeError(name)
 
 
-def load_content(root: Path) -> tuple[Content, Report]:
+def load_content(root: Path, locale: str = FALLBACK_LOCALE) -> tuple[Content, Report]:
     root = Path(root)
     report = Report(root)
-    content = Content(root)
-    for name, load in part_loaders():
+    content = Content(root, locale)
+    loaders = part_loaders()
+    declared = {p.part for p in MANIFEST.parts}
+    if declared != {name for name, _load in loaders}:
+        raise RuntimeError("every content part needs a loader and its files in MANIFEST")
+    for name, load in loaders:
         content.parts[name] = load(root, report, content)
+    check_undeclared(root, report)
+    check_headers(root, report, locale)
     return content, report
 
 
@@ -111,14 +128,14 @@ class ContentHolder:
         self.version = 1
 
     @classmethod
-    def load(cls, root: Path) -> tuple[ContentHolder, Report]:
-        content, report = load_content(root)
+    def load(cls, root: Path, locale: str = FALLBACK_LOCALE) -> tuple[ContentHolder, Report]:
+        content, report = load_content(root, locale)
         if report.errors:
             raise ContentError(report)
         return cls(root, content), report
 
     def reload(self) -> Report:
-        content, report = load_content(self.root)
+        content, report = load_content(self.root, self.current.locale)
         if not report.errors:
             self.current = content
             self.version += 1

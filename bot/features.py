@@ -24,6 +24,7 @@ from bot.screening import cli as screening_cli
 from bot.staff import cli as staff_cli
 from bot.store import cli as store_cli
 from bot.telegram import cli as telegram_cli
+from bot.web import cli as web_cli
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -38,7 +39,9 @@ class Feature:
     name: str
     # Flows, commands, services and hooks, put on the engine at start-up.
     install: Callable[[Engine], None] | None = None
-    # The content parts (bot.content) this feature reads from the snapshot.
+    # The content parts (bot.content) this feature reads from the snapshot; their files
+    # are declared in bot.manifest.MANIFEST (a test keeps the two in step). Every
+    # feature also reads the part ``wording`` (templates and labels).
     content_parts: tuple[str, ...] = ()
     # ``sanliang <subcommand>``: add_parser(subparsers, common) -> parser.
     cli: AddParser | None = None
@@ -103,6 +106,12 @@ def _answers(engine: Engine) -> None:
     install(engine)
 
 
+def _web(engine: Engine) -> None:
+    from bot.web.feature import install
+
+    install(engine)
+
+
 FEATURES: tuple[Feature, ...] = (
     Feature("menu", install=_menu),
     Feature(
@@ -114,7 +123,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "screening",
         install=_screening,
-        content_parts=("screening",),
+        content_parts=("screening", "words"),
         cli=screening_cli.add_parser,
     ),
     Feature(
@@ -126,6 +135,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "staff",
         install=_staff,
+        content_parts=("words",),
         cli=staff_cli.add_parser,
         jobs=_staff_jobs,
     ),
@@ -135,6 +145,7 @@ FEATURES: tuple[Feature, ...] = (
     # Progress in plain words and typed references; typed answers (bot.answers).
     Feature("answers", install=_answers, content_parts=("answers",)),
     Feature("telegram", cli=telegram_cli.add_parser),
+    Feature("web", install=_web, cli=web_cli.add_parser),
     # Operator commands: backup, restore, copy-content.
     Feature("operations", cli=store_cli.add_parser),
 )

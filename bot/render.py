@@ -6,6 +6,14 @@ Autoescape is always on, so text a user typed can never inject markup. Button
 labels are short strings in ``templates/<locale>/labels.yml`` and ``labels/*.yml``. A template
 missing in the requested locale falls back to zh-CN, so a new locale can be
 added piece by piece.
+
+The wording is part of the content snapshot (the part ``wording``): every template is
+read and compiled, and every label read, when the content is loaded, so ``/reload``
+and SIGHUP change wording together with the rest, and a template that does not
+compile or a label file that does not parse keeps the last good snapshot served.
+Each rendered text remembers the template it came from (``Rendered.template``), and a
+``Reply`` built from it carries that name: tests assert which reply was given, not
+its sentences.
 """
 
 from __future__ import annotations
@@ -14,16 +22,37 @@ import html
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-import yaml
+import jinja2.meta
 
-FALLBACK_LOCALE = "zh-CN"
+from bot.content import LineDict, Report, load_yaml_file
+from bot.manifest import FALLBACK_LOCALE, MANIFEST
+from bot.wording_names import check_names_used
+
+if TYPE_CHECKING:
+    from bot.content import Content, ContentHolder
+
+TEMPLATE_SUFFIX = ".j2"
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)(?:\s[^>]*)?>")
 _MANY_BLANKS = re.compile(r"\n{3,}")
 _PLAIN = (bool, int, float, type(None))
 RENDER_CACHE_SIZE = 1024
+
+
+class Rendered(str):
+    """A rendered text that remembers the name of its template (``area/name``) and the
+    values it was rendered with (what tests assert instead of sentences)."""
+
+    template: str
+    context: dict[str, Any]
+
+    def __new__(cls, text: str, template: str, context: dict[str, Any] | None = None) -> Rendered:
+        self = super().__new__(cls, text)
+        self.template = template
+        self.context = dict(context or {})
+        return self
 
 
 def mask_phone(value: Any) -> str:
@@ -34,53 +63,134 @@ def mask_phone(value: Any) -> str:
     return f"{digits[:3]}****{digits[-4:]}"
 
 
+def _yuan(value: Any) -> Any:
+    return f"{value:,.0f}".replace(",", "") if isinstance(value, int | float) else value
+
+
+def _under(templates_dir: Path, key: str, loc: str) -> list[Path]:
+    """The manifest's files ``key`` of locale ``loc`` in ``templates_dir`` (the content
+    root's ``templates`` folder, or any folder laid out like it)."""
+    rel = MANIFEST.file(key).resolve(loc)
+    _top, _, inside = rel.partition("/")
+    if MANIFEST.file(key).family:
+        return sorted(p for p in templates_dir.glob(inside) if p.is_file())
+    return [p for p in [templates_dir / inside] if p.exists()]
+
+
+def template_files(templates_dir: Path, locale: str) -> dict[str, Path]:
+    """Template name (``area/name``) -> file, the locale's own over zh-CN's."""
+    found: dict[str, Path] = {}
+    for loc in dict.fromkeys((FALLBACK_LOCALE, locale)):
+        base = templates_dir / loc
+        for path in _under(templates_dir, "templates", loc):
+            found[path.relative_to(base).as_posix()[: -len(TEMPLATE_SUFFIX)]] = path
+    return found
+
+
+def label_files(templates_dir: Path, loc: str) -> list[Path]:
+    return [*_under(templates_dir, "labels", loc), *_under(templates_dir, "feature_labels", loc)]
+
+
 class Renderer:
-    def __init__(self, templates_dir: Path, locale: str = FALLBACK_LOCALE) -> None:
+    """One snapshot of the wording: all templates compiled and all labels, read once.
+
+    ``Renderer(templates_dir)`` raises ValueError when a template does not compile or
+    a label file is broken; inside a content load (``report`` given) those problems
+    are reported as ``path:line: message`` instead."""
+
+    def __init__(
+        self,
+        templates_dir: Path,
+        locale: str = FALLBACK_LOCALE,
+        *,
+        report: Report | None = None,
+    ) -> None:
         self.templates_dir = Path(templates_dir)
         self.locale = locale
-        search = [str(self.templates_dir / locale)]
-        if locale != FALLBACK_LOCALE:
-            search.append(str(self.templates_dir / FALLBACK_LOCALE))
+        own = report is None
+        if report is None:
+            report = Report(self.templates_dir)
+        files = template_files(self.templates_dir, locale)
+        sources: dict[str, str] = {}
+        for name, path in files.items():
+            try:
+                sources[f"{name}{TEMPLATE_SUFFIX}"] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                report.error(path, 1, f"模板文件读不出来：{exc}")
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(search),
+            # Sources are read above, once: rendering never touches the files, and a
+            # reload builds a new Renderer from the files as they are then.
+            loader=jinja2.DictLoader(sources),
             autoescape=True,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
             undefined=jinja2.StrictUndefined,
-            # Templates are read once per process, like the labels: a content reload
-            # does not touch them, and without this jinja would stat the template's
-            # file on every message to see whether it changed.
             auto_reload=False,
+            cache_size=-1,
+            bytecode_cache=_COMPILED,
         )
         self.env.filters["mask_phone"] = mask_phone
-        self.env.filters["yuan"] = lambda v: (
-            f"{v:,.0f}".replace(",", "") if isinstance(v, int | float) else v
-        )
-        self._labels = self._load_labels()
+        self.env.filters["yuan"] = _yuan
+        self.files = files
+        self._templates: dict[str, jinja2.Template] = {}
+        self._compile(sources, report)
+        self._labels, self.label_lines = self._load_labels(report)
         self._rendered: dict[tuple[Any, ...], str] = {}
+        if own and report.errors:
+            raise ValueError("\n".join(str(p) for p in report.errors))
 
-    def _load_labels(self) -> dict[str, str]:
+    def _compile(self, sources: dict[str, str], report: Report) -> None:
+        for key, source in sources.items():
+            name = key[: -len(TEMPLATE_SUFFIX)]
+            path = self.files[name]
+            try:
+                self._templates[name] = self.env.get_template(key)
+                refs = _references(self.env, source)
+            except jinja2.TemplateSyntaxError as exc:
+                report.error(path, exc.lineno or 1, f"模板写法有误，无法编译：{exc.message}")
+                continue
+            for ref in refs:
+                if ref not in sources:
+                    report.error(path, _line_of(source, ref), f"引用的模板不存在：{ref}")
+
+    def _load_labels(self, report: Report) -> tuple[dict[str, str], dict[str, tuple[Path, int]]]:
         """``labels.yml`` plus one ``labels/<feature>.yml`` per feature; a key defined
         twice in one locale is an error."""
         labels: dict[str, str] = {}
+        where: dict[str, tuple[Path, int]] = {}
         for loc in dict.fromkeys((FALLBACK_LOCALE, self.locale)):
-            base = self.templates_dir / loc
             seen: dict[str, Path] = {}
-            for path in [base / "labels.yml", *sorted((base / "labels").glob("*.yml"))]:
-                if not path.exists():
+            for path in label_files(self.templates_dir, loc):
+                data = load_yaml_file(path, report)
+                if data is None:
                     continue
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-                if not isinstance(data, dict):
-                    raise ValueError(f"{path}: expected a mapping of label keys to texts")
+                if not isinstance(data, LineDict):
+                    report.error(path, 1, "按钮文字文件应当是「键: 文字」的列表")
+                    continue
                 for key, value in data.items():
+                    line = data.line_of(str(key))
                     if str(key) in seen:
-                        raise ValueError(f"{path}: label {key!r} is also in {seen[str(key)]}")
+                        report.error(
+                            path, line, f"按钮文字 {key!r} 重复：{seen[str(key)].name} 里已经有了"
+                        )
+                        continue
+                    if not isinstance(value, str | int | float) or isinstance(value, bool):
+                        report.error(path, line, f"按钮文字 {key!r} 应当是一段文字")
+                        continue
+                    raw = str(value)
+                    if "{" in raw:
+                        try:
+                            _label_template(raw)
+                        except jinja2.TemplateSyntaxError as exc:
+                            report.error(path, line, f"按钮文字 {key!r} 写法有误：{exc.message}")
+                            continue
                     seen[str(key)] = path
-                    labels[str(key)] = str(value)
-        return labels
+                    labels[str(key)] = raw
+                    where[str(key)] = (path, line)
+        return labels, where
 
-    def render(self, name: str, **context: Any) -> str:
+    def render(self, name: str, **context: Any) -> Rendered:
         # A template is a pure function of its context: the texts said most often (the
         # menu, prompts, 该按钮已过期 ...) take no context or only flags and numbers, and
         # are kept once rendered. Contexts with any text or object are rendered afresh
@@ -92,13 +202,16 @@ class Renderer:
                 if len(self._rendered) >= RENDER_CACHE_SIZE:
                     self._rendered.clear()
                 text = self._rendered[key] = self._render(name, context)
-            return text
+            return text  # type: ignore[return-value]
         return self._render(name, context)
 
-    def _render(self, name: str, context: dict[str, Any]) -> str:
-        text = self.env.get_template(f"{name}.j2").render(**context)
+    def _render(self, name: str, context: dict[str, Any]) -> Rendered:
+        template = self._templates.get(name)
+        if template is None:
+            raise jinja2.TemplateNotFound(f"{name}{TEMPLATE_SUFFIX}")
+        text = template.render(**context)
         lines = [line.rstrip() for line in text.strip().splitlines()]
-        return _MANY_BLANKS.sub("\n\n", "\n".join(lines))
+        return Rendered(_MANY_BLANKS.sub("\n\n", "\n".join(lines)), name, context)
 
     def label(self, key: str, **context: Any) -> str:
         """A button label. Labels are plain text (buttons show no markup)."""
@@ -114,6 +227,127 @@ class Renderer:
 
     def labels(self) -> dict[str, str]:
         return dict(self._labels)
+
+    def has_template(self, name: str) -> bool:
+        return name in self._templates
+
+    def template_names(self) -> list[str]:
+        return sorted(self.files)
+
+
+class LiveRenderer(Renderer):
+    """The wording of whatever snapshot ``holder`` serves now. For texts sent outside
+    a user's turn (notices, jobs, reload reports); a turn renders with the wording of
+    its own snapshot (``Turn.r``)."""
+
+    def __init__(self, holder: ContentHolder) -> None:  # noqa: D107 - no snapshot of its own
+        self._holder = holder
+
+    @property
+    def now(self) -> Renderer:
+        return self._holder.current.wording
+
+    def __getattr__(self, name: str) -> Any:  # env, files, locale, templates_dir ...
+        if name.startswith("__") or name == "_holder":
+            raise AttributeError(name)
+        return getattr(self.now, name)
+
+    def render(self, name: str, **context: Any) -> Rendered:
+        return self.now.render(name, **context)
+
+    def label(self, key: str, **context: Any) -> str:
+        return self.now.label(key, **context)
+
+    def has_label(self, key: str) -> bool:
+        return self.now.has_label(key)
+
+    def labels(self) -> dict[str, str]:
+        return self.now.labels()
+
+    def has_template(self, name: str) -> bool:
+        return self.now.has_template(name)
+
+    def template_names(self) -> list[str]:
+        return self.now.template_names()
+
+
+def load(root: Path, report: Report, content: Content) -> Renderer:
+    """The content part ``wording``: templates and labels of the snapshot, checked
+    against the template and label names the code uses."""
+    wording = Renderer(
+        Path(root) / MANIFEST.file("templates").folder, content.locale, report=report
+    )
+    check_names_used(wording, report)
+    return wording
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept by name and source (jinja checks the source's checksum):
+    in memory, so a reload compiles only the templates whose text changed, and in
+    jinja's per-user cache folder, so a new process (``sanliang check``, a restart)
+    does not compile them all again."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+        self._disk: jinja2.FileSystemBytecodeCache | None = None
+        self._no_disk = False
+
+    def disk(self) -> jinja2.FileSystemBytecodeCache | None:
+        if self._disk is None and not self._no_disk:
+            try:
+                self._disk = jinja2.FileSystemBytecodeCache()
+            except (OSError, RuntimeError):  # no private temporary folder: memory only
+                self._no_disk = True
+        return self._disk
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+            if bucket.code is not None:
+                return
+        disk = self.disk()
+        if disk is not None:
+            try:
+                disk.load_bytecode(bucket)
+            except (OSError, ValueError, EOFError):
+                bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+        disk = self.disk()
+        if disk is not None:
+            try:
+                disk.dump_bytecode(bucket)
+            except OSError:
+                pass
+
+
+_COMPILED = _CompiledTemplates()
+
+
+def _references(env: jinja2.Environment, source: str) -> tuple[str, ...]:
+    """The templates ``source`` includes, imports or extends by a literal name."""
+    if "{%" not in source:
+        return ()
+    return _references_in(source)
+
+
+@lru_cache(maxsize=4096)
+def _references_in(source: str) -> tuple[str, ...]:
+    # Kept by source, like the compiled templates: a reload parses only what changed.
+    refs = jinja2.meta.find_referenced_templates(_PARSER.parse(source))
+    return tuple(r for r in refs if r is not None)
+
+
+_PARSER = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def _line_of(source: str, needle: str) -> int:
+    for i, line in enumerate(source.splitlines(), 1):
+        if needle in line:
+            return i
+    return 1
 
 
 @lru_cache(maxsize=512)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.content import Content, LineDict, LineList, Report, load_yaml_file
+from bot.manifest import content_path
 
-WORDS_FILE = Path("intents") / "words.yml"
 MAX_SAYING_CHARS = 20
 # The groups features read: a missing one is an error, not a silent empty set.
 REQUIRED = {
@@ -37,7 +37,7 @@ class Words:
 
 
 def load(root: Path, report: Report, content: Content) -> Words:
-    path = root / WORDS_FILE
+    path = content_path(root, "words")
     if not path.exists():
         report.error(path, 1, "missing: the words that mean what a button means")
         return Words()

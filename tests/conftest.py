@@ -72,11 +72,60 @@ class Chat:
                         return await self.press(b.payload)
         raise AssertionError(f"no button {label!r} in {self.labels()}")
 
+    async def choose(self, payload: str) -> list[Reply]:
+        """Press the button with this payload, which the last replies must offer."""
+        assert payload in self.payloads(), f"no button {payload!r} in {self.payloads()}"
+        return await self.press(payload)
+
     def labels(self) -> list[str]:
         return [b.label for r in self.last for row in r.buttons for b in row]
 
     def text(self) -> str:
         return "\n".join(r.text for r in self.last)
+
+    # What the last replies were, by name rather than by wording: the template each was
+    # rendered from, and the payloads of their buttons. Assert these (and the facts a
+    # reply carries: a figure, a reference, a masked phone), not template sentences.
+
+    def templates(self) -> list[str | None]:
+        """The template of each of the last replies, in order."""
+        return templates_of(self.last)
+
+    def template(self) -> str | None:
+        """The template of the last reply."""
+        assert self.last, "no reply"
+        return self.last[-1].template
+
+    def context(self, index: int = -1) -> dict:
+        """The values the reply ``index`` (default: the last) was rendered with."""
+        assert self.last, "no reply"
+        return context_of(self.last[index])
+
+    def payloads(self) -> list[str]:
+        """The payloads of every button of the last replies, in order."""
+        return payloads_of(self.last)
+
+    def has_payload(self, prefix: str) -> bool:
+        return any(p.startswith(prefix) for p in self.payloads())
+
+    def payload(self, prefix: str) -> str:
+        """The one payload starting with ``prefix`` (fails if none or several)."""
+        found = [p for p in self.payloads() if p.startswith(prefix)]
+        assert len(found) == 1, f"{len(found)} payloads {prefix!r}* in {self.payloads()}"
+        return found[0]
+
+
+def templates_of(replies: list[Reply]) -> list[str | None]:
+    return [r.template for r in replies]
+
+
+def context_of(reply: Reply) -> dict:
+    """The values a reply's template was rendered with ({} for a text built by hand)."""
+    return dict(getattr(reply.text, "context", {}))
+
+
+def payloads_of(replies: list[Reply]) -> list[str]:
+    return [p for r in replies for p in r.payloads()]
 
 
 @pytest.fixture

@@ -166,3 +166,15 @@ def text_to(replies: list[Reply], chat: int | None) -> str:
 
 def payloads(replies: list[Reply]) -> list[str]:
     return [p for r in replies for p in r.payloads()]
+
+
+def said(replies: list[Reply], chat: int | None = None) -> list[str | None]:
+    """The templates of the replies delivered to ``chat`` (None: the event's chat)."""
+    return [r.template for r in to(replies, chat)]
+
+
+def said_with(replies: list[Reply], chat: int | None = None) -> dict:
+    """The values the last reply to ``chat`` was rendered with."""
+    found = to(replies, chat)
+    assert found, f"no reply to {chat}"
+    return dict(getattr(found[-1].text, "context", {}))

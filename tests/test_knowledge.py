@@ -210,7 +210,7 @@ async def test_repo_log_feedback_and_gaps(app):
 
 
 def _payloads(chat):
-    return [b.payload for r in chat.last for row in r.buttons for b in row]
+    return chat.payloads()
 
 
 async def read_details(chat):
@@ -226,17 +226,23 @@ async def read_details(chat):
 
 async def test_answer_feedback_and_related(chat, app):
     await chat.send("低保咋个申请嘛")
+    assert chat.templates() == ["knowledge/short"]
     text = chat.text()
     assert "最低生活保障" in text and "更新于" in text and len(text) <= 300
     assert chat.labels() == ["详细说明", "我能办吗", "我要求助", "回主菜单"]
     await read_details(chat)
-    text = chat.text()
-    assert "来源" in text and "更新于" in text and "这个回答有帮助吗" in text
+    assert chat.templates() == ["knowledge/details"]
+    answer = chat.context()
+    assert answer["topic"].id == "dibao" and answer["feedback"]
+    assert answer["sources"] and answer["updated"]  # the source and date are shown
+    assert answer["updated"] in chat.text()
     fb = [p for p in _payloads(chat) if p.startswith("kb:f:")]
     assert len(fb) == 2
     assert any(p.startswith("kb:t:") for p in _payloads(chat))
     token = fb[1].split(":")[2]
-    await chat.tap("👎 没帮助")
+    assert fb == [f"kb:f:{token}:1", f"kb:f:{token}:0"]
+    await chat.choose(f"kb:f:{token}:0")
+    assert chat.templates() == ["knowledge/feedback_sorry"]
     record = await app.store.knowledge.get(token)
     assert record.feedback == 0
     gaps = await app.store.knowledge.gaps(0)
@@ -256,7 +262,7 @@ async def test_forged_feedback_is_stale(chat, app):
         "kb:p::dibao",
     ):
         await chat.press(payload)
-        assert "已过期" in chat.text()
+        assert chat.templates() == ["core/expired"]
     assert await app.store.load_state(chat.user_id) == before
 
 
@@ -271,12 +277,13 @@ async def test_other_users_token_is_stale(app):
     await read_details(alice)
     payload = next(p for p in _payloads(alice) if p.startswith("kb:f:"))
     await bob.press(payload)
-    assert "已过期" in bob.text()
+    assert bob.templates() == ["core/expired"]
 
 
 async def test_fallback_offers_help_and_remembers_question(chat, app):
     await chat.send("红烧肉咋个做")
-    assert "12345" in chat.text()
+    assert chat.templates() == ["knowledge/fallback"]
+    assert "12345" in chat.text()  # the hotline is always given
     assert "menu:help" in _payloads(chat)
     state = await app.store.load_state(chat.user_id)
     assert state["memory"]["unanswered"]["text"] == "红烧肉咋个做"
@@ -295,11 +302,14 @@ async def test_clarify_then_pick(chat, app):
     picks = [p for p in _payloads(chat) if p.startswith("kb:p:")]
     assert 2 <= len(picks) <= 3
     assert any(p.startswith("kb:n:") for p in _payloads(chat))
+    assert chat.templates() == ["knowledge/clarify"]
     await chat.press(picks[0])
     await read_details(chat)
-    assert "这个回答有帮助吗" in chat.text()
+    assert chat.templates() == ["knowledge/details"] and chat.context()["feedback"]
     await chat.press(picks[0].replace(picks[0].split(":")[3], "hotlines"))
-    assert "已过期" in chat.text() or "求助电话" in chat.text()
+    assert chat.templates() in (["core/expired"], ["knowledge/short"])
+    if chat.templates() == ["knowledge/short"]:
+        assert chat.context()["topic"].id == "hotlines"
 
 
 async def test_none_of_these(chat, app):
@@ -307,6 +317,7 @@ async def test_none_of_these(chat, app):
         chat.user_id, "某个问题", "clarify", [("dibao", 0.4), ("tekun", 0.38)]
     )
     await chat.press(f"kb:n:{token}")
+    assert chat.templates() == ["knowledge/fallback"] and chat.context()["nothing_fits"]
     assert "12345" in chat.text()
     assert (await app.store.knowledge.get(token)).decision == "none"
 
@@ -320,20 +331,22 @@ async def test_user_text_is_escaped(chat):
 
 async def test_intents_drive_engine(chat):
     await chat.send("谢谢")
-    assert "不客气" in chat.text()
+    assert chat.templates() == ["knowledge/thanks"]
     await chat.send("你好")
+    assert chat.templates() == ["core/menu"] and chat.context()["greeting"]
     assert "menu:ask" in _payloads(chat)
     await chat.send("问政策")
-    assert "请用自己的话问" in chat.text()
+    assert chat.templates() == ["knowledge/ask"]
 
 
 async def test_menu_ask_and_deep_link(chat):
     await chat.press("menu:ask")
-    assert "请用自己的话问" in chat.text()
+    assert chat.templates() == ["knowledge/ask"]
     await chat.send("/start tekun")
-    assert "特困" in chat.text() and "来源" in chat.text()
+    assert chat.templates() == ["knowledge/short"] and chat.context()["topic"].id == "tekun"
+    assert "更新于" in chat.text()
     await chat.send("/start no-such-topic")
-    assert "menu:ask" in _payloads(chat)
+    assert chat.templates() == ["core/menu"] and "menu:ask" in _payloads(chat)
 
 
 async def test_matcher_service_follows_reload(app):
@@ -380,5 +393,5 @@ async def test_a_question_token_already_taken_is_drawn_again(app, monkeypatch):
 
 async def test_emoji_only_is_not_a_question(app, chat):
     await chat.send("😀👍")
-    assert "看不懂" in chat.text()
+    assert chat.templates() == ["core/unsupported"]
     assert "unanswered" not in ((await app.store.load_state(chat.user_id)) or {}).get("memory", {})

@@ -64,25 +64,26 @@ async def fill_form(app, user: int, description: str, phone: str) -> Chat:
     """A resident's help form filled through the urgency step."""
     chat = Chat(app, user_id=user)
     await chat.press("menu:help")
-    await chat.tap("同意，开始填写")
-    await chat.tap("取暖过冬物资")
+    await chat.choose("hc:consent:yes")
+    await chat.choose("hc:cat:winter")
     await chat.tap("成都市")
     await chat.tap("武侯区")
     await chat.send(R_TOWN)
     await chat.send(R_VILLAGE)
     await chat.send(description)
     await chat.send(phone)
-    await chat.tap("下午")
-    await chat.tap("不算太急")
+    await chat.choose("hc:time:pm")
+    await chat.choose("hc:urg:no")
     return chat
 
 
 async def file_request(app, user: int, description: str = R_DESC, phone: str = R_PHONE) -> str:
     """A whole help request through the engine; returns its reference."""
     chat = await fill_form(app, user, description, phone)
-    if "请核对您的求助" not in chat.text():  # something to attach was offered first
-        await chat.tap(chat.labels()[0])
-    assert "请核对您的求助" in chat.text()
+    if chat.templates() != ["cases/summary"]:  # something to attach was offered first
+        assert chat.templates() == ["cases/ask_attach"]
+        await chat.choose("hc:att:yes")
+    assert chat.templates() == ["cases/summary"]
     ok = [p for p in payloads(chat.last) if p.startswith("hc:ok:")]
     await chat.press(ok[0])
     return REF.findall(chat.text())[0]

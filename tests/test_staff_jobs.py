@@ -66,7 +66,7 @@ async def test_due_soon_to_the_assignee_then_overdue_to_the_area_chat(sapp):
     clock.set(ts(2025, 1, 9, 9))  # Thursday 09:00: under 24 h left
     report = await run_reminders(svc, note, clock)
     assert report.sent == 1
-    assert len(note.to(WUHOU_A)) == 1 and "快到期了" in note.to(WUHOU_A)[0]
+    assert [r.template for c, r in note.sent if c == WUHOU_A] == ["staff/due_soon"]
     assert case.ref in note.to(WUHOU_A)[0] and PHONE not in note.to(WUHOU_A)[0]
     note.clear()
     await run_reminders(svc, note, clock)  # not twice
@@ -76,7 +76,10 @@ async def test_due_soon_to_the_assignee_then_overdue_to_the_area_chat(sapp):
     await run_reminders(svc, note, clock)
     assert [c for c, _ in note.sent] == [CHAT_WUHOU]
     text = note.to(CHAT_WUHOU)[0]
-    assert "已超期" in text and case.ref in text and "张三" in text
+    (overdue,) = [r for c, r in note.sent if c == CHAT_WUHOU]
+    assert overdue.template == "staff/overdue" and overdue.text.context["kind"] == "due"
+    assert overdue.text.context["holder"] == "张三"
+    assert case.ref in text and "张三" in text
     note.clear()
     clock.advance(hours=5)
     await run_reminders(svc, note, clock)
@@ -118,7 +121,8 @@ async def test_unclaimed_request_is_chased_in_the_area_chat(sapp):
     await run_reminders(svc, note, clock)
     assert [c for c, _ in note.sent] == [CHAT_WUHOU]
     reply = note.sent[0][1]
-    assert "还没有人认领" in reply.text and f"st:claim:{case.id}" in reply.payloads()
+    assert reply.template == "staff/overdue" and reply.text.context["kind"] == "claim"
+    assert f"st:claim:{case.id}" in reply.payloads()
 
 
 async def test_a_request_never_posted_is_posted_by_the_sweep(sapp):
@@ -173,8 +177,11 @@ async def test_daily_digest_per_chat(sapp):
     await run_digest(service(sapp), note, clock)
     assert sorted(ch for ch, _ in note.sent) == sorted([CHAT_WUHOU, CHAT_CHENGDU])
     text = note.to(CHAT_WUHOU)[0]
-    assert "1月8日" in text
-    assert "待认领：1 条" in text and "办理中：1 条" in text and "已超期：1 条" in text
+    (digest,) = [r for c, r in note.sent if c == CHAT_WUHOU]
+    assert digest.template == "staff/digest"
+    counts = {k: digest.text.context[k] for k in ("waiting", "working", "overdue")}
+    assert counts == {"waiting": 1, "working": 1, "overdue": 1}
+    assert "1月8日" in text  # the day, as workers read dates
     assert b.ref in text and c.ref not in text and PHONE not in text and MASKED not in text
 
 
@@ -220,7 +227,9 @@ async def test_retention_purge_erases_personal_data_and_keeps_statistics(sapp):
     assert [(e.actor_role, e.detail) for e in audit] == [("system", "n=1")]
     # The card says so, and runs again erase nothing more.
     text = "\n".join(r.text for r in await press(sapp, WUHOU_A, f"st:view:{old.id}"))
-    assert "已按规定删除" in text and PHONE not in text
+    (card,) = await press(sapp, WUHOU_A, f"st:view:{old.id}")
+    assert card.template == "staff/card" and card.text.context["c"]["erased"]
+    assert PHONE not in text
     assert (await run_maintenance(svc, note, clock)).changed == 0
 
 
@@ -261,7 +270,8 @@ async def test_forget_withdraws_and_the_assignee_hears_of_it_once(sapp):
     note = FakeNotifier()
     clock.advance(hours=1)
     await run_reminders(service(sapp), note, clock)
-    assert len(note.to(WUHOU_A)) == 1 and "撤回" in note.to(WUHOU_A)[0]
+    (event,) = [r for c, r in note.sent if c == WUHOU_A]
+    assert event.template == "staff/resident_event" and event.text.context["kind"] != "message"
     note.clear()
     await run_reminders(service(sapp), note, clock)
     assert note.sent == []

@@ -22,13 +22,13 @@ from tests.staff_support import (
     open_staff_app,
     payloads,
     press,
+    said,
+    said_with,
     send,
     service,
     text_to,
     to,
 )
-
-EXPIRED = "该按钮已过期"
 
 
 @pytest.fixture
@@ -44,27 +44,38 @@ async def test_invite_join_list_revoke(sapp):
     replies = await send(sapp, ADMIN, "/invite worker 成都/武侯")
     text = text_to(replies, None)
     code = re.search(r"/join ([2-9A-HJ-NP-Z]{8})", text).group(1)
-    assert "成都市/武侯区" in text
+    assert said(replies) == ["staff/invite"] and said_with(replies)["area"] == "成都市/武侯区"
+    assert said_with(replies)["code"] == code
     replies = await send(sapp, WUHOU_A, f"/join {code} 张三")
-    assert "欢迎，张三" in text_to(replies, None)
+    assert said(replies) == ["staff/join"]
+    assert said_with(replies)["ok"] and said_with(replies)["nick"] == "张三"
     member = await sapp.store.staff.member(WUHOU_A)
     assert member.role == "worker" and str(member.area) == "成都市/武侯区"
     # Single use: a second person with the same code gets nothing.
     replies = await send(sapp, WUHOU_B, f"/join {code} 李四")
-    assert "用过了" in text_to(replies, None)
+    assert said(replies) == ["staff/join"] and said_with(replies)["why"] == "used"
     assert await sapp.store.staff.member(WUHOU_B) is None
     # Unknown codes, and /join without a code.
-    assert "没有找到" in text_to(await send(sapp, WUHOU_B, "/join ZZZZZZZZ"), None)
-    assert "用法" in text_to(await send(sapp, WUHOU_B, "/join"), None)
+    replies = await send(sapp, WUHOU_B, "/join ZZZZZZZZ")
+    assert said(replies) == ["staff/join"] and said_with(replies)["why"] == "unknown"
+    replies = await send(sapp, WUHOU_B, "/join")
+    assert said(replies) == ["staff/usage"] and said_with(replies)["command"] == "join"
 
-    listing = text_to(await send(sapp, ADMIN, "/staff"), None)
+    replies = await send(sapp, ADMIN, "/staff")
+    assert said(replies) == ["staff/staff_list"]
+    listing = text_to(replies, None)
     assert str(WUHOU_A) in listing and "张三" in listing and str(ADMIN) in listing
 
-    assert "已取消" in text_to(await send(sapp, ADMIN, f"/revoke {WUHOU_A}"), None)
+    def revoke_result(replies) -> str:
+        assert said(replies) == ["staff/revoke"]
+        return said_with(replies)["result"]
+
+    assert revoke_result(await send(sapp, ADMIN, f"/revoke {WUHOU_A}")) == "ok"
     assert await sapp.store.staff.member(WUHOU_A) is None
-    assert "没有找到" in text_to(await send(sapp, ADMIN, f"/revoke {WUHOU_A}"), None)
-    assert "配置文件" in text_to(await send(sapp, ADMIN, f"/revoke {ADMIN}"), None)
-    assert "用法" in text_to(await send(sapp, ADMIN, "/revoke abc"), None)
+    assert revoke_result(await send(sapp, ADMIN, f"/revoke {WUHOU_A}")) == "unknown"
+    assert revoke_result(await send(sapp, ADMIN, f"/revoke {ADMIN}")) == "config_admin"
+    replies = await send(sapp, ADMIN, "/revoke abc")
+    assert said(replies) == ["staff/usage"] and said_with(replies)["command"] == "revoke"
 
 
 async def test_expired_invite(sapp):
@@ -72,7 +83,8 @@ async def test_expired_invite(sapp):
     text = text_to(await send(sapp, ADMIN, "/invite worker 成都市/锦江区"), None)
     code = re.search(r"/join ([2-9A-HJ-NP-Z]{8})", text).group(1)
     clock.advance(days=8)
-    assert "过期" in text_to(await send(sapp, JINJIANG, f"/join {code}"), None)
+    replies = await send(sapp, JINJIANG, f"/join {code}")
+    assert said(replies) == ["staff/join"] and said_with(replies)["why"] == "expired"
     assert await sapp.store.staff.member(JINJIANG) is None
 
 
@@ -81,8 +93,8 @@ async def test_expired_invite(sapp):
     ["/invite worker 北京市/朝阳区", "/invite worker", "/invite boss 成都市", "/invite"],
 )
 async def test_bad_invites_change_nothing(sapp, command):
-    text = text_to(await send(sapp, ADMIN, command), None)
-    assert "用法" in text
+    replies = await send(sapp, ADMIN, command)
+    assert said(replies) == ["staff/usage"] and said_with(replies)["command"] == "invite"
     row = await sapp.store.fetchone("SELECT COUNT(*) AS n FROM staff_invites")
     assert row["n"] == 0
 
@@ -90,9 +102,9 @@ async def test_bad_invites_change_nothing(sapp, command):
 async def test_only_admins_manage_staff_and_refusals_are_logged(sapp):
     await add_worker(sapp, WUHOU_A, "成都市/武侯区", "张三")
     for user in (RESIDENT, WUHOU_A):
-        assert "只有管理员" in text_to(await send(sapp, user, "/invite worker 成都市"), None)
-        assert "只有管理员" in text_to(await send(sapp, user, "/staff"), None)
-        assert "只有管理员" in text_to(await send(sapp, user, f"/revoke {ADMIN}"), None)
+        assert said(await send(sapp, user, "/invite worker 成都市")) == ["staff/admin_only"]
+        assert said(await send(sapp, user, "/staff")) == ["staff/admin_only"]
+        assert said(await send(sapp, user, f"/revoke {ADMIN}")) == ["staff/admin_only"]
     refused = await sapp.store.staff.audit_entries(allowed=False)
     assert {(e.actor_id, e.action) for e in refused} >= {
         (RESIDENT, "invite"),
@@ -108,7 +120,7 @@ async def test_forged_claim_by_a_resident_is_refused_and_logged(sapp):
     case, _ = await new_case(sapp)
     replies = await press(sapp, RESIDENT, f"st:claim:{case.id}")
     text = text_to(replies, None)
-    assert "没有这个权限" in text
+    assert said(replies) == ["staff/forbidden"]
     assert PHONE not in text and "玉林" not in text
     fresh = await sapp.store.workflow.get(case.id)
     assert fresh.status == "new" and fresh.assignee_id is None
@@ -120,10 +132,8 @@ async def test_forged_claim_by_a_resident_is_refused_and_logged(sapp):
     ]
     # Every other staff button too, and even for a case that does not exist.
     for action in ("view", "xfer", "res", "reply", "note", "reopen"):
-        assert "没有这个权限" in text_to(
-            await press(sapp, RESIDENT, f"st:{action}:{case.id}"), None
-        )
-    assert "没有这个权限" in text_to(await press(sapp, RESIDENT, "st:claim:999999"), None)
+        assert said(await press(sapp, RESIDENT, f"st:{action}:{case.id}")) == ["staff/forbidden"]
+    assert said(await press(sapp, RESIDENT, "st:claim:999999")) == ["staff/forbidden"]
     n = len(await sapp.store.staff.audit_entries(actor_id=RESIDENT, allowed=False))
     assert n == 8
 
@@ -131,10 +141,10 @@ async def test_forged_claim_by_a_resident_is_refused_and_logged(sapp):
 async def test_worker_of_another_area_cannot_claim_or_see(sapp):
     await add_worker(sapp, JINJIANG, "成都市/锦江区", "王五")
     case, _ = await new_case(sapp)
-    text = text_to(await press(sapp, JINJIANG, f"st:claim:{case.id}"), None)
-    assert "没有这个权限" in text
-    text = text_to(await send(sapp, JINJIANG, f"/case {case.ref}"), None)
-    assert "没有这个权限" in text and PHONE not in text and MASKED not in text
+    assert said(await press(sapp, JINJIANG, f"st:claim:{case.id}")) == ["staff/forbidden"]
+    replies = await send(sapp, JINJIANG, f"/case {case.ref}")
+    text = text_to(replies, None)
+    assert said(replies) == ["staff/forbidden"] and PHONE not in text and MASKED not in text
     assert (await sapp.store.workflow.get(case.id)).status == "new"
     refused = await sapp.store.staff.audit_entries(actor_id=JINJIANG, allowed=False)
     assert [e.action for e in refused] == ["view", "claim"]
@@ -148,7 +158,7 @@ async def test_malformed_staff_payloads_expire(sapp, payload):
     await add_worker(sapp, WUHOU_A, "成都市/武侯区", "张三")
     case, _ = await new_case(sapp)
     replies = await press(sapp, WUHOU_A, payload.replace(":1", f":{case.id}", 1))
-    assert EXPIRED in text_to(replies, None)
+    assert said(replies) == ["core/expired"]
     assert (await sapp.store.workflow.get(case.id)).status == "new"
 
 
@@ -166,9 +176,11 @@ async def test_two_workers_claim_at_once_one_wins(sapp):
     winner_name = "张三" if fresh.assignee_id == WUHOU_A else "李四"
     loser_id = WUHOU_B if fresh.assignee_id == WUHOU_A else WUHOU_A
     # The loser is told who has it (privately, and the group post shows it).
-    assert f"已经由 <b>{winner_name}</b> 认领" in text_to(loser, loser_id)
-    assert f"已由 {winner_name} 认领" in text_to(loser, None)
-    assert "您已认领" in text_to(winner, fresh.assignee_id)
+    assert said(loser, loser_id) == ["staff/claim_lost"]
+    assert said_with(loser, loser_id)["holder"] == winner_name
+    assert said(loser) == ["staff/claimed_post"] and said_with(loser)["holder"] == winner_name
+    assert said(winner, fresh.assignee_id) == ["staff/card"]
+    assert said_with(winner, fresh.assignee_id)["notice"] == "claimed"
     history = await sapp.store.cases.history(case.id)
     assert [h.to_status for h in history] == ["new", "claimed"]
     # The resident was told once.
@@ -197,25 +209,31 @@ async def test_staff_commands_private_only_and_staff_only(sapp):
     assert urgent.ref in text and other.ref not in text and MASKED in text
     assert PHONE not in text
     assert payloads(replies) == [f"st:view:{urgent.id}"]
+
     # /find by a word of the description, scoped to the area.
-    assert urgent.ref in text_to(await send(sapp, WUHOU_A, "/find 断了粮"), None)
-    assert "没有找到" in text_to(await send(sapp, WUHOU_A, "/find 漏水"), None)
-    assert other.ref in text_to(await send(sapp, JINJIANG, "/find 漏水"), None)
-    assert "用法" in text_to(await send(sapp, WUHOU_A, "/find"), None)
+    def found(replies) -> list[str]:
+        assert said(replies) == ["staff/list"] and said_with(replies)["kind"] == "find"
+        return [c["ref"] for c in said_with(replies)["items"]]
+
+    assert found(await send(sapp, WUHOU_A, "/find 断了粮")) == [urgent.ref]
+    assert found(await send(sapp, WUHOU_A, "/find 漏水")) == []
+    assert found(await send(sapp, JINJIANG, "/find 漏水")) == [other.ref]
+    replies = await send(sapp, WUHOU_A, "/find")
+    assert said(replies) == ["staff/usage"] and said_with(replies)["command"] == "find"
     # LIKE wildcards are literal.
-    assert "没有找到" in text_to(await send(sapp, WUHOU_A, "/find %"), None)
+    assert found(await send(sapp, WUHOU_A, "/find %")) == []
     # /case REF in a private chat: full phone for a worker of the area.
-    text = text_to(await send(sapp, WUHOU_A, f"/case {urgent.ref.lower()}"), None)
-    assert PHONE in text and "断了粮" in text
-    assert "没有找到" in text_to(await send(sapp, WUHOU_A, "/case SC-0000-XXXX"), None)
+    replies = await send(sapp, WUHOU_A, f"/case {urgent.ref.lower()}")
+    text = text_to(replies, None)
+    assert said(replies) == ["staff/card"] and PHONE in text and "断了粮" in text
+    assert said(await send(sapp, WUHOU_A, "/case SC-0000-XXXX")) == ["staff/missing"]
     # Admins see every area, masked.
     text = text_to(await send(sapp, ADMIN, f"/case {other.ref}"), None)
     assert MASKED.replace("5678", "") in text and PHONE not in text
     # Residents: not for them, and logged.
-    assert "只给社区工作人员" in text_to(await send(sapp, RESIDENT, "/queue"), None)
+    assert said(await send(sapp, RESIDENT, "/queue")) == ["staff/not_staff"]
     # In a group: never, not even for staff.
-    text = text_to(await send(sapp, WUHOU_A, "/mine", group=CHAT_WUHOU), None)
-    assert "私聊" in text
+    assert said(await send(sapp, WUHOU_A, "/mine", group=CHAT_WUHOU)) == ["staff/private_only"]
     views = await sapp.store.staff.audit_entries(action="view")
     assert {(e.actor_id, e.detail) for e in views} == {
         (WUHOU_A, "phone=full"),
@@ -230,10 +248,9 @@ async def test_revoked_worker_loses_access(sapp):
     case, _ = await new_case(sapp)
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
     await send(sapp, ADMIN, f"/revoke {WUHOU_A}")
-    text = text_to(await press(sapp, WUHOU_A, f"st:view:{case.id}"), None)
-    assert "没有这个权限" in text and PHONE not in text
-    text = text_to(await send(sapp, WUHOU_A, "/mine"), None)
-    assert "只给社区工作人员" in text
+    replies = await press(sapp, WUHOU_A, f"st:view:{case.id}")
+    assert said(replies) == ["staff/forbidden"] and PHONE not in text_to(replies, None)
+    assert said(await send(sapp, WUHOU_A, "/mine")) == ["staff/not_staff"]
 
 
 async def test_staff_prefix_is_allowed_in_groups(sapp):
@@ -242,10 +259,12 @@ async def test_staff_prefix_is_allowed_in_groups(sapp):
 
 async def test_name_command(sapp):
     await add_worker(sapp, WUHOU_A, "成都市/武侯区", "张三")
-    assert "张老师" in text_to(await send(sapp, WUHOU_A, "/name 张老师"), None)
+    replies = await send(sapp, WUHOU_A, "/name 张老师")
+    assert said(replies) == ["staff/name"] and said_with(replies)["nick"] == "张老师"
     assert (await sapp.store.staff.member(WUHOU_A)).name == "张老师"
-    assert "用法" in text_to(await send(sapp, WUHOU_A, "/name " + "长" * 30), None)
-    assert "只给社区工作人员" in text_to(await send(sapp, RESIDENT, "/name 我"), None)
+    replies = await send(sapp, WUHOU_A, "/name " + "长" * 30)
+    assert said(replies) == ["staff/usage"] and said_with(replies)["command"] == "name"
+    assert said(await send(sapp, RESIDENT, "/name 我")) == ["staff/not_staff"]
 
 
 async def test_group_view_sends_the_card_privately_and_masked(sapp):
@@ -291,5 +310,5 @@ async def test_township_worker_sees_only_their_township(sapp):
     code = re.search(r"/join ([2-9A-HJ-NP-Z]{8})", text).group(1)
     await send(sapp, WUHOU_B, f"/join {code} 赵六")
     case, _ = await new_case(sapp)  # 玉林街道
-    assert "没有这个权限" in text_to(await press(sapp, WUHOU_B, f"st:claim:{case.id}"), None)
+    assert said(await press(sapp, WUHOU_B, f"st:claim:{case.id}")) == ["staff/forbidden"]
     assert case.ref not in text_to(await send(sapp, WUHOU_B, "/queue"), None)

@@ -80,10 +80,14 @@ async def test_claim_pressed_in_the_staff_group(tg):
     await application.process_update(Update.de_json(update, application.bot))
     calls = sent(stub)
     group = [c for c in calls if c[1] == CHAT_WUHOU]
-    assert group and group[0][0] == "editMessageText" and "已由 张三 认领" in group[0][2]
+    renderer = app.engine.renderer
+    summary = app.engine.services.staff.summary(await app.store.workflow.get(case.id))
+    claimed = renderer.render("staff/claimed_post", c=summary, holder="张三")
+    assert group and group[0][0] == "editMessageText" and group[0][2] == claimed
     assert all(PHONE not in c[2] for c in group)
     private = [c for c in calls if c[1] == WUHOU_A]
-    assert private and "您已认领" in private[0][2] and MASKED in private[0][2]
+    # The card (its notice is asserted in test_staff_workflow), privately and masked.
+    assert private and MASKED in private[0][2] and summary["ref"] in private[0][2]
     assert [c for c in calls if c[1] == RESIDENT]
     assert (await app.store.workflow.get(case.id)).assignee_id == WUHOU_A
 

@@ -22,13 +22,13 @@ from tests.staff_support import (
     open_staff_app,
     payloads,
     press,
+    said,
+    said_with,
     send,
     text_to,
     to,
     ts,
 )
-
-EXPIRED = "该按钮已过期"
 
 
 @pytest.fixture
@@ -54,11 +54,20 @@ async def test_new_request_is_posted_to_its_area_chat(sapp):
     case, replies = await new_case(sapp)
     assert [r.chat_id for r in replies] == [CHAT_WUHOU]
     post = replies[0]
-    assert case.ref in post.text and "生活困难" in post.text and "成都市/武侯区" in post.text
+    assert post.template == "staff/new_case" and said_with(replies, CHAT_WUHOU)["kind"] == "new"
+    shown = said_with(replies, CHAT_WUHOU)["c"]
+    living = sapp.engine.services.staff.category_name("living")
+    assert (shown["ref"], shown["category"], shown["area"]) == (case.ref, living, "成都市/武侯区")
+    assert case.ref in post.text and "成都市/武侯区" in post.text
     assert MASKED in post.text and PHONE not in post.text
     assert "断了粮" not in post.text and "玉林" not in post.text  # no free text in a group
     assert payloads(replies) == [f"st:claim:{case.id}", f"st:view:{case.id}", f"st:xfer:{case.id}"]
-    assert [b.label for b in post.buttons[0]] == ["认领", "查看", "转办"]
+    label = sapp.engine.renderer.label
+    assert [b.label for b in post.buttons[0]] == [
+        label("staff.btn.claim"),
+        label("staff.btn.view"),
+        label("staff.btn.transfer"),
+    ]
     # Deadline: Monday 10:00 + 3 working days = end of Thursday.
     assert case.due_at == ts(2025, 1, 10, 0, 0)
     # Posting twice (a second hook call, the sweep job) posts nothing more.
@@ -68,7 +77,8 @@ async def test_new_request_is_posted_to_its_area_chat(sapp):
 async def test_urgent_request_also_goes_privately_to_the_area_workers(sapp):
     case, replies = await new_case(sapp, urgent=True)
     assert sorted(r.chat_id for r in replies) == sorted([CHAT_WUHOU, WUHOU_A, WUHOU_B])
-    assert all("紧急" in r.text and MASKED in r.text for r in replies)
+    assert all(r.template == "staff/new_case" and MASKED in r.text for r in replies)
+    assert all(r.text.context["c"]["urgent"] for r in replies)
     assert all(PHONE not in r.text for r in replies)
     # 1 working day: end of Tuesday.
     assert case.due_at == ts(2025, 1, 8, 0, 0)
@@ -87,10 +97,14 @@ async def test_whole_life_cycle(sapp):
     # because the press came from a group), the resident is told.
     replies = await press(sapp, WUHOU_A, f"st:claim:{case.id}", group=CHAT_WUHOU)
     group = to(replies, None)
-    assert len(group) == 1 and group[0].edit and "已由 张三 认领" in group[0].text
+    assert len(group) == 1 and group[0].edit and group[0].template == "staff/claimed_post"
+    assert said_with(replies)["holder"] == "张三"
     card = text_to(replies, WUHOU_A)
-    assert "您已认领" in card and MASKED in card and PHONE not in card
-    assert "已经有社区工作人员接手" in text_to(replies, RESIDENT)
+    assert said(replies, WUHOU_A) == ["staff/card"]
+    assert said_with(replies, WUHOU_A)["notice"] == "claimed"
+    assert MASKED in card and PHONE not in card
+    assert said(replies, RESIDENT) == ["staff/resident"]
+    assert said_with(replies, RESIDENT)["kind"] == "claimed"
 
     # 查看 in the private chat: the full phone and the description.
     clock.advance(hours=1)
@@ -104,7 +118,8 @@ async def test_whole_life_cycle(sapp):
     # A private note: stored, the resident hears nothing.
     await press(sapp, WUHOU_A, f"st:note:{case.id}")
     replies = await send(sapp, WUHOU_A, "已电话联系，下午上门")
-    assert "内部备注已保存" in text_to(replies, None) and not to(replies, RESIDENT)
+    assert said(replies) == ["staff/done"] and said_with(replies)["kind"] == "note"
+    assert not to(replies, RESIDENT)
     msgs = await sapp.store.cases.messages(case.id, include_private=True)
     assert [(m.body, m.private) for m in msgs] == [("已电话联系，下午上门", True)]
     assert await sapp.store.cases.messages(case.id) == []  # residents never see notes
@@ -112,10 +127,11 @@ async def test_whole_life_cycle(sapp):
     # A blank reply is asked again; a real one reaches the resident.
     await press(sapp, WUHOU_A, f"st:reply:{case.id}")
     replies = await send(sapp, WUHOU_A, "   。。。")
-    assert "没有收到内容" in text_to(replies, None)
+    assert said(replies) == ["staff/ask_text"] and said_with(replies)["retry"] == "blank"
     replies = await send(sapp, WUHOU_A, "您好，<b>明天</b>上午我们上门看看")
     resident = to(replies, RESIDENT)
-    assert len(resident) == 1 and "&lt;b&gt;明天&lt;/b&gt;" in resident[0].text
+    assert len(resident) == 1 and resident[0].template == "staff/resident"
+    assert "&lt;b&gt;明天&lt;/b&gt;" in resident[0].text  # the worker's words, escaped
     assert (await sapp.store.workflow.get(case.id)).status == "in_progress"
 
     # Expected date by a button: the resident is told the date.
@@ -123,10 +139,12 @@ async def test_whole_life_cycle(sapp):
     days = [p for p in payloads(replies) if p.startswith("st:expd:")]
     assert days[0] == f"st:expd:{case.id}:20250106"
     replies = await press(sapp, WUHOU_A, f"st:expd:{case.id}:20250108")
+    assert said_with(replies, RESIDENT)["kind"] == "expected"
     assert "2025年1月8日" in text_to(replies, RESIDENT)
     # ... or typed; a date in the past is asked again.
     await press(sapp, WUHOU_A, f"st:exp:{case.id}")
-    assert "没有看懂" in text_to(await send(sapp, WUHOU_A, "2024-12-01"), None)
+    replies = await send(sapp, WUHOU_A, "2024-12-01")
+    assert said(replies) == ["staff/ask_text"] and said_with(replies)["retry"] == "date"
     replies = await send(sapp, WUHOU_A, "1月9日")
     assert "2025年1月9日" in text_to(replies, RESIDENT)
     assert (await sapp.store.workflow.get(case.id)).expected_date == "2025-01-09"
@@ -144,57 +162,66 @@ async def test_whole_life_cycle(sapp):
         for p in [b.payload]
     ]
     replies = await press(sapp, WUHOU_A, jinjiang[0])
-    assert "已转给 成都市锦江区" in text_to(replies, None)
+    assert said(replies) == ["staff/done"] and said_with(replies)["kind"] == "transfer"
+    assert said_with(replies)["area"] == "成都市锦江区"
+    assert said_with(replies, RESIDENT)["kind"] == "transferred"
     assert "成都市锦江区" in text_to(replies, RESIDENT)
     posted = to(replies, CHAT_CHENGDU)  # 锦江区 has no chat of its own
-    assert len(posted) == 1 and "转来的求助" in posted[0].text and MASKED in posted[0].text
+    assert len(posted) == 1 and posted[0].template == "staff/new_case" and MASKED in posted[0].text
+    assert said_with(replies, CHAT_CHENGDU)["kind"].startswith("transfer")
     moved = await sapp.store.workflow.get(case.id)
     assert moved.status == "transferred" and moved.assignee_id is None
     assert moved.area == "成都市/锦江区" and moved.region == "成都市/武侯区"
     # The old area has lost it.
-    assert "没有这个权限" in text_to(await press(sapp, WUHOU_A, f"st:view:{case.id}"), None)
-    assert "没有这个权限" in text_to(await press(sapp, WUHOU_B, f"st:claim:{case.id}"), None)
+    assert said(await press(sapp, WUHOU_A, f"st:view:{case.id}")) == ["staff/forbidden"]
+    assert said(await press(sapp, WUHOU_B, f"st:claim:{case.id}")) == ["staff/forbidden"]
 
     # 锦江区 claims and resolves; the resident gets the result and the rating buttons.
     await press(sapp, JINJIANG, f"st:claim:{case.id}")
     # Someone else in the area cannot resolve it (and the refusal is logged).
-    assert "没有这个权限" in text_to(await press(sapp, WUHOU_B, f"st:res:{case.id}"), None)
+    assert said(await press(sapp, WUHOU_B, f"st:res:{case.id}")) == ["staff/forbidden"]
     await press(sapp, JINJIANG, f"st:res:{case.id}")
     replies = await send(sapp, JINJIANG, "已送去米面油和棉被")
     resident = to(replies, RESIDENT)
     assert len(resident) == 1 and "已送去米面油和棉被" in resident[0].text
+    assert said_with(replies, RESIDENT)["kind"] == "resolved"
     assert payloads(resident)[:3] == [f"rv:r:{case.id}:s", f"rv:r:{case.id}:b", f"rv:r:{case.id}:u"]
     assert (await sapp.store.workflow.get(case.id)).status == "resolved"
 
     # 回访: 不满意 reopens it with the same worker, who is told, and so is the area chat.
     clock.advance(days=1)
     replies = await press(sapp, RESIDENT, f"rv:r:{case.id}:u")
-    assert "重新办理" in text_to(replies, None)
-    assert "不满意" in text_to(replies, JINJIANG) and "不满意" in text_to(replies, CHAT_CHENGDU)
+    assert said(replies) == ["staff/rate_done"] and said_with(replies)["kind"] == "unsatisfied"
+    for chat in (JINJIANG, CHAT_CHENGDU):
+        assert said(replies, chat) == ["staff/rated"]
+        assert said_with(replies, chat)["rating"] == "unsatisfied"
     reopened = await sapp.store.workflow.get(case.id)
     assert reopened.status == "in_progress" and reopened.assignee_id == JINJIANG
     assert reopened.rating == "unsatisfied" and reopened.reopen_count == 1
     assert reopened.due_at > case.due_at  # a fresh deadline
     # The resident may say why.
     replies = await send(sapp, RESIDENT, "棉被太薄了")
-    assert "意见已经记下" in text_to(replies, None)
+    assert said(replies) == ["staff/rate_done"] and said_with(replies)["kind"] == "thanks"
     assert (await sapp.store.workflow.get(case.id)).rating_comment == "棉被太薄了"
     # Pressing a rating button again does nothing.
-    assert "评价过" in text_to(await press(sapp, RESIDENT, f"rv:r:{case.id}:s"), None)
+    replies = await press(sapp, RESIDENT, f"rv:r:{case.id}:s")
+    assert said(replies) == ["staff/rate_done"] and said_with(replies)["kind"] == "already"
 
     # Resolved again, then 满意: closed.
     await press(sapp, JINJIANG, f"st:res:{case.id}")
     await send(sapp, JINJIANG, "换了厚棉被")
     replies = await press(sapp, RESIDENT, f"rv:r:{case.id}:s")
-    assert "谢谢您的评价" in text_to(replies, None)
-    assert "满意" in text_to(replies, JINJIANG)
+    assert said(replies) == ["staff/rate_done"] and said_with(replies)["kind"] == "satisfied"
+    assert said(replies, JINJIANG) == ["staff/rated"]
+    assert said_with(replies, JINJIANG)["rating"] == "satisfied"
     await press(sapp, RESIDENT, f"rv:skip:{case.id}")
     closed = await sapp.store.workflow.get(case.id)
     assert closed.status == "closed" and closed.rating == "satisfied" and closed.closed_at
 
     # Staff reopen of a closed request.
     replies = await press(sapp, JINJIANG, f"st:reopen:{case.id}")
-    assert "已重新办理" in text_to(replies, None) and "重新办理" in text_to(replies, RESIDENT)
+    assert said(replies) == ["staff/done"] and said_with(replies)["kind"] == "reopen"
+    assert said_with(replies, RESIDENT)["kind"] == "reopened"
     assert (await sapp.store.workflow.get(case.id)).status == "in_progress"
 
     # Every change is in the history, with who.
@@ -225,8 +252,9 @@ async def test_mark_invalid_and_reopen_unclaimed(sapp):
     # Any worker of the area may mark an unclaimed request invalid.
     await press(sapp, WUHOU_B, f"st:inv:{case.id}")
     replies = await send(sapp, WUHOU_B, "重复提交，已在 SC 另一条里办理")
-    assert "无法受理" in text_to(replies, None)
-    assert "12345" in text_to(replies, RESIDENT)
+    assert said(replies) == ["staff/done"] and said_with(replies)["kind"] == "inv"
+    assert said_with(replies, RESIDENT)["kind"] == "invalid"
+    assert "12345" in text_to(replies, RESIDENT)  # where else to turn
     assert (await sapp.store.workflow.get(case.id)).status == "invalid"
     # Reopened with nobody on it: back to the queue and posted again.
     replies = await press(sapp, WUHOU_A, f"st:reopen:{case.id}")
@@ -242,20 +270,21 @@ async def test_stale_actions_after_the_state_moved_on(sapp):
     # Meanwhile the resident withdraws it.
     await sapp.store.cases.change_status(case.id, "withdrawn", "resident", RESIDENT)
     replies = await send(sapp, WUHOU_A, "办好了")
-    assert "已经不能做了" in text_to(replies, None)
+    assert said(replies) == ["staff/state_changed"]
     assert not to(replies, RESIDENT)
     assert (await sapp.store.workflow.get(case.id)).status == "withdrawn"
     # Claiming a withdrawn one: told its state, nothing changes.
     replies = await press(sapp, WUHOU_B, f"st:claim:{case.id}")
-    assert "不能再认领" in text_to(replies, None)
+    assert said(replies) == ["staff/claim_lost"] and not said_with(replies)["holder"]
 
 
 async def test_resident_cannot_rate_someone_elses_or_unresolved_request(sapp):
     case, _ = await new_case(sapp)
-    assert EXPIRED in text_to(await press(sapp, 4242, f"rv:r:{case.id}:s"), None)
-    assert "评价过" in text_to(await press(sapp, RESIDENT, f"rv:r:{case.id}:s"), None)
-    assert EXPIRED in text_to(await press(sapp, RESIDENT, f"rv:r:{case.id}:x"), None)
-    assert EXPIRED in text_to(await press(sapp, RESIDENT, "rv:r:abc:s"), None)
+    assert said(await press(sapp, 4242, f"rv:r:{case.id}:s")) == ["core/expired"]
+    replies = await press(sapp, RESIDENT, f"rv:r:{case.id}:s")
+    assert said(replies) == ["staff/rate_done"] and said_with(replies)["kind"] == "already"
+    assert said(await press(sapp, RESIDENT, f"rv:r:{case.id}:x")) == ["core/expired"]
+    assert said(await press(sapp, RESIDENT, "rv:r:abc:s")) == ["core/expired"]
     assert (await sapp.store.workflow.get(case.id)).rating is None
 
 
@@ -263,7 +292,7 @@ async def test_cancel_a_text_step_changes_nothing(sapp):
     case, _ = await new_case(sapp)
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
     await press(sapp, WUHOU_A, f"st:reply:{case.id}")
-    assert "已取消" in text_to(await press(sapp, WUHOU_A, "st:cancel"), None)
+    assert said(await press(sapp, WUHOU_A, "st:cancel")) == ["staff/cancelled"]
     replies = await send(sapp, WUHOU_A, "这句不该发给居民")
     assert not to(replies, RESIDENT)
     assert await sapp.store.cases.messages(case.id, include_private=True) == []
@@ -274,7 +303,7 @@ async def test_over_long_text_is_asked_again(sapp):
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
     await press(sapp, WUHOU_A, f"st:res:{case.id}")
     replies = await send(sapp, WUHOU_A, "好" * 1001)
-    assert "太长" in text_to(replies, None)
+    assert said(replies) == ["staff/ask_text"] and said_with(replies)["retry"] == "long"
     assert (await sapp.store.workflow.get(case.id)).status == "claimed"
 
 
@@ -283,33 +312,38 @@ async def test_resident_message_and_withdraw_reach_the_assignee(sapp):
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
     staff = sapp.engine.services.staff
     replies = await staff.on_resident_message(case.id)
-    assert [r.chat_id for r in replies] == [WUHOU_A] and "补充了说明" in replies[0].text
+    assert [r.chat_id for r in replies] == [WUHOU_A]
+    assert said(replies, WUHOU_A) == ["staff/resident_event"]
+    assert said_with(replies, WUHOU_A)["kind"] == "message"
     await sapp.store.cases.change_status(case.id, "withdrawn", "resident", RESIDENT)
     replies = await staff.on_case_changed(case.id)
-    assert [r.chat_id for r in replies] == [WUHOU_A] and "撤回" in replies[0].text
+    assert [r.chat_id for r in replies] == [WUHOU_A]
+    assert said(replies, WUHOU_A) == ["staff/resident_event"]
+    assert said_with(replies, WUHOU_A)["kind"] != "message"
 
 
 async def test_admin_can_act_in_every_area_but_sees_masked_phones(sapp):
     case, _ = await new_case(sapp)
     replies = await press(sapp, ADMIN, f"st:claim:{case.id}")
     card = text_to(replies, None)
-    assert "您已认领" in card and MASKED in card and PHONE not in card
+    assert said(replies) == ["staff/card"] and said_with(replies)["notice"] == "claimed"
+    assert MASKED in card and PHONE not in card
 
 
 async def test_through_the_help_flow_the_hook_posts_the_request(sapp):
     """The real 我要求助 flow calls the staff hook after its commit."""
     chat = Chat(sapp, user_id=RESIDENT)
     await chat.press("menu:help")
-    await chat.tap("同意，开始填写")
-    await chat.tap("取暖过冬物资")
+    await chat.choose("hc:consent:yes")
+    await chat.choose("hc:cat:winter")
     await chat.tap("成都市")
     await chat.tap("武侯区")
     await chat.send("玉林街道")
     await chat.send("玉林社区")
     await chat.send("家里没钱交暖气费，老人身体也不好")
     await chat.send("138 0013 8000")
-    await chat.tap("下午")
-    await chat.tap("不算太急")
+    await chat.choose("hc:time:pm")
+    await chat.choose("hc:urg:no")
     confirm = [p for r in chat.last for p in r.payloads() if p.startswith("hc:ok:")]
     replies = await sapp.engine.handle(
         Event(user_id=RESIDENT, chat_id=RESIDENT, payload=confirm[0])
@@ -326,10 +360,11 @@ async def test_rating_mid_form_keeps_the_form(sapp):
     await send(sapp, WUHOU_A, "已办好")
     chat = Chat(sapp, user_id=RESIDENT)
     await chat.press("menu:help")
-    await chat.tap("同意，开始填写")
+    await chat.choose("hc:consent:yes")
     before = await sapp.store.load_state(RESIDENT)
     replies = await press(sapp, RESIDENT, f"rv:r:{case.id}:s")
-    assert "谢谢您的评价" in text_to(replies, None) and "不用了" not in text_to(replies, None)
+    assert said(replies) == ["staff/rate_done"] and said_with(replies)["kind"] == "satisfied"
+    assert not said_with(replies)["ask"]  # no comment asked in the middle of a form
     after = await sapp.store.load_state(RESIDENT)
     assert after["flow"] == before["flow"] and after["step"] == before["step"]
     assert (await sapp.store.workflow.get(case.id)).status == "closed"

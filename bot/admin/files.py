@@ -15,21 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import Content, LineDict, Report, load_content, parse_yaml, split_front_matter
+from bot.manifest import FALLBACK_LOCALE, MANIFEST
 
 MAX_UPLOAD_BYTES = 200 * 1024
-# The folders of the content root that load_content reads. A change is checked on a
-# temporary copy of exactly these, with the new file in place.
-CONTENT_DIRS = ("policy_texts", "intents")
-POLICY_DIR = "policy_texts"
-INTENTS_DIR = "intents"
-ELIGIBILITY_DIR = "policy_texts/eligibility"
-# YAML files with a fixed place (standards and channels sit beside the policy texts).
-FIXED_YAML = {
-    "categories.yml": "policy_texts/categories.yml",
-    "channels.yml": "policy_texts/channels.yml",
-    "regions.yml": "policy_texts/regions.yml",
-    "standards.yml": "policy_texts/standards.yml",
-}
+# The folders of the content root that load_content reads (from the manifest). A change
+# is checked on a temporary copy of exactly these, with the new file in place.
+CONTENT_DIRS = MANIFEST.folders
+POLICY_DIR = MANIFEST.file("topics").folder
 MAX_DIFF_LINES = 40
 MAX_DIFF_CHARS = 2500
 MAX_EXAMPLE_CHARS = 100
@@ -48,30 +40,67 @@ class UploadRejected(Exception):
         self.context = context
 
 
-def target_for(root: Path, file_name: str, topic_ids: set[str] | frozenset[str]) -> str:
-    """The path (relative to the content root, with '/') an uploaded file replaces."""
+def target_for(
+    root: Path,
+    file_name: str,
+    topic_ids: set[str] | frozenset[str],
+    locale: str = FALLBACK_LOCALE,
+) -> str:
+    """The path (relative to the content root, with '/') an uploaded file replaces.
+
+    The manifest says which names may be uploaded (``ContentFile.upload``): a fixed
+    name maps to its one file; a family member (``*.md``, ``labels-*.yml``) to the
+    family's file of that name when there is one, else to a new member where the
+    family allows it. A name that fits no declaration, or two, is refused."""
     name = (file_name or "").strip()
     if not name or "/" in name or "\\" in name or ".." in name or not _FILE_NAME.match(name):
         raise UploadRejected("bad_name")
     lower = name.lower()
     if lower.endswith(".yaml"):
         lower = lower[: -len(".yaml")] + ".yml"
-    stem, dot, ext = lower.rpartition(".")
+    _stem, dot, ext = lower.rpartition(".")
     if not dot:
         raise UploadRejected("bad_type")
-    if ext == "md":
-        if not _TOPIC_ID.match(stem):
-            raise UploadRejected("bad_name")
-        return f"{POLICY_DIR}/{stem}.md"
-    if ext != "yml":
+    if ext not in _UPLOAD_TYPES:
         raise UploadRejected("bad_type")
-    if lower in FIXED_YAML:
-        return FIXED_YAML[lower]
-    if (root / INTENTS_DIR / lower).is_file():
-        return f"{INTENTS_DIR}/{lower}"
-    if _TOPIC_ID.match(stem) and (stem in topic_ids or (root / ELIGIBILITY_DIR / lower).is_file()):
-        return f"{ELIGIBILITY_DIR}/{lower}"
+    fixed = [f for f in MANIFEST.uploadable() if f.upload == lower]
+    if fixed:
+        return fixed[0].resolve(locale)
+    existing: list[str] = []
+    new: list[str] = []
+    bad_id = False
+    for f in MANIFEST.uploadable():
+        member = _member(f.upload or "", lower)
+        if member is None:
+            continue
+        if not _TOPIC_ID.match(member):
+            bad_id = True
+            continue
+        rel = f.resolve(locale, member)
+        if (root / rel).is_file():
+            existing.append(rel)
+        elif f.new == "any" or (f.new == "topic" and member in topic_ids):
+            new.append(rel)
+    found = existing or new
+    if len(found) == 1:
+        return found[0]
+    if bad_id and not found:
+        raise UploadRejected("bad_name")
     raise UploadRejected("unknown_file")
+
+
+# What an upload may be: the types of the files the manifest lets admins upload.
+_UPLOAD_TYPES = {(f.upload or "").rpartition(".")[2] for f in MANIFEST.uploadable()}
+
+
+def _member(pattern: str, name: str) -> str | None:
+    """The part of ``name`` that ``*`` stands for in ``pattern`` (None: no match)."""
+    head, star, tail = pattern.partition("*")
+    if not star or len(name) <= len(head) + len(tail):
+        return None
+    if name.startswith(head) and name.endswith(tail):
+        return name[len(head) : len(name) - len(tail)]
+    return None
 
 
 def decode_upload(data: bytes) -> str:
@@ -90,9 +119,13 @@ def decode_upload(data: bytes) -> str:
 
 
 def safe_path(root: Path, rel: str) -> Path:
-    """``root / rel``, refusing anything that would leave the content folders."""
+    """``root / rel``, refusing anything that would leave the content folders or that
+    is not a content file the manifest lets admins replace."""
     parts = Path(rel).parts
     if not parts or parts[0] not in CONTENT_DIRS or any(p in ("..", "") for p in parts):
+        raise UploadRejected("bad_name")
+    declared = MANIFEST.owner(Path(rel).as_posix())
+    if declared is None or declared.upload is None:
         raise UploadRejected("bad_name")
     path = (root / rel).resolve()
     base = (root / parts[0]).resolve()
@@ -109,7 +142,9 @@ def read_current(root: Path, rel: str) -> str | None:
         return None
 
 
-def check_change(root: Path, rel: str, text: str | None) -> tuple[Content, Report]:
+def check_change(
+    root: Path, rel: str, text: str | None, locale: str = FALLBACK_LOCALE
+) -> tuple[Content, Report]:
     """Load the whole content as it would be with ``rel`` replaced by ``text`` (or
     removed when None), on a temporary copy: the real files are not touched."""
     safe_path(root, rel)
@@ -124,7 +159,7 @@ def check_change(root: Path, rel: str, text: str | None) -> tuple[Content, Repor
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        return load_content(base)
+        return load_content(base, locale)
 
 
 def write_atomic(root: Path, rel: str, text: str | None) -> None:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from bot.answers.answers import Answers, squash
 from bot.content import Content, LineDict, LineList, Report, load_yaml_file
+from bot.manifest import content_path
 
-PATH = Path("intents") / "answers.yml"
 GROUPS = ("yes", "no", "unknown", "restart", "alone")
 
 
 def load(root: Path, report: Report, content: Content) -> Answers:
-    path = Path(root) / PATH
+    path = content_path(Path(root), "answers")
     if not path.exists():
         report.error(path, 1, "missing: the typed answers and navigation words")
         return Answers()

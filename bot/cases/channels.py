@@ -18,6 +18,7 @@ from bot.cases.phone import normalize_phone
 from bot.content import Content, LineDict, LineList, Report, load_yaml_file
 from bot.domain.cases import CATEGORIES
 from bot.domain.regions import CITIES
+from bot.manifest import content_path
 
 CONFIDENCE = ("H", "M", "L")
 OFFICE_KINDS = ("one-window", "committee", "civil-affairs", "other")
@@ -132,11 +133,9 @@ def _line(data: Any, key: str | int) -> int:
 
 
 def load(root: Path, report: Report, content: Content) -> Channels:
-    regions = load_regions(root / "policy_texts" / "regions.yml", report)
-    general, offices, targets = load_channels(
-        root / "policy_texts" / "channels.yml", regions, report
-    )
-    words = load_urgent_words(root / "intents" / "urgent_words.yml", report)
+    regions = load_regions(content_path(root, "regions"), report)
+    general, offices, targets = load_channels(content_path(root, "channels"), regions, report)
+    words = load_urgent_words(content_path(root, "urgent_words"), report)
     return Channels(general, offices, regions, targets, words)
 
 

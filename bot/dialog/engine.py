@@ -319,7 +319,8 @@ def finalize(replies: list[Reply]) -> list[Reply]:
     for reply in replies:
         text = reply.text.strip() or "…"
         if len(text) <= MAX_REPLY_CHARS:
-            reply.text = text
+            if text != reply.text:  # keep a rendered text (it knows its template) as it is
+                reply.text = text
             out.append(reply)
             continue
         parts = split_text(text, MAX_REPLY_CHARS)
@@ -334,6 +335,7 @@ def finalize(replies: list[Reply]) -> list[Reply]:
                     request_location=reply.request_location and last,
                     expects_number=reply.expects_number and last,
                     chat_id=reply.chat_id,
+                    template=reply.template,
                 )
             )
     return out

@@ -74,6 +74,13 @@ class Reply:
     expects_number: bool = False
     # Deliver to another chat than the event's (staff notifications); None = reply in place.
     chat_id: int | None = None
+    # The template the text was rendered from ("area/name"); taken from the text when it
+    # is a bot.render.Rendered. Tests assert a reply by it rather than by its wording.
+    template: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.template is None:
+            self.template = getattr(self.text, "template", None)
 
     def payloads(self) -> list[str]:
         return [b.payload for row in self.buttons for b in row]

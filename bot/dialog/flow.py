@@ -36,17 +36,18 @@ class Turn:
 
     @property
     def r(self) -> Renderer:
-        return self.engine.renderer
+        """The wording of this turn's content snapshot (a reload mid-turn changes nothing)."""
+        return self.content.wording
 
     @property
     def user_id(self) -> int:
         return self.event.user_id
 
     def text(self, template: str, **context: Any) -> str:
-        return self.engine.renderer.render(template, **context)
+        return self.r.render(template, **context)
 
     def button(self, label_key: str, payload: str, **context: Any) -> Button:
-        return Button(self.engine.renderer.label(label_key, **context), payload)
+        return Button(self.r.label(label_key, **context), payload)
 
     def say(
         self,
@@ -56,7 +57,7 @@ class Turn:
         edit: bool = False,
         **context: Any,
     ) -> Reply:
-        reply = Reply(self.text(template, **context), buttons or [], edit=edit)
+        reply = Reply(self.text(template, **context), buttons or [], edit=edit, template=template)
         self.replies.append(reply)
         return reply
 

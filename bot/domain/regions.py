@@ -10,9 +10,10 @@ from __future__ import annotations
 import yaml
 
 from bot.config import bundled_content
+from bot.manifest import content_path
 
 # The installed package's copy, or the checkout's (not SANLIANG_CONTENT_DIR's).
-REGIONS_FILE = bundled_content() / "policy_texts" / "regions.yml"
+REGIONS_FILE = content_path(bundled_content(), "regions")
 
 
 def _shipped_cities() -> tuple[str, ...]:

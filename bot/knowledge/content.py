@@ -15,6 +15,7 @@ from bot.knowledge.intents import load_intents, load_out_of_scope, load_settings
 from bot.knowledge.matcher import Doc, Matcher
 from bot.knowledge.normalize import Normalizer, load_normalizer
 from bot.knowledge.topics import Topic, Topics, load_topics
+from bot.manifest import content_path
 
 
 @dataclass
@@ -64,7 +65,7 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
             owner.setdefault(norm, topic.id)
     # An out-of-scope example that is also a topic's example would send it to fallback.
     negatives = []
-    oos_path = root / "intents" / "out_of_scope.yml"
+    oos_path = content_path(root, "out_of_scope")
     for doc, lines in load_out_of_scope(root, report):
         for q, line in zip(doc.examples, lines, strict=True):
             norm = normalize(q)

@@ -10,13 +10,14 @@ from typing import Any
 
 from bot.content import LineDict, LineList, Report, load_yaml_file
 from bot.knowledge.matcher import Doc, Intent, Settings
+from bot.manifest import content_path
 
 MENU_ITEMS = ("ask", "list", "screen", "channels", "help", "progress")
 ACTIONS = ("greeting", "thanks", "menu")
 
 
 def load_intents(root: Path, report: Report) -> list[Intent]:
-    path = root / "intents" / "chat.yml"
+    path = content_path(root, "chat")
     if not path.exists():
         report.error(path, 1, "missing: the non-policy intents")
         return []
@@ -73,7 +74,7 @@ def load_out_of_scope(root: Path, report: Report) -> list[tuple[Doc, list[int]]]
 
     The file is optional: without it every question is matched against the topics only.
     """
-    path = root / "intents" / "out_of_scope.yml"
+    path = content_path(root, "out_of_scope")
     if not path.exists():
         return []
     data = load_yaml_file(path, report)
@@ -133,7 +134,7 @@ def load_out_of_scope(root: Path, report: Report) -> list[tuple[Doc, list[int]]]
 
 
 def load_settings(root: Path, report: Report) -> Settings:
-    path = root / "intents" / "matching.yml"
+    path = content_path(root, "matching")
     settings = Settings()
     if not path.exists():
         report.error(path, 1, "missing: the matching settings")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.content import LineDict, Report, load_yaml_file
+from bot.manifest import content_path
 
 # Keep CJK ideographs, ASCII letters and digits; everything else (punctuation, emoji,
 # spaces, symbols) is dropped.
@@ -52,7 +53,7 @@ class Normalizer:
 
 
 def load_normalizer(root: Path, report: Report) -> Normalizer:
-    path = root / "intents" / "normalize.yml"
+    path = content_path(root, "normalize")
     if not path.exists():
         report.error(path, 1, "missing: the normalisation maps")
         return Normalizer()

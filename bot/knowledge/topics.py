@@ -20,6 +20,7 @@ from bot.content import (
     parse_yaml,
     split_front_matter,
 )
+from bot.manifest import content_path, content_paths
 
 REQUIRED = (
     "id", "title", "summary", "category", "keywords", "questions", "related", "program",
@@ -158,7 +159,7 @@ def _sources(meta: LineDict, path: Path, report: Report) -> tuple[Source, ...]:
 
 
 def load_categories(root: Path, report: Report) -> list[Category]:
-    path = root / "policy_texts" / "categories.yml"
+    path = content_path(root, "categories")
     if not path.exists():
         report.error(path, 1, "missing: the list of categories")
         return []
@@ -301,7 +302,7 @@ def load_topics(root: Path, report: Report, today: dt.date | None = None) -> Top
     topics: dict[str, Topic] = {}
     first_seen: dict[str, Path] = {}
     question_owner: dict[str, str] = {}
-    for path in sorted((root / "policy_texts").glob("*.md")):
+    for path in content_paths(root, "topics"):
         topic = load_topic(path, report, today)
         if topic is None:
             continue
@@ -331,5 +332,5 @@ def load_topics(root: Path, report: Report, today: dt.date | None = None) -> Top
                     topic.path, topic.line_of("related"), f"unknown reference in related: {ref!r}"
                 )
     if not topics:
-        report.error(root / "policy_texts", 1, "no policy topics found")
+        report.error(content_path(root, "categories").parent, 1, "no policy topics found")
     return Topics(topics, categories)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import Content, LineDict, LineList, Report, load_yaml_file
+from bot.manifest import content_path
 from bot.safety.triage import Kind, Triage, normalize
 from bot.store.cases import CATEGORIES
 
-PATH = Path("intents") / "emergency.yml"
 # The only numbers the triage may tell a resident to call (FACTS_2026_UPDATE.md §10):
 # fire, medical emergency, police, and the national psychological assistance line.
 KNOWN_NUMBERS = ("119", "120", "110", "12356")
@@ -21,7 +21,7 @@ MAX_PATTERN_CHARS = 300
 
 
 def load(root: Path, report: Report, content: Content) -> Triage:
-    path = Path(root) / PATH
+    path = content_path(Path(root), "emergency")
     if not path.exists():
         report.error(path, 1, "missing: the emergency words (safety triage)")
         return Triage()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import Content, Report
+from bot.manifest import content_path
 from bot.screening.dates import check_topic_figures, figure_notes, topic_figures
 from bot.screening.expr import evaluate
 from bot.screening.facts import FACTS, PROGRAMS, REGIONS
@@ -155,7 +156,7 @@ def _check_savings_bands(
     if question is None or question.type != "choice":
         return
     bounds = {o.value for o in question.options}
-    path = root / "policy_texts" / "standards.yml"
+    path = content_path(root, "standards")
     for mid in SAVINGS_LINES:
         m = standards.measures.get(mid)
         if m is None:
@@ -172,7 +173,7 @@ def _check_savings_bands(
 
 
 def _check_questionnaire(root: Path, report: Report, q: Questionnaire) -> None:
-    path = root / "intents" / "questionnaire.yml"
+    path = content_path(root, "questionnaire")
     region = q.get("region")
     if region is not None and region.type == "choice":
         values = {o.value for o in region.options}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import LineDict, LineList, Report, load_yaml_file
+from bot.manifest import content_path
 from bot.screening.expr import Expr, ExprError, compile_expr
 from bot.screening.facts import FACTS, InvalidAnswer, check_value
 
@@ -163,7 +164,7 @@ def parse_number(text: str, integer: bool, minimum: float | None, maximum: float
 def load_questionnaire(
     root: Path, report: Report, expr_names: set[str], programs: set[str]
 ) -> Questionnaire | None:
-    path = root / "intents" / "questionnaire.yml"
+    path = content_path(root, "questionnaire")
     if not path.exists():
         report.error(path, 1, "missing: the screening questionnaire")
         return None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.content import LineDict, LineList, Report, load_yaml_file
+from bot.manifest import MANIFEST, content_paths
 from bot.screening.expr import Expr, ExprError, compile_expr
 from bot.screening.facts import PROGRAMS
 from bot.screening.rules import (
@@ -168,11 +169,11 @@ def load_program(path: Path, report: Report, names: set[str], programs: set[str]
 def load_programs(
     root: Path, report: Report, standards: Standards | None, topic_ids: set[str] | None
 ) -> dict[str, Program]:
-    folder = root / "policy_texts" / "eligibility"
+    rules = MANIFEST.file("eligibility")
     programs: dict[str, Program] = {}
     known = set(PROGRAMS)
     names = base_names(standards)
-    for path in sorted(folder.glob("*.yml")):
+    for path in content_paths(root, "eligibility"):
         prog = load_program(path, report, names, known)
         if prog is None:
             continue
@@ -180,8 +181,9 @@ def load_programs(
             report.error(path, prog.line, f"program {prog.id!r} has no policy topic")
         programs[prog.id] = prog
     for pid in PROGRAMS:
-        if pid not in programs and not (folder / f"{pid}.yml").exists():
-            report.error(folder / f"{pid}.yml", 1, f"missing: the eligibility rules of {pid}")
+        path = root / rules.resolve(name=pid)
+        if pid not in programs and not path.exists():
+            report.error(path, 1, f"missing: the eligibility rules of {pid}")
     _check_cycles(programs, report)
     return {pid: programs[pid] for pid in PROGRAMS if pid in programs}
 

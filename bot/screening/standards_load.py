@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import LineDict, LineList, Report, load_yaml_file, parse_date
+from bot.manifest import content_path
 from bot.screening.facts import AREAS, REGIONS
 from bot.screening.standards import (
     CONFIDENCE,
@@ -179,7 +180,7 @@ def _warn_overtaken(m: Measure, region: str, path: Path, report: Report) -> None
 
 
 def load_standards(root: Path, report: Report, today: dt.date | None = None) -> Standards | None:
-    path = root / "policy_texts" / "standards.yml"
+    path = content_path(root, "standards")
     if not path.exists():
         report.error(path, 1, "missing: the dated standards")
         return None

@@ -67,6 +67,11 @@ class Store:
         from bot.store.admin import AdminRepo
 
         self.admin = AdminRepo(self)
+        from bot.store.identities import IdentityRepo
+        from bot.store.web import WebRepo
+
+        self.identities = IdentityRepo(self)
+        self.web = WebRepo(self)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

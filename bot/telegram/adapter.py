@@ -49,6 +49,7 @@ from telegram.request import BaseRequest
 
 from bot.dialog.events import Contact, Document, Event, Location
 from bot.render import html_to_plain
+from bot.store.identities import TELEGRAM
 from bot.telegram.guards import FloodGuard, RecentUpdates
 from bot.telegram.outgoing import _NO_PREVIEW, DEEP_LINK_PREFIX, Sender
 
@@ -122,6 +123,11 @@ class TelegramChannel(Sender):
 
     # -- updates in ------------------------------------------------------------
 
+    async def internal_id(self, telegram_user_id: int) -> int:
+        """The user's internal id, through the channel identities (a Telegram user
+        keeps their Telegram id; see bot/store/identities.py)."""
+        return await self.app.store.identities.resolve(TELEGRAM, str(telegram_user_id))
+
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
         user = update.effective_user
@@ -132,7 +138,7 @@ class TelegramChannel(Sender):
         chat = message.chat
         is_group = chat.type in GROUP_CHATS
         base: dict[str, Any] = {
-            "user_id": user.id,
+            "user_id": await self.internal_id(user.id),
             "chat_id": chat.id,
             "update_id": update.update_id,
             "is_group": is_group,
@@ -239,7 +245,7 @@ class TelegramChannel(Sender):
                 await self.send_private_only(bot, chat_id, blocked)
                 return
         event = Event(
-            user_id=user.id,
+            user_id=await self.internal_id(user.id),
             chat_id=chat_id,
             payload=payload,
             update_id=update.update_id,

@@ -108,6 +108,7 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
     from bot.app import open_app
     from bot.telegram.adapter import build_application, channel_of
     from bot.telegram.jobs import ApplicationNotifier, schedule_jobs
+    from bot.web.channel import with_web_residents
 
     app = await open_app(cfg)
     # Signals first: a SIGTERM that arrives while starting up still stops cleanly.
@@ -136,7 +137,7 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
         try:
             # Messages outside a user's turn (staff reminders, announcements, reload
             # reports) go through the adapter's own delivery.
-            app.engine.services.notifier = ApplicationNotifier(application)
+            app.engine.services.notifier = with_web_residents(app, ApplicationNotifier(application))
             schedule_jobs(application, app)
             install_sighup(app, loop)
             await channel_of(application).setup_commands(application.bot)

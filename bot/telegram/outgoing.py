@@ -21,6 +21,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.dialog.events import Button, Reply
 from bot.render import html_to_plain
+from bot.store.identities import is_allocated
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -97,6 +98,10 @@ class Sender:
         edited = False
         for reply in replies:
             target = reply.chat_id if reply.chat_id is not None else chat_id
+            if is_allocated(target):
+                # Another channel's chat (a web resident): through the process's notifier.
+                await self._elsewhere(target, reply)
+                continue
             inline = self._inline(reply.buttons)
             share = reply.request_contact or reply.request_location
             if (
@@ -132,6 +137,16 @@ class Sender:
                 )
                 await self._send(bot, target, self.renderer.render(name), follow_up)
         return True
+
+    async def _elsewhere(self, chat_id: int, reply: Reply) -> None:
+        notifier: Any = self.engine.services.notifier
+        if notifier is None or not hasattr(notifier, "channels"):
+            log.warning("a message for another channel's chat has no channel in this process")
+            return
+        try:
+            await notifier.send(chat_id, reply)
+        except Exception as exc:  # noqa: BLE001 - this chat's own replies still go out
+            log.error("message to another channel failed: %s", type(exc).__name__)
 
     def _inline(self, rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
         if not rows:

@@ -1,0 +1,1 @@
+"""The web channel: a mobile chat page (H5) on the same engine, served by Starlette."""
