@@ -1,32 +1,40 @@
-"""Benchmark the question matcher against two baselines.
+"""Benchmark the question matcher: this one, the previous one and two baselines.
 
 Usage: .venv/bin/python bench/matching.py [--split test|dev] [--scale 200] [--rounds 5]
+                                          [--previous REV]
 
-Prints one table: Recall@1, Recall@3, out-of-scope sent to fallback, in-scope wrongly
-sent to fallback, confident wrong answers, p50/p99 latency per query and index build
-time, for
+Quality on tests/data/messages.yml (realistic messages by style) for
 
-- sanliang: this matcher (intents/normalize.yml + char n-gram BM25 + rapidfuzz);
-- rapidfuzz: ``process.extractOne`` over all example questions (title included), on
-  lightly cleaned text (NFKC, lower case, punctuation dropped); fallback below a score
-  cut-off chosen on the dev split; Recall@3 is not defined for extractOne;
-- bm25-jieba: BM25 over jieba words of the same topic fields; fallback below a score
-  cut-off chosen on the dev split (needs ``pip install jieba``, not a runtime dependency);
+- sanliang: this matcher (normalisation with OpenCC and pypinyin, the asking clause, the
+  situation cues, char n-gram BM25 + rapidfuzz, out-of-scope groups, multi-need lists);
+- previous: the matcher of git revision REV (default: the last commit before matching v2),
+  run from a `git archive` of that revision in a subprocess, on its own content;
+- rapidfuzz: ``process.extractOne`` over all example questions; fallback below a cut-off
+  chosen on the dev split;
+- bm25-jieba: BM25 over jieba words of the topic fields; cut-off chosen on dev (needs
+  ``pip install jieba``, not a runtime dependency).
 
-each on the real knowledge base and again with it scaled xN by synthetic topics
-(real topics with most characters replaced at random, so the vocabulary and lengths
-stay realistic). Quality at xN is shown for completeness; the point is latency. Labels
-name the fixed topic ids; extra topics count for their family (bot.knowledge.evaluate).
+Per style: R@1 (not fallback and the best match right), answered directly and correctly
+(for several needs: a list with two of them), clarify, multi-need list, fallback and
+confident-wrong (answered with a wrong topic, or answered out of scope). Then latency per
+question (p50/p99 of the CPU time of the one thread that matches: the machine's other load
+does not count) and start-up (index build) on the real knowledge base and
+scaled xN by synthetic topics (real topics with most characters replaced at random).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import math
+import os
 import random
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -39,12 +47,21 @@ from rapidfuzz import fuzz, process  # noqa: E402
 
 from bot.content import load_content  # noqa: E402
 from bot.knowledge.content import topic_doc  # noqa: E402
-from bot.knowledge.evaluate import Labelled, families, load_labelled, score  # noqa: E402
+from bot.knowledge.evaluate import (  # noqa: E402
+    STYLES,
+    Message,
+    Prediction,
+    load_messages,
+    message_families,
+    score_messages,
+)
 from bot.knowledge.matcher import Doc, Matcher  # noqa: E402
 from bot.knowledge.normalize import Normalizer  # noqa: E402
 
-Predict = Callable[[str], tuple[str, Sequence[str]]]
-light = Normalizer()  # NFKC, lower case, punctuation and spaces dropped: no data maps
+PREVIOUS = "0afa4b2"  # main before matching v2 (issue #16)
+MESSAGES = ROOT / "tests" / "data" / "messages.yml"
+Predict = Callable[[str], Prediction]
+light = Normalizer()  # NFKC, lower case, simplified characters, punctuation dropped
 
 
 # -- synthetic topics -----------------------------------------------------------
@@ -135,57 +152,104 @@ class JiebaBM25Baseline:
 
 
 def baseline_predict(model) -> Predict:
-    def predict(q: str) -> tuple[str, Sequence[str]]:
+    def predict(q: str) -> Prediction:
         s, ids = model.rank(q)
-        return ("answer" if s >= model.cutoff and ids else "fallback"), ids
+        return Prediction("answer" if s >= model.cutoff and ids else "fallback", tuple(ids))
 
     return predict
 
 
-def choose_cutoff(model, dev: Sequence[Labelled], fam: dict[str, str]) -> None:
-    """The cut-off maximising the same objective bench/tune.py uses, on dev only."""
-    ranked = [model.rank(x.q) for x in dev]
-    candidates = sorted({s for s, _ in ranked})
+def objective(res) -> float:
+    inn, oos = res["in-scope"], res.get("oos")
+    return (
+        inn.rate("top")
+        + inn.rate("correct_answer")
+        + (oos.rate("fallback") if oos else 0.0)
+        - 5 * res["all"].rate("wrong")
+    )
+
+
+def choose_cutoff(model, dev: Sequence[Message], fam: dict[str, str]) -> None:
+    """The cut-off maximising the tuning objective, on dev only."""
+    ranked = {x.q: model.rank(x.q) for x in dev}
     best = (-1e9, 0.0)
-    for cut in candidates:
-        model.cutoff = cut
-        cache = {x.q: r for x, r in zip(dev, ranked, strict=True)}
+    for cut in sorted({s for s, _ in ranked.values()}):
 
-        def predict(q, cache=cache, cut=cut):
-            s, ids = cache[q]
-            return ("answer" if s >= cut and ids else "fallback"), ids
+        def predict(q, cut=cut):
+            s, ids = ranked[q]
+            return Prediction("answer" if s >= cut and ids else "fallback", tuple(ids))
 
-        sc = score(dev, predict, fam)
-        obj = (
-            sc.recall1
-            + sc.out_to_fallback
-            - 2 * max(0.0, sc.in_to_fallback - 0.03)
-            - 1.5 * sc.wrong_answer_rate
-        )
-        best = max(best, (obj, cut))
+        best = max(best, (objective(score_messages(dev, predict, fam)), cut))
     model.cutoff = best[1]
+
+
+def ours(model: Matcher) -> Predict:
+    def predict(q: str) -> Prediction:
+        intent = model.match_intent(q)
+        if intent is not None:
+            return Prediction("greeting" if intent.action == "greeting" else "intent", ())
+        r = model.match(q)
+        return Prediction(r.decision, tuple(m.id for m in r.matches), r.listed)
+
+    return predict
+
+
+# -- the previous matcher, from git ----------------------------------------------------
+
+_PREVIOUS_RUNNER = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from bot.content import load_content
+t = time.perf_counter()
+content, report = load_content(Path(sys.argv[1]))
+build = time.perf_counter() - t
+m = content.knowledge.matcher
+out = []
+for q in json.load(sys.stdin):
+    t = time.thread_time()
+    intent = m.match_intent(q)
+    if intent is not None:
+        d, ids = ("greeting" if intent.action == "greeting" else "intent"), []
+    else:
+        r = m.match(q)
+        d, ids = r.decision, [x.id for x in r.matches]
+    out.append({"decision": d, "ranked": ids, "ms": (time.thread_time() - t) * 1000})
+print(json.dumps({"build_ms": build * 1000, "results": out}))
+"""
+
+
+def previous_results(rev: str, questions: list[str]) -> dict | None:
+    try:
+        data = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"previous matcher ({rev}) not available: {exc}", file=sys.stderr)
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        tar = Path(tmp) / "rev.tar"
+        tar.write_bytes(data)
+        with tarfile.open(tar) as tf:
+            tf.extractall(Path(tmp) / "src", filter="data")
+        env = {k: v for k, v in os.environ.items() if k != "SANLIANG_CONTENT_DIR"}
+        proc = subprocess.run(
+            [sys.executable, "-c", _PREVIOUS_RUNNER, str(Path(tmp) / "src")],
+            input=json.dumps(questions, ensure_ascii=False),
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+    if proc.returncode:
+        print(f"previous matcher ({rev}) failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout)
 
 
 # -- measuring ----------------------------------------------------------------------
 
 
-def measure(
-    name: str,
-    build: Callable[[], object],
-    make_predict: Callable[[object], Predict],
-    items: Sequence[Labelled],
-    fam: dict[str, str],
-    rounds: int,
-    tune: Callable[[object], None] | None = None,
-    has_r3: bool = True,
-) -> list[str]:
-    t0 = time.perf_counter()
-    model = build()
-    build_s = time.perf_counter() - t0
-    if tune:
-        tune(model)
-    predict = make_predict(model)
-    sc = score(items, predict, fam)
+def latency(predict: Predict, items: Sequence[Message], rounds: int) -> tuple[float, float]:
     # The index is long-lived: move it out of the garbage collector's young generations
     # so that a collection walking millions of postings does not land in one query.
     gc.collect()
@@ -193,24 +257,21 @@ def measure(
     times = []
     for _ in range(rounds):
         for x in items:
-            t = time.perf_counter()
+            t = time.thread_time()
             predict(x.q)
-            times.append((time.perf_counter() - t) * 1000)
+            times.append((time.thread_time() - t) * 1000)
     gc.unfreeze()
     times.sort()
-    p50 = statistics.median(times)
-    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    return [
-        name,
-        f"{sc.recall1:.3f}",
-        f"{sc.recall3:.3f}" if has_r3 else "—",
-        f"{sc.out_to_fallback:.3f}",
-        f"{sc.in_to_fallback:.3f}",
-        f"{sc.wrong_answer_rate:.3f}",
-        f"{p50:.2f}",
-        f"{p99:.2f}",
-        f"{build_s * 1000:.0f}",
-    ]
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def table(head: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -218,18 +279,23 @@ def main() -> int:
     ap.add_argument("--split", default="test", choices=["test", "dev"])
     ap.add_argument("--scale", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--previous", default=PREVIOUS, metavar="REV")
+    ap.add_argument("--messages", default=str(MESSAGES), metavar="FILE")
     args = ap.parse_args()
 
+    t = time.perf_counter()
     content, report = load_content(ROOT)
+    load_s = time.perf_counter() - t
     if report.errors:
         print("content has errors; run `sanliang check`", file=sys.stderr)
         return 1
     kb = content.knowledge
     real = kb.matcher
-    fam = families(kb.topics)
-    labelled = ROOT / "tests" / "data" / "questions.yml"
-    items = load_labelled(labelled, args.split)
-    dev = load_labelled(labelled, "dev")
+    items = load_messages(Path(args.messages), args.split)
+    dev = load_messages(Path(args.messages), "dev")
+    fam = message_families(
+        kb.topics, [t for x in load_messages(Path(args.messages)) for t in x.topics]
+    )
     docs = [topic_doc(t) for t in kb.topics.values()]
     try:
         import jieba  # noqa: F401
@@ -239,75 +305,95 @@ def main() -> int:
         have_jieba = False
         print("jieba not installed: `pip install jieba` for the bm25-jieba baseline\n")
 
-    def ours(model: Matcher) -> Predict:
-        def predict(q: str):
-            r = model.match(q)
-            return r.decision, [m.id for m in r.matches]
+    def build_ours(d: Sequence[Doc]) -> Matcher:
+        return Matcher(
+            d,
+            real.intents,
+            real.normalize,
+            real.settings,
+            real.index.negatives,
+            real.asking,
+            real.index.cues,
+            real.places,
+        )
 
-        return predict
+    quality: dict[str, dict] = {}
+    speed: list[list[str]] = []
+    quality["sanliang"] = score_messages(items, ours(real), fam)
+    prev = previous_results(args.previous, [x.q for x in items])
+    if prev is not None:
+        by_q = {x.q: r for x, r in zip(items, prev["results"], strict=True)}
+        quality[f"previous ({args.previous})"] = score_messages(
+            items,
+            lambda q: Prediction(by_q[q]["decision"], tuple(by_q[q]["ranked"])),
+            fam,
+        )
+        ms = sorted(r["ms"] for r in prev["results"])
+        speed.append(
+            [
+                f"previous ({args.previous}) x1",
+                f"{statistics.median(ms):.2f}",
+                f"{ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.2f}",
+                f"{prev['build_ms']:.0f}",
+            ]
+        )
+    baselines: dict[str, Callable[[Sequence[Doc]], object]] = {"rapidfuzz": RapidfuzzBaseline}
+    if have_jieba:
+        baselines["bm25-jieba"] = JiebaBM25Baseline
+    for name, make in baselines.items():
+        model = make(docs)
+        choose_cutoff(model, dev, fam)
+        quality[name] = score_messages(items, baseline_predict(model), fam)
 
-    rows = []
     for scale in (1, args.scale):
         all_docs = docs if scale == 1 else synthetic_docs(docs, scale)
         tag = f"x{scale} ({len(all_docs)} topics)"
-        rows.append(
-            measure(
-                f"sanliang {tag}",
-                lambda d=all_docs: Matcher(
-                    d, real.intents, real.normalize, real.settings, real.index.negatives
-                ),
-                ours,
-                items,
-                fam,
-                args.rounds,
-            )
-        )
-        rows.append(
-            measure(
-                f"rapidfuzz extractOne {tag}",
-                lambda d=all_docs: RapidfuzzBaseline(d),
-                baseline_predict,
-                items,
-                fam,
-                args.rounds,
-                tune=lambda m: choose_cutoff(m, dev, fam),
-                has_r3=False,
-            )
-        )
-        if have_jieba:
-            rows.append(
-                measure(
-                    f"bm25-jieba {tag}",
-                    lambda d=all_docs: JiebaBM25Baseline(d),
-                    baseline_predict,
-                    items,
-                    fam,
-                    args.rounds,
-                    tune=lambda m: choose_cutoff(m, dev, fam),
-                )
-            )
+        t = time.perf_counter()
+        model = build_ours(all_docs)
+        build = time.perf_counter() - t
+        p50, p99 = latency(ours(model), items, args.rounds)
+        startup = f"{(load_s if scale == 1 else build) * 1000:.0f}"
+        speed.append([f"sanliang {tag}", f"{p50:.2f}", f"{p99:.2f}", startup])
+        for name, make in baselines.items():
+            t = time.perf_counter()
+            base = make(all_docs)
+            build = time.perf_counter() - t
+            base.cutoff = 0.0
+            p50, p99 = latency(baseline_predict(base), items, args.rounds)
+            speed.append([f"{name} {tag}", f"{p50:.2f}", f"{p99:.2f}", f"{build * 1000:.0f}"])
 
-    head = [
-        "matcher",
-        "R@1",
-        "R@3",
-        "OOS→fallback",
-        "in-scope→fallback",
-        "wrong answers",
-        "p50 ms",
-        "p99 ms",
-        "build ms",
-    ]
-    n_in = sum(1 for x in items if x.topic)
+    n_in = sum(1 for x in items if x.topics)
     print(
-        f"split={args.split}: {n_in} in-scope, {len(items) - n_in} out-of-scope questions; "
-        f"latency over {args.rounds} rounds on one core"
+        f"split={args.split}: {len(items)} messages, {n_in} in scope; "
+        f"latency over {args.rounds} rounds on one core\n"
     )
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+    head = ["style", "n", "matcher", "R@1", "answered ok", "clarify", "multi", "fallback",
+            "wrong", "greeting"]  # fmt: skip
+    rows = []
+    for style in ("in-scope", *STYLES, "all"):
+        for name, res in quality.items():
+            s = res.get(style)
+            if s is None:
+                continue
+            scope = style not in ("oos", "greet")
+            rows.append(
+                [
+                    style,
+                    str(s.n),
+                    name,
+                    f"{s.rate('top'):.3f}" if scope else "—",
+                    f"{s.rate('correct_answer'):.3f}" if scope else "—",
+                    f"{s.rate('clarify'):.3f}",
+                    f"{s.rate('multi'):.3f}",
+                    f"{s.rate('fallback'):.3f}",
+                    f"{s.rate('wrong'):.3f}",
+                    f"{s.rate('greeting'):.3f}" if style in ("greet", "all") else "—",
+                ]
+            )
+    print(table(head, rows))
+    print()
+    print("start-up: x1 = content load with index build; xN = index build only (ms)\n")
+    print(table(["matcher", "p50 ms", "p99 ms", "start-up ms"], speed))
     return 0
 
 

@@ -1,17 +1,22 @@
-"""Tune the matcher's mixing weights and decision thresholds on the dev split.
+"""Tune the matcher's weights and decision thresholds on the dev split of
+tests/data/messages.yml (only the dev split is read).
 
-Usage: .venv/bin/python bench/tune.py [--write]
+Usage: .venv/bin/python bench/tune.py [--samples 120] [--seed 1]
 
-Features are computed once per dev question for its short list; then a grid search
-over the weights of intents/matching.yml and the thresholds picks the setting with the
-best objective (Recall@1, out-of-scope to fallback, few in-scope fallbacks and very few
-confident wrong answers). Only the dev split is read. --write prints the chosen values
-in matching.yml form (edit the file by hand).
+Random search over the scoring weights of intents/matching.yml (feature mix, the weight of
+the asking clause, the situation cues, group words); for each sample every dev message is
+matched once, then a grid over the decision thresholds (answer, clarify, out-of-scope,
+multi-need) is scored from the cached matches. The objective follows the issue's targets:
+in-scope R@1 and answered-correctly, out-of-scope to fallback, long stories, and confident
+wrong answers weighed heavily; the dev split of the earlier set (tests/data/questions.yml)
+counts half, so plainer questions do not regress. Prints the best settings in matching.yml form (copy them by
+hand; prefer a setting in the middle of a plateau over a corner).
 """
 
 from __future__ import annotations
 
-import itertools
+import argparse
+import random
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -20,98 +25,147 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.content import load_content  # noqa: E402
-from bot.knowledge.evaluate import families, load_labelled, score  # noqa: E402
-from bot.knowledge.matcher import Match, decide  # noqa: E402
+from bot.knowledge.evaluate import (  # noqa: E402
+    Prediction,
+    families,
+    load_labelled,
+    load_messages,
+    message_families,
+    score,
+    score_messages,
+)
+from bot.knowledge.matcher import CUE_SKIP, decide_needs  # noqa: E402
 
-FEATURES = ("bm25", "mass", "coverage", "fuzzy", "partial", "keyword", "overlap")
+SCORING = {
+    "w_bm25": [0.0, 0.1, 0.2, 0.3],
+    "w_mass": [0.0, 0.1, 0.2, 0.3],
+    "w_coverage": [0.0, 0.1, 0.2, 0.3, 0.4],
+    "w_fuzzy": [0.0, 0.1, 0.2, 0.3],
+    "w_partial": [0.0, 0.1, 0.2, 0.3],
+    "w_keyword": [0.0, 0.1, 0.2, 0.3],
+    "w_overlap": [0.0, 0.1, 0.2, 0.3],
+    "ask_weight": [0.0, 0.2, 0.3, 0.4, 0.5, 0.6],
+    "w_cue": [0.0, 0.3, 0.5, 0.8, 1.0, 1.5],
+    "cue_half": [1.5, 2.0, 3.0, 4.0, 6.0],
+    "ask_cue_weight": [0.0, 0.5, 1.0, 2.0],
+    "group_weight": [0.2, 0.4, 0.6, 1.0],
+}
+DECISION = {
+    "answer_min": [0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55],
+    "answer_gap": [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.14],
+    "answer_lead": [0.1, 0.15, 0.2, 0.25, 0.3, 1.0],
+    "clarify_min": [0.15, 0.2, 0.25, 0.3],
+    "oos_weight": [0.0, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5],
+    "multi_cue": [0.0, 3.0, 4.0, 5.0, 6.0, 8.0],
+    "multi_window": [0.05, 0.1, 0.15],
+    # thin_coverage and thin_cue act together: tried as pairs
+    "thin": [(0.0, 0.0)]
+    + [(c, q) for c in (0.1, 0.15, 0.2, 0.25, 0.3) for q in (3.5, 4.5, 6.0, 8.0)],
+}
+
+
+def objective(res) -> float:
+    inn, oos, long_ = res["in-scope"], res.get("oos"), res.get("long")
+    wrong = res["all"].rate("wrong")
+    return (
+        inn.rate("top")
+        + inn.rate("correct_answer")
+        + (oos.rate("fallback") if oos else 0.0)
+        - 3 * max(0.0, 0.95 - (oos.rate("fallback") if oos else 1.0))  # target 0.93 + margin
+        + 0.5 * (long_.rate("top") if long_ else 0.0)
+        - 5 * wrong
+        - 20 * max(0.0, wrong - 0.01)
+    )
+
+
+def old_objective(s) -> float:
+    return (
+        s.recall1
+        + s.out_to_fallback
+        - 2 * max(0.0, s.in_to_fallback - 0.03)
+        - 5 * s.wrong_answer_rate
+    )
+
+
+def _plain(p: Prediction) -> tuple[str, list[str]]:
+    return ("clarify" if p.decision == "multi" else p.decision), list(p.ranked)
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--samples", type=int, default=120)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
     content, report = load_content(ROOT)
     kb = content.knowledge
     matcher = kb.matcher
-    index = matcher.index
-    fam = families(kb.topics)
-    dev = load_labelled(ROOT / "tests" / "data" / "questions.yml", "dev")
-    cache = {}
-    negatives = {}  # question -> features of each out-of-scope group
-    for item in dev:
-        norm = matcher.normalize(item.q)
-        terms, ids = index.shortlist(norm, 3)
-        cache[item.q] = [(index.docs[i].id, index.features(norm, terms, i)) for i in ids]
-        negatives[item.q] = [
-            index.features(norm, terms, index.n + j) for j in range(len(index.negatives))
-        ]
-
-    grid = {
-        "w_bm25": [0.0, 0.2, 0.4],
-        "w_mass": [0.0, 0.2, 0.4],
-        "w_coverage": [0.0, 0.2, 0.4],
-        "w_fuzzy": [0.2, 0.4, 0.6],
-        "w_partial": [0.0, 0.2, 0.4],
-        "w_keyword": [0.0, 0.2, 0.4],
-        "w_overlap": [0.0, 0.2, 0.4],
-    }
-    best_rank = []
-    for values in itertools.product(*grid.values()):
-        w = dict(zip(grid, values, strict=True))
-        total = sum(w.values())
-        if not total:
-            continue
-        w = {k: v / total for k, v in w.items()}
-        ranked = {}
-        oos = {}
-        for q, feats in cache.items():
-            oos[q] = max(
-                (sum(w["w_" + f] * fs[f] for f in FEATURES) for fs in negatives[q]), default=0.0
-            )
-            ms = [
-                Match(tid, tid, sum(w["w_" + f] * fs[f] for f in FEATURES), fs) for tid, fs in feats
-            ]
-            ms.sort(key=lambda m: (-m.score, m.id))
-            ranked[q] = ms
-        s = score(dev, lambda q, ranked=ranked: ("answer", [m.id for m in ranked[q]]), fam)
-        best_rank.append((s.recall1 + 0.5 * s.recall3, w, ranked, oos))
-    best_rank.sort(key=lambda x: -x[0])
+    base = matcher.settings
+    dev = load_messages(ROOT / "tests" / "data" / "messages.yml", "dev")
+    fam = message_families(kb.topics, [t for x in dev for t in x.topics])
+    greeting = {x.q for x in dev if (i := matcher.match_intent(x.q)) and i.action == "greeting"}
+    # The earlier labelled set (plainer questions) must not regress: its dev split counts too.
+    old_dev = load_labelled(ROOT / "tests" / "data" / "questions.yml", "dev")
+    old_fam = families(kb.topics)
+    rng = random.Random(args.seed)
+    samples = [{k: getattr(base, k) for k in SCORING}]
+    samples += [{k: rng.choice(v) for k, v in SCORING.items()} for _ in range(args.samples)]
     results = []
-    for _rank_score, w, ranked, oos in best_rank[:15]:
-        for amin, gap, cmin, win, oos_weight in itertools.product(
-            [0.35, 0.4, 0.45, 0.5, 0.55, 0.6],
-            [0.0, 0.03, 0.06, 0.1, 0.15],
-            [0.2, 0.25, 0.28, 0.3, 0.32, 0.35, 0.4],
-            [0.1],
-            [0.0, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5] if index.negatives else [0.0],
-        ):
-            if cmin > amin:
-                continue
-            st = replace(
-                matcher.settings, answer_min=amin, answer_gap=gap, clarify_min=cmin,
-                clarify_window=win, oos_weight=oos_weight, **w,
-            )  # fmt: skip
+    for n, w in enumerate(samples):
+        st = replace(base, **w)
+        matcher.settings = matcher.index.settings = st
+        cached = {}
+        for x in [*dev, *old_dev]:
+            norm = matcher.normalize(x.q)
+            ask, ask_raw = matcher.ask_part(x.q, norm)
+            cue_text = matcher.normalize(x.q, skip=CUE_SKIP)
+            cue_ask = matcher.normalize(ask_raw, skip=CUE_SKIP) if ask else ""
+            cues = matcher.index.cue_pair(norm, ask, cue_text, cue_ask)
+            ms = matcher.index.search(norm, 3, ask, cue_text, cue_ask, cues) if norm else []
+            oos = matcher.index.out_of_scope(norm, ask, cue_text, cue_ask, cues)
+            cached[x.q] = (ms, oos, matcher.asking.many_needs(x.q) if matcher.asking else False)
 
-            def predict(q, ranked=ranked, st=st, oos=oos):
-                ms = ranked[q]
-                return decide(ms, st, oos[q]), [m.id for m in ms]
+        def evaluate(d, st=st, cached=cached):
+            d = dict(d)
+            if "thin" in d:
+                d["thin_coverage"], d["thin_cue"] = d.pop("thin")
+            sd = replace(st, **d)
+            if sd.clarify_min > sd.answer_min:
+                return None
 
-            s = score(dev, predict, fam)
-            objective = (
-                s.recall1
-                + s.out_to_fallback
-                - 2 * max(0.0, s.in_to_fallback - 0.03)
-                - 0.5 * s.in_to_fallback
-                - 1.5 * s.wrong_answer_rate
-            )
-            results.append((objective, s, st))
-    results.sort(key=lambda x: -x[0])
-    for objective, s, st in results[:8]:
+            def predict(q):
+                if q in greeting:
+                    return Prediction("greeting", ())
+                ms, oos, many = cached[q]
+                decision, listed = decide_needs(ms, sd, oos, many)
+                return Prediction(decision, tuple(m.id for m in ms), listed)
+
+            res = score_messages(dev, predict, fam)
+            old = score(old_dev, lambda q: _plain(predict(q)), old_fam)
+            return objective(res) + 0.5 * old_objective(old), res, sd
+
+        # Coordinate ascent over the thresholds (a full grid is too large to score).
+        d = {k: getattr(base, k) for k in DECISION if k != "thin"}
+        d["thin"] = (base.thin_coverage, base.thin_cue)
+        best = evaluate(d)
+        for _ in range(3):
+            for key, values in DECISION.items():
+                for v in values:
+                    r = evaluate({**d, key: v})
+                    if r is not None and r[0] > best[0]:
+                        best, d = r, {**d, key: v}
+        results.append(best)
+        print(f"[{n}] obj {best[0]:.3f}", file=sys.stderr)
+    matcher.settings = matcher.index.settings = base
+    results.sort(key=lambda r: -r[0])
+    keys = [*SCORING, *(k for k in DECISION if k != "thin"), "thin_coverage", "thin_cue"]
+    for obj, res, sd in results[:6]:
+        inn, oos = res["in-scope"], res["oos"]
         print(
-            f"obj {objective:.3f}  R@1 {s.recall1:.3f} R@3 {s.recall3:.3f} "
-            f"oos->fb {s.out_to_fallback:.3f} in->fb {s.in_to_fallback:.3f} "
-            f"wrong {s.wrong_answer_rate:.3f} | "
-            + " ".join(f"{k}={getattr(st, k):.3f}" for k in (*("w_" + f for f in FEATURES),))
-            + f" answer_min={st.answer_min} gap={st.answer_gap} clarify_min={st.clarify_min}"
-            + f" oos_weight={st.oos_weight}"
+            f"obj {obj:.3f}  R@1 {inn.rate('top'):.3f} answered {inn.rate('correct_answer'):.3f} "
+            f"clarify {inn.rate('clarify'):.3f} oos->fb {oos.rate('fallback'):.3f} "
+            f"long R@1 {res['long'].rate('top'):.3f} wrong {res['all'].rate('wrong'):.3f}"
         )
+        print("   " + " ".join(f"{k}={getattr(sd, k)}" for k in keys))
     return 0
 
 

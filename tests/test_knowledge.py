@@ -38,6 +38,70 @@ def test_normalise_traditional_dialect_and_typos(kb):
     assert n("伍保户") == n("五保户") == n("特困人员")
 
 
+def test_traditional_characters_with_opencc(kb):
+    n = kb.matcher.normalize
+    # Characters the old hand-written table missed.
+    assert n("雖然癱瘓了，報銷不了") == n("虽然瘫痪了，报销不了")
+    assert n("關於臨時救助") == n("关于临时救助")
+
+
+def test_pinyin_typed_in_latin_letters(kb):
+    n = kb.matcher.normalize
+    assert "低保" in n("dibao zenme shenqing")
+    assert "特困供养" in n("te kun gong yang")
+    assert n("hello") == "hello"  # not pinyin: left alone
+    assert kb.matcher.match("yiliao jiuzhu").matches[0].id == "medical-assistance"
+
+
+@pytest.mark.parametrize(
+    ("slip", "word"),
+    [("地宝", "低保"), ("住学金", "助学金"), ("零时救助", "临时救助"), ("惨疾人", "残疾人"),
+     ("危方改造", "危房改造")],
+)  # fmt: skip
+def test_homophone_slips_of_policy_words(kb, slip, word):
+    n = kb.matcher.normalize
+    assert n(slip) == n(word)
+
+
+def test_words_of_the_knowledge_base_are_not_respelled(kb):
+    phonetic = kb.matcher.normalize.phonetic
+    # 救助 and 就业 are both in the knowledge base: neither becomes the other.
+    assert phonetic.fix("救助就业") == "救助就业"
+
+
+def test_the_ask_outweighs_the_story(kb):
+    story = (
+        "我家娃娃在镇上读初中平时住校我男人在外地工地上做活路上个月从脚手架上摔下来"
+        "腰杆断了住了二十多天院钱全部花光了现在屋头米都快买不起了想问一下有没有救急的钱"
+    )
+    r = kb.matcher.match(story)
+    assert r.matches[0].id == "temporary-relief", r.matches[:3]
+    assert r.decision == "answer"
+
+
+def test_naming_a_group_does_not_win_over_what_is_asked(kb):
+    r = kb.matcher.match("我是残疾人，想找个工作做，有没有公益性岗位")
+    assert r.matches[0].id == "employment-assistance", r.matches[:3]
+
+
+def test_several_needs_make_a_list(kb):
+    r = kb.matcher.match("男人没了工作，大女儿读大学交不起学费，我自己又住院，能申请哪些帮助")
+    assert r.decision == "multi", (r.decision, r.matches[:3])
+    assert 2 <= len(r.listed) <= 3
+    assert set(r.listed) <= {m.id for m in r.matches[:3]}
+
+
+@pytest.mark.parametrize("text", ["喂喂喂", "在不在嘛", "你好呀", "老师好"])
+def test_greetings_alone(kb, text):
+    intent = kb.matcher.match_intent(text)
+    assert intent is not None and intent.action == "greeting"
+
+
+@pytest.mark.parametrize("question", ["低保真音箱哪个好", "救急不救穷是啥意思", "春节放几天假"])
+def test_near_misses_sharing_a_topic_word_fall_back(kb, question):
+    assert kb.matcher.match(question).decision == "fallback"
+
+
 @pytest.mark.parametrize(
     ("question", "topic"),
     [
@@ -151,6 +215,29 @@ def test_out_of_scope_score_sends_to_fallback():
     assert decide(ms, off, out_of_scope=0.9) == "answer"
 
 
+def test_check_reports_bad_situations(content_copy):
+    path = content_copy / "intents" / "situations.yml"
+    path.write_text(
+        "openers: 想问\ntail_chars: 0\ntopics:\n  no-such-topic: [被偷]\n  dibao: [按月]\n",
+        encoding="utf-8",
+    )
+    content, report = load_content(content_copy)
+    errors = [str(p) for p in report.errors]
+    warnings = [str(p) for p in report.warnings]
+    assert any(e.startswith("intents/situations.yml:1: openers") for e in errors), errors
+    assert any(e.startswith("intents/situations.yml:2: tail_chars") for e in errors), errors
+    assert any(
+        w.startswith("intents/situations.yml:4: warning: unknown reference") for w in warnings
+    )
+
+
+def test_missing_situations_file_still_matches(content_copy):
+    (content_copy / "intents" / "situations.yml").unlink()
+    content, report = load_content(content_copy)
+    assert not [p for p in report.errors if str(p).startswith(("intents/", "policy_texts/"))]
+    assert content.knowledge.matcher.match("低保咋个申请").matches[0].id == "dibao"
+
+
 def test_bundled_content_passes_check():
     assert _errors(PROJECT_ROOT) == []
 
@@ -186,6 +273,17 @@ def test_ask_json_reads_stdin_lines():
     lines = [json.loads(x) for x in out.stdout.splitlines()]
     assert [x["question"] for x in lines] == ["五保户", "红烧肉咋个做"]
     assert lines[1]["decision"] == "fallback" and len(lines[1]["matches"]) >= 3
+
+
+def test_ask_json_multi_lists_the_needs():
+    out = _sanliang(
+        "ask", "--json", "男人没了工作，大女儿读大学交不起学费，我自己又住院，能申请哪些帮助"
+    )
+    assert out.returncode == 0, out.stderr
+    obj = json.loads(out.stdout.strip())
+    assert obj["decision"] == "multi"
+    ids = [m["id"] for m in obj["matches"]]
+    assert 2 <= len(obj["needs"]) <= 3 and set(obj["needs"]) <= set(ids)
 
 
 # -- store -----------------------------------------------------------------------------
@@ -310,6 +408,26 @@ async def test_clarify_then_pick(chat, app):
     assert chat.templates() in (["core/expired"], ["knowledge/short"])
     if chat.templates() == ["knowledge/short"]:
         assert chat.context()["topic"].id == "hotlines"
+
+
+async def test_several_needs_offer_their_topics_and_the_screening(chat, app):
+    await chat.send("男人没了工作，大女儿读大学交不起学费，我自己又住院，能申请哪些帮助")
+    assert "好几件" in chat.text()
+    payloads = _payloads(chat)
+    picks = [p for p in payloads if p.startswith("kb:p:")]
+    assert 2 <= len(picks) <= 3
+    assert "menu:screen" in payloads and any(p.startswith("kb:n:") for p in payloads)
+    await chat.press(picks[0])
+    await read_details(chat)
+    assert "这个回答有帮助吗" in chat.text()
+    await chat.press("menu:screen")
+    assert chat.text()
+
+
+async def test_a_greeting_alone_gets_a_greeting(chat):
+    await chat.send("喂喂喂")
+    assert "我是" in chat.text() and "三亮助手" in chat.text()
+    assert "menu:ask" in _payloads(chat)
 
 
 async def test_none_of_these(chat, app):

@@ -9,10 +9,31 @@ from tests.conftest import Chat
 
 async def _start(chat: Chat) -> None:
     await chat.press("menu:screen")
-    assert "为谁" in chat.text()
-    await chat.tap("为自己测")
-    assert "第 1 题" in chat.text()
-    assert "户口" in chat.text()
+    assert chat.templates() == ["screening/intro", "screening/whom"]
+    await chat.tap(chat.app.engine.renderer.label("screen.for_self"))
+    assert asked(chat) == "region" and chat.context()["number"] == 1
+
+
+def asked(chat: Chat) -> str | None:
+    """The fact the last question of the last replies asks for (None: no question)."""
+    questions = [r for r in chat.last if r.template == "screening/question"]
+    return questions[-1].text.context["fact"] if questions else None
+
+
+async def answer_unknown_to_everything(chat: Chat) -> None:
+    """不清楚 to every question, up to the result."""
+    unknown = chat.app.engine.renderer.label("screen.unknown")
+    for _ in range(20):
+        if "screening/result_short" in chat.templates():
+            return
+        await chat.tap(unknown)
+    assert "screening/result_short" in chat.templates()
+
+
+def invalid(chat: Chat) -> str | None:
+    """Why the last answer was not taken (the kind of screening/invalid), if it was not."""
+    said = [r for r in chat.last if r.template == "screening/invalid"]
+    return said[-1].text.context["kind"] if said else None
 
 
 def _state_step(chat: Chat):
@@ -21,9 +42,9 @@ def _state_step(chat: Chat):
 
 async def test_catalogue_browse(chat):
     await chat.press("menu:list")
-    assert "帮助清单" in chat.text()
-    await chat.tap("基本生活")
-    assert "最低生活保障" in chat.text()
+    assert chat.templates() == ["screening/list_categories"]
+    await chat.tap("基本生活")  # a category's name: content, not wording
+    assert chat.templates() == ["screening/list_category"] and "lst:t:dibao" in chat.payloads()
     await chat.press("lst:t:dibao")
     text = chat.text()
     for part in (
@@ -37,45 +58,44 @@ async def test_catalogue_browse(chat):
         assert part in text
     assert "kb:t:dibao" in chat.last[-1].payloads()
     await chat.press("nav:back")
-    assert "最低生活保障" in chat.text() and "给谁" not in chat.text()
+    assert chat.templates() == ["screening/list_category"]
     await chat.press("nav:back")
-    assert "帮助清单" in chat.text()
+    assert chat.templates() == ["screening/list_categories"]
 
 
 async def test_catalogue_rejects_forged_payloads(chat):
     await chat.press("menu:list")
     for bad in ("lst:c:nope", "lst:t:winter-visits", "lst:t:../x", "lst:x:dibao", "lst:t:"):
         await chat.press(bad)
-        assert "过期" in chat.text(), bad
+        assert chat.templates() == ["core/expired"], bad
 
 
 async def test_full_screening_poor_elderly_in_chengdu(chat):
     await _start(chat)
     await chat.tap("成都市")
     await chat.tap("城镇")
-    assert chat.last[-1].expects_number is False or "几口人" in chat.text()
-    assert "几口人" in chat.text() and chat.last[-1].expects_number
+    assert asked(chat) == "household_size" and chat.last[-1].expects_number
     await chat.send("1")
-    assert "收入" in chat.text()
+    assert asked(chat) == "monthly_income"
     await chat.send("300元")
-    assert "年纪" in chat.text()
+    assert asked(chat) == "applicant_age"
     await chat.send("72")
     await chat.tap("没有残疾证")
-    assert "照顾" in chat.text()
+    assert asked(chat) == "has_supporter"
     await chat.tap("没有，或者他们没能力照顾")
     # one person aged 72: no questions about work, pupils or orphans; savings and
     # property are asked because 低保 and 特困 depend on them
-    assert "存款" in chat.text()
+    assert asked(chat) == "savings_per_person"
     await chat.tap("没有或不到1万")
-    assert "汽车" in chat.text()
+    assert asked(chat) == "has_car"
     await chat.tap("都没有")
-    assert "住房" in chat.text()
+    assert asked(chat) == "housing"
     await chat.tap("住房没问题")
     await chat.tap("都没有")
-    assert "看病" in chat.text()
+    assert asked(chat) == "medical_burden"
     await chat.tap("不算多")
     text = chat.text()
-    assert "测评结果（" in text
+    assert "screening/result_short" in chat.templates()
     assert "您家人均月收入 300 元，低于成都市" in text
     assert "乡镇人民政府或街道办事处核查后决定" in text
     assert len(text) <= 600 and sum(len(row) for r in chat.last for row in r.buttons) <= 8
@@ -98,24 +118,24 @@ async def test_full_screening_poor_elderly_in_chengdu(chat):
 
 async def test_skip_back_and_bad_input(chat):
     await _start(chat)
-    await chat.tap("不清楚")  # region unknown
-    assert "第 2 题" in chat.text() and "城镇" in chat.text()
+    await chat.tap(chat.app.engine.renderer.label("screen.unknown"))  # region unknown
+    assert asked(chat) == "area" and chat.context()["number"] == 2
     await chat.tap("农村")
     await chat.send("abc")
-    assert "没看懂" in chat.text() and "几口人" in chat.text()
+    assert invalid(chat) == "not_number" and asked(chat) == "household_size"
     await chat.send("-3")
-    assert "负数" in chat.text()
+    assert invalid(chat) == "negative"
     await chat.send("2.5")
-    assert "整数" in chat.text()
+    assert invalid(chat) == "not_integer"
     await chat.send("３")
-    assert "收入" in chat.text()
+    assert invalid(chat) is None and asked(chat) == "monthly_income"
     await chat.send("1000000000000")
-    assert "太大" in chat.text()
+    assert invalid(chat) == "too_large"
     await chat.send("1,500")
-    assert "第 5 题" in chat.text()
+    assert chat.context()["number"] == 5
     # back to income: its answer is cleared and asked again
     await chat.press("nav:back")
-    assert "收入" in chat.text() and "第 4 题" in chat.text()
+    assert asked(chat) == "monthly_income" and chat.context()["number"] == 4
     state = await chat.app.store.load_state(chat.user_id)
     assert "monthly_income" not in state["data"]["answers"]
     assert state["data"]["answers"]["household_size"] == 3
@@ -128,13 +148,13 @@ async def test_skip_back_and_bad_input(chat):
 async def test_typed_words_for_buttons(chat):
     await _start(chat)
     await chat.send("成都")
-    assert "城镇" in chat.text()
+    assert asked(chat) == "area"
     await chat.send("火星")
-    assert "请点下面的按钮" in chat.text()
+    assert invalid(chat) == "choose" and asked(chat) == "area"
     await chat.send("不清楚")
-    assert "几口人" in chat.text()
+    assert asked(chat) == "household_size"
     await chat.send("返回上一步")
-    assert "城镇" in chat.text()
+    assert asked(chat) == "area"
 
 
 async def test_buttons_for_another_question_are_stale(chat):
@@ -143,17 +163,17 @@ async def test_buttons_for_another_question_are_stale(chat):
     for bad in ("scr:a:area:0", "scr:a:region:99", "scr:a:region:x", "scr:u:area",
                 "scr:a:region", "scr:zzz", "scr:a:region:0:1"):  # fmt: skip
         await chat.press(bad)
-        assert "过期" in chat.text(), bad
+        assert chat.templates() == ["core/expired"], bad
         assert await chat.app.store.load_state(chat.user_id) == before
     await chat.press("scr:a:region:0")  # 成都市
     await chat.press("scr:a:region:0")  # the region button again, now stale
-    assert "过期" in chat.text()
+    assert chat.templates() == ["core/expired"]
 
 
 async def test_back_from_the_first_question_leaves(chat):
     await _start(chat)
     await chat.press("nav:back")
-    assert "为谁" in chat.text()
+    assert chat.templates() == ["screening/whom"]
     await chat.press("nav:back")
     assert "menu:screen" in [p for r in chat.last for p in r.payloads()]
 
@@ -166,35 +186,32 @@ async def test_restart_mid_questionnaire_after_a_process_restart(config):
     await chat.tap("资阳市")
     await chat.tap("农村")
     await chat.send("4")
-    assert "收入" in chat.text()
+    assert asked(chat) == "monthly_income"
     await app.close()
 
     app2 = await open_app(config)
     try:
         chat2 = Chat(app2)
         await chat2.send("2000")  # carries on where the resident was
-        assert "第 5 题" in chat2.text()
+        assert chat2.context()["number"] == 5
         state = await app2.store.load_state(chat2.user_id)
         assert state["data"]["answers"]["monthly_income"] == 2000
-        await chat2.tap("重新开始")
-        assert "第 1 题" in chat2.text()
+        await chat2.choose("scr:restart")
+        assert asked(chat2) == "region" and chat2.context()["number"] == 1
         state = await app2.store.load_state(chat2.user_id)
         assert state["data"]["answers"] == {} and state["step"] == "region"
-        await chat2.send("重新开始")
-        assert "第 1 题" in chat2.text()
+        await chat2.send("重新开始")  # typed: intents/words.yml says it means the button
+        assert asked(chat2) == "region" and chat2.context()["number"] == 1
     finally:
         await app2.close()
 
 
 async def test_results_after_skipping_everything(chat):
     await _start(chat)
-    for _ in range(20):
-        if "测评结果（" in chat.text():
-            break
-        await chat.tap("不清楚")
-    text = chat.text()
-    assert "测评结果（" in text and "可以去问一问" in text
-    assert "选了「不清楚」" in text
+    await answer_unknown_to_everything(chat)
+    result = [r for r in chat.last if r.template == "screening/result_short"][-1].text.context
+    assert result["possible"] and not result["likely"]  # nothing known: nothing is likely
+    assert result["unknown"]  # it says that 不清楚 was chosen
     # never more than about 15 questions even when nothing is known
     state = await chat.app.store.load_state(chat.user_id)
     assert len(state["stack"]) <= 16
@@ -203,12 +220,9 @@ async def test_results_after_skipping_everything(chat):
 
 async def test_result_back_returns_to_the_last_question(chat):
     await _start(chat)
-    for _ in range(20):
-        if "测评结果（" in chat.text():
-            break
-        await chat.tap("不清楚")
+    await answer_unknown_to_everything(chat)
     await chat.press("nav:back")
-    assert "题" in chat.text() and "测评结果（" not in chat.text()
+    assert chat.templates() == ["screening/question"]
 
 
 async def test_number_question_letters_the_buttons_in_the_terminal(app):
@@ -239,19 +253,16 @@ async def test_duplicate_update_is_ignored(chat):
 
 async def test_a_policy_opened_from_the_result_leads_back_to_it(app, chat):
     await _start(chat)
-    for _ in range(20):  # 不清楚 to every question, up to the result
-        if "测评结果（" in chat.text():
-            break
-        await chat.tap("不清楚")
-    assert "测评结果（" in chat.text()
-    read = [p for r in chat.last for p in r.payloads() if p.startswith("scr:read:")]
+    await answer_unknown_to_everything(chat)
+    read = [p for p in chat.payloads() if p.startswith("scr:read:")]
     assert read, chat.labels()
     await chat.press(read[0])
-    assert "更新于" in chat.text() and "返回测评结果" in chat.labels()
-    await chat.tap("返回测评结果")
-    assert "测评结果（" in chat.text()
+    assert chat.templates() == ["knowledge/short"] and "更新于" in chat.text()
+    assert chat.app.engine.renderer.label("screen.back_to_result") in chat.labels()
+    await chat.choose("nav:back")
+    assert "screening/result_short" in chat.templates()
     await chat.press("scr:read:nosuch")
-    assert "该按钮已过期" in chat.text()
+    assert chat.templates() == ["core/expired"]
 
 
 # -- honest dates in answers (issue #13 point 4) ------------------------------------------

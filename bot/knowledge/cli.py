@@ -3,6 +3,10 @@
 With no QUESTION, one question per line is read from stdin. ``--json`` prints one
 object per line: {"question", "decision", "matches": [{"id", "title", "score"}, ...]},
 best first, at least 3 matches whenever the knowledge base has 3 topics.
+
+decision is "answer", "clarify", "fallback", or "multi": the message names several
+needs; then "needs" lists their topic ids (2 or 3, best first, all among the matches) and
+the chat offers them with the self-screening.
 """
 
 from __future__ import annotations
@@ -38,11 +42,14 @@ def add_parser(subparsers, common) -> argparse.ArgumentParser:
 
 
 def result_json(result) -> dict:
-    return {
+    out = {
         "question": result.question,
         "decision": result.decision,
         "matches": [{"id": m.id, "title": m.title, "score": m.score} for m in result.matches],
     }
+    if result.decision == "multi":
+        out["needs"] = list(result.listed)
+    return out
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -63,7 +70,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(result_json(result), ensure_ascii=False), flush=True)
         else:
-            print(f"{question}\n  -> {result.decision}")
+            needs = f" ({', '.join(result.listed)})" if result.listed else ""
+            print(f"{question}\n  -> {result.decision}{needs}")
             for m in result.matches[:k]:
                 print(f"     {m.score:.3f}  {m.id}  {m.title}")
     return 0

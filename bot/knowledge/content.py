@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.content import Content, Report
+from bot.knowledge.asking import Cues, load_situations
 from bot.knowledge.intents import load_intents, load_out_of_scope, load_settings
-from bot.knowledge.matcher import Doc, Matcher
-from bot.knowledge.normalize import Normalizer, load_normalizer
+from bot.knowledge.matcher import CUE_SKIP, DOC_SKIP, Doc, Matcher
+from bot.knowledge.normalize import _DROP, Normalizer, load_normalizer
+from bot.knowledge.phonetic import Phonetic
 from bot.knowledge.topics import Topic, Topics, load_topics
 from bot.manifest import content_path
 
@@ -80,7 +82,63 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
                 )
         negatives.append(doc)
     docs = [topic_doc(t) for t in topics.topics.values()]
-    return Matcher(docs, intents, normalize, settings, negatives)
+    situations = load_situations(root, report, list(topics.topics))
+    attach_phonetic(normalize, docs, negatives, situations.topics, intents)
+    skip = (*DOC_SKIP, *CUE_SKIP)
+    per_slot = [
+        [normalize(w, skip=skip) for w in (*d.keywords, *situations.topics.get(d.id, ()))]
+        for d in docs
+    ] + [[normalize(w, skip=skip) for w in d.keywords] for d in negatives]
+    cues = Cues.build(per_slot, [normalize(g, skip=skip) for g in situations.groups])
+    places = place_names(root)
+    return Matcher(docs, intents, normalize, settings, negatives, situations.asking, cues, places)
+
+
+def place_names(root: Path) -> list[str]:
+    """市州 and 区县 names (policy_texts/regions.yml), with and without 市/州/区/县: they
+    say where, not what, when matching. The file is checked where it is loaded for the
+    channels; here a missing or broken one only means no names."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((root / "policy_texts" / "regions.yml").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    names = [str(k) for k in data]
+    names += [str(v) for vs in data.values() if isinstance(vs, list) for v in vs]
+    out = set(names)
+    for name in names:
+        for suffix in (
+            "藏族羌族自治州",
+            "藏族自治州",
+            "彝族自治州",
+            "自治县",
+            "市",
+            "州",
+            "区",
+            "县",
+        ):
+            if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+                out.add(name[: -len(suffix)])
+                break
+    return sorted(out)
+
+
+def attach_phonetic(normalize: Normalizer, docs, negatives, situations, intents) -> None:
+    """Pinyin input and homophone repair against the policy words of this content."""
+
+    def plain(text: str) -> str:
+        return _DROP.sub("", normalize.prepare(text))
+
+    vocabulary = {plain(w) for d in docs for w in d.keywords}
+    vocabulary |= {plain(w) for words in situations.values() for w in words}
+    corpus = [plain(t) for d in (*docs, *negatives) for t in (*d.fields.values(), *d.examples)]
+    corpus += [plain(w) for d in (*docs, *negatives) for w in d.keywords]
+    corpus += [plain(ex) for intent in intents for ex in intent.examples]
+    corpus += sorted(normalize.words())
+    normalize.phonetic = Phonetic(sorted(vocabulary), corpus)
 
 
 def load(root: Path, report: Report, content: Content) -> Knowledge:

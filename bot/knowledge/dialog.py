@@ -155,6 +155,22 @@ class KnowledgeFlow(Flow):
             rows.append([turn.button("knowledge.none", f"kb:n:{token}")])
             rows.append([turn.button("nav.menu", "nav:menu")])
             turn.say("knowledge/clarify", rows, question=question)
+        elif result.decision == "multi":
+            # Several needs in one message: their topics as a short list, and the
+            # self-screening that looks at all of them. Stored as a clarify (the resident
+            # picks one), so the picked topic and 都不是 work the same way.
+            token = await turn.store.knowledge.log_question(
+                turn.user_id, question, "clarify", cands
+            )
+            rows = [
+                [Button(kb.topics[tid].title, f"kb:p:{token}:{tid}")]
+                for tid in result.listed
+                if tid in kb.topics
+            ]
+            rows.append([turn.button("knowledge.screen_all", "menu:screen")])
+            rows.append([turn.button("knowledge.none", f"kb:n:{token}")])
+            rows.append([turn.button("nav.menu", "nav:menu")])
+            turn.say("knowledge/multi", rows, question=question)
         else:
             await turn.store.knowledge.log_question(turn.user_id, question, "fallback", cands)
             fallback_reply(turn, question)

@@ -105,3 +105,99 @@ def score(
             s.in_fallback += decision == "fallback"
             s.wrong_answers += decision == "answer" and (not ids or ids[0] != item.topic)
     return s
+
+
+# -- realistic messages by style (tests/data/messages.yml) ------------------------
+
+STYLES = ("long", "dialect", "typo", "short", "figure", "proxy", "multi", "oos", "greet")
+
+
+@dataclass(frozen=True)
+class Message:
+    q: str
+    topics: tuple[str, ...]  # () = out of scope (style oos) or a greeting (style greet)
+    style: str
+    split: str
+
+
+def load_messages(path: Path, split: str | None = None) -> list[Message]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    out = []
+    for d in data:
+        topic = d.get("topic")
+        topics = tuple(topic) if isinstance(topic, list) else ((topic,) if topic else ())
+        out.append(Message(str(d["q"]), topics, str(d["style"]), str(d.get("split", "dev"))))
+    return [x for x in out if split is None or x.split == split]
+
+
+def message_families(topics: dict, labels: Iterable[str]) -> dict[str, str]:
+    """topic id -> the labelled id it is credited to: itself when labels use it, else the
+    first labelled id in its ``related`` list (a topic added after the set was written)."""
+    known = set(labels)
+    out = {}
+    for tid, topic in topics.items():
+        if tid in known:
+            out[tid] = tid
+        else:
+            out[tid] = next((r for r in getattr(topic, "related", ()) if r in known), tid)
+    return out
+
+
+@dataclass(frozen=True)
+class Prediction:
+    decision: str  # answer | clarify | multi | fallback | greeting
+    ranked: tuple[str, ...]  # topic ids, best first
+    listed: tuple[str, ...] = ()  # the topics offered by a multi-need list
+
+
+@dataclass
+class StyleScores:
+    n: int = 0
+    top: int = 0  # not fallback and the best match is right (R@1 as the issue defines it)
+    correct_answer: int = 0  # answered directly and correctly (a multi list with 2+ right)
+    clarify: int = 0
+    multi: int = 0
+    fallback: int = 0
+    wrong: int = 0  # confident-wrong: answered with a wrong topic, or answered out of scope
+    greeting: int = 0
+
+    def rate(self, name: str) -> float:
+        return getattr(self, name) / self.n if self.n else 0.0
+
+
+def score_messages(
+    items: Iterable[Message],
+    predict: Callable[[str], Prediction],
+    family: dict[str, str] | None = None,
+) -> dict[str, StyleScores]:
+    """Scores per style, plus ``in-scope`` (every style with topics) and ``all``."""
+    family = family or {}
+    out: dict[str, StyleScores] = {}
+    for item in items:
+        p = predict(item.q)
+        ranked = [family.get(t, t) for t in p.ranked]
+        listed = {family.get(t, t) for t in p.listed}
+        keys = [item.style, "all"] + (["in-scope"] if item.topics else [])
+        for key in keys:
+            s = out.setdefault(key, StyleScores())
+            s.n += 1
+            s.clarify += p.decision == "clarify"
+            s.multi += p.decision == "multi"
+            s.fallback += p.decision == "fallback"
+            s.greeting += p.decision == "greeting"
+            if not item.topics:
+                s.wrong += p.decision in ("answer", "multi")
+                continue
+            right = set(item.topics)
+            best_ok = bool(ranked) and ranked[0] in right
+            s.top += p.decision not in ("fallback", "greeting") and best_ok
+            if p.decision == "answer":
+                s.correct_answer += best_ok
+                s.wrong += not best_ok
+            elif p.decision == "multi":
+                # A list answers a message of several needs (two of them in it); for a
+                # single need it is a choice, like a clarify.
+                hits = len(listed & right)
+                s.correct_answer += len(right) >= 2 and hits >= 2
+                s.wrong += hits == 0
+    return out

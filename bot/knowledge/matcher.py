@@ -21,315 +21,32 @@ Out-of-scope groups (``intents/out_of_scope.yml``: everyday subjects the assista
 not cover) are scored the same way, with the topics' statistics, but never returned as
 matches: when the best of them, times ``oos_weight``, reaches the best topic's score, the
 decision is fallback. That keeps "过年腊肉咋个熏" from a confident 春节 answer.
+
+Matching v2 adds (``bot.knowledge.asking``, ``intents/situations.yml``): the asking clause
+of a longer message scored on its own and mixed in with ``ask_weight``; situation phrases
+per topic as a "cue" feature, words naming a group weighing less in a longer message; a
+multi-need list when a message names several needs; a fallback for a short message that
+shares only one word with its best topic ("thin" evidence). The index and its features are
+in ``bot.knowledge.index``, the decision in ``bot.knowledge.decision``; pinyin input and
+homophone slips are repaired by the normaliser (``bot.knowledge.phonetic``).
 """
 
 from __future__ import annotations
 
-import heapq
-import math
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
+from bot.knowledge.asking import Asking, Cues
+from bot.knowledge.decision import Match, Result, Settings, decide, decide_needs
+from bot.knowledge.index import CUE_SKIP, DOC_SKIP, INTENT_SKIP, Doc, Index, Query
 from bot.knowledge.normalize import Normalizer, ngrams
 
+__all__ = ["CUE_SKIP", "DOC_SKIP", "INTENT_SKIP", "Doc", "Index", "Intent", "Match",
+           "Matcher", "Query", "Result", "Settings", "decide", "decide_needs"]  # fmt: skip
+
 FIELDS = ("title", "keywords", "questions", "summary", "body")
-# Stages left out for intents: "你好" and "我要" matter there.
-INTENT_SKIP = ("fillers", "stopwords")
-
-
-@dataclass
-class Settings:
-    field_weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "title": 3.0,
-            "keywords": 3.0,
-            "questions": 2.0,
-            "summary": 1.0,
-            "body": 0.3,
-        }
-    )
-    bm25_k1: float = 1.2
-    bm25_b: float = 0.5
-    unigram_weight: float = 0.3
-    shortlist: int = 8
-    candidate_budget: int = 4000  # postings read per query to find candidates
-    partial_min_chars: int = 4  # example questions shorter than this skip partial matching
-    mass_half: float = 10.0  # raw BM25 score at which "mass" reaches 0.5
-    w_bm25: float = 0.3
-    w_mass: float = 0.0
-    w_coverage: float = 0.4
-    w_fuzzy: float = 0.3
-    w_partial: float = 0.0
-    w_keyword: float = 0.0
-    w_overlap: float = 0.0
-    answer_min: float = 0.45
-    answer_gap: float = 0.08
-    clarify_min: float = 0.30
-    clarify_window: float = 0.10
-    oos_weight: float = 0.0  # 0 switches the out-of-scope check off
-    intent_min_score: float = 0.85
-    intent_max_chars: int = 12
-
-
-@dataclass(frozen=True)
-class Doc:
-    """One indexed item: a topic (or an intent) as texts per field."""
-
-    id: str
-    title: str
-    fields: dict[str, str]
-    examples: tuple[str, ...]
-    keywords: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Match:
-    id: str
-    title: str
-    score: float
-    features: dict[str, float] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class Result:
-    question: str
-    normalized: str
-    decision: str  # "answer" | "clarify" | "fallback"
-    matches: tuple[Match, ...]  # best first
-
-    @property
-    def best(self) -> Match | None:
-        return self.matches[0] if self.matches else None
-
-    def candidates(self, settings: Settings, limit: int = 3) -> list[Match]:
-        """The close candidates offered when clarifying (2 or 3)."""
-        if not self.matches:
-            return []
-        top = self.matches[0].score
-        close = [m for m in self.matches[:limit] if top - m.score <= settings.clarify_window]
-        return close if len(close) >= 2 else list(self.matches[:2])
-
-
-class Index:
-    """Field-weighted BM25 over character unigrams and bigrams (BM25F-like)."""
-
-    def __init__(
-        self,
-        docs: Sequence[Doc],
-        normalize: Normalizer,
-        settings: Settings,
-        negatives: Sequence[Doc] = (),
-    ) -> None:
-        self.docs = list(docs)
-        self.negatives = list(negatives)
-        self.normalize = normalize
-        self.settings = settings
-        n = len(self.docs)
-        # Slots 0..n-1 are the topics; slots from n on are the out-of-scope groups, which
-        # are weighted with the topics' statistics but kept out of the postings.
-        k1, b = settings.bm25_k1, settings.bm25_b
-        tfs: list[dict[str, float]] = []
-        lengths: list[float] = []
-        self.examples: list[tuple[str, ...]] = []
-        example_grams: list[list[frozenset[str]]] = []
-        self.keywords: list[tuple[str, ...]] = []
-        for doc in (*self.docs, *self.negatives):
-            tf: dict[str, float] = defaultdict(float)
-            length = 0.0
-            for name, text in doc.fields.items():
-                weight = settings.field_weights.get(name, 0.0)
-                if not weight:
-                    continue
-                norm = normalize(text)
-                uni, bi = ngrams(norm)
-                for g in uni:
-                    tf[g] += weight
-                for g in bi:
-                    tf[g] += weight
-                length += weight * len(norm)
-            tfs.append(tf)
-            lengths.append(length)
-            self.examples.append(tuple(e for e in (normalize(x) for x in doc.examples) if e))
-            example_grams.append([_gram_set(e) for e in self.examples[-1]])
-            kws = {normalize(k) for k in doc.keywords}
-            self.keywords.append(tuple(sorted((k for k in kws if len(k) >= 2), key=len)))
-        avg = (sum(lengths[:n]) / n) if n else 1.0
-        df: dict[str, int] = defaultdict(int)
-        for tf in tfs[:n]:
-            for g in tf:
-                df[g] += 1
-        self.n = n
-        self.idf = {g: math.log(1 + (n - d + 0.5) / (d + 0.5)) for g, d in df.items()}
-        self.idf_unseen = math.log(1 + (n + 0.5) / 0.5)
-        self.weights: list[dict[str, float]] = []
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for i, tf in enumerate(tfs):
-            norm_len = k1 * (1 - b + b * lengths[i] / avg) if avg else k1
-            w = {
-                g: self.idf.get(g, self.idf_unseen) * t * (k1 + 1) / (t + norm_len)
-                for g, t in tf.items()
-            }
-            self.weights.append(w)
-            if i >= n:
-                continue
-            for g, v in w.items():
-                if len(g) == 2:
-                    self.postings[g].append((i, v))
-        self._df = df
-        # Example questions as n-gram sets with their IDF mass, for the overlap feature.
-        self.example_sets: list[tuple[tuple[frozenset[str], float], ...]] = [
-            tuple((g, self._mass(g)) for g in sets) for sets in example_grams
-        ]
-
-    def _idf(self, gram: str) -> float:
-        idf = self.idf.get(gram, self.idf_unseen)
-        return idf if len(gram) == 2 else idf * self.settings.unigram_weight
-
-    def _mass(self, grams: frozenset[str]) -> float:
-        return sum(self._idf(g) for g in grams)
-
-    def query_terms(self, norm: str) -> dict[str, float]:
-        """Query n-grams with their weights (repeats count once)."""
-        uni, bi = ngrams(norm)
-        terms: dict[str, float] = {}
-        for g in uni:
-            terms[g] = self.settings.unigram_weight
-        for g in bi:
-            terms[g] = 1.0
-        return terms
-
-    def candidates(self, terms: dict[str, float], limit: int) -> list[int]:
-        """Topics sharing the query's rarest bigrams, within a budget of postings read,
-        so that a query costs about the same on a large index."""
-        budget = self.settings.candidate_budget
-        grams = sorted((g for g in terms if g in self.postings), key=self._df.__getitem__)
-        scores: dict[int, float] = defaultdict(float)
-        read = 0
-        for g in grams:
-            plist = self.postings[g]
-            if read and read + len(plist) > budget:
-                continue
-            read += len(plist)
-            for i, v in plist:
-                scores[i] += v
-        if not scores and self.n * len(terms) <= budget:
-            # Only single characters in common: a small index can afford to look at all.
-            for i, w in enumerate(self.weights[: self.n]):
-                for g in terms:
-                    if g in w:
-                        scores[i] += w[g]
-        return heapq.nlargest(limit, scores, key=scores.__getitem__)
-
-    def features(self, norm: str, terms: dict[str, float], i: int) -> dict[str, float]:
-        """The scores of one topic for one query, each in [0, 1]."""
-        s = self.settings
-        k1 = s.bm25_k1
-        w = self.weights[i]
-        bm = best = cov = cov_total = 0.0
-        for g, qw in terms.items():
-            idf = self.idf.get(g, self.idf_unseen)
-            best += qw * idf * (k1 + 1)
-            cov_total += qw * idf
-            v = w.get(g)
-            if v is not None:
-                bm += qw * v
-                cov += qw * idf
-        ratio = partial = 0.0
-        for ex in self.examples[i]:
-            r = fuzz.ratio(norm, ex)
-            if r > ratio:
-                ratio = r
-            if len(ex) >= s.partial_min_chars and len(norm) > len(ex):
-                p = fuzz.partial_ratio(ex, norm)
-                if p > partial:
-                    partial = p
-        overlap = 0.0
-        if self.settings.w_overlap:
-            qset = _gram_set(norm)
-            qmass = self._mass(qset)
-            for eset, emass in self.example_sets[i]:
-                shared = qset & eset
-                if shared:
-                    d = 2 * self._mass(shared) / (qmass + emass)
-                    if d > overlap:
-                        overlap = d
-        kw = 0
-        for k in self.keywords[i]:
-            if len(k) > kw and k in norm:
-                kw = len(k)
-        return {
-            "keyword": min(1.0, kw / 4),
-            "bm25": bm / best if best else 0.0,
-            "mass": bm / (bm + s.mass_half) if bm else 0.0,
-            "coverage": cov / cov_total if cov_total else 0.0,
-            "fuzzy": ratio / 100.0,
-            "partial": partial / 100.0,
-            "overlap": overlap,
-        }
-
-    def combine(self, f: dict[str, float]) -> float:
-        s = self.settings
-        return (
-            s.w_bm25 * f["bm25"]
-            + s.w_mass * f["mass"]
-            + s.w_coverage * f["coverage"]
-            + s.w_fuzzy * f["fuzzy"]
-            + s.w_partial * f["partial"]
-            + s.w_keyword * f["keyword"]
-            + s.w_overlap * f["overlap"]
-        )
-
-    def shortlist(self, norm: str, k: int) -> tuple[dict[str, float], list[int]]:
-        terms = self.query_terms(norm)
-        ids = self.candidates(terms, max(self.settings.shortlist, k)) if terms else []
-        if len(ids) < k:
-            seen = set(ids)
-            ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
-        return terms, ids
-
-    def search(self, norm: str, k: int = 3) -> list[Match]:
-        """Best matches first; at least ``k`` when the index has that many docs."""
-        if not self.docs:
-            return []
-        terms, ids = self.shortlist(norm, k)
-        out = []
-        for i in ids:
-            f = self.features(norm, terms, i)
-            doc = self.docs[i]
-            out.append(Match(doc.id, doc.title, round(self.combine(f), 4), f))
-        out.sort(key=lambda m: (-m.score, m.id))
-        return out
-
-    def out_of_scope(self, norm: str) -> float:
-        """The best score of an out-of-scope group for this question (0 without any)."""
-        if not self.negatives or not norm:
-            return 0.0
-        terms = self.query_terms(norm)
-        return max(
-            self.combine(self.features(norm, terms, self.n + j)) for j in range(len(self.negatives))
-        )
-
-
-def _gram_set(text: str) -> frozenset[str]:
-    uni, bi = ngrams(text)
-    return frozenset((*uni, *bi))
-
-
-def decide(matches: Sequence[Match], settings: Settings, out_of_scope: float = 0.0) -> str:
-    if not matches:
-        return "fallback"
-    s1 = matches[0].score
-    if settings.oos_weight and out_of_scope * settings.oos_weight >= s1:
-        return "fallback"
-    s2 = matches[1].score if len(matches) > 1 else 0.0
-    if s1 >= settings.answer_min and s1 - s2 >= settings.answer_gap:
-        return "answer"
-    if s1 >= settings.clarify_min:
-        return "clarify"
-    return "fallback"
 
 
 @dataclass(frozen=True)
@@ -349,10 +66,16 @@ class Matcher:
         normalize: Normalizer,
         settings: Settings,
         negatives: Sequence[Doc] = (),
+        asking: Asking | None = None,
+        cues: Cues | None = None,
+        places: Sequence[str] = (),
     ) -> None:
         self.normalize = normalize
         self.settings = settings
-        self.index = Index(docs, normalize, settings, negatives)
+        self.asking = asking
+        self.places = tuple(places)
+        neutral = frozenset(g for p in places for g in ngrams(normalize(p, skip=DOC_SKIP))[1])
+        self.index = Index(docs, normalize, settings, negatives, cues, neutral)
         self.intents = list(intents)
         # Intents are compared without dropping filler words ("你好" is a greeting).
         self._intent_examples = [
@@ -365,10 +88,34 @@ class Matcher:
         norm = self.normalize(question)
         if not norm:
             return Result(question, norm, "fallback", tuple(self._padding(k)))
-        matches = self.index.search(norm, k)
-        oos = self.index.out_of_scope(norm) if self.settings.oos_weight else 0.0
-        decision = decide(matches, self.settings, oos)
-        return Result(question, norm, decision, tuple(matches))
+        ask, ask_raw = self.ask_part(question, norm)
+        cue_text = self.normalize(question, skip=CUE_SKIP)
+        cue_ask = self.normalize(ask_raw, skip=CUE_SKIP) if ask else ""
+        matches = self.index.search(norm, k, ask, cue_text, cue_ask)
+        oos = (
+            self.index.out_of_scope(norm, ask, cue_text, cue_ask)
+            if self.settings.oos_weight
+            else 0.0
+        )
+        many = self.asking is not None and self.asking.many_needs(question)
+        decision, listed = decide_needs(matches, self.settings, oos, many)
+        return Result(question, norm, decision, tuple(matches), listed)
+
+    def ask_part(self, question: str, norm: str) -> tuple[str, str]:
+        """The asking clause of a longer message, normalised and as written ('' when the
+        message is all ask, or the clause says nothing of its own: 是啥子内容)."""
+        if self.asking is None or len(norm) < self.settings.ask_min_chars:
+            return "", ""
+        part = self.asking.ask_part(self.normalize.prepare(question))
+        ask = self.normalize(part) if part else ""
+        if ask == norm or len(ask) < 2:
+            return "", ""
+        if len(ask) < 4:
+            # A short clause counts only if it names something (救急钱), not for 是啥子内容.
+            cues = self.index.cues
+            if cues is None or not cues.scan(self.normalize(part, skip=CUE_SKIP)):
+                return "", ""
+        return ask, part
 
     def _padding(self, k: int) -> list[Match]:
         return [Match(d.id, d.title, 0.0) for d in self.index.docs[:k]]
@@ -377,11 +124,27 @@ class Matcher:
         norm = self.normalize(text, skip=INTENT_SKIP)
         if not norm or len(norm) > self.settings.intent_max_chars:
             return None
+        # "喂喂", "在不在嘛", "你好呀": repeats and trailing particles do not change the intent.
+        forms = {norm, _bare(norm)} - {""}
         best, best_score = None, 0.0
         for intent, ex in self._intent_examples:
             if not ex:
                 continue
-            score = 1.0 if norm == ex else fuzz.ratio(norm, ex) / 100.0
-            if score > best_score:
-                best, best_score = intent, score
+            for form in forms:
+                score = 1.0 if form == ex else fuzz.ratio(form, ex) / 100.0
+                if score > best_score:
+                    best, best_score = intent, score
         return best if best_score >= self.settings.intent_min_score else None
+
+
+_PARTICLES = "嘛呀啊哦吧呢噻哈嘞哟咯啦"
+
+
+def _bare(text: str) -> str:
+    """Without trailing particles and with doubled characters written once."""
+    text = text.rstrip(_PARTICLES)
+    out: list[str] = []
+    for ch in text:
+        if not out or out[-1] != ch:
+            out.append(ch)
+    return "".join(out)

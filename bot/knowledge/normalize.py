@@ -1,8 +1,10 @@
 """Question normalisation, driven by ``intents/normalize.yml``.
 
 Order: NFKC (full-width to half-width), lower case, traditional to simplified
-characters, drop punctuation/emoji/spaces, then each phrase stage (miswritings,
-dialect, synonyms, fillers) as one longest-first pass.
+characters (OpenCC t2s), pinyin typed in Latin letters to characters, drop
+punctuation/emoji/spaces, homophone slips of policy words repaired (both with pypinyin,
+see ``bot.knowledge.phonetic``; only once the knowledge base is known), then each phrase
+stage (miswritings, dialect, synonyms, fillers) as one longest-first pass.
 """
 
 from __future__ import annotations
@@ -12,9 +14,15 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import opencc
 
 from bot.content import LineDict, Report, load_yaml_file
 from bot.manifest import content_path
+
+if TYPE_CHECKING:
+    from bot.knowledge.phonetic import Phonetic
 
 # Keep CJK ideographs, ASCII letters and digits; everything else (punctuation, emoji,
 # spaces, symbols) is dropped.
@@ -37,19 +45,39 @@ class Stage:
         return self.pattern.sub(lambda m: self.mapping[m.group(0)], text)
 
 
+_T2S = opencc.OpenCC("t2s")
+
+
 class Normalizer:
     def __init__(self, chars: Mapping[str, str] | None = None, stages: Iterable[Stage] = ()):
         self.table = str.maketrans(dict(chars or {}))
         self.stages = list(stages)
+        self.phonetic: Phonetic | None = None  # set once the knowledge base is known
+
+    def prepare(self, text: str) -> str:
+        """Width, case, simplified characters, pinyin to characters; punctuation kept."""
+        text = unicodedata.normalize("NFKC", text or "").lower()
+        text = _T2S.convert(text).translate(self.table)
+        if self.phonetic is not None:
+            text = self.phonetic.latin(text)
+        return text
 
     def __call__(self, text: str, skip: tuple[str, ...] = ()) -> str:
-        text = unicodedata.normalize("NFKC", text or "").lower()
-        text = text.translate(self.table)
-        text = _DROP.sub("", text)
+        text = _DROP.sub("", self.prepare(text))
+        if self.phonetic is not None and "homophones" not in skip:
+            text = self.phonetic.fix(text)
         for stage in self.stages:
             if stage.name not in skip:
                 text = stage.apply(text)
         return text
+
+    def words(self) -> set[str]:
+        """Every phrase and replacement of the stages (words residents really use)."""
+        out: set[str] = set()
+        for stage in self.stages:
+            out.update(stage.mapping)
+            out.update(v for v in stage.mapping.values() if v)
+        return out
 
 
 def load_normalizer(root: Path, report: Report) -> Normalizer:
@@ -63,6 +91,7 @@ def load_normalizer(root: Path, report: Report) -> Normalizer:
     if not isinstance(data, LineDict):
         report.error(path, 1, "expected a mapping with 'traditional' and 'stages'")
         return Normalizer()
+    # OpenCC converts traditional characters; ``traditional`` may add pairs it lacks.
     chars: dict[str, str] = {}
     pairs = data.get("traditional") or []
     if not isinstance(pairs, list):

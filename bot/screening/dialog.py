@@ -181,7 +181,13 @@ class ScreeningFlow(Flow):
         if self._for_other(turn):
             prompt, hint = q.prompt_other or _third(prompt), q.hint_other or _third(hint)
         reply = turn.say(
-            "screening/question", rows, number=number, prompt=prompt, hint=hint, groups=listed
+            "screening/question",
+            rows,
+            number=number,
+            prompt=prompt,
+            hint=hint,
+            groups=listed,
+            fact=q.fact,
         )
         reply.expects_number = q.type != "choice"
 

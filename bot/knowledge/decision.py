@@ -1,0 +1,142 @@
+"""Matching settings, matches and the decision: answer, clarify, a multi-need list or
+fallback (thresholds in ``intents/matching.yml``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Settings:
+    field_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "title": 3.0,
+            "keywords": 3.0,
+            "questions": 2.0,
+            "summary": 1.0,
+            "body": 0.3,
+        }
+    )
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.5
+    unigram_weight: float = 0.3
+    shortlist: int = 8
+    candidate_budget: int = 4000  # postings read per query to find candidates
+    partial_min_chars: int = 4  # example questions shorter than this skip partial matching
+    partial_max_chars: int = 1000  # longer texts skip partial matching (it is slow on them)
+    mass_half: float = 10.0  # raw BM25 score at which "mass" reaches 0.5
+    w_bm25: float = 0.3
+    w_mass: float = 0.0
+    w_coverage: float = 0.4
+    w_fuzzy: float = 0.3
+    w_partial: float = 0.0
+    w_keyword: float = 0.0
+    w_overlap: float = 0.0
+    answer_min: float = 0.45
+    answer_gap: float = 0.08
+    answer_lead: float = 1.0  # answer from clarify_min on when the best leads by this much
+    clarify_min: float = 0.30
+    clarify_window: float = 0.10
+    oos_weight: float = 0.0  # 0 switches the out-of-scope check off
+    # Finding the ask (intents/situations.yml): the asking clause of a longer message is
+    # scored on its own and mixed in with this weight.
+    ask_weight: float = 0.0
+    ask_min_chars: int = 12  # shorter messages are all ask
+    # Situation and ask phrases per topic (with the topics' keywords): the "cue" feature.
+    w_cue: float = 0.0
+    cue_half: float = 3.0  # summed phrase weight at which cue reaches 1 - 1/e
+    ask_cue_weight: float = 1.0  # extra weight of a phrase inside the asking clause
+    group_weight: float = (
+        1.0  # weight of a word naming a group (低保户, 残疾人) in a longer message
+    )
+    # Several needs in one message: the close topics that each have this much cue are listed.
+    multi_cue: float = 0.0  # 0 switches the multi-need list off
+    multi_window: float = 0.1
+    # Thin evidence: a short message (no asking clause of its own) whose best topic covers
+    # less than thin_coverage of it and has less situation-cue weight than thin_cue shares
+    # one word with the topic and nothing else (冬天皮肤干怎么办): fallback. 0 = off.
+    thin_coverage: float = 0.0
+    thin_cue: float = 0.0
+    thin_max_chars: int = 32  # longer messages are never "thin"
+    intent_min_score: float = 0.85
+    intent_max_chars: int = 12
+
+
+@dataclass(frozen=True)
+class Match:
+    id: str
+    title: str
+    score: float
+    features: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Result:
+    question: str
+    normalized: str
+    decision: str  # "answer" | "clarify" | "multi" | "fallback"
+    matches: tuple[Match, ...]  # best first
+    listed: tuple[str, ...] = ()  # decision "multi": the topics of the needs found, best first
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+    def candidates(self, settings: Settings, limit: int = 3) -> list[Match]:
+        """The close candidates offered when clarifying (2 or 3)."""
+        if not self.matches:
+            return []
+        top = self.matches[0].score
+        close = [m for m in self.matches[:limit] if top - m.score <= settings.clarify_window]
+        return close if len(close) >= 2 else list(self.matches[:2])
+
+
+def decide(matches: Sequence[Match], settings: Settings, out_of_scope: float = 0.0) -> str:
+    return decide_needs(matches, settings, out_of_scope)[0]
+
+
+def decide_needs(
+    matches: Sequence[Match], settings: Settings, out_of_scope: float = 0.0, many: bool = False
+) -> tuple[str, tuple[str, ...]]:
+    """The decision, and for "multi" the topics of the needs found (best first).
+
+    ``many``: the message asks for help in general (能申请哪些帮助); then two or more
+    topics with strong situation cues make a list even when one of them leads. Otherwise
+    a list needs each of its topics named in the asking clause itself: a story that
+    mentions a child at school but asks for emergency money asks for one thing.
+    """
+    if not matches:
+        return "fallback", ()
+    s = settings
+    s1 = matches[0].score
+    if s.oos_weight and out_of_scope * s.oos_weight >= s1:
+        return "fallback", ()
+    top = matches[0].features
+    if (
+        s.thin_coverage
+        and "ask_coverage" not in top
+        and top.get("chars", 0.0) <= s.thin_max_chars
+        and top.get("coverage", 1.0) < s.thin_coverage
+        and top.get("cue_sum", 0.0) < s.thin_cue
+    ):
+        return "fallback", ()
+    s2 = matches[1].score if len(matches) > 1 else 0.0
+    clear = (s1 >= s.answer_min and s1 - s2 >= s.answer_gap) or (
+        s1 >= s.clarify_min and s1 - s2 >= s.answer_lead
+    )
+    if s.multi_cue and s1 >= s.clarify_min and (many or not clear):
+        needs = tuple(
+            m.id
+            for m in matches[:3]
+            if s1 - m.score <= s.multi_window
+            and m.features.get("cue_sum", 0.0) >= s.multi_cue
+            and (many or m.features.get("ask_cue_sum", 0.0) > 0)
+        )
+        if len(needs) >= 2:
+            return "multi", needs
+    if clear:
+        return "answer", ()
+    if s1 >= s.clarify_min:
+        return "clarify", ()
+    return "fallback", ()

@@ -1,0 +1,373 @@
+"""The character n-gram index of the topics and the out-of-scope groups, and the
+features of one topic for one message (see ``bot.knowledge.matcher`` for the whole)."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.knowledge.asking import Cues
+from bot.knowledge.decision import Match, Settings
+from bot.knowledge.normalize import Normalizer, ngrams
+
+# Stages left out for intents: "你好" and "我要" matter there.
+INTENT_SKIP = ("fillers", "stopwords")
+# The knowledge base's own texts need no homophone repair (they are its reference).
+DOC_SKIP = ("homophones",)
+# Situation phrases are matched with the function words kept ("骗了", "偷了").
+CUE_SKIP = ("stopwords",)
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query's n-grams with their weights (``items``: gram, weight, coverage weight)."""
+
+    norm: str
+    terms: dict[str, float]
+    cover: dict[str, float]  # gram -> its weight in coverage (0 for neutral grams)
+    best: float
+    cov_total: float
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One indexed item: a topic (or an intent) as texts per field."""
+
+    id: str
+    title: str
+    fields: dict[str, str]
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+
+
+class Index:
+    """Field-weighted BM25 over character unigrams and bigrams (BM25F-like)."""
+
+    def __init__(
+        self,
+        docs: Sequence[Doc],
+        normalize: Normalizer,
+        settings: Settings,
+        negatives: Sequence[Doc] = (),
+        cues: Cues | None = None,
+        neutral: frozenset[str] = frozenset(),
+    ) -> None:
+        self.docs = list(docs)
+        self.negatives = list(negatives)
+        self.cues = cues
+        # Bigrams that say where or how much, not what (place names): left out of coverage,
+        # like every n-gram with a digit, so "宜宾低保1120够不够" is as covered as "低保够不够".
+        self.neutral = neutral
+        self.normalize = normalize
+        self.settings = settings
+        n = len(self.docs)
+        # Slots 0..n-1 are the topics; slots from n on are the out-of-scope groups, which
+        # are weighted with the topics' statistics but kept out of the postings.
+        k1, b = settings.bm25_k1, settings.bm25_b
+        tfs: list[dict[str, float]] = []
+        lengths: list[float] = []
+        self.examples: list[tuple[str, ...]] = []
+        example_grams: list[list[frozenset[str]]] = []
+        self.keywords: list[tuple[str, ...]] = []
+        for doc in (*self.docs, *self.negatives):
+            tf: dict[str, float] = defaultdict(float)
+            length = 0.0
+            for name, text in doc.fields.items():
+                weight = settings.field_weights.get(name, 0.0)
+                if not weight:
+                    continue
+                norm = normalize(text, skip=DOC_SKIP)
+                uni, bi = ngrams(norm)
+                for g in uni:
+                    tf[g] += weight
+                for g in bi:
+                    tf[g] += weight
+                length += weight * len(norm)
+            tfs.append(tf)
+            lengths.append(length)
+            self.examples.append(
+                tuple(e for e in (normalize(x, skip=DOC_SKIP) for x in doc.examples) if e)
+            )
+            example_grams.append([_gram_set(e) for e in self.examples[-1]])
+            kws = {normalize(k, skip=DOC_SKIP) for k in doc.keywords}
+            self.keywords.append(tuple(sorted((k for k in kws if len(k) >= 2), key=len)))
+        avg = (sum(lengths[:n]) / n) if n else 1.0
+        df: dict[str, int] = defaultdict(int)
+        for tf in tfs[:n]:
+            for g in tf:
+                df[g] += 1
+        self.n = n
+        self.idf = {g: math.log(1 + (n - d + 0.5) / (d + 0.5)) for g, d in df.items()}
+        self.idf_unseen = math.log(1 + (n + 0.5) / 0.5)
+        self.weights: list[dict[str, float]] = []
+        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, tf in enumerate(tfs):
+            norm_len = k1 * (1 - b + b * lengths[i] / avg) if avg else k1
+            w = {
+                g: self.idf.get(g, self.idf_unseen) * t * (k1 + 1) / (t + norm_len)
+                for g, t in tf.items()
+            }
+            self.weights.append(w)
+            if i >= n:
+                continue
+            for g, v in w.items():
+                if len(g) == 2:
+                    self.postings[g].append((i, v))
+        self._df = df
+        self.examples_by_len = []
+        for exs in self.examples:
+            ordered = sorted(exs, key=len)
+            self.examples_by_len.append((ordered, [len(e) for e in ordered]))
+        # Example questions as n-gram sets with their IDF mass, for the overlap feature.
+        self.example_sets: list[tuple[tuple[frozenset[str], float], ...]] = [
+            tuple((g, self._mass(g)) for g in sets) for sets in example_grams
+        ]
+
+    def _idf(self, gram: str) -> float:
+        idf = self.idf.get(gram, self.idf_unseen)
+        return idf if len(gram) == 2 else idf * self.settings.unigram_weight
+
+    def _mass(self, grams: frozenset[str]) -> float:
+        return sum(self._idf(g) for g in grams)
+
+    def query_terms(self, norm: str, damp_groups: bool = False) -> dict[str, float]:
+        """Query n-grams with their weights (repeats count once). With ``damp_groups``
+        (a longer message), the bigrams of words naming a group weigh group_weight."""
+        uni, bi = ngrams(norm)
+        terms: dict[str, float] = {}
+        for g in uni:
+            terms[g] = self.settings.unigram_weight
+        for g in bi:
+            terms[g] = 1.0
+        if damp_groups and self.cues is not None and self.settings.group_weight != 1.0:
+            for g in self.cues.group_bigrams:
+                if g in terms:
+                    terms[g] = self.settings.group_weight
+        return terms
+
+    def candidates(self, terms: dict[str, float], limit: int) -> list[int]:
+        """Topics sharing the query's rarest bigrams, within a budget of postings read,
+        so that a query costs about the same on a large index."""
+        budget = self.settings.candidate_budget
+        grams = sorted((g for g in terms if g in self.postings), key=self._df.__getitem__)
+        scores: dict[int, float] = defaultdict(float)
+        read = 0
+        postings = self.postings
+        for g in grams:
+            plist = postings[g]
+            if read and read + len(plist) > budget:
+                continue
+            read += len(plist)
+            qw = terms[g]
+            for i, v in plist:
+                scores[i] += qw * v
+        if not scores and self.n * len(terms) <= budget:
+            # Only single characters in common: a small index can afford to look at all.
+            for i, w in enumerate(self.weights[: self.n]):
+                for g in terms:
+                    if g in w:
+                        scores[i] += w[g]
+        return heapq.nlargest(limit, scores, key=scores.__getitem__)
+
+    def query(self, norm: str, terms: dict[str, float]) -> Query:
+        """What one query's features need, worked out once for all the topics scored."""
+        k1 = self.settings.bm25_k1
+        neutral = self.neutral
+        cover = {}
+        best = cov_total = 0.0
+        for g, qw in terms.items():
+            idf = self.idf.get(g, self.idf_unseen)
+            best += qw * idf * (k1 + 1)
+            counts = not (g in neutral or g[0].isdigit() or g[-1].isdigit())
+            cover[g] = qw * idf if counts else 0.0
+            cov_total += cover[g]
+        return Query(norm, terms, cover, best, cov_total)
+
+    def features(
+        self, norm: str, terms: dict[str, float], i: int, q: Query | None = None
+    ) -> dict[str, float]:
+        """The scores of one topic for one query, each in [0, 1]."""
+        s = self.settings
+        q = q or self.query(norm, terms)
+        w = self.weights[i]
+        bm = cov = 0.0
+        terms, cover = q.terms, q.cover
+        for g in terms.keys() & w.keys():  # the shared grams, intersected in C
+            bm += terms[g] * w[g]
+            cov += cover[g]
+        ratio = partial = 0.0
+        examples = self.examples[i]
+        if s.w_fuzzy and examples:
+            ratio = process.extractOne(norm, examples, scorer=fuzz.ratio)[1]
+        if s.w_partial and len(norm) <= s.partial_max_chars:
+            # Examples by length: those from partial_min_chars up to shorter than the query.
+            by_len, lens = self.examples_by_len[i]
+            shorter = by_len[bisect_left(lens, s.partial_min_chars) : bisect_left(lens, len(norm))]
+            if shorter:
+                partial = process.extractOne(norm, shorter, scorer=fuzz.partial_ratio)[1]
+        overlap = 0.0
+        if s.w_overlap:
+            qset = _gram_set(norm)
+            qmass = self._mass(qset)
+            for eset, emass in self.example_sets[i]:
+                shared = qset & eset
+                if shared:
+                    d = 2 * self._mass(shared) / (qmass + emass)
+                    if d > overlap:
+                        overlap = d
+        kw = 0
+        if s.w_keyword:
+            for k in self.keywords[i]:
+                if len(k) > kw and k in norm:
+                    kw = len(k)
+        return {
+            "keyword": min(1.0, kw / 4),
+            "bm25": bm / q.best if q.best else 0.0,
+            "mass": bm / (bm + s.mass_half) if bm else 0.0,
+            "coverage": cov / q.cov_total if q.cov_total else 0.0,
+            "fuzzy": ratio / 100.0,
+            "partial": partial / 100.0,
+            "overlap": overlap,
+        }
+
+    def combine(self, f: dict[str, float]) -> float:
+        s = self.settings
+        return (
+            s.w_bm25 * f["bm25"]
+            + s.w_mass * f["mass"]
+            + s.w_coverage * f["coverage"]
+            + s.w_fuzzy * f["fuzzy"]
+            + s.w_partial * f["partial"]
+            + s.w_keyword * f["keyword"]
+            + s.w_overlap * f["overlap"]
+        )
+
+    def shortlist(
+        self, norm: str, k: int, damp_groups: bool = False
+    ) -> tuple[dict[str, float], list[int]]:
+        terms = self.query_terms(norm, damp_groups)
+        ids = self.candidates(terms, max(self.settings.shortlist, k)) if terms else []
+        if len(ids) < k:
+            seen = set(ids)
+            ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
+        return terms, ids
+
+    def cue_sums(self, cue_text: str, cue_ask: str) -> dict[int, float]:
+        s = self.settings
+        if self.cues is None or not s.w_cue:
+            return {}
+        return self.cues.sums(cue_text, cue_ask, s.ask_cue_weight, s.group_weight, s.ask_min_chars)
+
+    def score(
+        self, q: Query, qa: Query | None, cues: dict[int, float], i: int
+    ) -> tuple[float, dict[str, float]]:
+        """The final score of one slot (topic or out-of-scope group) and its features;
+        ``qa`` is the asking clause."""
+        s = self.settings
+        f = self.features(q.norm, q.terms, i, q)
+        total = self.combine(f)
+        if qa is not None and s.ask_weight:
+            fa = self.features(qa.norm, qa.terms, i, qa)
+            total = (1 - s.ask_weight) * total + s.ask_weight * self.combine(fa)
+            f = {**f, **{"ask_" + k: v for k, v in fa.items()}}
+        raw = cues.get(i, 0.0)
+        cue = 1 - math.exp(-raw / s.cue_half) if raw else 0.0
+        f["cue"] = cue
+        f["cue_sum"] = raw
+        f["chars"] = float(len(q.norm))
+        if s.w_cue:
+            total = (total + s.w_cue * cue) / (1 + s.w_cue)
+        return total, f
+
+    def search(
+        self,
+        norm: str,
+        k: int = 3,
+        ask: str = "",
+        cue_text: str = "",
+        cue_ask: str = "",
+        cues: tuple[dict[int, float], dict[int, float]] | None = None,
+    ) -> list[Match]:
+        """Best matches first; at least ``k`` when the index has that many docs.
+
+        ``ask``: the normalised asking clause; ``cue_text``/``cue_ask``: the message and
+        its asking clause normalised with function words kept, for the situation cues
+        (the plain normalised texts when not given)."""
+        if not self.docs:
+            return []
+        long = len(norm) >= self.settings.ask_min_chars
+        terms = self.query_terms(norm, long)
+        ask_terms = self.query_terms(ask, long) if ask else {}
+        # One pass over the postings for both texts, the asking clause's grams counted
+        # twice: the clause is part of the message.
+        both = dict(terms)
+        for g, v in ask_terms.items():
+            both[g] = both.get(g, 0.0) + v
+        limit = max(self.settings.shortlist, k) + (4 if ask else 0)
+        ids = self.candidates(both, limit) if both else []
+        if len(ids) < k:
+            seen = set(ids)
+            ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
+        found, asked = cues or self.cue_pair(norm, ask, cue_text, cue_ask)
+        if found:
+            top = heapq.nlargest(4, (i for i in found if i < self.n), key=found.__getitem__)
+            ids = list(dict.fromkeys([*ids, *top]))
+        q = self.query(norm, terms)
+        qa = self.query(ask, ask_terms) if ask else None
+        out = []
+        for i in ids:
+            total, f = self.score(q, qa, found, i)
+            f["ask_cue_sum"] = asked.get(i, 0.0)
+            doc = self.docs[i]
+            out.append(Match(doc.id, doc.title, round(total, 4), f))
+        out.sort(key=lambda m: (-m.score, m.id))
+        return out
+
+    def cue_pair(
+        self, norm: str, ask: str, cue_text: str, cue_ask: str
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """Cue weight per slot for the message, and for its asking clause alone (nothing
+        without one: a short message)."""
+        cues = self.cue_sums(cue_text or norm, cue_ask or ask)
+        asked = self.cue_sums("", cue_ask or ask) if ask else {}
+        return cues, asked
+
+    def out_of_scope(
+        self,
+        norm: str,
+        ask: str = "",
+        cue_text: str = "",
+        cue_ask: str = "",
+        cues: tuple[dict[int, float], dict[int, float]] | None = None,
+    ) -> float:
+        """The best score of an out-of-scope group for this question (0 without any)."""
+        if not self.negatives or not norm:
+            return 0.0
+        long = len(norm) >= self.settings.ask_min_chars
+        terms = self.query_terms(norm, long)
+        ask_terms = self.query_terms(ask, long) if ask else {}
+        found = (cues or self.cue_pair(norm, ask, cue_text, cue_ask))[0]
+        q = self.query(norm, terms)
+        qa = self.query(ask, ask_terms) if ask else None
+        bigrams = [g for g in terms if len(g) == 2] + [g for g in ask_terms if len(g) == 2]
+        best = 0.0
+        for j in range(len(self.negatives)):
+            slot = self.n + j
+            w = self.weights[slot]
+            # A group sharing no bigram and no phrase with the question scores next to
+            # nothing: not worth its rapidfuzz calls.
+            if slot not in found and not any(g in w for g in bigrams):
+                continue
+            best = max(best, self.score(q, qa, found, slot)[0])
+        return best
+
+
+def _gram_set(text: str) -> frozenset[str]:
+    uni, bi = ngrams(text)
+    return frozenset((*uni, *bi))
