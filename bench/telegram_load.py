@@ -34,11 +34,12 @@ from bot.app import open_app  # noqa: E402
 from bot.config import PROJECT_ROOT, Config  # noqa: E402
 from bot.dialog.events import Event  # noqa: E402
 from bot.telegram.adapter import build_application  # noqa: E402
+from bot.telegram.inbox import TelegramInbox  # noqa: E402
 from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates  # noqa: E402
 
 TOKEN = "123456:BENCH"
 TARGET = 3.0
-ECHO, OURS, ENGINE = "echo bot (bare PTB)", "sanliang", "  engine alone"
+ECHO, OURS, ENGINE = "echo bot (bare PTB)", "sanliang (via inbox)", "  engine alone"
 
 # One resident's visit: (kind, value). Repeated to the requested length.
 VISIT = [
@@ -71,18 +72,24 @@ def make_updates(users: int, messages: int, first_user: int = 100_000) -> list[l
     return per_user
 
 
-async def drive(application: Application, per_user: list[list[dict]], concurrency: int) -> dict:
-    """Each resident sends their updates in order; up to ``concurrency`` in flight."""
+async def drive(
+    application: Application, per_user: list[list[dict]], concurrency: int, inbox=None
+) -> dict:
+    """Each resident sends their updates in order; up to ``concurrency`` in flight.
+    With ``inbox`` each update is stored in the inbox first and removed when handled,
+    as ``sanliang run`` does (one update per call: the webhook's case, the costliest)."""
     gate = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
     bot = application.bot
 
     async def resident(seq: list[dict]) -> None:
         for data in seq:
-            update = Update.de_json(data, bot)
             async with gate:
                 t0 = time.perf_counter()
-                await application.process_update(update)
+                if inbox is not None:
+                    await inbox.receive_and_handle(data)
+                else:
+                    await application.process_update(Update.de_json(data, bot))
                 latencies.append(time.perf_counter() - t0)
 
     cpu0, t0 = time.process_time(), time.perf_counter()
@@ -188,6 +195,11 @@ async def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=20)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--direct",
+        action="store_true",
+        help="hand updates straight to the Application, without storing them in the inbox",
+    )
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -201,8 +213,9 @@ async def main(argv: list[str] | None = None) -> int:
             logging.getLogger("bot").addHandler(errors)
             await ours.initialize()
             await echo.initialize()
+            inbox = None if args.direct else TelegramInbox(ours, app.store)
             # Warm up both (template compilation, matcher caches, first SQL statements).
-            await drive(ours, make_updates(20, 10), args.concurrency)
+            await drive(ours, make_updates(20, 10), args.concurrency, inbox)
             await drive(echo, make_updates(20, 10), args.concurrency)
 
             # Rounds alternate between the bots (fresh residents each time) so that a
@@ -215,7 +228,7 @@ async def main(argv: list[str] | None = None) -> int:
                 first = 1_000_000 * (r + 1)
                 load = make_updates(args.users, args.messages, first)
                 runs[ECHO].append(await drive(echo, load, args.concurrency))
-                runs[OURS].append(await drive(ours, load, args.concurrency))
+                runs[OURS].append(await drive(ours, load, args.concurrency, inbox))
                 load = make_updates(args.users, args.messages, first + 500_000)
                 runs[ENGINE].append(await drive_engine(app.engine, load, args.concurrency))
             results = {

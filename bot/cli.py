@@ -14,6 +14,7 @@ from bot import __version__
 from bot.config import DEFAULT_DB, ConfigError, config_from, load_config
 from bot.content import ContentError, load_content
 from bot.features import add_subcommands
+from bot.store import StoreError
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -128,5 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("the content has errors; fix them (see `sanliang check`):", file=sys.stderr)
         print(exc, file=sys.stderr)
         return 1
+    except StoreError as exc:
+        # One line, no traceback: a read-only or missing folder, a damaged file, a
+        # schema newer than this code (exit codes 5, 6, 7).
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -176,10 +176,22 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 
 
 class _LineLoader(_BaseLoader):  # type: ignore[valid-type,misc]  # chosen at import time
-    pass
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # An alias is the same node met a second time. Refused in every content file:
+        # nested aliases (a "billion laughs" bomb) would blow up whatever reads them.
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors and aliases (& and *) are not allowed", node.start_mark
+            )
+        return super().construct_object(node, deep=deep)
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    for key_node, _value in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # << merges copy aliased mappings
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors and aliases (& and *) are not allowed", key_node.start_mark
+            )
     loader.flatten_mapping(node)
     result = LineDict()
     result.line = node.start_mark.line + 1
@@ -215,6 +227,8 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 def parse_yaml(text: str, path: Path | str, report: Report, line_offset: int = 0) -> Any:
     """Parse YAML keeping line numbers; on a syntax error report it and return None."""
     try:
+        if "&" in text or "*" in text:
+            _refuse_anchors(text)
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -224,6 +238,18 @@ def parse_yaml(text: str, path: Path | str, report: Report, line_offset: int = 0
         return None
     _shift_lines(data, line_offset)
     return data
+
+
+def _refuse_anchors(text: str) -> None:
+    """An anchor (&name) or alias (*name) anywhere: a ConstructorError at its line."""
+    for event in yaml.parse(text, Loader=_LineLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "anchors and aliases (& and *) are not allowed",
+                event.start_mark,  # type: ignore[arg-type]  # the C parser's Mark
+            )
 
 
 def _shift_lines(data: Any, offset: int) -> None:

@@ -112,7 +112,7 @@ async def new_case(
         now=clock(),
     )
     assert created
-    replies = checked(await service(app).on_case_created(case.id))
+    replies = checked(await service(app).on_case_created(case.id) + await delivered(app))
     fresh = await app.store.workflow.get(case.id)
     assert fresh is not None
     return fresh, replies
@@ -129,6 +129,17 @@ def checked(replies: list[Reply]) -> list[Reply]:
     return replies
 
 
+async def delivered(app: App) -> list[Reply]:
+    """What the outbox sender would deliver now (marked sent), as replies addressed
+    to their chats: staff cards and alerts queued by the last turn or job."""
+    out = []
+    for msg in await app.store.outbox.due(float("inf"), limit=10_000):
+        assert await app.store.outbox.claim(msg.id)
+        await app.store.outbox.mark_sent(msg.id, None)
+        out.append(msg.reply)
+    return out
+
+
 async def press(app: App, user: int, payload: str, group: int | None = None) -> list[Reply]:
     return checked(
         await app.engine.handle(
@@ -139,6 +150,7 @@ async def press(app: App, user: int, payload: str, group: int | None = None) -> 
                 is_group=group is not None,
             )
         )
+        + await delivered(app)
     )
 
 
@@ -152,6 +164,7 @@ async def send(app: App, user: int, text: str, group: int | None = None) -> list
                 is_group=group is not None,
             )
         )
+        + await delivered(app)
     )
 
 

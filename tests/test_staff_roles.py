@@ -18,6 +18,7 @@ from tests.staff_support import (
     WUHOU_A,
     WUHOU_B,
     add_worker,
+    delivered,
     new_case,
     open_staff_app,
     payloads,
@@ -274,6 +275,7 @@ async def test_group_view_sends_the_card_privately_and_masked(sapp):
         Event(user_id=WUHOU_A, chat_id=CHAT_WUHOU, payload=f"st:view:{case.id}", is_group=True)
     )
     assert not to(replies, CHAT_WUHOU) and not to(replies, None)
+    replies += await delivered(sapp)  # the private card goes through the outbox
     private = text_to(replies, WUHOU_A)
     assert MASKED in private and PHONE not in private
     assert f"st:view:{case.id}" in payloads(to(replies, WUHOU_A))

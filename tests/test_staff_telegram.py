@@ -9,8 +9,10 @@ import json
 import pytest
 from telegram import Update
 
+from bot.outbox import Sender
 from bot.staff.jobs import run_reminders
 from bot.telegram.adapter import build_application
+from bot.telegram.delivery import telegram_deliver
 from bot.telegram.guards import FloodGuard
 from bot.telegram.jobs import ApplicationNotifier
 from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
@@ -78,6 +80,10 @@ async def test_claim_pressed_in_the_staff_group(tg):
     update = Updates(start=500).callback(f"st:claim:{case.id}", WUHOU_A, message=message)
     assert update["callback_query"]["message"]["chat"]["id"] == CHAT_WUHOU
     await application.process_update(Update.de_json(update, application.bot))
+    # The private card and the resident's notice go through the outbox sender.
+    sender = Sender(app.store, app.renderer, rate=0)
+    sender.add_channel("telegram", telegram_deliver(application))
+    await sender.drain()
     calls = sent(stub)
     group = [c for c in calls if c[1] == CHAT_WUHOU]
     renderer = app.engine.renderer

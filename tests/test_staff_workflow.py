@@ -18,6 +18,7 @@ from tests.staff_support import (
     WUHOU_A,
     WUHOU_B,
     add_worker,
+    delivered,
     new_case,
     open_staff_app,
     payloads,
@@ -72,6 +73,7 @@ async def test_new_request_is_posted_to_its_area_chat(sapp):
     assert case.due_at == ts(2025, 1, 10, 0, 0)
     # Posting twice (a second hook call, the sweep job) posts nothing more.
     assert await sapp.engine.services.staff.on_case_created(case.id) == []
+    assert await delivered(sapp) == []
 
 
 async def test_urgent_request_also_goes_privately_to_the_area_workers(sapp):
@@ -348,7 +350,8 @@ async def test_through_the_help_flow_the_hook_posts_the_request(sapp):
     replies = await sapp.engine.handle(
         Event(user_id=RESIDENT, chat_id=RESIDENT, payload=confirm[0])
     )
-    posts = to(replies, CHAT_WUHOU)
+    assert to(replies, CHAT_WUHOU) == []  # not in the turn: queued in the outbox
+    posts = to(await delivered(sapp), CHAT_WUHOU)
     assert len(posts) == 1 and "138****8000" in posts[0].text
     assert "13800138000" not in posts[0].text
 

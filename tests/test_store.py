@@ -205,4 +205,4 @@ def test_a_database_that_cannot_be_opened_fails_fast(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert proc.returncode != 0
-    assert "DatabaseError" in proc.stderr
+    assert "StoreError" in proc.stderr and "damaged" in proc.stderr

@@ -15,8 +15,10 @@ from telegram.ext import AIORateLimiter
 
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
+from bot.outbox import Sender
 from bot.render import html_to_plain
 from bot.telegram.adapter import build_application, channel_of
+from bot.telegram.delivery import telegram_deliver
 from bot.telegram.guards import FloodGuard
 from bot.telegram.offline import BOT_USERNAME, BotAPIStub, Call, OfflineRequest, Updates
 
@@ -40,11 +42,16 @@ class TG:
         self.stub = stub
         self.clock = clock
         self.updates = Updates()
+        self.sender = Sender(app.store, app.renderer, rate=0)
+        self.sender.add_channel("telegram", telegram_deliver(application))
+        app.engine.services.outbox = self.sender
 
     async def feed(self, data: dict[str, Any]) -> list[Call]:
         """Process one update; return the API calls it caused."""
         before = len(self.stub.sent())
         await self.application.process_update(Update.de_json(data, self.application.bot))
+        # Messages for other chats went to the outbox: its sender delivers them.
+        await self.sender.drain()
         return self.stub.sent()[before:]
 
     async def send(self, text: str | None, user_id: int = 1001, **kw) -> list[Call]:
@@ -383,7 +390,8 @@ async def test_reply_for_another_chat_goes_there(tg: TG):
     await tg.send("/probe")
     calls = await tg.press("probe:staff")
     sent = [(c.params["chat_id"], c.params["text"]) for c in calls if c.method == "sendMessage"]
-    assert sent == [(-100_777, "有新的求助"), (1001, "已通知工作人员")]
+    # The resident's own reply in the turn, the staff notice through the outbox.
+    assert sent == [(1001, "已通知工作人员"), (-100_777, "有新的求助")]
 
 
 async def test_a_photo_gets_a_kind_answer(tg: TG):

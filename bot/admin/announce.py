@@ -1,12 +1,13 @@
 """/announce: an admin picks a region (or all), types the text, sees a preview and
-sends it to the subscribers in the background (bot.admin.broadcast)."""
+sends it: one outbox row per subscriber, delivered by the outbox sender; ``/announce
+stop`` (or the 停止发送 button) stops a running one (bot.admin.broadcast)."""
 
 from __future__ import annotations
 
 import re
 import secrets
 
-from bot.admin.broadcast import announcement_reply, run_broadcast, start_broadcast
+from bot.admin.broadcast import announcement_reply
 from bot.admin.uploads import regions_of
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import StaleButton, Turn
@@ -78,40 +79,72 @@ async def announce_send(turn: Turn, token: str) -> None:
         or not isinstance(data.get("text"), str)
     ):
         raise StaleButton(token)
-    notifier = turn.engine.services.notifier
-    if notifier is None:
+    sender = turn.engine.services.outbox
+    if sender is None:
         turn.state.leave()
         turn.say("admin/no_notifier", [[turn.button("nav.menu", "nav:menu")]])
         return
     region, text = data.get("region"), data["text"]
     repo = turn.store.admin
     recipients = await repo.recipients(region)
-    broadcast_id = await repo.create_broadcast(token, turn.user_id, region, text, len(recipients))
+    # The run and one outbox row per recipient, in one transaction: the sender
+    # delivers them (paced, resumed after a restart, each at most once).
+    broadcast_id = await repo.start_broadcast(
+        token,
+        turn.user_id,
+        turn.event.chat_id,
+        region,
+        text,
+        recipients,
+        announcement_reply(turn.engine, text, region),
+    )
     if broadcast_id is None:
         raise StaleButton(token)
     turn.state.leave()
-    pacer_factory = turn.engine.services.pacer
-    start_broadcast(
-        turn.engine,
-        run_broadcast(
-            turn.engine,
-            notifier,
-            broadcast_id,
-            turn.event.chat_id,
-            recipients,
-            text,
-            region,
-            pacer=pacer_factory() if pacer_factory is not None else None,
-        ),
-    )
+    sender.wake()
+    if not recipients:
+        await sender.broadcast_progress(broadcast_id)
     turn.say(
         "admin/broadcast_started",
-        [[turn.button("nav.menu", "nav:menu")]],
+        [
+            [turn.button("admin.stop_broadcast", f"adm:bcstop:{broadcast_id}")],
+            [turn.button("nav.menu", "nav:menu")],
+        ],
         total=len(recipients),
     )
 
 
+async def announce_stop(turn: Turn, arg: str) -> None:
+    if not arg.isdigit() or len(arg) > 12:
+        raise StaleButton(arg)
+    await stop_broadcast(turn, int(arg))
+
+
+async def stop_broadcast(turn: Turn, broadcast_id: int | None) -> None:
+    """Stop a running announcement: recipients not reached yet are left out; the
+    messages already on their way finish; the admin gets the final counts."""
+    repo = turn.store.admin
+    if broadcast_id is None:
+        broadcast_id = await repo.running_broadcast()
+    run = await repo.broadcast(broadcast_id) if broadcast_id is not None else None
+    if run is None or run.status != "running":
+        turn.say("admin/broadcast_not_running", [[turn.button("nav.menu", "nav:menu")]])
+        return
+    cancelled = await turn.store.outbox.cancel_broadcast(run.id)
+    sender = turn.engine.services.outbox
+    if sender is not None:
+        await sender.broadcast_progress(run.id)
+    turn.say(
+        "admin/broadcast_stopping",
+        [[turn.button("nav.menu", "nav:menu")]],
+        cancelled=cancelled,
+    )
+
+
 async def cmd_announce(turn: Turn, arg: str) -> None:
+    if arg.strip() in ("stop", "停止"):
+        await stop_broadcast(turn, None)
+        return
     regions = regions_of(turn.content)
     turn.state.enter("admin", "bc_region", {})
     rows = [[turn.button("admin.all_regions", "adm:bcr:*")]]

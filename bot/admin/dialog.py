@@ -15,6 +15,7 @@ Payloads (prefix ``adm``, admins only; anything else is a stale button):
   adm:bcr:*|<市州>         announcement: to all subscribers, or one region's
   adm:bcok:<token>        send the previewed announcement
   adm:bcno                cancel it
+  adm:bcstop:<id>         stop a running announcement
 Residents (prefix ``sub``): sub:pick, sub:all, sub:r:<市州>, sub:off.
 """
 
@@ -23,7 +24,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.admin import files
-from bot.admin.announce import announce_region, announce_send, announce_text, cmd_announce
+from bot.admin.announce import (
+    announce_region,
+    announce_send,
+    announce_stop,
+    announce_text,
+    cmd_announce,
+)
 from bot.admin.auth import is_admin
 from bot.admin.gap_examples import (
     cmd_gaps,
@@ -67,6 +74,8 @@ class AdminFlow(Flow):
             await announce_region(turn, arg)
         elif action == "bcok":
             await announce_send(turn, arg)
+        elif action == "bcstop":
+            await announce_stop(turn, arg)
         elif action == "bcno" and not arg:
             if turn.state.flow != self.name or not (turn.state.step or "").startswith("bc_"):
                 raise StaleButton(rest)

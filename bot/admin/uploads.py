@@ -5,6 +5,7 @@ checked on a copy of the content and previewed; nothing changes until 发布.
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
@@ -16,6 +17,7 @@ from bot.admin.reload import problem_chunks, reload_content, report_replies
 from bot.calendar import fmt_time
 from bot.dialog.flow import StaleButton, Turn
 from bot.knowledge.answer import answer_reply
+from bot.store.admin import PENDING_TTL_SECONDS
 
 if TYPE_CHECKING:
     from bot.content import Content, Problem
@@ -135,17 +137,22 @@ async def decide(turn: Turn, action: str, token: str) -> None:
     pending = await repo.get_pending(token)
     if pending is None or pending.admin_id != turn.user_id:
         raise StaleButton(token)
-    pending = await repo.take_pending(token)
-    if pending is None:
-        raise StaleButton(token)
     if action == "drop":
+        if await repo.take_pending(token) is None:
+            raise StaleButton(token)
         turn.say("admin/dropped", path=pending.path)
         return
-    await publish(turn, pending.path, pending.text, pending.kind)
+    if pending.created_at < time.time() - PENDING_TTL_SECONDS:
+        await repo.delete_pending(token)
+        raise StaleButton(token)
+    # The pending upload stays until the publish committed (see Publisher.publish).
+    await publish(turn, pending.path, pending.text, pending.kind, pending=token)
 
 
-async def publish(turn: Turn, path: str, text: str, kind: str) -> bool:
-    result = await publisher_of(turn.engine).publish(path, text, turn.user_id, kind)
+async def publish(turn: Turn, path: str, text: str, kind: str, pending: str | None = None) -> bool:
+    result = await publisher_of(turn.engine).publish(
+        path, text, turn.user_id, kind, pending=pending
+    )
     if result.unchanged:
         turn.say("admin/no_change", path=path)
         return True

@@ -36,6 +36,10 @@ class ForgetFlow(Flow):
             return
         if rest != "yes":
             raise StaleButton(rest)
+        # Messages queued or sent to the resident, or about their requests, go first
+        # (the requests are unlinked from the resident below).
+        mine = await turn.store.cases.for_user(turn.user_id, limit=10_000)
+        await turn.store.outbox.forget(turn.user_id, [c.id for c in mine])
         erased = await turn.store.cases.forget_user(turn.user_id, now=self.engine.services.now())
         # The questions the resident asked (the knowledge feature's log), then whatever
         # other features registered for their own data.
@@ -44,6 +48,10 @@ class ForgetFlow(Flow):
             await knowledge_forget(turn.user_id)
         for handler in self.engine.hooks.forget:
             await handler(turn.store, turn.user_id)
+        # The conversation row (any half-filled form) goes now, not at the turn's save,
+        # so that the checkpoint below leaves none of it in the WAL.
+        await turn.store.forget_user_state(turn.user_id)
+        await turn.store.scrub()
         # An empty conversation is deleted from the store when the turn is saved.
         turn.state.leave()
         turn.state.memory.clear()

@@ -19,6 +19,7 @@ from bot.dialog.events import MAX_REPLY_CHARS, Button, Event, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.dialog.services import Hooks, Services
 from bot.dialog.state import Conversation
+from bot.store.inbox import outbox_json, replies_to_json
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -159,14 +160,37 @@ class Engine:
                 )
                 replies = [Reply(self.renderer.render("core/error"), [[self._menu_button()]])]
                 return finalize(replies)
+            out = finalize(turn.replies or [self._fallback_reply()])
+            # Messages to other chats (notices to residents and staff) go to the
+            # outbox, in the same statement as the turn's state: sent once, retried.
+            own: list[Reply] = []
+            others: list[Reply] = []
+            for r in out:
+                mine = r.chat_id is None or r.chat_id == event.chat_id
+                # Without a sender (the terminal, the web chat) the channel delivers all.
+                (own if mine or self.services.outbox is None else others).append(r)
+            queued = outbox_json(others) if others else None
+            # The replies are kept with the update id until the channel delivered them
+            # (a crash after the commit then loses none, and never runs the turn twice).
+            said = None if event.update_id is None else replies_to_json(own, event.chat_id)
             if after != before:
-                # One statement: the state and the update id together.
+                # One statement: the state, the update id, the replies and the outbox.
                 await self.store.save_turn_json(
-                    event.user_id, None if after == _EMPTY_STATE else after, event.update_id
+                    event.user_id,
+                    None if after == _EMPTY_STATE else after,
+                    event.update_id,
+                    said,
+                    queued,
                 )
-            elif event.update_id is not None:
-                await self.store.mark_update(event.update_id)
-            return finalize(turn.replies or [self._fallback_reply()])
+            elif event.update_id is not None or queued is not None:
+                await self.store.mark_update(event.update_id, said, queued, event.user_id)
+            if queued is not None:
+                self._wake_outbox()
+            return own
+
+    def _wake_outbox(self) -> None:
+        if self.services.outbox is not None:
+            self.services.outbox.wake()
 
     async def _route(self, turn: Turn) -> None:
         event, state = turn.event, turn.state

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.dialog.flow import Flow, Turn
     from bot.domain.cases import Case, Message
     from bot.knowledge.matcher import Matcher
+    from bot.outbox import Sender
     from bot.staff.service import StaffService
     from bot.store import Store
 
@@ -45,6 +46,9 @@ class Notifier(Protocol):
 class Services:
     clock: Clock = time.time  # tests put a fake clock here
     notifier: Notifier | None = None  # set by the channel that runs (sanliang run)
+    # The outbox sender (bot/outbox.py): delivers what turns and jobs queue; set by
+    # the channel that runs (sanliang run), None in the terminal and in most tests.
+    outbox: Sender | None = None
     staff: StaffService | None = None  # set by the staff feature
     deadlines: Deadlines = field(default_factory=Deadlines)  # [deadlines], set by staff
     publisher: Publisher | None = None  # content uploads, set by the admin feature

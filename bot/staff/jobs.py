@@ -29,6 +29,8 @@ SWEEP_GRACE_SECONDS = 120  # a request not posted this long after creation is po
 DIGEST_ITEMS = 10
 WITHDRAWN_LOOKBACK_SECONDS = 7 * 86400
 MAINTENANCE_TIME = dt.time(3, 30, tzinfo=CHINA_TZ)
+IDLE_FORM_DAYS = 30  # a conversation without a turn this long is deleted
+OUTBOX_KEEP_DAYS = 7  # delivered messages (their texts are personal) are kept this long
 
 
 @dataclass
@@ -154,7 +156,21 @@ async def run_maintenance(svc: StaffService, notifier: Notifier, clock: Clock) -
             None, "system", "retention_purge", detail=f"n={erased}", now=now
         )
     report.changed += erased
+    await purge_retained(svc.store, now, settings.retention_days)
     return report
+
+
+async def purge_retained(store: Any, now: float, retention_days: int) -> int:
+    """What the consent and /forget texts promise beyond the requests themselves:
+    conversations idle for ``IDLE_FORM_DAYS`` (half-filled forms start over), the
+    question log with its 有帮助/没帮助 feedback after the retention period, and
+    delivered outbox messages after a week; then the WAL is checkpointed so the
+    erased bytes leave the disk. Returns the rows removed."""
+    removed = await store.purge_idle_conversations(now - IDLE_FORM_DAYS * 86400)
+    removed += await store.knowledge.purge_before(now - retention_days * 86400)
+    removed += await store.outbox.purge(now - OUTBOX_KEEP_DAYS * 86400)
+    await store.scrub()
+    return removed
 
 
 def scheduled(engine: Engine) -> list[ScheduledJob]:

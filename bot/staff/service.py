@@ -19,6 +19,7 @@ from bot.domain.cases import Case
 from bot.staff.permissions import Actor
 from bot.staff.settings import StaffSettings
 from bot.staff.transitions import Transitions
+from bot.store.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, Outgoing
 from bot.store.staff import Area, Invite, StaffMember
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class StaffService(Transitions):
         self.r = renderer
         self.settings = settings
         self.clock = clock or time.time
+        # Called after something was queued in the outbox (the sender plugs in here).
+        self.wake: Callable[[], None] = lambda: None
 
     # -- a new request ------------------------------------------------------------
 
@@ -58,21 +61,55 @@ class StaffService(Transitions):
         return await self.post_case(case, kind="new")
 
     async def post_case(self, case: Case, kind: str = "new") -> list[Reply]:
-        if not await self.store.workflow.mark_notice(case.id, "posted", kind, now=self.now()):
-            return []
-        out: list[Reply] = []
-        chat = self.settings.chat_for(case.responsible_city, case.responsible_district)
-        if chat is not None:
-            out.append(self.new_case_post(case, chat, kind))
-        else:
-            log.warning("no staff chat configured for a new request's area")
+        """Queue the post for the area's staff chat (and, when urgent, privately for
+        the area's workers) in the outbox, in the same transaction that records the
+        posting: posted once, and never recorded without being queued. An area with
+        no staff chat of its own goes to the default chat and to the admins. The
+        outbox sender delivers; nothing is returned for the turn to send."""
+        messages = await self.case_post_messages(case, kind)
+        if await self.store.workflow.notice_once(case.id, "posted", kind, messages, self.now()):
+            self.wake()
+        return []
+
+    async def case_post_messages(self, case: Case, kind: str = "new") -> list[Outgoing]:
+        urgent = PRIORITY_URGENT if case.urgent else PRIORITY_NORMAL
+        post = self.new_case_post(case, 0, kind)
+        out: list[Outgoing] = []
+        own = self.settings.own_chat_for(case.responsible_city, case.responsible_district)
+        targets = [own] if own is not None else []
+        if own is None:
+            if self.settings.default_chat is not None:
+                targets.append(self.settings.default_chat)
+            targets += sorted(set(self.settings.admin_ids) | set(await self.store.staff.admins()))
+            if not targets:
+                log.error("a new request has nowhere to go: no staff chat and no admin")
+        for target in dict.fromkeys(targets):
+            out.append(
+                Outgoing(
+                    Reply(post.text, post.buttons),
+                    "case_post",
+                    recipient=target,
+                    priority=urgent,
+                    dedup=f"post:{case.id}:{kind}:{target}",
+                    case_id=case.id,
+                )
+            )
         if case.urgent:
             workers = await self.store.staff.workers_covering(
                 case.responsible_city, case.responsible_district, case.region_township
             )
+            text = self.r.render("staff/new_case", c=self.summary(case), kind="urgent")
             for worker in workers:
-                text = self.r.render("staff/new_case", c=self.summary(case), kind="urgent")
-                out.append(Reply(text, self.post_buttons(case), chat_id=worker.user_id))
+                out.append(
+                    Outgoing(
+                        Reply(text, self.post_buttons(case)),
+                        "case_urgent",
+                        recipient=worker.user_id,
+                        priority=PRIORITY_URGENT,
+                        dedup=f"urgent:{case.id}:{kind}:{worker.user_id}",
+                        case_id=case.id,
+                    )
+                )
         return out
 
     # -- invites and members --------------------------------------------------------

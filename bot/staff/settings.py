@@ -67,6 +67,14 @@ class StaffSettings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     deadlines: Deadlines = field(default_factory=Deadlines)
 
+    def own_chat_for(self, city: str | None, district: str | None) -> int | None:
+        """The area's own staff group (or its 市州's); None when only the default is left."""
+        if city and district and f"{city}/{district}" in self.area_chats:
+            return self.area_chats[f"{city}/{district}"]
+        if city and city in self.area_chats:
+            return self.area_chats[city]
+        return None
+
     def chat_for(self, city: str | None, district: str | None) -> int | None:
         """The staff group for an area: its own, else its 市州's, else the default."""
         if city and district and f"{city}/{district}" in self.area_chats:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -26,8 +27,18 @@ R = TypeVar("R")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
+# Exit codes of the ``sanliang`` command for a store that cannot be used.
+EXIT_STORE_UNAVAILABLE = 5  # missing or read-only folder or file
+EXIT_STORE_DAMAGED = 6  # PRAGMA quick_check failed, or not a database at all
+EXIT_STORE_TOO_NEW = 7  # written by a newer sanliang (more migrations than this code knows)
+
+
 class StoreError(Exception):
-    pass
+    """The store cannot be used. ``str(exc)`` is one line for the operator."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_STORE_UNAVAILABLE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -67,6 +78,12 @@ class Store:
         from bot.store.admin import AdminRepo
 
         self.admin = AdminRepo(self)
+        from bot.store.outbox import OutboxRepo
+
+        self.outbox = OutboxRepo(self)
+        from bot.store.inbox import InboxRepo
+
+        self.inbox = InboxRepo(self)
         from bot.store.identities import IdentityRepo
         from bot.store.web import WebRepo
 
@@ -75,23 +92,54 @@ class Store:
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
+        """Open (and migrate) the database. Raises StoreError, with one line to show
+        and an exit code, when the file cannot be used: a folder that cannot be
+        created or written, a damaged file, a schema newer than this code."""
         path = str(path)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the database folder {Path(path).parent}: "
+                    f"{exc.strerror or type(exc).__name__}"
+                ) from None
+        try:
+            # Opened once without aiosqlite first: a failed aiosqlite.connect leaves its
+            # thread to report to a loop that may be closed by then.
+            sqlite3.connect(path).close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
         conn = await aiosqlite.connect(path, isolation_level=None)
         try:
             conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA busy_timeout = 5000")
+            await _check_integrity(conn, path)
             if path != ":memory:":
                 await conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL in WAL mode: a committed transaction survives a crash of the
             # process (SIGKILL); only a power cut can lose the newest commits.
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted and overwritten content is zeroed in the file, not left in free
+            # space: what /forget and the retention purge erase is gone from the disk
+            # once the WAL is checkpointed (``scrub``).
+            await conn.execute("PRAGMA secure_delete = ON")
             store = cls(conn, path)
             await store._migrate()
-        except BaseException:
+        except sqlite3.OperationalError as exc:
             await conn.close()  # else aiosqlite's thread keeps the process alive
+            raise StoreError(
+                f"cannot use the database {path}: {exc} (is the file and its folder writable?)"
+            ) from None
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StoreError(
+                f"the database {path} is damaged ({exc}); restore it from a backup",
+                EXIT_STORE_DAMAGED,
+            ) from None
+        except BaseException:
+            await conn.close()
             raise
         return store
 
@@ -108,7 +156,15 @@ class Store:
             cur = await self._conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
             row = await cur.fetchone()
             current = row[0] if row is not None else 0
-            for number, name, sql in _migrations():
+            known = _migrations()
+            newest = known[-1][0] if known else 0
+            if current > newest:
+                raise StoreError(
+                    f"the database {self.path} has schema version {current}, newer than this"
+                    f" sanliang knows ({newest}); run the newer version, or restore a backup",
+                    EXIT_STORE_TOO_NEW,
+                )
+            for number, name, sql in known:
                 if number <= current:
                     continue
                 script = (
@@ -122,6 +178,21 @@ class Store:
                     if self._conn.in_transaction:
                         await self._conn.execute("ROLLBACK")
                     raise
+
+    async def scrub(self) -> None:
+        """Copy the WAL into the database file and truncate it: after an erasure
+        (/forget, a retention purge) the old page images in the WAL are gone too.
+        (``secure_delete`` has already zeroed the erased bytes in the new pages.)"""
+        if self.path == ":memory:":
+            return
+        async with self._lock:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def purge_idle_conversations(self, idle_before: float) -> int:
+        """Delete the conversation state (half-filled forms, last question, screening
+        answers) of everyone whose last turn was before ``idle_before``: an
+        unfinished form simply starts over."""
+        return await self.execute("DELETE FROM conversations WHERE updated_at < ?", (idle_before,))
 
     async def schema_version(self) -> int:
         return int(await self.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
@@ -194,14 +265,28 @@ class Store:
         )
 
     async def save_turn_json(
-        self, user_id: int, state: str | None, update_id: int | None = None
+        self,
+        user_id: int,
+        state: str | None,
+        update_id: int | None = None,
+        replies: str | None = None,
+        outbox: str | None = None,
     ) -> None:
-        """``save_turn`` with the state already serialised (None: start afresh)."""
-        await self._turn_saves.submit((user_id, state, update_id, 0))
+        """``save_turn`` with the state already serialised (None: start afresh).
+        ``replies`` (JSON) are kept with the update id until they were delivered
+        (``store.inbox.done``), so a crash after the commit loses no reply;
+        ``outbox`` (JSON ``[[recipient, reply], ...]``) is queued for other chats."""
+        await self._turn_saves.submit((user_id, state, update_id, 0, replies, outbox))
 
-    async def mark_update(self, update_id: int) -> None:
+    async def mark_update(
+        self,
+        update_id: int | None,
+        replies: str | None = None,
+        outbox: str | None = None,
+        user_id: int | None = None,
+    ) -> None:
         """Record a handled update whose turn left the state as it was."""
-        await self._turn_saves.submit((None, None, update_id, 1))
+        await self._turn_saves.submit((user_id, None, update_id, 1, replies, outbox))
 
     async def _read_turns(
         self, items: list[tuple[int, int | None]]
@@ -225,20 +310,21 @@ class Store:
         return out
 
     async def _save_turns(
-        self, items: list[tuple[int | None, str | None, int | None, int]]
+        self, items: list[tuple[int | None, str | None, int | None, int, str | None, str | None]]
     ) -> list[None]:
-        """One INSERT into ``turn_saves`` for all the turns: each turn's state and
-        update id are written together (and all of these turns' at once)."""
+        """One INSERT into ``turn_saves`` for all the turns: each turn's state,
+        update id, replies and outbox messages are written together (and all of these
+        turns' at once)."""
         now = time.time()
-        rows = _padded(items, (None, None, None, 1))  # padding rows change nothing
+        rows = _padded(items, (None, None, None, 1, None, None))  # padding changes nothing
         sql = (
-            "INSERT INTO turn_saves (user_id, state, update_id, saved_at, keep) VALUES "
-            + ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+            "INSERT INTO turn_saves (user_id, state, update_id, saved_at, keep, replies, outbox)"
+            " VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows))
         )
         params = [
             v
-            for user_id, state, update_id, keep in rows
-            for v in (user_id, state, update_id, now, keep)
+            for user_id, state, update_id, keep, replies, outbox in rows
+            for v in (user_id, state, update_id, now, keep, replies, outbox)
         ]
         await self.execute(sql, params)
         return [None] * len(items)
@@ -251,6 +337,18 @@ class Store:
     async def forget_user_state(self, user_id: int) -> None:
         async with self.tx() as db:
             await db.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
+
+
+async def _check_integrity(conn: aiosqlite.Connection, path: str) -> None:
+    """PRAGMA quick_check: a damaged page is found at start-up, not in every turn."""
+    cur = await conn.execute("PRAGMA quick_check(5)")
+    found = [row[0] for row in await cur.fetchall()]
+    if found != ["ok"]:
+        detail = "; ".join(str(f) for f in found)[:300]
+        raise StoreError(
+            f"the database {path} is damaged (quick_check: {detail}); restore it from a backup",
+            EXIT_STORE_DAMAGED,
+        )
 
 
 def _padded(items: list[Any], filler: Any) -> list[Any]:

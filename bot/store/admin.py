@@ -8,7 +8,10 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from bot.dialog.events import Reply
 from bot.store import Repo
+from bot.store.outbox import PRIORITY_BULK, Outgoing
+from bot.store.outbox import insert as outbox_insert
 
 VERSION_KINDS = ("original", "external", "upload", "rollback", "example")
 PENDING_KINDS = ("upload", "rollback", "example")
@@ -103,6 +106,18 @@ class AdminRepo(Repo):
                 (path,),
             )
             last = await cur.fetchone()
+            if last is not None and last["text"] == text:
+                # Recorded already: a publish stopped between recording and the swap
+                # (the version is recorded first), now completed.
+                row = await (
+                    await db.execute(
+                        "SELECT path, version, text, author_id, kind, created_at"
+                        " FROM content_versions WHERE path = ? AND version = ?",
+                        (path, last["version"]),
+                    )
+                ).fetchone()
+                assert row is not None  # read in this transaction just above
+                return Version(**dict(row))
             number = last["version"] if last else 0
             if previous_text is not None and (last is None or last["text"] != previous_text):
                 number += 1
@@ -119,7 +134,17 @@ class AdminRepo(Repo):
             )
         return Version(path, number, text, author_id, kind, now)
 
+    async def drop_version(self, version: Version) -> None:
+        """Remove a version recorded for a publish that did not go live."""
+        await self.store.execute(
+            "DELETE FROM content_versions WHERE path = ? AND version = ?",
+            (version.path, version.version),
+        )
+
     # -- uploads waiting for 发布 / 取消 ------------------------------------------
+
+    async def delete_pending(self, token: str) -> None:
+        await self.store.execute("DELETE FROM content_pending WHERE id = ?", (token,))
 
     async def add_pending(
         self, admin_id: int, path: str, text: str, kind: str, now: float | None = None
@@ -265,6 +290,54 @@ class AdminRepo(Repo):
                 return cur.lastrowid
         except sqlite3.IntegrityError:
             return None
+
+    async def start_broadcast(
+        self,
+        token: str,
+        admin_id: int,
+        chat_id: int,
+        region: str | None,
+        text: str,
+        recipients: list[tuple[int, int]],
+        reply: Reply,
+        now: float | None = None,
+    ) -> int | None:
+        """A new run and one outbox row per recipient, in one transaction; None when
+        this draft was sent already (confirm pressed twice)."""
+        now = time.time() if now is None else now
+        try:
+            async with self.store.tx() as db:
+                cur = await db.execute(
+                    "INSERT INTO broadcasts (token, admin_id, chat_id, region, text, total,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (token, admin_id, chat_id, region, text, len(recipients), now),
+                )
+                broadcast_id = cur.lastrowid
+                await outbox_insert(
+                    db,
+                    [
+                        Outgoing(
+                            reply,
+                            "announcement",
+                            recipient=chat,
+                            priority=PRIORITY_BULK,
+                            dedup=f"bc:{broadcast_id}:{user_id}",
+                            broadcast_id=broadcast_id,
+                            user_id=user_id,
+                        )
+                        for user_id, chat in recipients
+                    ],
+                    now,
+                )
+                return broadcast_id
+        except sqlite3.IntegrityError:
+            return None
+
+    async def running_broadcast(self) -> int | None:
+        row = await self.store.fetchone(
+            "SELECT id FROM broadcasts WHERE status = 'running' ORDER BY id DESC LIMIT 1"
+        )
+        return None if row is None else int(row["id"])
 
     async def update_broadcast(
         self,

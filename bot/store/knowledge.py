@@ -171,6 +171,10 @@ class KnowledgeRepo(Repo):
         """Delete every question a resident asked (/forget)."""
         return await self.store.execute("DELETE FROM kb_questions WHERE user_id = ?", (user_id,))
 
+    async def purge_before(self, before: float) -> int:
+        """Delete questions (and their feedback) asked before ``before`` (retention)."""
+        return await self.store.execute("DELETE FROM kb_questions WHERE asked_at < ?", (before,))
+
     async def prune(self, older_than_seconds: float) -> int:
         return await self.store.execute(
             "DELETE FROM kb_questions WHERE asked_at < ?", (time.time() - older_than_seconds,)

@@ -167,6 +167,13 @@ class StaffRepo(Repo):
         members = [_member(r) for r in rows]
         return [m for m in members if m.area.covers(city, district, township)]
 
+    async def admins(self) -> list[int]:
+        """User ids of active admins invited through the assistant (config admins aside)."""
+        rows = await self.store.fetchall(
+            "SELECT user_id FROM staff_members WHERE active = 1 AND role = 'admin' ORDER BY user_id"
+        )
+        return [int(r["user_id"]) for r in rows]
+
     async def set_name(self, user_id: int, name: str) -> bool:
         changed = await self.store.execute(
             "UPDATE staff_members SET name = ? WHERE user_id = ? AND active = 1", (name, user_id)

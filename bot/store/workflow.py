@@ -15,6 +15,8 @@ from typing import Any
 from bot.domain.cases import ACTOR_KINDS, FINAL_STATUSES, STATUSES, UNCLAIMED, Case
 from bot.store import Repo, StoreError
 from bot.store.cases import CASE_COLUMNS, CaseQuery
+from bot.store.outbox import Outgoing
+from bot.store.outbox import insert as outbox_insert
 
 MAX_SEARCH_CHARS = 50
 
@@ -271,6 +273,28 @@ class WorkflowRepo(Repo):
             (case_id, kind, key, now),
         )
         return changed == 1
+
+    async def notice_once(
+        self,
+        case_id: int,
+        kind: str,
+        key: str,
+        messages: list[Outgoing],
+        now: float | None = None,
+    ) -> bool:
+        """Record a notice and queue its messages in the outbox, in one transaction
+        (recorded and queued, or neither); False when it had been recorded already."""
+        now = time.time() if now is None else now
+        async with self.store.tx() as db:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO case_notices (case_id, kind, key, sent_at)"
+                " VALUES (?, ?, ?, ?)",
+                (case_id, kind, key, now),
+            )
+            if cur.rowcount != 1:
+                return False
+            await outbox_insert(db, messages, now)
+        return True
 
     async def has_notice(self, case_id: int, kind: str, key: str = "") -> bool:
         row = await self.store.fetchone(

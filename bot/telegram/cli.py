@@ -107,6 +107,7 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
     from bot.admin.reload import install_sighup
     from bot.app import open_app
     from bot.telegram.adapter import build_application, channel_of
+    from bot.telegram.inbox import TelegramInbox
     from bot.telegram.jobs import ApplicationNotifier, schedule_jobs
     from bot.web.channel import with_web_residents
 
@@ -135,34 +136,52 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
             )
             return EXIT_UNREACHABLE
         try:
-            # Messages outside a user's turn (staff reminders, announcements, reload
-            # reports) go through the adapter's own delivery.
+            # Messages outside a user's turn (staff reminders, reload reports) go
+            # through the adapter's own delivery; the outbox sender delivers the rest.
             app.engine.services.notifier = with_web_residents(app, ApplicationNotifier(application))
+            sender = start_outbox(app, application)
             schedule_jobs(application, app)
             install_sighup(app, loop)
             await channel_of(application).setup_commands(application.bot)
             await application.start()
-            updater = application.updater
-            assert updater is not None
+            inbox = TelegramInbox(application, app.store)
+            await sender.recover()
+            sender_stop = asyncio.Event()
+            sender_task = asyncio.ensure_future(sender.run(sender_stop))
+            await post_unposted(app)
+            await inbox.recover()
             if args.webhook_url:
-                await updater.start_webhook(
-                    listen=args.listen,
-                    port=args.port,
-                    url_path=urlparse(args.webhook_url).path.lstrip("/"),
-                    webhook_url=args.webhook_url,
-                    secret_token=secret,
-                    allowed_updates=["message", "callback_query"],
+                receiving = asyncio.ensure_future(
+                    inbox.serve_webhook(
+                        stop,
+                        listen=args.listen,
+                        port=args.port,
+                        url_path=urlparse(args.webhook_url).path.lstrip("/"),
+                        webhook_url=args.webhook_url,
+                        secret=secret,
+                    )
                 )
                 mode = f"webhook on {args.listen}:{args.port}"
             else:
-                await updater.start_polling(allowed_updates=["message", "callback_query"])
+                receiving = asyncio.ensure_future(inbox.poll(stop))
                 mode = "long polling"
             print(
                 f"sanliang: @{application.bot.username} running ({mode}); Ctrl-C to stop",
                 file=sys.stderr,
                 flush=True,
             )
-            await _wait_for_stop(app, stop)
+            try:
+                await _wait_for_stop(app, stop, receiving)
+            finally:
+                # Checkpoint before the store closes: no new updates, the turns in
+                # flight finish, then the sender records what it had in flight.
+                stop.set()
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(receiving, STOP_TIMEOUT)
+                await inbox.wait_idle()
+                sender_stop.set()
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(sender_task, STOP_TIMEOUT)
         finally:
             print("sanliang: stopping", file=sys.stderr, flush=True)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -184,12 +203,61 @@ async def _stop(application) -> None:
     await application.shutdown()
 
 
-async def _wait_for_stop(app, stop: asyncio.Event) -> None:
-    """Until SIGINT or SIGTERM sets ``stop``; meanwhile forget old update ids now and then."""
-    while not stop.is_set():
+async def _wait_for_stop(app, stop: asyncio.Event, receiving: asyncio.Future) -> None:
+    """Until SIGINT or SIGTERM sets ``stop`` (or receiving updates ends); meanwhile
+    forget old update ids now and then."""
+    while not stop.is_set() and not receiving.done():
         try:
             await app.store.prune_updates()
         except Exception as exc:  # noqa: BLE001 - housekeeping must not stop the bot
             log.warning("pruning update ids failed: %s", type(exc).__name__)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), PRUNE_EVERY)
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({stopper, receiving}, timeout=PRUNE_EVERY, return_when="FIRST_COMPLETED")
+        stopper.cancel()
+    if receiving.done() and not receiving.cancelled() and receiving.exception() is not None:
+        log.error("receiving updates stopped: %s", type(receiving.exception()).__name__)
+
+
+def start_outbox(app, application):
+    """The outbox sender with the Telegram channel plugged in, kept in the services."""
+    import time
+
+    from bot.outbox import Sender
+    from bot.telegram.delivery import notifier_deliver, telegram_deliver
+
+    admins = set(app.config.admin_ids or ())
+
+    async def admin_ids() -> set[int]:
+        found = set(admins)
+        staff = getattr(app.store, "staff", None)
+        lister = getattr(staff, "admins", None)
+        if lister is not None:
+            found |= {int(a) for a in await lister()}
+        return found
+
+    svc = app.engine.services.staff
+    clock = svc.now if svc is not None else time.time
+    sender = Sender(app.store, app.renderer, admins=admin_ids, clock=clock)
+    notifier = app.engine.services.notifier
+    if notifier is not None and notifier.__class__.__name__ == "ChannelRouter":
+        # Web residents' notices go to their web queue, the rest to Telegram.
+        sender.add_channel("telegram", notifier_deliver(notifier))
+    else:
+        sender.add_channel("telegram", telegram_deliver(application))
+    app.engine.services.outbox = sender
+    if svc is not None:
+        svc.wake = sender.wake
+    return sender
+
+
+async def post_unposted(app) -> None:
+    """At start: requests never posted to a staff chat (a crash between the commit
+    and the post) are posted now, without the sweep's grace period."""
+    svc = app.engine.services.staff
+    if svc is None:
+        return
+    try:
+        for case in await app.store.workflow.unposted(svc.now() + 1):
+            await svc.post_case(case)
+    except Exception as exc:  # noqa: BLE001 - the sweep job tries again
+        log.error("posting unposted requests failed: %s", type(exc).__name__)
