@@ -30,9 +30,11 @@ def part_loaders() -> list[tuple[str, PartLoader]]:
     """(part name, loader), loaded in this order; later parts may use earlier ones.
     Imported here, when content is loaded: the loaders themselves import this module.
     Each part's files are declared in ``bot.manifest.MANIFEST``."""
+    from bot.answers.content import load as answers
     from bot.cases.channels import load as channels
     from bot.knowledge.content import load as knowledge
     from bot.render import load as wording
+    from bot.safety.content import load as safety
     from bot.screening.content import load as screening
     from bot.words import load as words
 
@@ -41,6 +43,8 @@ def part_loaders() -> list[tuple[str, PartLoader]]:
         ("knowledge", knowledge),
         ("screening", screening),
         ("channels", channels),
+        ("safety", safety),
+        ("answers", answers),
         ("wording", wording),
     ]
 

@@ -94,6 +94,18 @@ def _admin(engine: Engine) -> None:
     install(engine)
 
 
+def _safety(engine: Engine) -> None:
+    from bot.safety.dialog import install
+
+    install(engine)
+
+
+def _answers(engine: Engine) -> None:
+    from bot.answers.dialog import install
+
+    install(engine)
+
+
 def _web(engine: Engine) -> None:
     from bot.web.feature import install
 
@@ -128,6 +140,10 @@ FEATURES: tuple[Feature, ...] = (
         jobs=_staff_jobs,
     ),
     Feature("admin", install=_admin, cli=admin_cli.add_parser),
+    # Emergency triage on every typed text (bot.safety): its text guard runs first.
+    Feature("safety", install=_safety, content_parts=("safety",)),
+    # Progress in plain words and typed references; typed answers (bot.answers).
+    Feature("answers", install=_answers, content_parts=("answers",)),
     Feature("telegram", cli=telegram_cli.add_parser),
     Feature("web", install=_web, cli=web_cli.add_parser),
     # Operator commands: backup, restore, copy-content.

@@ -229,6 +229,28 @@ MANIFEST = Manifest(
             ),
         ),
         PartFiles(
+            "safety",
+            (
+                _F(
+                    "emergency",
+                    "intents/emergency.yml",
+                    "紧急情况识别：着火、摔倒、被打、想不开……要先告诉居民打 119/120/110/12356 的说法",
+                    upload="emergency.yml",
+                ),
+            ),
+        ),
+        PartFiles(
+            "answers",
+            (
+                _F(
+                    "answers",
+                    "intents/answers.yml",
+                    "打字回答：同意、没得、就我一个、退出、市州简称、片区分组、问进度的说法",
+                    upload="answers.yml",
+                ),
+            ),
+        ),
+        PartFiles(
             "wording",
             (
                 _F(

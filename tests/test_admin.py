@@ -136,7 +136,7 @@ async def test_reload_of_broken_content_keeps_the_old_version_and_lists_every_er
     assert app.engine.content.version == 1
     # Residents are still answered from the last good version.
     replies = await app.engine.handle(Event(user_id=56, chat_id=56, text="低保怎么申请"))
-    assert replies[0].template == "knowledge/answer"
+    assert replies[0].template == "knowledge/short"
     assert replies[0].text.context["topic"].id == "dibao"
 
 
@@ -335,7 +335,7 @@ async def test_gap_question_added_as_example_takes_effect_at_once(
     result = app.engine.content.current.knowledge.matcher.match(question)
     assert result.decision == "answer" and result.best.id == "temporary-relief"
     replies = await app.engine.handle(Event(user_id=77, chat_id=77, text=question))
-    assert replies[0].template == "knowledge/answer"
+    assert replies[0].template == "knowledge/short"
     assert replies[0].text.context["topic"].id == "temporary-relief"
     versions = await app.store.admin.versions(rel)
     assert [(v.version, v.kind) for v in versions] == [(1, "original"), (2, "example")]

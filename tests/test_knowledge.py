@@ -311,13 +311,29 @@ def _payloads(chat):
     return chat.payloads()
 
 
+async def read_details(chat):
+    """详细说明, then 接着看 up to the last page of the details."""
+    await chat.tap("详细说明")
+    for _ in range(10):
+        more = [p for p in _payloads(chat) if p.startswith("kb:d:")]
+        if not more:
+            return
+        await chat.press(more[0])
+    raise AssertionError("the details never end")
+
+
 async def test_answer_feedback_and_related(chat, app):
     await chat.send("低保咋个申请嘛")
-    assert chat.templates() == ["knowledge/answer"]
+    assert chat.templates() == ["knowledge/short"]
+    text = chat.text()
+    assert "最低生活保障" in text and "更新于" in text and len(text) <= 300
+    assert chat.labels() == ["详细说明", "我能办吗", "我要求助", "回主菜单"]
+    await read_details(chat)
+    assert chat.templates() == ["knowledge/details"]
     answer = chat.context()
     assert answer["topic"].id == "dibao" and answer["feedback"]
     assert answer["sources"] and answer["updated"]  # the source and date are shown
-    assert answer["topic"].title in chat.text() and answer["updated"] in chat.text()
+    assert answer["updated"] in chat.text()
     fb = [p for p in _payloads(chat) if p.startswith("kb:f:")]
     assert len(fb) == 2
     assert any(p.startswith("kb:t:") for p in _payloads(chat))
@@ -353,6 +369,10 @@ async def test_other_users_token_is_stale(app):
 
     alice, bob = Chat(app, 1), Chat(app, 2)
     await alice.send("低保咋个申请嘛")
+    details = next(p for p in _payloads(alice) if p.startswith("kb:d:"))
+    await bob.press(details)  # the details page of alice's question
+    assert "已过期" in bob.text()
+    await read_details(alice)
     payload = next(p for p in _payloads(alice) if p.startswith("kb:f:"))
     await bob.press(payload)
     assert bob.templates() == ["core/expired"]
@@ -382,10 +402,11 @@ async def test_clarify_then_pick(chat, app):
     assert any(p.startswith("kb:n:") for p in _payloads(chat))
     assert chat.templates() == ["knowledge/clarify"]
     await chat.press(picks[0])
-    assert chat.templates() == ["knowledge/answer"] and chat.context()["feedback"]
+    await read_details(chat)
+    assert chat.templates() == ["knowledge/details"] and chat.context()["feedback"]
     await chat.press(picks[0].replace(picks[0].split(":")[3], "hotlines"))
-    assert chat.templates() in (["core/expired"], ["knowledge/answer"])
-    if chat.templates() == ["knowledge/answer"]:
+    assert chat.templates() in (["core/expired"], ["knowledge/short"])
+    if chat.templates() == ["knowledge/short"]:
         assert chat.context()["topic"].id == "hotlines"
 
 
@@ -397,6 +418,7 @@ async def test_several_needs_offer_their_topics_and_the_screening(chat, app):
     assert 2 <= len(picks) <= 3
     assert "menu:screen" in payloads and any(p.startswith("kb:n:") for p in payloads)
     await chat.press(picks[0])
+    await read_details(chat)
     assert "这个回答有帮助吗" in chat.text()
     await chat.press("menu:screen")
     assert chat.text()
@@ -439,8 +461,8 @@ async def test_menu_ask_and_deep_link(chat):
     await chat.press("menu:ask")
     assert chat.templates() == ["knowledge/ask"]
     await chat.send("/start tekun")
-    assert chat.templates() == ["knowledge/answer"] and chat.context()["topic"].id == "tekun"
-    assert chat.context()["sources"]
+    assert chat.templates() == ["knowledge/short"] and chat.context()["topic"].id == "tekun"
+    assert "更新于" in chat.text()
     await chat.send("/start no-such-topic")
     assert chat.templates() == ["core/menu"] and "menu:ask" in _payloads(chat)
 

@@ -369,6 +369,7 @@ def test_notice_waits_for_the_next_visit_with_an_unread_mark(browser, site: Site
         first.press("我要求助", "同意")
         first.press("同意，开始填写", "哪方面")
         first.press("生活困难", "市州")
+        first.press("成都平原", "资阳")  # 市州 by 片区
         first.press("资阳市", "区县")
         first.press("雁江区", "街道")
         first.press("不清楚，跳过", "社区")

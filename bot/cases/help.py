@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.answers.picker import groups_for, page, short_place
 from bot.cases.channels_flow import ChannelsFlow
 from bot.cases.common import channels_of, clean_line, follow_up_target
 from bot.cases.help_steps import (
@@ -27,6 +28,7 @@ from bot.dialog.services import call_listeners
 from bot.domain.cases import NewCase
 
 _DRAFT = re.compile(r"^[A-Za-z0-9_-]{8,20}$")
+DISTRICTS_PER_PAGE = 4  # + 更多区县, 其他区县, 返回上一步, 回主菜单: 8 buttons
 
 
 class HelpFlow(Flow):
@@ -65,7 +67,11 @@ class HelpFlow(Flow):
             return []
         return [Button(label, f"hc:{step.code}:{v}") for label, v in step.choices(turn, draft)]
 
-    async def prompt(self, turn: Turn, name: str, retry: str | None = None) -> None:
+    async def prompt(
+        self, turn: Turn, name: str, retry: str | None = None, view: int | None = None
+    ) -> None:
+        """Ask step ``name``. ``view``: the group of 市州 or the page of 区县 shown (a
+        long list never puts more than 8 buttons on one screen)."""
         draft = self.draft(turn)
         nav = turn.nav_row(back=name != "consent")
         if name == "summary":
@@ -79,13 +85,20 @@ class HelpFlow(Flow):
         step = STEPS.get(name)
         if step is None:
             raise StaleButton(name)
-        rows = grid(self.buttons(turn, name, draft), step.per_row)
+        choices = self.buttons(turn, name, draft)
+        context = step.context(turn, draft) if step.context else {}
+        if name == "city":
+            rows, context["groups"] = city_rows(turn, choices, view)
+        elif name == "district" and len(choices) > DISTRICTS_PER_PAGE + 1:
+            rows = district_rows(turn, choices, view or 0)
+            context["names"] = [b.label for b in choices]
+        else:
+            rows = grid(choices, step.per_row)
         if step.other_district:
             rows.append([turn.button("cases.district.other", f"hc:dist:{OTHER_DISTRICT}")])
         if step.skippable:
             rows.append([turn.button("cases.place.unknown", f"hc:skip:{name}")])
         rows.append(nav)
-        context = step.context(turn, draft) if step.context else {}
         reply = turn.say(step.template, rows, retry=retry, **context)
         if step.share_contact:
             reply.request_contact = True
@@ -151,6 +164,16 @@ class HelpFlow(Flow):
                 await channels.show_general(turn, declined=True)
             else:
                 turn.say("cases/declined", [[turn.button("nav.menu", "nav:menu")]])
+        elif kind in ("cg", "dp"):
+            # another group of 市州 / page of 区县 (cg:all: the groups again)
+            name = "city" if kind == "cg" else "district"
+            self.expect(turn, name)
+            if value == "all" and kind == "cg":
+                await self.prompt(turn, name)
+            elif value.isdigit() and len(value) <= 2:
+                await self.prompt(turn, name, view=int(value))
+            else:
+                raise StaleButton(rest)
         elif kind == "dist" and value == OTHER_DISTRICT:
             self.expect(turn, "district")
             turn.state.push("district_text")
@@ -204,13 +227,20 @@ class HelpFlow(Flow):
             await super().on_text(turn, text)
 
     async def typed_choice(self, turn: Turn, name: str, text: str) -> None:
-        """A typed label (or a 市州/区县 name without its suffix) counts as the button."""
+        """A typed label counts as the button: a 市州/区县 name with or without its
+        suffix (凉山, 凉山州), and 同意 / 要得 / 好 / 不要 ... at yes-no steps
+        (intents/answers.yml)."""
         typed = clean_line(text)
-        short = STEPS[name].short_names
-        for b in self.buttons(turn, name, self.draft(turn)):
-            if typed == b.label or (short and _short_name(typed, b.label)):
-                await self.on_payload(turn, b.payload[3:])
-                return
+        buttons = self.buttons(turn, name, self.draft(turn))
+        options = [(b.payload.rsplit(":", 1)[-1], b.label) for b in buttons]
+        words = turn.content.answers
+        index = words.pick_option(typed, options)
+        if index is None and STEPS[name].short_names:
+            fits = [i for i, b in enumerate(buttons) if _short_name(typed, b.label)]
+            index = fits[0] if len(fits) == 1 else None
+        if index is not None:
+            await self.on_payload(turn, buttons[index].payload[3:])
+            return
         await self.prompt(turn, name, retry="buttons")
 
     async def on_contact(self, turn: Turn) -> None:
@@ -279,6 +309,43 @@ class HelpFlow(Flow):
         turn.say(template, rows, case=case, days=days, time=time_label)
         if created:
             await call_listeners("case_created", self.engine.hooks.case_created, turn, case)
+
+
+def city_rows(
+    turn: Turn, choices: list[Button], group: int | None
+) -> tuple[list[list[Button]], list[dict[str, Any]]]:
+    """The 市州 by 片区 (intents/answers.yml region_groups): the groups first (a group
+    of one is its 市州's button), then the 市州 of one group. Returns the rows and the
+    groups to list in the text."""
+    words = turn.content.answers
+    by_name = {b.label: b for b in choices}
+    groups = groups_for(words, list(by_name))
+    if group is not None:
+        if group >= len(groups):
+            raise StaleButton(str(group))
+        members = [Button(short_place(words, m), by_name[m].payload) for m in groups[group].members]
+        return [*grid(members, 2), [turn.button("cases.city.groups", "hc:cg:all")]], []
+    buttons = [
+        by_name[g.members[0]] if len(g.members) == 1 else Button(g.label, f"hc:cg:{i}")
+        for i, g in enumerate(groups)
+    ]
+    listed = [
+        {"label": g.label, "members": [short_place(words, m) for m in g.members]}
+        for g in groups
+        if len(g.members) > 1
+    ]
+    return grid(buttons, 2), listed
+
+
+def district_rows(turn: Turn, choices: list[Button], number: int) -> list[list[Button]]:
+    """A page of 区县 and 更多区县 (back to the first page after the last)."""
+    shown, more = page(choices, number, DISTRICTS_PER_PAGE)
+    if not shown:
+        raise StaleButton(str(number))
+    rows = grid(shown, 2)
+    following = number + 1 if more else 0
+    rows.append([turn.button("cases.district.more", f"hc:dp:{following}")])
+    return rows
 
 
 def _short_name(typed: str, label: str) -> bool:

@@ -224,15 +224,25 @@ class Engine:
             await self.command(turn, m.group(1).lower(), (m.group(2) or "").strip())
             return
         if not text:
-            await self.say_unsupported(turn)
+            # A voice message, a sticker, a photo without words, only spaces: say what
+            # to do instead (type a few words, press a button, or call 12345).
+            turn.say("core/no_text", [[self._menu_button()]], media=event.media or "empty")
             return
-        if text in self._nav_words():
-            # Typing the words of 返回上一步 / 回主菜单 does what the button does.
-            await self._nav(turn, self._nav_words()[text])
+        # Typing 返回上一步 / 回主菜单 (or 返回, 退出, 算了 ..., intents/answers.yml) does
+        # what the button does, in every step; never a question, never a gap.
+        nav = self._nav_words().get(text)
+        words = getattr(turn.content, "answers", None)
+        if nav is None and words is not None:
+            nav = words.navigation(text)
+        if nav is not None:
+            await self._nav(turn, nav)
             return
         # Text in a group is never an answer to a step of the user's private
         # conversation (the step's reply could show personal data to the group).
         flow = None if event.is_group else self.flows.get(state.flow or "")
+        for guard in self.hooks.text_guards:
+            if await guard(turn, text, flow):
+                return
         if flow is not None:
             await flow.on_text(turn, text)
         else:

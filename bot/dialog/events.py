@@ -45,6 +45,9 @@ class Event:
     update_id: int | None = None  # for de-duplicating redelivered updates
     is_group: bool = False  # sent in a group chat: never show personal data there
     user_name: str | None = None  # the channel's display name, never stored
+    # What came instead of text: "voice", "audio", "sticker", "photo", "video", "other"
+    # (the engine says kindly what it can read); None for text and the kinds above.
+    media: str | None = None
 
 
 @dataclass(frozen=True)

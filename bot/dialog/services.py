@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bot.admin.broadcast import Pacer
     from bot.admin.publish import Publisher
     from bot.dialog.events import Reply
-    from bot.dialog.flow import Turn
+    from bot.dialog.flow import Flow, Turn
     from bot.domain.cases import Case, Message
     from bot.knowledge.matcher import Matcher
     from bot.outbox import Sender
@@ -70,6 +70,8 @@ MessageHook = Callable[["Turn", "Case", "Message"], Awaitable[None]]
 ForgetHook = Callable[["Store", int], Awaitable[None]]
 StartHook = Callable[["Turn", str], Awaitable[bool]]
 CommandHook = Callable[["Turn", str], Awaitable[None]]
+# (turn, typed text, the flow it would go to or None) -> True when it took the turn.
+TextGuard = Callable[["Turn", str, "Flow | None"], Awaitable[bool]]
 
 
 @dataclass
@@ -86,6 +88,10 @@ class Hooks:
     # Before any command runs, by the engine (the staff feature cancels a pending
     # text step there, so a command never leaves a reply waiting for the next text).
     command: list[CommandHook] = field(default_factory=list)
+    # By the engine, on every typed text before any flow sees it, in order (the
+    # emergency triage first, then 我的求助办得咋样了 and typed references): the
+    # first that returns True took the turn.
+    text_guards: list[TextGuard] = field(default_factory=list)
 
 
 async def call_listeners(name: str, listeners: list[Any], *args: Any) -> None:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from bot.calendar import local_date
 from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
-from bot.knowledge.answer import answer_reply
 from bot.knowledge.matcher import Result, Settings
+from bot.knowledge.short import detail_reply, short_answer
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -33,6 +33,12 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{6,16}$")
 
 def knowledge_of(turn: Turn) -> Knowledge:
     return turn.content.knowledge
+
+
+def screenable(turn: Turn, topic: Topic) -> bool:
+    """Whether 我能办吗 can screen for this topic (the screening has its rules)."""
+    screening = getattr(turn.content, "screening", None)
+    return topic.program and topic.id in (getattr(screening, "programs", None) or {})
 
 
 def date_notes(turn: Turn, topic: Topic) -> list[str]:
@@ -56,15 +62,15 @@ def date_notes(turn: Turn, topic: Topic) -> list[str]:
 def topic_reply(
     turn: Turn, topic: Topic, *, token: str | None = None, question: str | None = None
 ) -> None:
-    """Say the topic's answer (bot.knowledge.answer) in this turn."""
+    """Say the topic's short answer (bot.knowledge.short), with the warnings about old
+    figures first; details on demand."""
     turn.add(
-        answer_reply(
+        short_answer(
             turn.r,
-            knowledge_of(turn),
             topic,
             token=token,
-            question=question,
-            date_notes=date_notes(turn, topic),
+            notes=date_notes(turn, topic),
+            screenable=screenable(turn, topic),
         )
     )
 
@@ -179,6 +185,15 @@ class KnowledgeFlow(Flow):
             if topic is None:
                 raise StaleButton(rest)
             topic_reply(turn, topic)
+        elif kind == "d":
+            await self.details(turn, arg)
+        elif kind == "s":
+            topic = kb.topics.get(arg)
+            screen = self.engine.menu_targets.get("screen")
+            if topic is None or screen is None or not screenable(turn, topic):
+                raise StaleButton(rest)
+            turn.state.leave()
+            await screen.start(turn, topic.id)
         elif kind == "p":
             token, _, topic_id = arg.partition(":")
             record = await self._own_record(turn, token)
@@ -219,6 +234,29 @@ class KnowledgeFlow(Flow):
                 )
         else:
             raise StaleButton(rest)
+
+    async def details(self, turn: Turn, arg: str) -> None:
+        """kb:d:<page>:<topic>[:<token>]: a page of a topic's details."""
+        page, _, rest = arg.partition(":")
+        topic_id, _, token = rest.partition(":")
+        topic = knowledge_of(turn).topics.get(topic_id)
+        if topic is None or not page.isdigit() or len(page) > 2:
+            raise StaleButton(arg)
+        if token:
+            record = await self._own_record(turn, token)
+            if record.topic_id != topic.id:
+                raise StaleButton(arg)
+        reply = detail_reply(
+            turn.r,
+            knowledge_of(turn),
+            topic,
+            int(page),
+            token=token or None,
+            screenable=screenable(turn, topic),
+        )
+        if reply is None:
+            raise StaleButton(arg)
+        turn.add(reply)
 
     async def _own_record(self, turn: Turn, token: str):
         if not _TOKEN.match(token or ""):

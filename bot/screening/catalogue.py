@@ -1,13 +1,14 @@
-"""亮清单 in the chat: the catalogue of help (menu "list"): categories, the kinds of
-help in each, and one item with who gets it, what, what to bring and where to apply.
+"""亮清单 in the chat: the catalogue of help by category (menu "list").
 
-Payloads: ``lst:c:<category>``, ``lst:t:<topic>``.
+Payloads: ``lst:c:<category>``, ``lst:t:<topic>``, ``lst:p:<page>`` (the categories
+in pages when more than fit on one screen).
 """
 
 from __future__ import annotations
 
 import re
 
+from bot.answers.picker import MAX_BUTTONS, page
 from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
 
@@ -33,17 +34,28 @@ class CatalogueFlow(Flow):
         turn.state.enter(self.name, "cats")
         self._show_categories(turn)
 
-    def _show_categories(self, turn: Turn) -> None:
+    def _show_categories(self, turn: Turn, number: int = 0) -> None:
         cats = self._categories(turn)
-        buttons = [Button(c.name, f"lst:c:{c.id}") for c in cats]
+        # At most 8 buttons: the categories in pages when there are more than fit.
+        per_page = MAX_BUTTONS - 2 if len(cats) > MAX_BUTTONS - 2 else len(cats)
+        shown, more = page(cats, number, max(per_page, 1))
+        if not shown and number:
+            raise StaleButton(str(number))
+        buttons = [Button(c.name, f"lst:c:{c.id}") for c in shown]
         rows = grid(buttons, 2)
-        rows.append([turn.button("menu.screen", "menu:screen")])
+        if more:
+            rows.append([turn.button("screen.list.more", f"lst:p:{number + 1}")])
+        elif number:
+            rows.append([turn.button("screen.list.first", "lst:p:0")])
+        elif len(cats) + 2 <= MAX_BUTTONS:
+            rows.append([turn.button("menu.screen", "menu:screen")])
         rows.append(turn.nav_row(back=False))
         turn.say(
             "screening/list_categories",
             rows,
             categories=cats,
             screen_label=turn.r.label("menu.screen"),
+            screen_button=not more and not number and len(cats) + 2 <= MAX_BUTTONS,
         )
 
     def _show_category(self, turn: Turn, cid: str) -> None:
@@ -68,6 +80,10 @@ class CatalogueFlow(Flow):
 
     async def on_payload(self, turn: Turn, rest: str) -> None:
         kind, sep, arg = rest.partition(":")
+        if kind == "p" and arg.isdigit() and len(arg) <= 2:
+            turn.state.enter(self.name, "cats")
+            self._show_categories(turn, int(arg))
+            return
         if not sep or not _ID.match(arg) or kind not in ("c", "t"):
             raise StaleButton(rest)
         state = turn.state

@@ -82,20 +82,21 @@ class Screening:
                         break
         return out
 
-    def needed(self, ev: Evaluation) -> set[str]:
+    def needed(self, ev: Evaluation, focus: str | None = None) -> set[str]:
         out: set[str] = set()
         for r in ev.all():
-            if r.verdict == "possible":
+            if r.verdict == "possible" and focus in (None, r.program):
                 out |= r.missing
         return out
 
     def next_question(
-        self, answers: dict[str, Any], skipped: set[str], on: dt.date
+        self, answers: dict[str, Any], skipped: set[str], on: dt.date, focus: str | None = None
     ) -> Question | None:
         """The first question, in questionnaire order, whose fact a still-undecided
-        program needs; None when nothing more would change a verdict."""
+        program needs (only ``focus`` when the resident asked about one program, 我能办吗);
+        None when nothing more would change a verdict."""
         eff = self.effective_answers(answers, skipped)
-        needed = self.needed(self.evaluate(eff, on)) - skipped
+        needed = self.needed(self.evaluate(eff, on), focus) - skipped
         for q in self.questionnaire.questions:
             if q.fact in eff or q.fact in skipped:
                 continue

@@ -3,8 +3,10 @@
 
 Payloads: ``scr:w:self|other|agreed|later``
 (for whom: oneself, or someone else with their agreement), ``scr:a:<fact>:<option>``,
-``scr:u:<fact>`` (不清楚), ``scr:restart``. Answer buttons are only valid for the
-question being asked right now; anything else is a StaleButton.
+``scr:u:<fact>`` (不清楚), ``scr:g:<fact>:<group>`` (a group of a long choice: 市州 by
+片区), ``scr:n:<fact>:<amount>`` (an amount offered for a typed range such as 两三千),
+``scr:full`` (详细结果), ``scr:read:<program>``, ``scr:restart``. Answer buttons are
+only valid for the question being asked right now; anything else is a StaleButton.
 
 Screening for someone else (a child for a parent, a neighbour, a 网格员): the helper
 confirms the person agrees, and the questions and the result say 他（她）家 instead of
@@ -14,21 +16,24 @@ confirms the person agrees, and the questions and the result say 他（她）家
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import TYPE_CHECKING, Any
 
-from bot.dialog.events import Button, Reply
+from bot.answers.picker import MAX_BUTTONS, groups_for
 from bot.dialog.flow import Flow, StaleButton, Turn
-from bot.screening.catalogue import CatalogueFlow, grid
+from bot.screening.catalogue import CatalogueFlow
 from bot.screening.facts import InvalidAnswer, check_value
 from bot.screening.questionnaire import NumberError, Question, parse_number
 from bot.screening.result import result_context, screen
+from bot.screening.result_view import say_result
+from bot.screening.result_view import third_person as _third
+from bot.screening.typed import ask_within, choice_rows
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
     from bot.screening.content import Screening
 
 RESULT = "result"
+FULL_RESULT = "result:full"  # 详细结果, one step after the short result
 WHOM = "whom"  # 为自己，还是帮家人/邻居？
 AGREE = "agree"  # the helper confirms the person agrees
 _NOT_QUESTIONS = (WHOM, AGREE)
@@ -66,6 +71,10 @@ class ScreeningFlow(Flow):
             turn.state.data["skipped"] = skipped
         return skipped
 
+    def _focus(self, turn: Turn) -> str | None:
+        focus = turn.state.data.get("focus")
+        return focus if isinstance(focus, str) and focus in self.screening(turn).programs else None
+
     def _date(self, turn: Turn) -> dt.date:
         try:
             return dt.date.fromisoformat(str(turn.state.data.get("date")))
@@ -83,8 +92,12 @@ class ScreeningFlow(Flow):
         return out
 
     async def start(self, turn: Turn, arg: str | None = None) -> None:
+        """The questionnaire; ``arg``: one program's id (我能办吗 on its answer), whose
+        questions alone are asked."""
         turn.state.enter(self.name, WHOM, {"answers": {}, "skipped": [], "set_by": {},
                                            "date": self.today().isoformat()})  # fmt: skip
+        if arg in self.screening(turn).programs:
+            turn.state.data["focus"] = arg
         turn.say("screening/intro")
         self._ask_whom(turn)
 
@@ -95,6 +108,7 @@ class ScreeningFlow(Flow):
             keep: dict[str, Any] = {
                 k: data[k] for k in ("for_other", "helper_confirmed") if k in data
             }
+            keep.update({k: data[k] for k in ("focus",) if k in data})
             turn.state.enter(self.name, WHOM, {"answers": {}, "skipped": [], "set_by": {},
                                                "date": self.today().isoformat(), **keep})  # fmt: skip
             if keep.get("for_other"):
@@ -138,7 +152,7 @@ class ScreeningFlow(Flow):
         await self._first(turn)
 
     async def _first(self, turn: Turn) -> None:
-        q = self.screening(turn).next_question({}, set(), self._date(turn))
+        q = self.screening(turn).next_question({}, set(), self._date(turn), self._focus(turn))
         if q is None:  # nothing to ask (cannot happen with the bundled questionnaire)
             turn.state.push(RESULT)
             self._show_result(turn)
@@ -150,23 +164,30 @@ class ScreeningFlow(Flow):
     def _for_other(turn: Turn) -> bool:
         return turn.state.data.get("for_other") is True
 
-    def _ask(self, turn: Turn, q: Question) -> None:
+    def _ask(self, turn: Turn, q: Question, group: int | None = None) -> None:
+        """Ask ``q``. A long choice (the 21 市州) is picked by group first, then in the
+        group (``group``): never more than MAX_BUTTONS on one screen."""
         number = sum(1 for step in turn.state.stack if step not in _NOT_QUESTIONS) + 1
-        rows: list[list[Button]] = []
-        if q.type == "choice":
-            buttons = [Button(o.label, f"scr:a:{q.fact}:{i}") for i, o in enumerate(q.options)]
-            rows.extend(grid(buttons, q.columns))
-        if q.allow_unknown:
-            rows.append([turn.button("screen.unknown", f"scr:u:{q.fact}")])
-        rows.append(
-            [turn.button("nav.back", "nav:back"), turn.button("screen.restart", "scr:restart")]
-        )
-        rows.append([turn.button("nav.menu", "nav:menu")])
+        rows, nav, listed = choice_rows(turn, q, group)
+        if nav:
+            if q.allow_unknown:
+                rows.append([turn.button("screen.unknown", f"scr:u:{q.fact}")])
+            back = [turn.button("nav.back", "nav:back")]
+            if sum(map(len, rows)) + 3 <= MAX_BUTTONS:
+                back.append(turn.button("screen.restart", "scr:restart"))
+            rows.append(back)
+            rows.append([turn.button("nav.menu", "nav:menu")])
         prompt, hint = q.prompt, q.hint
         if self._for_other(turn):
             prompt, hint = q.prompt_other or _third(prompt), q.hint_other or _third(hint)
         reply = turn.say(
-            "screening/question", rows, number=number, prompt=prompt, hint=hint, fact=q.fact
+            "screening/question",
+            rows,
+            number=number,
+            prompt=prompt,
+            hint=hint,
+            groups=listed,
+            fact=q.fact,
         )
         reply.expects_number = q.type != "choice"
 
@@ -188,6 +209,12 @@ class ScreeningFlow(Flow):
         if rest.startswith("w:"):
             await self._whom(turn, rest[2:])
             return
+        if rest == "full":
+            if turn.state.flow != self.name or turn.state.step != RESULT:
+                raise StaleButton(rest)
+            turn.state.push(FULL_RESULT)
+            self._show_result(turn, full=True)
+            return
         parts = rest.split(":")
         q = self._current(turn)
         if q is None or len(parts) < 2 or parts[1] != q.fact:
@@ -200,6 +227,22 @@ class ScreeningFlow(Flow):
             await self._answer(turn, q, option.value, option.also)
         elif parts[0] == "u" and len(parts) == 2 and q.allow_unknown:
             await self._skip(turn, q)
+        elif parts[0] == "g" and len(parts) == 3 and q.type == "choice":
+            # a group of a long choice (市州 by 片区), or all the groups again
+            groups = groups_for(turn.content.answers, [o.label for o in q.options])
+            if parts[2] == "all":
+                self._ask(turn, q)
+            elif parts[2].isdigit() and int(parts[2]) < len(groups):
+                self._ask(turn, q, int(parts[2]))
+            else:
+                raise StaleButton(rest)
+        elif parts[0] == "n" and len(parts) == 3 and q.type == "number" and parts[2].isdigit():
+            # one of the amounts offered for a typed range (两三千)
+            try:
+                value = parse_number(parts[2], False, q.minimum, q.maximum)
+            except NumberError:
+                raise StaleButton(rest) from None
+            await self._answer(turn, q, value, {})
         else:
             raise StaleButton(rest)
 
@@ -222,7 +265,9 @@ class ScreeningFlow(Flow):
 
     async def _advance(self, turn: Turn) -> None:
         s = self.screening(turn)
-        q = s.next_question(self._clean_answers(turn), set(self._skipped(turn)), self._date(turn))
+        q = s.next_question(
+            self._clean_answers(turn), set(self._skipped(turn)), self._date(turn), self._focus(turn)
+        )
         if q is None:
             turn.state.push(RESULT)
             self._show_result(turn)
@@ -235,8 +280,10 @@ class ScreeningFlow(Flow):
         q = self._current(turn)
         t = text.strip()
         # What typed words mean: intents/words.yml (screening: restart, back, unknown;
-        # screening_whom: for_self, for_other, agreed, later).
+        # screening_whom: for_self, for_other, agreed, later), and typed answers
+        # (intents/answers.yml: places, yes/no, 就我一个, 两三千).
         said = turn.content.words.which("screening", t)
+        words = turn.content.answers
         if said == "restart":
             await self.restart(turn)
             return
@@ -261,13 +308,22 @@ class ScreeningFlow(Flow):
             await self._skip(turn, q)
             return
         if q.type == "choice":
-            matches = [o for o in q.options if o.label == t]
-            if not matches and len(t) >= 2:
-                matches = [o for o in q.options if o.label.startswith(t)]
-            if len(matches) == 1:
-                await self._answer(turn, q, matches[0].value, matches[0].also)
+            index = words.pick_option(t, [(o.value, o.label) for o in q.options])
+            if index is None and len(words.squash(t)) >= 2:
+                matches = [i for i, o in enumerate(q.options) if o.label.startswith(t)]
+                index = matches[0] if len(matches) == 1 else None
+            if index is not None:
+                option = q.options[index]
+                await self._answer(turn, q, option.value, option.also)
                 return
             self._invalid(turn, q, "choose")
+            return
+        if q.fact == "household_size" and words.is_alone(t):
+            await self._answer(turn, q, 1, {})
+            return
+        span = words.amount_range(t)
+        if span is not None and q.type != "integer":
+            ask_within(turn, q, span)  # 两三千: ask which
             return
         try:
             value = parse_number(t, q.type == "integer", q.minimum, q.maximum)
@@ -341,8 +397,8 @@ class ScreeningFlow(Flow):
             turn.state.data.pop("helper_confirmed", None)
             self._ask_agree(turn)
             return
-        if step == RESULT:
-            self._show_result(turn)
+        if step in (RESULT, FULL_RESULT):
+            self._show_result(turn, full=step == FULL_RESULT)
             return
         if step.startswith("read:"):
             self._show_policy(turn, step[len("read:") :])
@@ -355,7 +411,7 @@ class ScreeningFlow(Flow):
         self._ask(turn, q)
 
     # the result
-    def _show_result(self, turn: Turn) -> None:
+    def _show_result(self, turn: Turn, full: bool = False) -> None:
         s = self.screening(turn)
         on = self._date(turn)
         skipped = set(self._skipped(turn))
@@ -372,37 +428,7 @@ class ScreeningFlow(Flow):
             "date": on.isoformat(),
             "for_other": for_other,
         }
-        rows: list[list[Button]] = []
-        read = [
-            turn.button("screen.read", f"scr:read:{r['id']}", title=_short(r["title"]))
-            for r in view["likely"] + view["possible"]
-        ]
-        rows.extend(grid(read, 2))
-        rows.append(
-            [
-                turn.button("screen.channels", "menu:channels"),
-                turn.button("screen.help", "menu:help"),
-            ]
-        )
-        rows.append(
-            [turn.button("nav.back", "nav:back"), turn.button("screen.again", "scr:restart")]
-        )
-        rows.append([turn.button("nav.menu", "nav:menu")])
-        text = turn.text("screening/result", unknown=unknown, for_other=for_other, **view)
-        turn.add(Reply(_third(text) if for_other else text, rows))
-
-
-def _third(text: str) -> str:
-    """The household of the person helped, not the helper's: 您家 → 他（她）家."""
-    return text.replace("您家", "他（她）家")
-
-
-def _short(title: str) -> str:
-    """最低生活保障（低保） → 低保: the part in brackets is what people call it."""
-    m = re.search(r"（(.+?)）$", title)
-    if m and len(m.group(1)) <= 6:
-        return m.group(1)
-    return title if len(title) <= 16 else title[:15] + "…"
+        say_result(turn, view, unknown, self._focus(turn), full, for_other)
 
 
 def install(engine: Engine) -> None:

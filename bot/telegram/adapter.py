@@ -75,6 +75,23 @@ CHANNEL_KEY = "sanliang.channel"
 _DEFAULT = object()
 
 
+def media_kind(message: Message) -> str | None:
+    """What a message without text carries, in the engine's words (Event.media)."""
+    if message.text:
+        return None
+    if message.voice is not None or message.video_note is not None:
+        return "voice"
+    if message.audio is not None:
+        return "audio"
+    if message.sticker is not None:
+        return "sticker"
+    if message.photo:
+        return "photo"
+    if message.video is not None or message.animation is not None:
+        return "video"
+    return None if message.caption else "other"
+
+
 def install_deep_links(engine: Engine) -> None:
     """``/start go-help`` opens 我要求助 directly (the link a group reply points to)."""
     handlers = engine.hooks.start
@@ -169,7 +186,7 @@ class TelegramChannel(Sender):
             loc = Location(message.location.latitude, message.location.longitude)
             return Event(location=loc, **base)
         # Photos, voice, stickers ... carry no text: the engine says what it can read.
-        return Event(text=message.text or message.caption, **base)
+        return Event(text=message.text or message.caption, media=media_kind(message), **base)
 
     def _group_text(self, message: Message, bot: Any) -> str | None:
         """The text to hand the engine for a group message, or None to stay silent."""

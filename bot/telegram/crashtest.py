@@ -258,7 +258,7 @@ class Resident(threading.Thread):
             ("tap", "我要求助", "您同意吗"),
             ("tap", "同意，开始填写", "哪方面的困难"),
             ("tap", "住房", "哪个市州"),
-            ("tap", city, "哪个区、县"),
+            ("say", city, "哪个区、县"),  # typed: 市州 are picked by 片区
             ("tap", district, "乡镇或街道"),
             ("say", f"天元街道{self.user_id}", "村或社区"),
             ("tap", "不清楚，跳过", "遇到了什么困难"),

@@ -1,0 +1,1 @@
+"""Safety first: emergency triage on every free text a resident types."""
