@@ -24,6 +24,10 @@ MAX_TARGET_DAYS = 60
 DEFAULT_TARGET_DAYS = 3
 DEFAULT_URGENT_DAYS = 1
 DEFAULT_CLAIM_DAYS = 1
+# Urgent requests are counted in hours on every day of the week (weekends and holidays
+# included): hunger, no heating in a cold wave, no shelter tonight cannot wait for Monday.
+DEFAULT_URGENT_HOURS = 24
+MAX_TARGET_HOURS = 240
 
 
 class CalendarError(ValueError):
@@ -182,7 +186,10 @@ def working_days_between(cal: WorkCalendar, start: dt.date, end: dt.date) -> int
 class Deadlines:
     """Targets in working days (config ``[deadlines]``). A target not configured
     falls back to the one the request was created with (what the resident was told),
-    then to 3 working days (1 when urgent)."""
+    then to 3 working days. Urgent requests: ``urgent_hours`` on every day of the week
+    (``[deadlines] urgent_hours``, else ``urgent`` days × 24, else the content's
+    ``targets.urgent_hours``, else 24); ``urgent_claim_hours``, when set, the same way
+    for claiming them."""
 
     calendar: WorkCalendar = field(default_factory=lambda: WorkCalendar(official=True))
     ordinary: int | None = None
@@ -191,6 +198,8 @@ class Deadlines:
     urgent_claim: int = 0  # urgent: claimed the same working day
     per_category: dict[str, int] = field(default_factory=dict)
     due_soon_hours: float = 24.0
+    urgent_hours: float | None = None
+    urgent_claim_hours: float | None = None
 
     def target_days(self, category: str, urgent: bool, fallback: int | None = None) -> int:
         if urgent:
@@ -205,16 +214,35 @@ class Deadlines:
     def due_at(self, created_at: float, days: int) -> float:
         return due_at(self.calendar, created_at, days)
 
+    def target_hours(self, fallback: float | None = None) -> float:
+        """Hours (every day of the week) within which an urgent request is followed up."""
+        if self.urgent_hours is not None:
+            return self.urgent_hours
+        if self.urgent is not None:
+            return float(self.urgent * 24)
+        return float(fallback or DEFAULT_URGENT_HOURS)
+
     def for_new_case(
-        self, category: str, urgent: bool, now: float, default_days: int | None = None
+        self,
+        category: str,
+        urgent: bool,
+        now: float,
+        default_days: int | None = None,
+        default_hours: float | None = None,
     ) -> tuple[int, float]:
         """(working days, due time) of a request stored at ``now``: the one place a
         deadline is set, when the request is stored. ``default_days`` is the content's
-        target (policy_texts/channels.yml ``targets``), used where [deadlines] is silent."""
+        target (policy_texts/channels.yml ``targets``), used where [deadlines] is silent.
+        An urgent request is due ``target_hours`` later, weekends and holidays counted,
+        and has 0 working days (``hours_of`` gives its hours back)."""
+        if urgent:
+            return 0, now + self.target_hours(default_hours) * 3600
         days = self.target_days(category, urgent, fallback=default_days)
         return days, self.due_at(now, days)
 
     def claim_due_at(self, created_at: float, urgent: bool) -> float:
+        if urgent and self.urgent_claim_hours is not None:
+            return created_at + self.urgent_claim_hours * 3600
         return due_at(self.calendar, created_at, self.urgent_claim if urgent else self.claim)
 
     @classmethod
@@ -253,6 +281,17 @@ class Deadlines:
         soon = section.get("due_soon_hours", 24)
         if isinstance(soon, bool) or not isinstance(soon, int | float) or not 0 < soon <= 720:
             raise CalendarError("[deadlines] due_soon_hours: expected hours between 1 and 720")
+
+        def hours(key: str) -> float | None:
+            value = section.get(key)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise CalendarError(f"[deadlines] {key}: expected a number of hours")
+            if not 1 <= value <= MAX_TARGET_HOURS:
+                raise CalendarError(f"[deadlines] {key}: must be 1 to {MAX_TARGET_HOURS} hours")
+            return float(value)
+
         official = section.get("official_calendar", True)
         if not isinstance(official, bool):
             raise CalendarError("[deadlines] official_calendar: expected true or false")
@@ -268,7 +307,17 @@ class Deadlines:
             urgent_claim=days("urgent_claim", 0) or 0,
             per_category=per_category,
             due_soon_hours=float(soon),
+            urgent_hours=hours("urgent_hours"),
+            urgent_claim_hours=hours("urgent_claim_hours"),
         )
+
+
+def hours_of(target_days: int, created_at: float, due: float | None) -> int | None:
+    """The hours of an urgent request's deadline (stored as 0 working days and a due
+    time), rounded; None for a request counted in working days."""
+    if target_days or due is None:
+        return None
+    return max(1, round((due - created_at) / 3600))
 
 
 def dates(values: Iterable[str]) -> frozenset[dt.date]:

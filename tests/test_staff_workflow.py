@@ -83,8 +83,8 @@ async def test_urgent_request_also_goes_privately_to_the_area_workers(sapp):
     assert all(r.template == "staff/new_case" and MASKED in r.text for r in replies)
     assert all(r.text.context["c"]["urgent"] for r in replies)
     assert all(PHONE not in r.text for r in replies)
-    # 1 working day: end of Tuesday.
-    assert case.due_at == ts(2025, 1, 8, 0, 0)
+    # Urgent: 24 hours, every day of the week (Monday 10:00 → Tuesday 10:00).
+    assert case.due_at == ts(2025, 1, 7, 10, 0) and case.target_days == 0
 
 
 async def test_area_without_its_own_chat_uses_the_city_chat(sapp):
@@ -339,16 +339,13 @@ async def test_through_the_help_flow_the_hook_posts_the_request(sapp):
     """The real 我要求助 flow calls the staff hook after its commit."""
     chat = Chat(sapp, user_id=RESIDENT)
     await chat.press("menu:help")
+    await chat.choose("hc:who:self")
     await chat.choose("hc:consent:yes")
     await chat.choose("hc:cat:winter")
     await chat.tap("成都市")
     await chat.tap("武侯区")
-    await chat.send("玉林街道")
-    await chat.send("玉林社区")
     await chat.send("家里没钱交暖气费，老人身体也不好")
     await chat.send("138 0013 8000")
-    await chat.choose("hc:time:pm")
-    await chat.choose("hc:urg:no")
     confirm = [p for r in chat.last for p in r.payloads() if p.startswith("hc:ok:")]
     replies = await sapp.engine.handle(
         Event(user_id=RESIDENT, chat_id=RESIDENT, payload=confirm[0])
@@ -365,6 +362,7 @@ async def test_rating_mid_form_keeps_the_form(sapp):
     await write(sapp, WUHOU_A, case.id, "res", "已办好")
     chat = Chat(sapp, user_id=RESIDENT)
     await chat.press("menu:help")
+    await chat.choose("hc:who:self")
     await chat.choose("hc:consent:yes")
     before = await sapp.store.load_state(RESIDENT)
     replies = await press(sapp, RESIDENT, f"rv:r:{case.id}:s")

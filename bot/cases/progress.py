@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.calendar import fmt_date, fmt_time
+from bot.calendar import fmt_date, fmt_time, hours_of
 from bot.cases.common import CASE_ID, MAX_CASES_SHOWN, MAX_MESSAGE_CHARS, meaningful
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.dialog.services import call_listeners
@@ -133,12 +133,15 @@ class ProgressFlow(Flow):
             rows.append([turn.button("cases.progress.withdraw", f"pg:w:{case.id}")])
         rows.append([turn.button("cases.progress.list", "pg:list")])
         rows.append([turn.button("nav.menu", "nav:menu")])
+        # An urgent request is counted in hours (every day), others in working days.
+        hours = hours_of(case.target_days, case.created_at, case.due_at) if case.urgent else None
         turn.say(
             "cases/progress_case",
             rows,
             case=self.brief(turn, case),
             target_days=case.target_days,
-            due=fmt_date(case.due_at),
+            hours=hours,
+            due=fmt_time(case.due_at) if hours else fmt_date(case.due_at),
             erased=case.erased_at is not None,
             steps=steps,
             messages=msgs,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.calendar import fmt_cn_date, fmt_due_day, fmt_time
+from bot.cases.attachments import for_workers
 from bot.dialog.events import Button, Reply
 from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING, Case
 from bot.render import mask_phone
@@ -148,6 +149,9 @@ class Views(Permissions):
                 if m.body
             ],
         )
+        # 代办 and what the resident attached (bot.cases.attachments), in their words.
+        attached = for_workers(self.r, () if case.erased_at else case.attachments)
+        c.update(proxy=attached["proxy"], attachments=attached["items"])
         return c
 
     def card_buttons(self, actor: Actor, case: Case) -> list[list[Button]]:
