@@ -57,8 +57,11 @@ class Submitter:
         if mine:  # stored before a crash, the ref never printed
             return mine[0].ref
         state = await self.app.store.load_state(uid) or {}
-        draft = (state.get("data") or {}).get("draft_id")
-        if not (state.get("flow") == "help" and state.get("step") == "summary" and draft):
+        data = state.get("data") or {}
+        draft = data.get("draft_id")
+        # At the summary with its 乡镇/村 (the first summary comes before they are added).
+        done = data.get("village") == e["village"] and not data.get("editing")
+        if not (state.get("flow") == "help" and state.get("step") == "summary" and draft and done):
             await self.send(uid, payload="menu:help")
             for payload in (
                 "hc:who:self",

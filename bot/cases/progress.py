@@ -68,6 +68,12 @@ class ProgressFlow(Flow):
             turn.state.leave()
             await self.start(turn)
             return
+        if kind == "u":  # take back a message that went to the case (bot.cases.talk)
+            from bot.cases.talk import take_back
+
+            if not await take_back(turn, value):
+                raise StaleButton(rest)
+            return
         if kind not in ("v", "m", "w", "wy"):
             raise StaleButton(rest)
         case = await self.own_case(turn, value)
@@ -131,6 +137,15 @@ class ProgressFlow(Flow):
         if case.is_open:
             rows.append([turn.button("cases.progress.add", f"pg:m:{case.id}")])
             rows.append([turn.button("cases.progress.withdraw", f"pg:w:{case.id}")])
+        rate = case.status == "resolved" and case.rating is None and case.erased_at is None
+        if rate:  # 满意 / 基本满意 / 不满意 (不满意 reopens it): the 回访 flow's buttons
+            rows.append(
+                [
+                    turn.button("staff.rate.satisfied", f"rv:r:{case.id}:s"),
+                    turn.button("staff.rate.basic", f"rv:r:{case.id}:b"),
+                ]
+            )
+            rows.append([turn.button("staff.rate.unsatisfied", f"rv:r:{case.id}:u")])
         rows.append([turn.button("cases.progress.list", "pg:list")])
         rows.append([turn.button("nav.menu", "nav:menu")])
         # An urgent request is counted in hours (every day), others in working days.
@@ -146,6 +161,7 @@ class ProgressFlow(Flow):
             steps=steps,
             messages=msgs,
             notice=notice,
+            rate=rate,
         )
 
     async def on_text(self, turn: Turn, text: str) -> None:

@@ -41,7 +41,8 @@ def install(engine: Engine) -> None:
         turn.replies.extend(await svc.on_case_created(case.id))
 
     async def case_message(turn: Turn, case: Any, message: Any = None) -> None:
-        turn.replies.extend(await svc.on_resident_message(case.id))
+        body = getattr(message, "body", None)
+        turn.replies.extend(await svc.on_resident_message(case.id, body))
 
     async def case_changed(turn: Turn, case: Any) -> None:
         turn.replies.extend(await svc.on_case_changed(case.id))

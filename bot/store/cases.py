@@ -244,6 +244,32 @@ class CaseRepo(Repo):
     async def count(self) -> int:
         return int(await self.store.fetchval("SELECT COUNT(*) FROM cases"))
 
+    async def last_staff_reply(self, user_id: int) -> tuple[Case, int] | None:
+        """The resident's open request a worker last wrote to (a message the resident
+        sees), and that message's id; None when no worker wrote on an open request."""
+        marks = ", ".join("?" * len(OPEN_STATUSES))
+        row = await self.store.fetchone(
+            "SELECT m.case_id, m.id FROM case_messages m JOIN cases c ON c.id = m.case_id"
+            " WHERE c.user_id = ? AND m.author_kind = 'staff' AND m.private = 0"
+            f" AND c.status IN ({marks}) ORDER BY m.at DESC, m.id DESC LIMIT 1",  # noqa: S608 - placeholders only
+            (user_id, *OPEN_STATUSES),
+        )
+        if row is None:
+            return None
+        case = await self.get_for_user(int(row["case_id"]), user_id)
+        return (case, int(row["id"])) if case is not None else None
+
+    async def retract_message(self, message_id: int, case_id: int, user_id: int) -> bool:
+        """The resident takes back a message of theirs (its text is erased, the row
+        stays so the history shows that something was taken back)."""
+        async with self.store.tx() as db:
+            cur = await db.execute(
+                "UPDATE case_messages SET body = NULL WHERE id = ? AND case_id = ?"
+                " AND author_kind = 'resident' AND author_id = ? AND body IS NOT NULL",
+                (message_id, case_id, user_id),
+            )
+            return bool(cur.rowcount)
+
     # -- change ---------------------------------------------------------------
 
     async def add_message(
