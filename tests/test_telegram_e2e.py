@@ -201,7 +201,7 @@ def test_resident_from_start_to_a_logged_request(tmp_path: Path, standin: StandI
     commands = [c["command"] for c in standin.stub.commands["default"]]
     assert commands[:4] == ["start", "menu", "help", "cancel"]
     presses = sum(1 for c in standin.stub.sent("answerCallbackQuery"))
-    assert presses == 9  # one per tap above
+    assert presses == 7  # one per tap above
     # The request is in the database, committed.
     import sqlite3
 

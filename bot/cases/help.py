@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.answers.picker import groups_for, page, short_place
 from bot.calendar import hours_of, local_date
 from bot.cases.channels_flow import ChannelsFlow
 from bot.cases.common import (
@@ -21,6 +20,7 @@ from bot.cases.common import (
     follow_up_target,
     someone_alerted,
 )
+from bot.cases.help_pickers import DISTRICTS_PER_PAGE, city_rows, district_rows, short_name
 from bot.cases.help_steps import (
     BY_CODE,
     EDIT_CHAIN,
@@ -45,7 +45,6 @@ from bot.domain.cases import CATEGORIES, NewCase
 _DRAFT = re.compile(r"^[A-Za-z0-9_-]{8,20}$")
 # Steps before the draft exists (it is made on consent).
 BEFORE_CONSENT = ("whom", "relation", "consent", "consent_urgent", "consent_other")
-DISTRICTS_PER_PAGE = 4  # + 更多区县, 其他区县, 返回上一步, 回主菜单: 8 buttons
 
 
 class HelpFlow(Flow):
@@ -331,7 +330,7 @@ class HelpFlow(Flow):
         words = turn.content.answers
         index = words.pick_option(typed, options)
         if index is None and STEPS[name].short_names:
-            fits = [i for i, b in enumerate(buttons) if _short_name(typed, b.label)]
+            fits = [i for i, b in enumerate(buttons) if short_name(typed, b.label)]
             index = fits[0] if len(fits) == 1 else None
         if index is None and name == "consent_other":
             said = turn.content.words.which("screening_whom", words.squash(typed))
@@ -426,45 +425,3 @@ class HelpFlow(Flow):
         )
         if created:
             await call_listeners("case_created", self.engine.hooks.case_created, turn, case)
-
-
-def city_rows(
-    turn: Turn, choices: list[Button], group: int | None
-) -> tuple[list[list[Button]], list[dict[str, Any]]]:
-    """The 市州 by 片区 (intents/answers.yml region_groups): the groups first (a group
-    of one is its 市州's button), then the 市州 of one group. Returns the rows and the
-    groups to list in the text."""
-    words = turn.content.answers
-    by_name = {b.label: b for b in choices}
-    groups = groups_for(words, list(by_name))
-    if group is not None:
-        if group >= len(groups):
-            raise StaleButton(str(group))
-        members = [Button(short_place(words, m), by_name[m].payload) for m in groups[group].members]
-        return [*grid(members, 2), [turn.button("cases.city.groups", "hc:cg:all")]], []
-    buttons = [
-        by_name[g.members[0]] if len(g.members) == 1 else Button(g.label, f"hc:cg:{i}")
-        for i, g in enumerate(groups)
-    ]
-    listed = [
-        {"label": g.label, "members": [short_place(words, m) for m in g.members]}
-        for g in groups
-        if len(g.members) > 1
-    ]
-    return grid(buttons, 2), listed
-
-
-def district_rows(turn: Turn, choices: list[Button], number: int) -> list[list[Button]]:
-    """A page of 区县 and 更多区县 (back to the first page after the last)."""
-    shown, more = page(choices, number, DISTRICTS_PER_PAGE)
-    if not shown:
-        raise StaleButton(str(number))
-    rows = grid(shown, 2)
-    following = number + 1 if more else 0
-    rows.append([turn.button("cases.district.more", f"hc:dp:{following}")])
-    return rows
-
-
-def _short_name(typed: str, label: str) -> bool:
-    """成都 for 成都市, 武侯 for 武侯区: a typed prefix of the label."""
-    return len(typed) >= 2 and label.startswith(typed)

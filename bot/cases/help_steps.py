@@ -19,7 +19,7 @@ a skippable step; the summary and the edit menu have their own (``ok``, ``edit``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.cases.areas import Area, read_area
@@ -32,6 +32,7 @@ from bot.cases.common import (
     meaningful,
     retention_days,
 )
+from bot.cases.help_draft import MAIN_FIELDS, MAIN_STEPS, HelpDraft
 from bot.cases.phone import normalize_phone
 from bot.domain.cases import CATEGORIES, CONTACT_TIMES, new_draft_id
 
@@ -43,15 +44,6 @@ OTHER_DISTRICT = "*"  # hc:dist:* — the district is not listed: type it
 YES_NO = ("yes", "no")
 WHOM = ("self", "proxy")
 RELATIONS = ("family", "neighbour", "worker", "other")  # 家人 / 邻居 / 村社区干部网格员 / 其他
-# The main questions in order, and the draft field each one fills.
-MAIN_STEPS = ("category", "city", "district", "description", "phone")
-MAIN_FIELDS = {
-    "category": "category",
-    "city": "city",
-    "district": "district",
-    "description": "description",
-    "phone": "phone",
-}
 # 第 N 步: the 区县 is part of the 地区 question.
 PLAN_GROUP = {"district": "city", "district_text": "city"}
 # Help categories for screening programs' topics (policy_texts/categories.yml ids).
@@ -63,83 +55,6 @@ TOPIC_CATEGORY = {
     "jobs": "jobs",
     "disaster-safety": "safety",
 }
-
-
-@dataclass
-class HelpDraft:
-    """The request being filled in, kept in the conversation's data."""
-
-    draft_id: str | None = None  # set on consent; makes confirming idempotent
-    category: str | None = None
-    city: str | None = None
-    district: str | None = None
-    township: str | None = None
-    village: str | None = None
-    description: str | None = None
-    urgent_words: list[str] = field(default_factory=list)  # found in the description
-    phone: str | None = None
-    contact_time: str | None = None
-    urgent: bool = False  # the resident said it is urgent
-    attach_offer: bool = False  # there was something to attach
-    attach: bool = False
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    editing: bool = False  # changing one field from the summary
-    # For whom: None not asked yet, False oneself, True someone else (代办).
-    for_other: bool | None = None
-    whom_asked: bool = False  # asked at the first step (else known from the screening)
-    relation: str | None = None  # the helper's relation to the person (RELATIONS)
-    fast: bool = False  # the urgent request started from the emergency reply
-    plan: list[str] = field(default_factory=list)  # the questions asked, for 第 N 步
-    prepared: bool = False  # the summary's defaults (contact time, attachments) are set
-
-    # Keys of drafts stored before the fields had these names.
-    _OLD_KEYS = {
-        "draft": "draft_id",
-        "cat": "category",
-        "dist": "district",
-        "town": "township",
-        "vil": "village",
-        "desc": "description",
-        "words": "urgent_words",
-        "time": "contact_time",
-        "urg": "urgent",
-        "edit": "editing",
-    }
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> HelpDraft:
-        names = {f.name for f in fields(cls)}
-        values = {}
-        for key, value in data.items():
-            key = cls._OLD_KEYS.get(key, key)
-            if key in names and value is not None:
-                values[key] = value
-        return cls(**values)
-
-    def dump(self) -> dict[str, Any]:
-        """Only what is set: the conversation state stays small."""
-        return {k: v for k, v in asdict(self).items() if v not in (None, False, [], "")}
-
-    @property
-    def is_urgent(self) -> bool:
-        return bool(self.urgent or self.urgent_words)
-
-    def missing(self) -> list[str]:
-        need = ("category", "city", "district", "description", "phone", "contact_time")
-        return [name for name in need if not getattr(self, name)]
-
-    def next_question(self) -> str:
-        """The first main question not answered yet, else the summary."""
-        for step in MAIN_STEPS:
-            if not getattr(self, MAIN_FIELDS[step]):
-                return step
-        return "summary"
-
-    @property
-    def consent_step(self) -> str:
-        if self.for_other:
-            return "consent_other"
-        return "consent_urgent" if self.fast else "consent"
 
 
 class Retry(Exception):
