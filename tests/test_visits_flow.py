@@ -183,7 +183,10 @@ async def test_nobody_home_skips_to_the_end_and_is_flagged(vapp):
     r = await press(app, WUHOU_A, f"vs:sub:{vid}")
     assert r[0].template == "visits/submitted" and ctx(r[0])["actions"] == []
     figures = await compute(app.store, clock())
-    assert figures["not_met"] == 1 and figures["visited"] == 1
+    assert figures["not_met"] == 1 and figures["visited"] == 1 and figures["flagged"] == 1
+    r = await send(app, WUHOU_A, "/visits 复访")
+    assert r[0].template == "visits/flagged"
+    assert r[0].text.context["items"][0]["flags"] == ["没见到人"]
 
 
 async def test_forged_buttons_and_other_areas_change_nothing(vapp):
@@ -296,6 +299,7 @@ async def test_report_in_the_chat_and_files(vapp):
             "visited": 0,
             "rate": 0.0,
             "not_met": 0,
+            "flagged": 0,
             "needs_found": 0,
             "needs_resolved": 0,
             "open_actions": 0,

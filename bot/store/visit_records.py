@@ -82,6 +82,20 @@ class VisitRecords(Repo):
             (visit_id, file_id, size, now),
         )
 
+    async def set_flags(self, visit_id: int, flags: str) -> None:
+        await self.store.execute("UPDATE visits SET flags = ? WHERE id = ?", (flags, visit_id))
+
+    async def flagged_of(self, assignee_id: int) -> builtins.list[tuple[int, str]]:
+        """(task id, flags) of a worker's visited households with a risk flag."""
+        rows = await self.store.fetchall(
+            "SELECT t.id, v.flags FROM visit_tasks t JOIN visits v ON v.task_id = t.id"
+            " JOIN visit_campaigns c ON c.id = t.campaign_id"
+            " WHERE t.assignee_id = ? AND c.closed_at IS NULL AND v.flags != ''"
+            " ORDER BY c.deadline, t.id",
+            (assignee_id,),
+        )
+        return [(int(r["id"]), str(r["flags"])) for r in rows]
+
     async def finish_visit(self, visit_id: int, task_id: int, now: float) -> None:
         async with self.store.tx() as db:
             await db.execute(
@@ -185,7 +199,8 @@ class VisitRecords(Repo):
             "SELECT h.city, h.district, t.assignee_id, COUNT(*) AS households,"
             " SUM(CASE WHEN t.status = 'done' THEN 1 ELSE 0 END) AS visited,"
             " SUM(CASE WHEN t.status = 'done' AND v.met = 'nobody' THEN 1 ELSE 0 END)"
-            " AS not_met"
+            " AS not_met,"
+            " SUM(CASE WHEN t.status = 'done' AND v.flags != '' THEN 1 ELSE 0 END) AS flagged"
             " FROM visit_tasks t JOIN households h ON h.id = t.household_id"
             " JOIN visit_campaigns c ON c.id = t.campaign_id"
             " LEFT JOIN visits v ON v.task_id = t.id"

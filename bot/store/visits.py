@@ -71,23 +71,24 @@ class VisitRepo(VisitRecords):
     async def add_requested(
         self,
         user_id: int,
-        city: str,
-        district: str,
-        township: str,
-        village: str,
-        categories: str,
+        place: tuple[str, str, str, str],
+        head: str,
+        phone: str,
         now: float,
     ) -> int:
-        """A household a resident put forward for a home visit (no roster row)."""
+        """A household a resident put forward for a home visit (no roster row): one
+        per resident, its place updated when they ask again."""
+        city, district, township, village = place
         row = await self.store.fetchone(
             "INSERT INTO households (hkey, head_name, id_tail, city, district, township,"
-            " village, categories, size, source, user_id, imported_at, updated_at)"
-            " VALUES (?, '', '', ?, ?, ?, ?, ?, 1, 'resident', ?, ?, ?)"
+            " village, phone, categories, size, source, user_id, imported_at, updated_at)"
+            " VALUES (?, ?, '', ?, ?, ?, ?, ?, '其他', 1, 'resident', ?, ?, ?)"
             " ON CONFLICT (hkey) DO UPDATE SET updated_at = excluded.updated_at,"
+            " head_name = excluded.head_name, phone = excluded.phone,"
             " city = excluded.city, district = excluded.district,"
             " township = excluded.township, village = excluded.village"
             " RETURNING id",
-            (f"user|{user_id}", city, district, township, village, categories, user_id, now, now),
+            (f"user|{user_id}", head, city, district, township, village, phone, user_id, now, now),
         )
         assert row is not None
         return int(row["id"])

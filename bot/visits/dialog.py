@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bot.dialog.events import Button
 from bot.dialog.flow import Turn
 from bot.staff.cards import staff_actor
 from bot.staff.common import regions_of
 from bot.staff.roles import admin_in_private
 from bot.visits.flow import VisitFlow, service_of
 from bot.visits.report import compute
+from bot.visits.selfcheck import WinterCheckFlow, on_case_created
 from bot.visits.service import VisitService, VisitSettings
 
 if TYPE_CHECKING:
@@ -25,9 +27,33 @@ async def cmd_visits(turn: Turn, arg: str) -> None:
     if words and words[0] in ("report", "报告", "进度"):
         await show_report(turn, " ".join(words[1:]))
         return
+    if words and words[0] in ("flagged", "复访"):
+        await show_flagged(turn)
+        return
     if turn.state.flow == flow.name:
         turn.state.leave()  # what was answered is stored; /visits shows the list again
     await flow.show_list(turn, 0)
+
+
+async def show_flagged(turn: Turn) -> None:
+    """A worker's visited households with a risk flag (not met, no heating, a hazard),
+    for a re-visit."""
+    actor = await staff_actor(turn)
+    if actor is None:
+        return
+    svc = service_of(turn)
+    items: list[dict] = []
+    rows: list[list[Button]] = []
+    for task_id, flags in await svc.repo.flagged_of(actor.user_id):
+        task = await svc.repo.task(task_id)
+        if task is None:
+            continue
+        h = task.household
+        words = [turn.r.label(f"visits.risk.{f}") for f in flags.split(",") if f]
+        items.append({"head": h.head_name, "village": f"{h.township}{h.village}", "flags": words})
+        if len(rows) < 20:
+            rows.append([Button(h.head_name, f"vs:h:{task.id}")])
+    turn.say("visits/flagged", rows, items=items)
 
 
 async def show_report(turn: Turn, campaign: str) -> None:
@@ -94,6 +120,10 @@ def install(engine: Engine) -> None:
     )
     engine.services.visits = svc
     engine.add_flow(VisitFlow(engine))
+    # The resident's 冬季自查 (a menu item); a home visit asked for there becomes a
+    # visit task once its help request is stored.
+    engine.add_flow(WinterCheckFlow(engine), menu_item="winter")
+    engine.hooks.case_created.append(on_case_created)
     engine.add_command("visits", cmd_visits)
     engine.add_command("campaign", cmd_campaign)
 

@@ -49,7 +49,7 @@ async def compute(
         if not _in_area(area, row["city"], row["district"]):
             continue
         key = f"{row['city']}/{row['district']}"
-        for field in ("households", "visited", "not_met"):
+        for field in ("households", "visited", "not_met", "flagged"):
             value = int(row[field] or 0)
             areas[key][field] += value
             workers[row["assignee_id"]][field] += value
@@ -78,6 +78,7 @@ async def compute(
             "visited": v["visited"],
             "rate": rate(v["visited"], v["households"]),
             "not_met": v["not_met"],
+            "flagged": v["flagged"],
             "needs_found": v["needs_found"],
             "needs_resolved": v["needs_resolved"],
             "open_actions": v["open_actions"],
@@ -109,6 +110,7 @@ async def compute(
         "visited": visited,
         "rate": rate(visited, total),
         "not_met": sum(v["not_met"] for v in areas.values()),
+        "flagged": sum(v["flagged"] for v in areas.values()),
         "by_area": by_area,
         "by_worker": by_worker,
         "needs_found": sum(v["needs_found"] for v in areas.values()),

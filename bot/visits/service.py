@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.calendar import add_working_days, fmt_cn_date, local_date
 from bot.config import Config, ConfigError
+from bot.domain.cases import Case
 from bot.render import mask_phone
 from bot.staff.permissions import Actor
 from bot.store.visits import Action, Campaign, HouseholdRow, Task, Visit
-from bot.visits.steps import NEED_KINDS, URGENT_KINDS, needs
+from bot.visits.steps import NEED_KINDS, URGENT_KINDS, needs, risks
 
 if TYPE_CHECKING:
     from bot.render import Renderer
@@ -257,6 +258,27 @@ class VisitService:
         await self.audit(actor, "visit_reassign", detail=f"task={task.id}")
         return "ok"
 
+    async def visit_requested(self, case: Case) -> int:
+        """A resident asked for a home visit (through a help request): their household
+        joins every open campaign covering the place, assigned like the roster's. The
+        request itself is linked to it (and followed up as any request is)."""
+        now = self.now()
+        head = self.r.label("visits.requested", ref=case.ref)
+        place = (
+            case.region_city,
+            case.region_district,
+            case.region_township or "",
+            case.region_village or "",
+        )
+        household_id = await self.repo.add_requested(
+            case.user_id or 0, place, head, case.phone or "", now
+        )
+        await self.repo.link_case(household_id, case.id, None, now)
+        for campaign in await self.repo.campaigns(open_only=True):
+            if campaign.covers(case.region_city, case.region_district):
+                await self.add_tasks(campaign)
+        return household_id
+
     # -- actions -----------------------------------------------------------------------
 
     def due_date(self, kind: str) -> str:
@@ -271,6 +293,7 @@ class VisitService:
         """Make the visit's actions match its answers: an action for each need found
         that has none, and open ones whose need was corrected away are cancelled.
         Returns (created, cancelled)."""
+        await self.repo.set_flags(visit.id, ",".join(risks(visit.answers, finished=True)))
         wanted = needs(visit.answers)
         have = await self.repo.actions_of_visit(visit.id)
         current = {a.kind: a for a in have if a.status != "cancelled"}

@@ -66,6 +66,7 @@ CREATE TABLE visits (
     author_id   BIGINT NOT NULL,
     answers     TEXT NOT NULL DEFAULT '{}',    -- personal (what the visit found)
     met         TEXT,                          -- self | family | nobody
+    flags       TEXT NOT NULL DEFAULT '',      -- risk flags once submitted: not_met,no_heating,hazard
     latitude    REAL,
     longitude   REAL,
     started_at  REAL NOT NULL,
