@@ -39,10 +39,10 @@ def write_roster(path: Path, n: int, regions: dict[str, list[str]], seed: int = 
         city = cities[i % len(cities)]
         district = regions[city][(i // len(cities)) % len(regions[city])]
         name = rnd.choice(surnames) + rnd.choice("大小老") + rnd.choice("明华芳强军秀英")
-        tail = f"{i % 1000:03d}{rnd.choice('0123456789X')}"
+        tail = f"{i % 10000:04d}"  # with the 街道 below: unique per household
         phone = f"13{rnd.randint(0, 9)}{rnd.randint(10_000_000, 99_999_999)}" if i % 3 else ""
         cats = "、".join(rnd.sample(CATEGORIES[:10], rnd.randint(1, 2)))
-        township = f"第{i % 40 + 1}街道"
+        township = f"第{i // 5000 + 1}街道"
         village = f"第{i % 300 + 1}社区"
         lines.append(
             f"{name},{tail},{city},{district},{township},{village},{i}号,{phone},{cats},"

@@ -193,8 +193,11 @@ class VisitRecords(Repo):
 
     # -- the report ----------------------------------------------------------------------
 
-    async def report_rows(self, campaign_id: int | None) -> builtins.list[Any]:
-        """Per area and worker: households, visited, not met (one row per group)."""
+    async def report_rows(
+        self, campaign_id: int | None, city: str = "", district: str = ""
+    ) -> builtins.list[Any]:
+        """Per area and worker: households, visited, not met, flagged (one row per
+        group), in the open campaigns (or one campaign), in one area if given."""
         sql = (
             "SELECT h.city, h.district, t.assignee_id, COUNT(*) AS households,"
             " SUM(CASE WHEN t.status = 'done' THEN 1 ELSE 0 END) AS visited,"
@@ -204,32 +207,31 @@ class VisitRecords(Repo):
             " FROM visit_tasks t JOIN households h ON h.id = t.household_id"
             " JOIN visit_campaigns c ON c.id = t.campaign_id"
             " LEFT JOIN visits v ON v.task_id = t.id"
-            " WHERE c.closed_at IS NULL"
         )
-        params: list[Any] = []
-        if campaign_id is not None:
-            sql += " AND t.campaign_id = ?"
-            params.append(campaign_id)
+        campaign, params = _campaign_scope(campaign_id)
+        area, more = _area_scope(city, district)
+        where = " WHERE " + " AND ".join([campaign, *area])
         return await self.store.fetchall(
-            sql + " GROUP BY h.city, h.district, t.assignee_id ORDER BY h.city, h.district",
-            params,
+            sql + where + " GROUP BY h.city, h.district, t.assignee_id ORDER BY h.city, h.district",
+            params + more,
         )
 
-    async def action_rows(self, campaign_id: int | None) -> builtins.list[Any]:
-        """Per area: needs found (by kind and status), with their due dates."""
-        sql = (
+    async def action_rows(
+        self, campaign_id: int | None, city: str = "", district: str = ""
+    ) -> builtins.list[Any]:
+        """Per area: the actions of the same households (by kind, status, due date)."""
+        campaign, params = _campaign_scope(campaign_id)
+        area, more = _area_scope(city, district)
+        return await self.store.fetchall(
             "SELECT h.city, h.district, a.kind, a.status, a.due_date, COUNT(*) AS n"
             " FROM visit_actions a JOIN households h ON h.id = a.household_id"
-        )
-        params: list[Any] = []
-        if campaign_id is not None:
-            sql += (
-                " WHERE a.household_id IN"
-                " (SELECT household_id FROM visit_tasks WHERE campaign_id = ?)"
-            )
-            params.append(campaign_id)
-        return await self.store.fetchall(
-            sql + " GROUP BY h.city, h.district, a.kind, a.status, a.due_date", params
+            " WHERE a.household_id IN (SELECT t.household_id FROM visit_tasks t"
+            " JOIN visit_campaigns c ON c.id = t.campaign_id WHERE "
+            + campaign
+            + ")"
+            + "".join(f" AND {w}" for w in area)
+            + " GROUP BY h.city, h.district, a.kind, a.status, a.due_date",
+            params + more,
         )
 
     async def ledger(self, city: str, district: str) -> builtins.list[Any]:
@@ -273,3 +275,20 @@ class VisitRecords(Repo):
         return await self.store.execute(
             "DELETE FROM households WHERE user_id = ? AND source = 'resident'", (user_id,)
         )
+
+
+def _campaign_scope(campaign_id: int | None) -> tuple[str, list[Any]]:
+    if campaign_id is None:
+        return "c.closed_at IS NULL", []
+    return "t.campaign_id = ?", [campaign_id]
+
+
+def _area_scope(city: str, district: str) -> tuple[list[str], list[Any]]:
+    where, params = [], []
+    if city:
+        where.append("h.city = ?")
+        params.append(city)
+        if district:
+            where.append("h.district = ?")
+            params.append(district)
+    return where, params

@@ -45,7 +45,8 @@ async def compute(
     today = local_date(now)
     areas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     workers: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in await repo.report_rows(chosen.id if chosen else None):
+    city, _, district = area.partition("/")
+    for row in await repo.report_rows(chosen.id if chosen else None, city, district):
         if not _in_area(area, row["city"], row["district"]):
             continue
         key = f"{row['city']}/{row['district']}"
@@ -54,7 +55,7 @@ async def compute(
             areas[key][field] += value
             workers[row["assignee_id"]][field] += value
     today_iso = today.isoformat()
-    for row in await repo.action_rows(chosen.id if chosen else None):
+    for row in await repo.action_rows(chosen.id if chosen else None, city, district):
         if not _in_area(area, row["city"], row["district"]):
             continue
         key = f"{row['city']}/{row['district']}"
