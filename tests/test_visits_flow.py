@@ -102,7 +102,7 @@ async def test_list_shows_my_households_by_village(vapp):
     assert {i["name"] for g in ctx(other[0])["groups"] for i in g["people"]} == {"王小明"}
 
 
-async def test_a_whole_visit_turns_needs_into_actions(vapp):
+async def test_a_whole_visit_turns_needs_into_actions(vapp, tmp_path):
     app, clock = vapp
     _, tasks = await open_first(app)
     prefix = await start_visit(app, WUHOU_A, tasks[0])
@@ -148,6 +148,16 @@ async def test_a_whole_visit_turns_needs_into_actions(vapp):
     assert r[0].template == "visits/action_done" and ctx(r[0])["ok"]
     figures = await compute(app.store, clock())
     assert figures["needs_resolved"] == 1 and figures["open_actions"] == 1
+    # The 台账: the visit's result, needs and actions on the household's row.
+    from openpyxl import load_workbook
+
+    from bot.visits.cli import export_ledger
+
+    path = tmp_path / "台账.xlsx"
+    assert await export_ledger(app.config, "成都市/武侯区", path) == 2
+    rows = {r[0]: r for r in load_workbook(path).active.iter_rows(values_only=True)}
+    assert rows["张大爷"][11] == "已走访" and "送棉衣棉被" in rows["张大爷"][14]
+    assert "排除用电隐患（已办好" in rows["张大爷"][15]
 
 
 async def test_each_answer_is_saved_and_the_visit_resumes(vapp):

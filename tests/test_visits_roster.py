@@ -183,3 +183,54 @@ def test_roster_module_runs_without_the_chat(tmp_path):
     path = write_csv(tmp_path / "r.csv", ROWS)
     code, problems, summary = asyncio.run(import_file(Config(db_path=str(tmp_path / "x.db")), path))
     assert code == 0 and not problems and "共 3 户" in summary
+
+
+def test_campaign_report_and_ledger_from_the_command_line(tmp_path, capsys):
+    import json
+
+    from openpyxl import load_workbook
+
+    db = str(tmp_path / "v.db")
+    roster = write_csv(tmp_path / "roster.csv", ROWS)
+    assert run(capsys, "households", "import", str(roster), "--db", db)[0] == 0
+    code, out, err = run(
+        capsys,
+        "visits", "open", "--name", "春节前走访", "--start", "2026-12-01",
+        "--deadline", "2027-02-05", "--area", "成都市", "--db", db,
+    )  # fmt: skip
+    assert code == 0 and "还有 3 户" in out  # no worker covers them yet
+    code, _, err = run(
+        capsys,
+        "visits", "open", "--name", "春节前走访", "--start", "2026-12-01",
+        "--deadline", "2027-02-05", "--area", "成都市", "--db", db,
+    )  # fmt: skip
+    assert code == 2 and "name_taken" in err
+    code, _, err = run(
+        capsys,
+        "visits", "open", "--name", "另一个", "--start", "2027-02-05",
+        "--deadline", "2026-12-01", "--area", "成都市", "--db", db,
+    )  # fmt: skip
+    assert code == 2 and "dates" in err
+    assert run(capsys, "visits", "assign", "--campaign", "春节前走访", "--db", db)[0] == 0
+    code, out, _ = run(capsys, "visits", "report", "--json", "--db", db)
+    figures = json.loads(out)
+    assert code == 0 and figures["households"] == 3 and figures["visited"] == 0
+    assert {a["area"]: a["households"] for a in figures["by_area"]} == {
+        "成都市/武侯区": 2,
+        "成都市/锦江区": 1,
+    }
+    assert "open_actions" in figures and figures["days_to_deadline"] is not None
+    ledger = tmp_path / "台账.xlsx"
+    code, _, err = run(
+        capsys, "visits", "export", "--xlsx", str(ledger), "--area", "成都市/武侯区", "--db", db
+    )
+    assert code == 0, err
+    sheet = load_workbook(ledger).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "户主姓名" and len(rows) == 3
+    assert {r[0] for r in rows[1:]} == {"张大爷", "李孃孃"}
+    assert all(r[11] == "未走访" for r in rows[1:])
+    code, _, err = run(
+        capsys, "visits", "export", "--xlsx", str(ledger), "--area", "北京市", "--db", db
+    )
+    assert code == 2
