@@ -268,6 +268,17 @@ async def test_plan_and_link_and_reassign(vapp):
     items = ctx(r[0])["items"]
     assert items[0]["need"] == "冬天缺被子" and items[0]["measure"] == "村里送两床棉被"
     case, _ = await new_case(app)
+    # A command ends the step waiting for the reference: the next text is not taken.
+    await press(app, WUHOU_A, f"vs:lk:{task_id}")
+    r = await send(app, WUHOU_A, "/mine")
+    assert "visits/cancelled" in [x.template for x in r]
+    r = await send(app, WUHOU_A, case.ref)
+    assert (
+        await app.store.visits.linked_cases(
+            (await app.store.visits.task(int(task_id))).household.id
+        )
+        == []
+    )
     await press(app, WUHOU_A, f"vs:lk:{task_id}")
     r = await send(app, WUHOU_A, case.ref)
     assert r[0].template == "visits/card" and case.ref in r[0].text

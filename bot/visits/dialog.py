@@ -30,8 +30,6 @@ async def cmd_visits(turn: Turn, arg: str) -> None:
     if words and words[0] in ("flagged", "复访"):
         await show_flagged(turn)
         return
-    if turn.state.flow == flow.name:
-        turn.state.leave()  # what was answered is stored; /visits shows the list again
     await flow.show_list(turn, 0)
 
 
@@ -126,6 +124,19 @@ def install(engine: Engine) -> None:
     engine.hooks.case_created.append(on_case_created)
     engine.add_command("visits", cmd_visits)
     engine.add_command("campaign", cmd_campaign)
+
+    async def on_command(turn: Turn, name: str) -> None:
+        """Any command ends a step waiting for a typed text (the plan item, the
+        request's reference), so the next text never lands in it; the answers of a
+        visit are stored already (继续走访 resumes)."""
+        if turn.state.flow != "visits":
+            return
+        waiting = turn.state.step in ("plan_add", "link")
+        turn.state.leave()
+        if waiting:
+            turn.say("visits/cancelled", waiting=True)
+
+    engine.hooks.command.append(on_command)
 
     async def forget(store: Any, user_id: int) -> None:
         await store.visits.forget_user(user_id)
