@@ -113,6 +113,9 @@ class Case:
     rating_comment: str | None
     rated_at: float | None
     reopen_count: int
+    # The resident's first rating (a reopened request may be rated again): 满意率.
+    first_rating: str | None = None
+    first_rated_at: float | None = None
 
     @property
     def is_open(self) -> bool:

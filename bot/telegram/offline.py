@@ -26,6 +26,8 @@ from telegram.request import BaseRequest, RequestData
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "sanliang_test_bot"
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_UPLOAD = 50 * 1024 * 1024  # a bot may send files up to 50 MB
 MAX_CALLBACK_DATA = 64
 MAX_DESCRIPTION = 512
 MAX_SHORT_DESCRIPTION = 120
@@ -257,6 +259,41 @@ class BotAPIStub:
         text = self._check_text(params)
         return self._message(params["chat_id"], text)
 
+    def _m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A file upload (multipart): its bytes are kept in ``self.files`` (by file_id)."""
+        ref = str(params.get("document") or "")
+        files = params.get("_files") or {}
+        if not ref.startswith("attach://") or ref[len("attach://") :] not in files:
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        name, data, mime = files[ref[len("attach://") :]]
+        if not data:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        if len(data) > MAX_UPLOAD:
+            raise ApiError(413, "Request Entity Too Large")
+        caption = params.get("caption") or ""
+        if self.strict and caption:
+            if params.get("parse_mode") == "HTML":
+                problem = check_telegram_html(caption)
+                if problem:
+                    raise ApiError(400, f"Bad Request: can't parse entities: {problem}")
+            if len(caption) > MAX_CAPTION:
+                raise ApiError(400, "Bad Request: message caption is too long")
+        message = self._message(params["chat_id"], "")
+        del message["text"]
+        file_id = f"doc{message['message_id']}"
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": name,
+            "mime_type": mime,
+            "file_size": len(data),
+        }
+        if caption:
+            message["caption"] = caption
+        with self._lock:
+            self.files[file_id] = data
+        return message
+
     def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         text = self._check_text(params)
         return self._message(params["chat_id"], text, int(params["message_id"]))
@@ -337,6 +374,11 @@ class OfflineRequest(BaseRequest):
                 return envelope(error=exc)
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
+        if request_data is not None and request_data.multipart_data:
+            params["_files"] = {
+                key: (value[0], value[1], value[2])
+                for key, value in request_data.multipart_data.items()
+            }
         try:
             return envelope(self.stub.call(api_method, params))
         except ApiError as exc:
