@@ -23,11 +23,11 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.telegram.offline_files import FileMethods
+
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "sanliang_test_bot"
 MAX_TEXT = 4096
-MAX_CAPTION = 1024
-MAX_UPLOAD = 50 * 1024 * 1024  # a bot may send files up to 50 MB
 MAX_CALLBACK_DATA = 64
 MAX_DESCRIPTION = 512
 MAX_SHORT_DESCRIPTION = 120
@@ -104,7 +104,7 @@ class Call:
 
 
 @dataclass
-class BotAPIStub:
+class BotAPIStub(FileMethods):
     """Canned Bot API answers; thread-safe so an HTTP server can share it."""
 
     token_ok: bool = True
@@ -195,26 +195,6 @@ class BotAPIStub:
             "supports_inline_queries": False,
         }
 
-    def _m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
-        file_id = str(params.get("file_id"))
-        if file_id not in self.files:
-            raise ApiError(400, "Bad Request: invalid file_id")
-        return {
-            "file_id": file_id,
-            "file_unique_id": f"u{file_id}",
-            "file_size": len(self.files[file_id]),
-            "file_path": f"documents/{file_id}",
-        }
-
-    def download(self, file_path: str) -> bytes:
-        """The bytes behind a file URL's ``documents/<file_id>`` path."""
-        file_id = file_path.rsplit("/", 1)[-1]
-        with self._lock:
-            self.calls.append(Call("download", {"file_id": file_id}))
-        if file_id not in self.files:
-            raise ApiError(404, "Not Found")
-        return self.files[file_id]
-
     def _m_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._me()
 
@@ -258,41 +238,6 @@ class BotAPIStub:
     def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         text = self._check_text(params)
         return self._message(params["chat_id"], text)
-
-    def _m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
-        """A file upload (multipart): its bytes are kept in ``self.files`` (by file_id)."""
-        ref = str(params.get("document") or "")
-        files = params.get("_files") or {}
-        if not ref.startswith("attach://") or ref[len("attach://") :] not in files:
-            raise ApiError(400, "Bad Request: there is no document in the request")
-        name, data, mime = files[ref[len("attach://") :]]
-        if not data:
-            raise ApiError(400, "Bad Request: file must be non-empty")
-        if len(data) > MAX_UPLOAD:
-            raise ApiError(413, "Request Entity Too Large")
-        caption = params.get("caption") or ""
-        if self.strict and caption:
-            if params.get("parse_mode") == "HTML":
-                problem = check_telegram_html(caption)
-                if problem:
-                    raise ApiError(400, f"Bad Request: can't parse entities: {problem}")
-            if len(caption) > MAX_CAPTION:
-                raise ApiError(400, "Bad Request: message caption is too long")
-        message = self._message(params["chat_id"], "")
-        del message["text"]
-        file_id = f"doc{message['message_id']}"
-        message["document"] = {
-            "file_id": file_id,
-            "file_unique_id": f"u{file_id}",
-            "file_name": name,
-            "mime_type": mime,
-            "file_size": len(data),
-        }
-        if caption:
-            message["caption"] = caption
-        with self._lock:
-            self.files[file_id] = data
-        return message
 
     def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         text = self._check_text(params)
