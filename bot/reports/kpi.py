@@ -74,8 +74,31 @@ def _median_hours(values: list[float]) -> float | None:
     return statistics.median(values) / 3600 if values else None
 
 
-def figures(cases: Iterable[Case], deadlines: Deadlines, now: float) -> Figures:
+class ClaimTargets:
+    """The claim target of each request, computed once per (China day, urgent): a
+    deadline is the end of the N-th working day after the day a request was filed
+    (``bot.calendar.due_at``), so requests of one day share it."""
+
+    def __init__(self, deadlines: Deadlines) -> None:
+        self.deadlines = deadlines
+        self._by_day: dict[tuple[dt.date, bool], float] = {}
+
+    def __call__(self, c: Case) -> float:
+        key = (local_date(c.created_at), c.urgent)
+        found = self._by_day.get(key)
+        if found is None:
+            found = self._by_day[key] = self.deadlines.claim_due_at(c.created_at, c.urgent)
+        return found
+
+
+def figures(
+    cases: Iterable[Case],
+    deadlines: Deadlines,
+    now: float,
+    targets: ClaimTargets | None = None,
+) -> Figures:
     f = Figures()
+    claim_due = targets or ClaimTargets(deadlines)
     claim_hits = claim_total = done_hits = done_total = 0
     first_hits = first_total = 0
     claim_waits: list[float] = []
@@ -88,7 +111,7 @@ def figures(cases: Iterable[Case], deadlines: Deadlines, now: float) -> Figures:
         done = c.status in DONE and c.resolved_at is not None
         f.done += done
         # 及时签收率
-        target = deadlines.claim_due_at(c.created_at, c.urgent)
+        target = claim_due(c)
         if c.first_claimed_at is not None:
             claim_total += 1
             claim_hits += c.first_claimed_at <= target
@@ -192,17 +215,18 @@ def compute(
         areas[c.area].append(c)
         if c.assignee_id is not None:
             workers[c.assignee_id].append(c)
+    targets = ClaimTargets(deadlines)
     by_area = sorted(
-        ((name, figures(group, deadlines, now)) for name, group in areas.items()),
+        ((name, figures(group, deadlines, now, targets)) for name, group in areas.items()),
         key=lambda kv: (-kv[1].total, kv[0]),
     )
     by_worker = sorted(
-        ((uid, figures(group, deadlines, now)) for uid, group in workers.items()),
+        ((uid, figures(group, deadlines, now, targets)) for uid, group in workers.items()),
         key=lambda kv: (-kv[1].total, kv[0]),
     )
     return Stats(
         generated_at=now,
-        overall=figures(cases, deadlines, now),
+        overall=figures(cases, deadlines, now, targets),
         by_status=[(s, statuses.get(s, 0)) for s in STATUSES],
         by_category=sorted(Counter(c.category for c in cases).items(), key=lambda kv: -kv[1]),
         by_area=by_area,

@@ -1,6 +1,6 @@
 """The report as one self-contained HTML page (tables and inline SVG charts, drawn by
 ``templates/zh-CN/reports/report.html.j2``) and the requests as an .xlsx workbook
-(openpyxl, streamed row by row). Both are marked 内部资料; phone numbers are masked
+(XlsxWriter, streamed row by row). Both are marked 内部资料; phone numbers are masked
 (DESIGN: masked wherever more than one person can see them, and a file is passed on).
 
 The words (titles, column headers, status and category names) come from the wording
@@ -192,22 +192,37 @@ def case_row(c: Case, names: Names, holders: dict[int, str]) -> dict[str, Any]:
 
 
 def render_xlsx(cases: list[Case], meta: Meta, renderer: Any, holders: dict[int, str]) -> bytes:
-    """The requests as a workbook: sheet 1 says what it is (内部资料, the period and
-    area, when and for whom), sheet 2 has one row per request."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    """The requests as a workbook (XlsxWriter, rows streamed): sheet 1 says what it is
+    (内部资料, the period and area, when and for whom), sheet 2 has one row per request.
+    Text is always written as text: a name typed as ``=...`` is never a formula."""
+    import xlsxwriter
 
     names = Names(renderer)
-    wb = Workbook(write_only=True)
-    wb.properties.title = renderer.label("reports.xlsx.title")
-    wb.properties.subject = renderer.label("reports.internal")
-    wb.properties.keywords = renderer.label("reports.internal")
-    about = wb.create_sheet(renderer.label("reports.xlsx.about_sheet"))
-    bold = Font(bold=True, color="B00000", size=14)
-    mark = WriteOnlyCell(about, value=renderer.label("reports.internal"))
-    mark.font = bold
-    about.append([mark])
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(
+        buf,
+        {
+            "in_memory": True,
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    internal = renderer.label("reports.internal")
+    wb.set_properties(
+        {
+            "title": renderer.label("reports.xlsx.title"),
+            "subject": internal,
+            "keywords": internal,
+            "comments": internal,
+        }
+    )
+    mark = wb.add_format({"bold": True, "font_color": "#B00000", "font_size": 14})
+    bold = wb.add_format({"bold": True})
+    when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    about = wb.add_worksheet(renderer.label("reports.xlsx.about_sheet"))
+    about.write_string(0, 0, internal, mark)
     text = renderer.render(
         "reports/xlsx_about",
         generated=fmt_time(meta.generated_at),
@@ -217,46 +232,29 @@ def render_xlsx(cases: list[Case], meta: Meta, renderer: Any, holders: dict[int,
         by=meta.by,
         n=len(cases),
     )
-    for line in str(text).splitlines():
-        about.append([_text(about, line)])
+    for i, line in enumerate(str(text).splitlines(), start=1):
+        about.write_string(i, 0, line)
+    about.set_column(0, 0, 90)
 
-    sheet = wb.create_sheet(renderer.label("reports.xlsx.cases_sheet"))
-    sheet.freeze_panes = "A2"
-    header = []
-    for code in XLSX_COLUMNS:
-        cell = WriteOnlyCell(sheet, value=names.column(code))
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    for c in cases:
-        row = case_row(c, names, holders)
-        cells: list[Any] = []
-        for code in XLSX_COLUMNS:
-            value = row[code]
-            if code in _DATE_COLUMNS and value is not None:
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = "yyyy-mm-dd hh:mm"
-                cells.append(cell)
+    sheet = wb.add_worksheet(renderer.label("reports.xlsx.cases_sheet"))
+    sheet.freeze_panes(1, 0)
+    for col, code in enumerate(XLSX_COLUMNS):
+        sheet.write_string(0, col, names.column(code), bold)
+        sheet.set_column(col, col, 18 if code in _DATE_COLUMNS or code == "area" else 12)
+    for row, c in enumerate(cases, start=1):
+        values = case_row(c, names, holders)
+        for col, code in enumerate(XLSX_COLUMNS):
+            value = values[code]
+            if value is None or value == "":
+                continue
+            if code in _DATE_COLUMNS:
+                sheet.write_datetime(row, col, value, when)
             elif isinstance(value, str):
-                cells.append(_text(sheet, value))
+                sheet.write_string(row, col, value)
             else:
-                cells.append(value)
-        sheet.append(cells)
+                sheet.write_number(row, col, value)
     for ws in (about, sheet):
-        # Printed pages say it too.
-        ws.oddHeader.center.text = renderer.label("reports.internal")
-        ws.oddFooter.center.text = "&P / &N"
-    buf = io.BytesIO()
-    wb.save(buf)
+        ws.set_header(f"&C{internal}")  # printed pages say it too
+        ws.set_footer("&C&P / &N")
+    wb.close()
     return buf.getvalue()
-
-
-def _text(sheet: Any, value: str) -> Any:
-    """A cell that is text whatever it starts with: a name typed as ``=...`` is never
-    a formula (no formula injection through a staff name or a typed place)."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, value=None)
-    cell._value = value  # noqa: SLF001 - set without openpyxl's formula guess
-    cell.data_type = "s"
-    return cell
