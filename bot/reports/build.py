@@ -28,7 +28,10 @@ class Built:
 async def load_cases(
     store: Any, scope: Scope, covers: Callable[[Case], bool] | None = None
 ) -> list[Case]:
-    found = await store.workflow.created_between(scope.period.start, scope.period.end)
+    area = scope.area
+    found = await store.workflow.created_between(
+        scope.period.start, scope.period.end, area.city, area.district
+    )
     return [c for c in found if scope.includes(c) and (covers is None or covers(c))]
 
 

@@ -99,9 +99,16 @@ class WorkflowRepo(Repo):
         )
         return [Case.from_row(r) for r in rows]
 
-    async def created_between(self, start: float | None, end: float | None) -> list[Case]:
-        """Cases filed in [start, end) (None: open), oldest first (the report)."""
-        query = CaseQuery()
+    async def created_between(
+        self,
+        start: float | None,
+        end: float | None,
+        city: str | None = None,
+        district: str | None = None,
+    ) -> list[Case]:
+        """Cases filed in [start, end) (None: open) that an area (city, district) is
+        responsible for, oldest first (the report)."""
+        query = CaseQuery().area(city, district)
         if start is not None:
             query.add("created_at >= ?", float(start))
         if end is not None:
