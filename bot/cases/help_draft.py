@@ -43,6 +43,9 @@ class HelpDraft:
     fast: bool = False  # the urgent request started from the emergency reply
     plan: list[str] = field(default_factory=list)  # the questions asked, for 第 N 步
     prepared: bool = False  # the summary's defaults (contact time, attachments) are set
+    # Steps already answered by whoever opened the form (the 冬季自查 fills in the
+    # category, the description and the urgency): skipped, changeable from the summary.
+    prefilled: list[str] = field(default_factory=list)
 
     # Keys of drafts stored before the fields had these names.
     _OLD_KEYS = {
