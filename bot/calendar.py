@@ -101,35 +101,44 @@ def local_datetime(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, CHINA_TZ)
 
 
-# -- the formats people see ------------------------------------------------------------
+# -- the one date format people see ---------------------------------------------------
+
+WEEKDAYS = "一二三四五六日"
 
 
-def fmt_time(ts: float | None) -> str:
-    """2025-01-06 10:00 (China time); empty for None."""
-    return "" if ts is None else local_datetime(ts).strftime("%Y-%m-%d %H:%M")
-
-
-def fmt_date(ts: float | None) -> str:
-    """2025-01-06 (China time); empty for None."""
-    return "" if ts is None else local_datetime(ts).strftime("%Y-%m-%d")
-
-
-def fmt_month_day(day: dt.date) -> str:
-    """1月3日."""
-    return f"{day.month}月{day.day}日"
-
-
-def fmt_due_day(ts: float | None) -> str:
-    """The last day before a deadline (deadlines fall at midnight), as 1月3日."""
-    return "" if ts is None else fmt_month_day(local_date(ts - 1))
-
-
-def fmt_cn_date(value: str | dt.date | None) -> str:
-    """An ISO date (or a date) as 2025年1月3日; empty for None."""
-    if value is None:
+def fmt_when(
+    value: float | dt.date | str | None,
+    *,
+    deadline: bool = False,
+    now: float | None = None,
+    year: bool = False,
+) -> str:
+    """The one way a date or time is shown to anybody (residents, workers, admins):
+    a time as 12月3日（周四）17:00, a date (or an ISO date string) as 12月3日（周四）,
+    with 2027年 in front when ``year`` or when ``now`` is given and the year differs. ``deadline``
+    appends 前; a deadline at midnight (the end of a day) is shown as that day's
+    24:00前, the way official notices write it. Empty for None."""
+    if value is None or value == "":
         return ""
-    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-    return f"{day.year}年{day.month}月{day.day}日"
+    clock: str | None = None
+    if isinstance(value, int | float):
+        moment = local_datetime(float(value))
+        day = moment.date()
+        clock = f"{moment:%H:%M}"
+        if deadline and clock == "00:00":
+            day, clock = day - dt.timedelta(days=1), "24:00"
+    elif isinstance(value, dt.datetime):
+        return fmt_when(value.timestamp(), deadline=deadline, now=now, year=year)
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        day = dt.date.fromisoformat(str(value))
+    text = f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
+    if year or (now is not None and local_date(now).year != day.year):
+        text = f"{day.year}年{text}"
+    if clock is not None:
+        text += clock
+    return text + ("前" if deadline else "")
 
 
 def iso_time(ts: float) -> str:

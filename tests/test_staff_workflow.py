@@ -148,13 +148,13 @@ async def test_whole_life_cycle(sapp):
     assert days[0] == f"st:expd:{case.id}:20250106"
     replies = await press(sapp, WUHOU_A, f"st:expd:{case.id}:20250108")
     assert said_with(replies, RESIDENT)["kind"] == "expected"
-    assert "2025年1月8日" in text_to(replies, RESIDENT)
+    assert "1月8日（周三）" in text_to(replies, RESIDENT)
     # ... or typed; a date in the past is asked again.
     await press(sapp, WUHOU_A, f"st:exp:{case.id}")
     replies = await send(sapp, WUHOU_A, "2024-12-01")
     assert said(replies) == ["staff/ask_text"] and said_with(replies)["retry"] == "date"
     replies = await send(sapp, WUHOU_A, "1月9日")
-    assert "2025年1月9日" in text_to(replies, RESIDENT)
+    assert "1月9日（周四）" in text_to(replies, RESIDENT)
     assert (await sapp.store.workflow.get(case.id)).expected_date == "2025-01-09"
 
     # Transfer to 锦江区: the worker picks 市州 then 区县.

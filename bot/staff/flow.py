@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.calendar import add_working_days, fmt_month_day, local_date
+from bot.calendar import add_working_days, fmt_when, local_date
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn, grid
 from bot.domain.cases import Case
@@ -226,7 +226,7 @@ class StaffFlow(Flow):
             cal = svc.settings.deadlines.calendar
             days = [add_working_days(cal, today, n) for n in range(EXPECTED_CHOICES)]
             buttons = [
-                Button(fmt_month_day(d), f"st:expd:{case.id}:{d:%Y%m%d}")
+                Button(fmt_when(d), f"st:expd:{case.id}:{d:%Y%m%d}")
                 for d in dict.fromkeys(days)
             ]
             rows = grid(buttons, 3)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.calendar import CHINA_TZ, fmt_month_day, local_date
+from bot.calendar import CHINA_TZ, fmt_when, local_date
 from bot.dialog.events import Button, Reply
 from bot.dialog.services import Clock, Notifier, ScheduledJob
 from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING
@@ -119,7 +119,7 @@ async def run_digest(svc: StaffService, notifier: Notifier, clock: Clock) -> Job
         waiting = [c for c in cases if c.status in UNCLAIMED]
         text = svc.r.render(
             "staff/digest",
-            day=fmt_month_day(day),
+            day=fmt_when(day),
             waiting=len(waiting),
             working=sum(1 for c in cases if c.status in WORKING),
             overdue=len(overdue),

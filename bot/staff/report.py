@@ -14,8 +14,8 @@ from typing import Any
 
 import jinja2
 
-from bot.calendar import Deadlines, fmt_time, iso_time
-from bot.domain.cases import OPEN_STATUSES, STATUSES, UNCLAIMED, Case
+from bot.calendar import Deadlines, fmt_when, iso_time
+from bot.domain.cases import OPEN_STATUSES, STATUSES, UNCLAIMED, Case, status_name
 from bot.render import mask_phone
 
 
@@ -84,7 +84,7 @@ def compute(cases: list[Case], deadlines: Deadlines, now: float) -> Stats:
     return stats
 
 
-_fmt = fmt_time
+_fmt = fmt_when
 
 
 def render_html(
@@ -116,10 +116,10 @@ def render_html(
             "ref": c.ref,
             "category": category(c.category),
             "area": c.area,
-            "status": label("staff.status", c.status),
+            "status": status_name(labels, c.status),
             "urgent": c.urgent,
             "created": _fmt(c.created_at),
-            "due": _fmt(c.due_at),
+            "due": fmt_when(c.due_at, deadline=True),
             "overdue": c.due_at is not None and c.due_at <= now,
             "phone": mask_phone(c.phone) if c.phone else "",
             "holder": holders.get(c.assignee_id, "") if c.assignee_id else "",
@@ -130,7 +130,7 @@ def render_html(
         generated=_fmt(now),
         total=stats.total,
         by_status=[
-            {"code": s, "name": label("staff.status", s), "n": n} for s, n in stats.by_status
+            {"code": s, "name": status_name(labels, s), "n": n} for s, n in stats.by_status
         ],
         by_category=[{"code": k, "name": category(k), "n": n} for k, n in stats.by_category],
         by_area=[{"name": k, "n": n} for k, n in stats.by_area],

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.calendar import fmt_cn_date, fmt_due_day, fmt_time
+from bot.calendar import fmt_when
 from bot.dialog.events import Button, Reply
-from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING, Case
+from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING, Case, status_name
 from bot.render import mask_phone
 from bot.staff.permissions import Actor, Outcome, Permissions
 
@@ -25,8 +25,7 @@ class Views(Permissions):
         return category
 
     def status_name(self, status: str) -> str:
-        key = f"staff.status.{status}"
-        return self.r.label(key) if self.r.has_label(key) else status
+        return status_name(self.r, status)
 
     def time_name(self, value: str | None) -> str:
         if not value:
@@ -49,11 +48,11 @@ class Views(Permissions):
             "transferred": case.area != case.region,
             "urgent": case.urgent,
             "phone": mask_phone(case.phone) if case.phone else "",
-            "created": fmt_time(case.created_at),
-            "due": fmt_time(case.due_at),
-            "due_day": fmt_due_day(case.due_at),
+            "created": fmt_when(case.created_at, now=now),
+            "due": fmt_when(case.due_at, deadline=True, now=now),
+            "due_day": fmt_when(case.due_at, deadline=True, now=now),
             "overdue": case.is_open and case.due_at is not None and case.due_at < now,
-            "expected": fmt_cn_date(case.expected_date) if case.expected_date else "",
+            "expected": fmt_when(case.expected_date, now=now),
             "erased": case.erased_at is not None,
         }
 
@@ -76,8 +75,8 @@ class Views(Permissions):
             "staff/resident",
             kind=kind,
             ref=case.ref,
-            due_day=fmt_due_day(case.due_at),
-            expected=fmt_cn_date(case.expected_date) if case.expected_date else "",
+            due_day=fmt_when(case.due_at, deadline=True, now=self.now()),
+            expected=fmt_when(case.expected_date, now=self.now()),
             **ctx,
         )
         return Reply(text, buttons, chat_id=case.chat_id)
@@ -129,7 +128,7 @@ class Views(Permissions):
             rating_comment=case.rating_comment or "",
             history=[
                 {
-                    "at": fmt_time(h.at),
+                    "at": fmt_when(h.at, now=self.now()),
                     "to": self.status_name(h.to_status),
                     "from": self.status_name(h.from_status) if h.from_status else "",
                     "by": h.actor_kind,
@@ -139,7 +138,7 @@ class Views(Permissions):
             ],
             messages=[
                 {
-                    "at": fmt_time(m.at),
+                    "at": fmt_when(m.at, now=self.now()),
                     "by": m.author_kind,
                     "private": m.private,
                     "body": m.body or "",
