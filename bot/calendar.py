@@ -283,3 +283,72 @@ class Deadlines:
 def dates(values: Iterable[str]) -> frozenset[dt.date]:
     """Convenience for tests and callers: ISO strings to a set of dates."""
     return parse_dates(list(values), "dates")
+
+
+# -- working hours (督办: reminders and escalations only while people are at work) ----
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """The daily window (China time) in which reminders and escalations go out, and
+    over which overdue time is counted: ``opens``–``closes`` on working days (holidays
+    and 调休 by the ``WorkCalendar``), or on every day for urgent cases."""
+
+    opens: dt.time = dt.time(8, 30)
+    closes: dt.time = dt.time(18, 0)
+
+    def window(self, day: dt.date) -> tuple[float, float]:
+        start = dt.datetime.combine(day, self.opens, tzinfo=CHINA_TZ).timestamp()
+        end = dt.datetime.combine(day, self.closes, tzinfo=CHINA_TZ).timestamp()
+        return start, end
+
+    @property
+    def hours_per_day(self) -> float:
+        start, end = self.window(dt.date(2025, 1, 6))
+        return (end - start) / 3600
+
+    @classmethod
+    def parse(cls, text: str) -> WorkingHours:
+        """``08:30-18:00``; CalendarError for anything else (or an empty window)."""
+        parts = str(text).replace("–", "-").replace("—", "-").split("-")
+        if len(parts) != 2:
+            raise CalendarError("working hours: expected HH:MM-HH:MM, e.g. 08:30-18:00")
+        try:
+            opens, closes = (dt.time.fromisoformat(p.strip()) for p in parts)
+        except ValueError:
+            raise CalendarError("working hours: expected HH:MM-HH:MM, e.g. 08:30-18:00") from None
+        if opens >= closes:
+            raise CalendarError("working hours: the end must be after the start")
+        return cls(opens, closes)
+
+
+def counts_on(cal: WorkCalendar, day: dt.date, every_day: bool) -> bool:
+    return every_day or cal.is_working_day(day)
+
+
+def in_working_hours(
+    cal: WorkCalendar, hours: WorkingHours, ts: float, every_day: bool = False
+) -> bool:
+    """Is ``ts`` inside the window of a day that counts (every day when ``every_day``)?"""
+    day = local_date(ts)
+    start, end = hours.window(day)
+    return counts_on(cal, day, every_day) and start <= ts < end
+
+
+def working_seconds(
+    cal: WorkCalendar, hours: WorkingHours, start: float, end: float, every_day: bool = False
+) -> float:
+    """Seconds of working hours in [start, end): the window of each working day (of
+    every day when ``every_day``), so that a deadline passed on Friday evening has
+    counted nothing by Monday 08:30. Negative when ``end`` is before ``start``."""
+    if end < start:
+        return -working_seconds(cal, hours, end, start, every_day)
+    total = 0.0
+    day = local_date(start)
+    last = local_date(end)
+    while day <= last:
+        if counts_on(cal, day, every_day):
+            w_start, w_end = hours.window(day)
+            total += max(0.0, min(end, w_end) - max(start, w_start))
+        day += dt.timedelta(days=1)
+    return total

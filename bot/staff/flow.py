@@ -226,8 +226,7 @@ class StaffFlow(Flow):
             cal = svc.settings.deadlines.calendar
             days = [add_working_days(cal, today, n) for n in range(EXPECTED_CHOICES)]
             buttons = [
-                Button(fmt_when(d), f"st:expd:{case.id}:{d:%Y%m%d}")
-                for d in dict.fromkeys(days)
+                Button(fmt_when(d), f"st:expd:{case.id}:{d:%Y%m%d}") for d in dict.fromkeys(days)
             ]
             rows = grid(buttons, 3)
         rows.append([turn.button("staff.btn.cancel", "st:cancel")])

@@ -129,9 +129,7 @@ def render_html(
     return env.get_template("staff/report.html.j2").render(
         generated=_fmt(now),
         total=stats.total,
-        by_status=[
-            {"code": s, "name": status_name(labels, s), "n": n} for s, n in stats.by_status
-        ],
+        by_status=[{"code": s, "name": status_name(labels, s), "n": n} for s, n in stats.by_status],
         by_category=[{"code": k, "name": category(k), "n": n} for k, n in stats.by_category],
         by_area=[{"name": k, "n": n} for k, n in stats.by_area],
         claim_rate=stats.claim_rate,
