@@ -18,6 +18,7 @@ from bot.staff.common import INDEX, parse_id, private, regions_of, service_of
 from bot.staff.pending import CONFIRM, TO_RESIDENT, cancel_pending, keeps, pending
 from bot.staff.permissions import Actor, Outcome
 from bot.staff.service import StaffService
+from bot.staff.supervision import mark_invalid_or_ask, request_extension
 from bot.staff.transitions import MAX_TEXT_CHARS
 
 _DAY = re.compile(r"^\d{8}$")
@@ -29,17 +30,20 @@ class TextStep:
     """A case action that asks for a text: ``parse`` turns the typed text into the
     action's value (None: ask again with ``retry``), ``run`` applies it."""
 
-    run: Callable[[StaffService, Actor, int, Any], Awaitable[Outcome]]
+    run: Callable[..., Awaitable[Outcome]]
     parse: Callable[[StaffService, str], Any] | None = None
     retry: str = ""
+    with_data: bool = False  # ``run`` also gets the step's state data (e.g. the days)
 
 
 TEXT_STEPS: dict[str, TextStep] = {
     "note": TextStep(StaffService.note),
     "reply": TextStep(StaffService.reply),
     "res": TextStep(StaffService.resolve),
-    "inv": TextStep(StaffService.mark_invalid),
+    "inv": TextStep(mark_invalid_or_ask),  # with [staff] invalid_needs_check: a second person
     "exp": TextStep(StaffService.set_expected, parse=StaffService.parse_expected, retry="date"),
+    # 申请延期: entered from the supervision flow (bot.staff.supervision) with the days.
+    "ext": TextStep(request_extension, with_data=True),
 }
 
 
@@ -236,6 +240,7 @@ class StaffFlow(Flow):
             c=svc.summary(case),
             retry=retry,
             limit=MAX_TEXT_CHARS,
+            days=turn.state.data.get("days", 0),
         )
         private(turn, Reply(text, rows))
 
@@ -265,7 +270,10 @@ class StaffFlow(Flow):
                     return
                 await self.prompt_text(turn, svc, case, step, retry=declared.retry)
                 return
-        out = await declared.run(svc, actor, case_id, value)
+        if declared.with_data:
+            out = await declared.run(svc, actor, case_id, value, dict(turn.state.data))
+        else:
+            out = await declared.run(svc, actor, case_id, value)
         if out.reason == "invalid" and out.case is not None:
             retry = "long" if len(text.strip()) > MAX_TEXT_CHARS else "blank"
             await self.prompt_text(turn, svc, out.case, step, retry=retry)
@@ -348,7 +356,12 @@ class StaffFlow(Flow):
             turn.say("staff/missing")
             return
         if not out.ok:
-            if out.reason == "same":
+            if out.kind and out.case is not None:  # e.g. an extension already asked for
+                text = turn.text(
+                    "staff/done", kind=out.kind, c=svc.summary(out.case), told=True, area=""
+                )
+                private(turn, Reply(text))
+            elif out.reason == "same":
                 private(turn, Reply(turn.text("staff/transfer_same")))
             elif not await self.allowed(turn, svc, out):
                 pass
@@ -360,7 +373,7 @@ class StaffFlow(Flow):
         rows.append([turn.button("staff.btn.view", f"st:view:{case.id}")])
         text = turn.text(
             "staff/done",
-            kind=action,
+            kind=out.kind or action,
             c=svc.summary(case),
             told=any(n.chat_id == case.chat_id for n in out.notices) and case.chat_id is not None,
             area=ctx.get("area", ""),

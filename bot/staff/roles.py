@@ -8,6 +8,7 @@ import re
 from bot.dialog.flow import Turn
 from bot.staff.cards import staff_actor
 from bot.staff.common import MAX_NAME_CHARS, regions_of, service_of
+from bot.staff.home import refresh_menu
 
 
 async def admin_in_private(turn: Turn, action: str):
@@ -81,6 +82,7 @@ async def cmd_join(turn: Turn, arg: str) -> None:
         area=str(member.area),
         nick=member.name or "",
     )
+    await refresh_menu(turn.engine, turn.user_id)  # the staff command menu
 
 
 async def cmd_name(turn: Turn, arg: str) -> None:
@@ -131,3 +133,5 @@ async def cmd_revoke(turn: Turn, arg: str) -> None:
         refs=[c.ref for c in done.cases],
     )
     turn.replies.extend(done.notices)
+    if done.result == "ok":
+        await refresh_menu(turn.engine, int(raw))  # back to the residents' menu

@@ -115,6 +115,7 @@ class Views(Permissions):
         c = self.summary(case)
         history = await self.store.cases.history(case.id)
         messages = await self.store.cases.messages(case.id, include_private=True)
+        names = await self.actor_names()
         c.update(
             phone=(case.phone or "") if full_phone else c["phone"],
             full_phone=full_phone,
@@ -132,6 +133,9 @@ class Views(Permissions):
                     "to": self.status_name(h.to_status),
                     "from": self.status_name(h.from_status) if h.from_status else "",
                     "by": h.actor_kind,
+                    "who": names.get(h.actor_id, f"#{h.actor_id}")
+                    if h.actor_kind == "staff" and h.actor_id is not None
+                    else "",
                     "note": h.note or "",
                 }
                 for h in history[-8:]
@@ -140,6 +144,9 @@ class Views(Permissions):
                 {
                     "at": fmt_when(m.at, now=self.now()),
                     "by": m.author_kind,
+                    "who": names.get(m.author_id, f"#{m.author_id}")
+                    if m.author_kind == "staff" and m.author_id is not None
+                    else "",
                     "private": m.private,
                     "body": m.body or "",
                 }
@@ -148,6 +155,14 @@ class Views(Permissions):
             ],
         )
         return c
+
+    async def actor_names(self) -> dict[int, str]:
+        """How colleagues see each staff member (also revoked ones, for old history);
+        an admin of the configuration without a 称呼 is 管理员 #id."""
+        names = {m.user_id: m.label for m in await self.store.staff.members(include_revoked=True)}
+        for admin in self.settings.admin_ids:
+            names.setdefault(admin, self.r.label("staff.role.admin") + f" #{admin}")
+        return names
 
     def card_buttons(self, actor: Actor, case: Case) -> list[list[Button]]:
         def b(key: str, action: str) -> Button:

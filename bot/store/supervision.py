@@ -144,6 +144,7 @@ class SupervisionRepo(Repo):
                 (case_id, at, now, staff_id, outcome),
             )
             row = await cur.fetchone()
+            assert row is not None  # RETURNING after an INSERT
             await db.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (now, case_id))
         return Contact(**{k: row[k] for k in row.keys()})  # noqa: SIM118 - sqlite rows
 

@@ -274,12 +274,17 @@ class BotAPIStub:
             ):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
         with self._lock:
-            self.commands[scope["type"]] = list(commands or [])
+            self.commands[_scope_key(scope)] = list(commands or [])
+        return True
+
+    def _m_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        with self._lock:
+            self.commands.pop(_scope_key(_json_param(params.get("scope"))), None)
         return True
 
     def _m_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         with self._lock:
-            return self.commands.get("default", [])
+            return self.commands.get(_scope_key(_json_param(params.get("scope"))), [])
 
     # setMyDescription / setMyShortDescription, within Telegram's limits.
     def _set_text(self, params: dict[str, Any], key: str, limit: int) -> bool:
@@ -447,3 +452,17 @@ class Updates:
                 "data": data,
             },
         }
+
+
+def _json_param(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    return raw if isinstance(raw, dict) else {"type": "default"}
+
+
+def _scope_key(scope: dict[str, Any]) -> str:
+    """``default``, ``all_private_chats`` ...; a chat's own menu (BotCommandScopeChat)
+    is ``chat:<chat id>``, as Telegram keeps one per chat."""
+    if scope.get("type") == "chat":
+        return f"chat:{int(scope['chat_id'])}"
+    return str(scope.get("type") or "default")
