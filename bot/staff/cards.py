@@ -25,7 +25,7 @@ async def show_card(
     card = await svc.card(actor, case, full)
     rows = svc.card_buttons(actor, case)
     # 联系记录, 申请延期, 改派, 退回待接手 (bot.staff.supervision).
-    from bot.staff.supervision import card_rows, contact_lines
+    from bot.staff.supervision_flow import card_rows, contact_lines
 
     card["contacts"] = await contact_lines(svc, case)
     rows += await card_rows(svc, actor, case)

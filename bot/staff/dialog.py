@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.dialog.flow import Turn
-from bot.staff import supervision
+from bot.staff import supervision_flow
 from bot.staff.cards import cmd_case, cmd_list
 from bot.staff.flow import StaffFlow
 from bot.staff.followup import FollowupFlow
@@ -72,6 +72,6 @@ def install(engine: Engine) -> None:
     engine.add_command("staff", cmd_staff)
     engine.add_command("revoke", cmd_revoke)
     # /open, /workload, /lead and the sv: buttons (改派, 退回, 延期, 复核, 联系记录).
-    supervision.install(engine)
+    supervision_flow.install(engine)
     # The staff panel above the residents' menu (bot.staff.home).
     engine.hooks.home.append(staff_panel)

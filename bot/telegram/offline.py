@@ -23,6 +23,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.telegram.offline_commands import ApiError, CommandMenus
+
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "sanliang_test_bot"
 MAX_TEXT = 4096
@@ -50,13 +52,6 @@ _ALLOWED_TAGS = {
     "tg-emoji",
 }
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);")
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, description: str) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
 
 
 class _HTMLCheck(html.parser.HTMLParser):
@@ -102,7 +97,7 @@ class Call:
 
 
 @dataclass
-class BotAPIStub:
+class BotAPIStub(CommandMenus):
     """Canned Bot API answers; thread-safe so an HTTP server can share it."""
 
     token_ok: bool = True
@@ -260,31 +255,6 @@ class BotAPIStub:
     def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         text = self._check_text(params)
         return self._message(params["chat_id"], text, int(params["message_id"]))
-
-    def _m_setMyCommands(self, params: dict[str, Any]) -> bool:
-        commands = params.get("commands")
-        if isinstance(commands, str):
-            commands = json.loads(commands)
-        scope = params.get("scope") or {"type": "default"}
-        if isinstance(scope, str):
-            scope = json.loads(scope)
-        for c in commands or []:
-            if not re.fullmatch(r"[a-z0-9_]{1,32}", c["command"]) or not (
-                1 <= len(c["description"]) <= 256
-            ):
-                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-        with self._lock:
-            self.commands[_scope_key(scope)] = list(commands or [])
-        return True
-
-    def _m_deleteMyCommands(self, params: dict[str, Any]) -> bool:
-        with self._lock:
-            self.commands.pop(_scope_key(_json_param(params.get("scope"))), None)
-        return True
-
-    def _m_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        with self._lock:
-            return self.commands.get(_scope_key(_json_param(params.get("scope"))), [])
 
     # setMyDescription / setMyShortDescription, within Telegram's limits.
     def _set_text(self, params: dict[str, Any], key: str, limit: int) -> bool:
@@ -452,17 +422,3 @@ class Updates:
                 "data": data,
             },
         }
-
-
-def _json_param(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, str):
-        raw = json.loads(raw)
-    return raw if isinstance(raw, dict) else {"type": "default"}
-
-
-def _scope_key(scope: dict[str, Any]) -> str:
-    """``default``, ``all_private_chats`` ...; a chat's own menu (BotCommandScopeChat)
-    is ``chat:<chat id>``, as Telegram keeps one per chat."""
-    if scope.get("type") == "chat":
-        return f"chat:{int(scope['chat_id'])}"
-    return str(scope.get("type") or "default")
