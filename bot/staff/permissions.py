@@ -119,4 +119,6 @@ class Permissions(ServiceBase):
         if case.assignee_id is None:
             return None
         member = await self.store.staff.member(case.assignee_id)
+        if member is None and case.assignee_id in self.settings.admin_ids:
+            return self.r.label("staff.role.admin") + f" #{case.assignee_id}"
         return member.label if member else f"#{case.assignee_id}"

@@ -339,7 +339,11 @@ async def decide(svc: StaffService, actor: Actor, request_id: int, approve: bool
     if req.status != "pending":
         return Outcome(False, case, reason="decided", kind=req.status)
     now = svc.now()
-    if not approve or case.status not in OPEN_STATUSES:
+    # An extension is for the worker who asked, while they still have the case.
+    moved = req.kind == "extend" and (
+        case.assignee_id != req.requested_by or case.status not in WORKING
+    )
+    if not approve or case.status not in OPEN_STATUSES or moved:
         status = "refused" if approve is False else "void"
         if not await svc.store.supervision.decide(req.id, status, actor.user_id, now=now):
             return Outcome(False, case, reason="decided")
