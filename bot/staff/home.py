@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # What everyone has (the residents' menu), then per role, in menu order.
 RESIDENT_COMMANDS = ("start", "menu", "help", "cancel", "privacy", "forget")
-WORKER_COMMANDS = ("queue", "mine", "overdue", "find", "case", "name")
+WORKER_COMMANDS = ("queue", "mine", "overdue", "find", "case", "report", "name")
 LEAD_COMMANDS = ("open", "workload")
 ADMIN_COMMANDS = (
     "admin",
