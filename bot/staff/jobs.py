@@ -84,13 +84,18 @@ async def supervisors_of(svc: StaffService, case: Case) -> list[int]:
     return sorted(found)
 
 
-async def _step_recipients(svc: StaffService, case: Case, to: str) -> list[int]:
+async def _step_recipients(
+    svc: StaffService, case: Case, to: str, cache: dict[tuple, list[int]]
+) -> list[int]:
     if to == "assignee":
         return [case.assignee_id] if case.assignee_id is not None else []
     if to == "group":
         chat = svc.settings.chat_for(case.responsible_city, case.responsible_district)
         return [chat] if chat is not None else []
-    return await supervisors_of(svc, case)
+    area = (case.responsible_city, case.responsible_district, case.region_township)
+    if area not in cache:  # once per area and pass
+        cache[area] = await supervisors_of(svc, case)
+    return cache[area]
 
 
 async def run_reminders(
@@ -121,6 +126,7 @@ async def run_reminders(
             await _queue_replies(svc, replies, "staff_notice", f"withdrawn:{case.id}", report)
 
     day = local_date(now)
+    cache: dict[tuple, list[int]] = {}
     for case in await wf.select(OPEN_STATUSES):
         if case.due_at is None or not in_working_hours(cal, esc.hours, now, case.urgent):
             continue
@@ -145,12 +151,16 @@ async def run_reminders(
             late_days = max(working_days_between(cal, local_date(case.due_at - 1), day), 1)
             if case.urgent:
                 late_days = max((day - local_date(case.due_at - 1)).days, 1)
-            holder = await svc.holder_label(case) or ""
+            holder: str | None = None
+            stamp = f"{key}:{day.isoformat()}"
             for step in esc.reached(esc.late_hours(cal, case, now)):
+                if await wf.has_notice(case.id, f"esc_{step.to}", stamp):
+                    continue  # sent today already: the steady state costs one lookup
+                if holder is None:
+                    holder = await svc.holder_label(case) or ""
                 text = svc.r.render(
                     "staff/escalate", c=c, to=step.to, holder=holder, late_days=late_days
                 )
-                stamp = f"{key}:{day.isoformat()}"
                 items = [
                     Outgoing(
                         Reply(text, _view(svc, case.id)),
@@ -159,15 +169,15 @@ async def run_reminders(
                         dedup=f"esc:{case.id}:{step.to}:{stamp}:{target}",
                         case_id=case.id,
                     )
-                    for target in await _step_recipients(svc, case, step.to)
+                    for target in await _step_recipients(svc, case, step.to, cache)
                 ]
                 await _once(svc, case, f"esc_{step.to}", stamp, items, report)
         chat = settings.chat_for(case.responsible_city, case.responsible_district)
         if case.status in UNCLAIMED and chat is not None:
             claim_due = deadlines.claim_due_at(case.created_at, case.urgent)
-            if claim_due <= now:
+            stamp = f"{key}:{day.isoformat()}"
+            if claim_due <= now and not await wf.has_notice(case.id, "claim_overdue", stamp):
                 text = svc.r.render("staff/overdue", c=c, kind="claim", holder="")
-                stamp = f"{key}:{day.isoformat()}"
                 item = Outgoing(
                     Reply(text, svc.post_buttons(case)),
                     "escalation",
