@@ -92,6 +92,9 @@ class Store:
         from bot.store.supervision import SupervisionRepo
 
         self.supervision = SupervisionRepo(self)
+        from bot.store.visits import VisitRepo
+
+        self.visits = VisitRepo(self)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
