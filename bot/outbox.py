@@ -33,7 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from bot.dialog.events import Reply
+from bot.dialog.events import Button, Reply
 from bot.sending import (  # noqa: F401 - part of this module's interface
     MAX_PER_SECOND,
     Counts,
@@ -58,7 +58,10 @@ MAX_ATTEMPTS = 12  # with the back-off below: about 3 hours of trying
 IDLE_POLL = 5.0  # look at the table this often even without a wake-up
 PROGRESS_EVERY = 200
 STOP_GRACE = 10.0
-REPORTED_KINDS = ("failure", "report")  # failures of these are only logged
+REPORTED_KINDS = ("failure", "report", "card_edit")  # failures of these are only logged
+EDIT_KIND = "card_edit"  # an edit of a message sent earlier (``Outgoing.edit_of``)
+# Failures the resident's case history records ("interrupted" is only uncertain).
+UNDELIVERED = ("blocked", "chat_not_found", "rejected", "gave_up")
 
 
 class Sender:
@@ -244,10 +247,39 @@ class Sender:
                 self._bulk_in_flight -= 1
             self._slots.release()
 
+    async def _edit_target(self, msg: Message) -> int | str | None:
+        """For an edit: the channel's id of the message to edit, "wait" while that
+        message is not sent yet, None when there is none (failed, or no id)."""
+        assert msg.edit_of is not None
+        if await self.repo.superseded(msg.id, msg.edit_of):
+            return "skip"  # a later edit says it better
+        target = await self.repo.get(msg.edit_of)
+        if target is None or target.status in ("failed", "unknown", "cancelled"):
+            return None
+        if target.status != "sent":
+            return "wait"
+        return target.message_id
+
     async def _attempt(self, msg: Message) -> None:
         deliver = self.channels[msg.channel]
+        reply = msg.reply
+        if msg.edit_of is not None:
+            target = await self._edit_target(msg)
+            if target is None or target == "skip":
+                status = "cancelled" if target == "skip" else "failed"
+                error = "superseded" if target == "skip" else "no_message"
+                await self.repo.mark_failed(msg.id, error, now=self.clock(), status=status)
+                return
+            if target == "wait":
+                if msg.attempts + 1 >= MAX_ATTEMPTS:
+                    await self.repo.mark_failed(msg.id, "gave_up", now=self.clock())
+                else:
+                    await self.repo.retry(msg.id, self.clock() + backoff(msg.attempts + 1), "wait")
+                    self.wake()
+                return
+            reply.edit_message_id = int(target)
         try:
-            result = await deliver(msg.recipient, msg.reply)
+            result = await deliver(msg.recipient, reply)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - classified below
@@ -284,9 +316,27 @@ class Sender:
 
     async def _report_failure(self, msg: Message, reason: str) -> None:
         ref = None
-        if msg.case_id is not None:
-            case = await self.store.cases.get(msg.case_id)
-            ref = case.ref if case is not None else None
+        reply = msg.reply
+        case_id = msg.case_id if msg.case_id is not None else reply.case_id
+        case = await self.store.cases.get(case_id) if case_id is not None else None
+        if case is not None:
+            ref = case.ref
+        if case is not None and msg.recipient in (case.chat_id, case.user_id):
+            await self._resident_missed(msg, case, reason)
+            return
+        if reply.group_chat is not None and reply.group_chat != msg.recipient:
+            # A private reply to a button pressed in a group: say so in the group,
+            # without anything of the case in it.
+            text = self.renderer.render("outbox/private_unreachable", reason=reason)
+            item = Outgoing(
+                Reply(text),
+                "failure",
+                recipient=reply.group_chat,
+                channel=msg.channel,
+                dedup=f"fail:{msg.id}:group",
+            )
+            await self.enqueue([item])
+            return
         text = self.renderer.render(
             "outbox/failed", kind=msg.kind, reason=reason, ref=ref, recipient=msg.recipient
         )
@@ -307,6 +357,38 @@ class Sender:
             log.warning("outbox: nobody to tell of an undelivered message")
             return
         await self.enqueue(items)
+
+    async def _resident_missed(self, msg: Message, case: Any, reason: str) -> None:
+        """A message to a case's resident did not arrive: noted in the case's history,
+        and the worker who sent it (else the assignee, else the admins) is told in
+        plain words to phone the resident."""
+        if reason in UNDELIVERED:
+            note = self.renderer.label(f"outbox.missed.{reason}")
+            await self.store.workflow.log_event(case.id, note, now=self.clock())
+        if msg.cause is not None:
+            targets = [msg.cause]
+        elif case.assignee_id is not None:
+            targets = [case.assignee_id]
+        else:
+            targets = await self._admin_ids()
+        text = self.renderer.render("outbox/resident_missed", reason=reason, ref=case.ref)
+        view = [[Button(self.renderer.label("staff.btn.view"), f"st:view:{case.id}")]]
+        items = [
+            Outgoing(
+                Reply(text, view, case_id=case.id),
+                "failure",
+                recipient=target,
+                channel=msg.channel,
+                dedup=f"fail:{msg.id}:{target}",
+                case_id=case.id,
+            )
+            for target in targets
+            if target != msg.recipient
+        ]
+        if items:
+            await self.enqueue(items)
+        else:
+            log.warning("outbox: nobody to tell of an undelivered message")
 
     async def broadcast_progress(self, broadcast_id: int) -> None:
         """Progress to the admin every ``progress_every`` recipients; the final counts

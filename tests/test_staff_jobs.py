@@ -258,7 +258,12 @@ async def test_schedule_jobs_on_the_job_queue(sapp):
 
     application = Application.builder().token("123:TEST").build()
     jobs = schedule_jobs(application, sapp, notifier=FakeNotifier())
-    assert [j.name for j in jobs] == ["staff-reminders", "staff-digest", "staff-maintenance"]
+    assert [j.name for j in jobs] == [
+        "staff-reminders",
+        "staff-digest",
+        "staff-maintenance",
+        "staff-uncovered",
+    ]
     names = {j.name for j in application.job_queue.jobs()}
     assert names >= {"staff-reminders", "staff-digest", "staff-maintenance"}
 

@@ -220,6 +220,13 @@ async def test_revoke_hands_open_cases_back_to_the_queue(tg):
     a, b = await two_claimed(bot)
     await bot.tap(WUHOU_A, f"st:reply:{a.id}")  # a step half done when revoked
     await bot.say(ADMIN, f"/revoke {WUHOU_A}")
+    # First the open cases and where they may go; nothing is changed yet.
+    plan = bot.text(ADMIN)
+    assert "2 件" in plan and a.ref in plan and b.ref in plan
+    assert f"rk:q:{WUHOU_A}" in bot.buttons(ADMIN)
+    assert f"rk:w:{WUHOU_A}:{WUHOU_B}" in bot.buttons(ADMIN)
+    assert (await bot.app.store.workflow.get(a.id)).assignee_id == WUHOU_A
+    await bot.tap(ADMIN, f"rk:q:{WUHOU_A}")
     admin = bot.text(ADMIN)
     assert "2 件" in admin and a.ref in admin and b.ref in admin
     told = bot.text(WUHOU_A)

@@ -4,6 +4,7 @@ that need a text are declared steps (``TEXT_STEPS``)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -13,12 +14,13 @@ from bot.calendar import add_working_days, fmt_month_day, local_date
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import Flow, StaleButton, Turn, grid
 from bot.domain.cases import Case
+from bot.domain.regions import Area
 from bot.staff.cards import cmd_list, show_card
 from bot.staff.common import INDEX, parse_id, private, regions_of, service_of
 from bot.staff.pending import CONFIRM, TO_RESIDENT, cancel_pending, keeps, pending
 from bot.staff.permissions import Actor, Outcome
 from bot.staff.service import StaffService
-from bot.staff.transitions import MAX_TEXT_CHARS
+from bot.staff.transitions import MAX_COMMENT_CHARS, MAX_TEXT_CHARS
 
 _DAY = re.compile(r"^\d{8}$")
 EXPECTED_CHOICES = 6
@@ -40,7 +42,10 @@ TEXT_STEPS: dict[str, TextStep] = {
     "res": TextStep(StaffService.resolve),
     "inv": TextStep(StaffService.mark_invalid),
     "exp": TextStep(StaffService.set_expected, parse=StaffService.parse_expected, retry="date"),
+    "ret": TextStep(StaffService.send_back),
 }
+# The transfer's reason: its target area waits in the state with it (``TransferStep``).
+REASON = "xr"
 
 
 class StaffFlow(Flow):
@@ -69,6 +74,8 @@ class StaffFlow(Flow):
             "xfer": 0,
             "xc": 1,
             "xd": 2,
+            "xt": 3,
+            "ret": 0,
             "note": 0,
             "reply": 0,
             "res": 0,
@@ -104,7 +111,9 @@ class StaffFlow(Flow):
         elif action == "xc":
             await self.transfer_districts(turn, svc, actor, case_id, extra[0])
         elif action == "xd":
-            await self.transfer(turn, svc, actor, case_id, extra[0], extra[1])
+            await self.transfer_townships(turn, svc, actor, case_id, extra[0], extra[1])
+        elif action == "xt":
+            await self.transfer_pick(turn, svc, actor, case_id, *extra)
         elif action in TEXT_STEPS:
             await self.ask_text(turn, svc, actor, case_id, action)
         elif action == "expd":
@@ -189,22 +198,100 @@ class StaffFlow(Flow):
         reply.edit = not turn.event.is_group
         private(turn, reply)
 
-    async def transfer(
-        self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, raw_c: str, raw_d: str
-    ) -> None:
+    def _city_district(self, turn: Turn, raw_c: str, raw_d: str) -> tuple[str, str | None]:
+        """The 市州 and 区县 (None: 'a', the whole 市州) a picker button names."""
         regions = regions_of(turn)
         cities = list(regions)
         if not INDEX.match(raw_c) or int(raw_c) >= len(cities):
             raise StaleButton(raw_c)
         city = cities[int(raw_c)]
         if raw_d == "a":
-            district = None
-        elif INDEX.match(raw_d) and int(raw_d) < len(regions[city]):
-            district = regions[city][int(raw_d)]
-        else:
+            return city, None
+        if INDEX.match(raw_d) and int(raw_d) < len(regions[city]):
+            return city, regions[city][int(raw_d)]
+        raise StaleButton(raw_d)
+
+    async def townships(self, svc: StaffService, city: str, district: str) -> list[str]:
+        """Transfer targets below a 区县: 乡镇/街道 with a worker or a staff group of
+        their own (regions.yml lists no townships, so no other is offered)."""
+        found = await svc.store.staff.townships(city, district)
+        found += svc.settings.townships_with_chats(city, district)
+        return sorted(set(found))[:30]
+
+    async def transfer_townships(
+        self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, raw_c: str, raw_d: str
+    ) -> None:
+        city, district = self._city_district(turn, raw_c, raw_d)
+        if district is None:
+            await self.ask_reason(turn, svc, actor, case_id, Area(city))
+            return
+        names = await self.townships(svc, city, district)
+        if not names:
+            await self.ask_reason(turn, svc, actor, case_id, Area(city, district))
+            return
+        out = await svc.check(actor, case_id, "xfer")
+        if not await self.allowed(turn, svc, out) or out.case is None:
+            return
+        whole = turn.r.label("staff.transfer.whole_district", district=district)
+        rows = [[Button(whole, f"st:xt:{case_id}:{raw_c}:{raw_d}:a")]]
+        rows += grid([Button(n, f"st:xt:{case_id}:{raw_c}:{raw_d}:{_key(n)}") for n in names], 2)
+        rows.append([turn.button("staff.btn.back", f"st:xc:{case_id}:{raw_c}")])
+        text = turn.text(
+            "staff/ask_transfer", c=svc.summary(out.case), city=city, district=district
+        )
+        reply = Reply(text, rows)
+        reply.edit = not turn.event.is_group
+        private(turn, reply)
+
+    async def transfer_pick(
+        self,
+        turn: Turn,
+        svc: StaffService,
+        actor: Actor,
+        case_id: int,
+        raw_c: str,
+        raw_d: str,
+        raw_t: str,
+    ) -> None:
+        city, district = self._city_district(turn, raw_c, raw_d)
+        if district is None:
             raise StaleButton(raw_d)
-        out = await svc.transfer(actor, case_id, city, district)
-        await self.finish(turn, svc, actor, out, "transfer", area=f"{city}{district or ''}")
+        township = None
+        if raw_t != "a":
+            found = [n for n in await self.townships(svc, city, district) if _key(n) == raw_t]
+            if not found:
+                raise StaleButton(raw_t)
+            township = found[0]
+        await self.ask_reason(turn, svc, actor, case_id, Area(city, district, township))
+
+    async def ask_reason(
+        self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, target: Area
+    ) -> None:
+        """Every transfer has a reason: typed next, bound to this case and target."""
+        out = await svc.check(actor, case_id, REASON)
+        if not await self.allowed(turn, svc, out) or out.case is None:
+            return
+        if target == out.case.responsible:
+            private(turn, Reply(turn.text("staff/transfer_same")))
+            return
+        turn.state.enter(self.name, REASON, {"case": case_id, "to": target.parts()})
+        await self.prompt_text(turn, svc, out.case, REASON, target=str(target))
+
+    async def transfer_reason(
+        self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, text: str
+    ) -> None:
+        parts = turn.state.data.get("to")
+        if not isinstance(parts, list) or not 1 <= len(parts) <= 3:
+            turn.state.leave()
+            raise StaleButton("to")
+        target = Area(*[str(p) for p in parts])
+        out = await svc.transfer(actor, case_id, target, text)
+        if out.reason == "invalid" and out.case is not None:
+            retry = "long" if len(text.strip()) > MAX_TEXT_CHARS else "blank"
+            await self.prompt_text(turn, svc, out.case, REASON, retry=retry, target=str(target))
+            return
+        turn.state.leave()
+        await self.finish(turn, svc, actor, out, "transfer", area=str(target))
 
     # -- actions that need a text --------------------------------------------------------
 
@@ -218,7 +305,13 @@ class StaffFlow(Flow):
         await self.prompt_text(turn, svc, out.case, action)
 
     async def prompt_text(
-        self, turn: Turn, svc: StaffService, case: Case, action: str, retry: str = ""
+        self,
+        turn: Turn,
+        svc: StaffService,
+        case: Case,
+        action: str,
+        retry: str = "",
+        target: str = "",
     ) -> None:
         rows: list[list[Button]] = []
         if action == "exp":
@@ -236,7 +329,8 @@ class StaffFlow(Flow):
             kind=action,
             c=svc.summary(case),
             retry=retry,
-            limit=MAX_TEXT_CHARS,
+            limit=MAX_COMMENT_CHARS if action in (REASON, "ret") else MAX_TEXT_CHARS,
+            target=target,
         )
         private(turn, Reply(text, rows))
 
@@ -250,6 +344,9 @@ class StaffFlow(Flow):
         svc = service_of(turn)
         actor = await svc.actor(turn.user_id)
         case_id, step = waiting.case_id, waiting.action
+        if step == REASON:
+            await self.transfer_reason(turn, svc, actor, case_id, text)
+            return
         if step in TO_RESIDENT:
             # Typed again while the preview waits: the new text replaces the draft.
             await self.preview(turn, svc, actor, case_id, step, text)
@@ -367,3 +464,8 @@ class StaffFlow(Flow):
             area=ctx.get("area", ""),
         )
         private(turn, Reply(text, rows))
+
+
+def _key(name: str) -> str:
+    """A short, stable key for a 乡镇/街道 in a button (its name may be too long)."""
+    return hashlib.blake2b(name.encode("utf-8"), digest_size=4).hexdigest()
