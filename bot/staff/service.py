@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 from bot.calendar import local_date
 from bot.dialog.events import Button, Reply
 from bot.domain.cases import UNCLAIMED, WORKING, Case
+from bot.domain.regions import Area, AreaParse, parse_area
+from bot.outbox import EDIT_KIND
 from bot.staff.permissions import Actor
 from bot.staff.settings import StaffSettings
 from bot.staff.transitions import Transitions
-from bot.outbox import EDIT_KIND
 from bot.store.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, Outgoing
-from bot.domain.regions import Area, AreaParse, parse_area
 from bot.store.staff import Invite, StaffMember
 
 if TYPE_CHECKING:
