@@ -96,7 +96,8 @@ class StaffService(Transitions):
             return
         holder = await self.holder_label(case) if case.status in WORKING else None
         text = self.r.render("staff/claimed_post", c=self.summary(case), holder=holder or "")
-        stamp = int(case.updated_at * 1000)
+        # One edit per change of the case (its history rows), whatever the clock says.
+        stamp = f"{len(await self.store.cases.history(case.id))}:{case.status}:{case.assignee_id}"
         items = [
             Outgoing(
                 Reply(text, [[self._view_button(case)]]),

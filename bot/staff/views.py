@@ -82,7 +82,7 @@ class Views(Permissions):
             expected=fmt_cn_date(case.expected_date) if case.expected_date else "",
             **ctx,
         )
-        return Reply(text, buttons, chat_id=case.chat_id)
+        return Reply(text, buttons, chat_id=case.chat_id, case_id=case.id)
 
     def post_buttons(self, case: Case) -> list[list[Button]]:
         if case.status == "transferred" and case.transferred_from is not None:
