@@ -33,7 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from bot.dialog.events import Button, Reply
+from bot.dialog.events import Reply
 from bot.sending import (  # noqa: F401 - part of this module's interface
     MAX_PER_SECOND,
     Counts,
@@ -44,6 +44,7 @@ from bot.sending import (  # noqa: F401 - part of this module's interface
     classify,
 )
 from bot.store.outbox import PRIORITY_BULK, PRIORITY_NORMAL, Message, Outgoing
+from bot.undelivered import resident_missed
 
 if TYPE_CHECKING:
     from bot.render import Renderer
@@ -60,8 +61,6 @@ PROGRESS_EVERY = 200
 STOP_GRACE = 10.0
 REPORTED_KINDS = ("failure", "report", "card_edit")  # failures of these are only logged
 EDIT_KIND = "card_edit"  # an edit of a message sent earlier (``Outgoing.edit_of``)
-# Failures the resident's case history records ("interrupted" is only uncertain).
-UNDELIVERED = ("blocked", "chat_not_found", "rejected", "gave_up")
 
 
 class Sender:
@@ -322,7 +321,7 @@ class Sender:
         if case is not None:
             ref = case.ref
         if case is not None and msg.recipient in (case.chat_id, case.user_id):
-            await self._resident_missed(msg, case, reason)
+            await resident_missed(self, msg, case, reason)
             return
         if reply.group_chat is not None and reply.group_chat != msg.recipient:
             # A private reply to a button pressed in a group: say so in the group,
@@ -357,38 +356,6 @@ class Sender:
             log.warning("outbox: nobody to tell of an undelivered message")
             return
         await self.enqueue(items)
-
-    async def _resident_missed(self, msg: Message, case: Any, reason: str) -> None:
-        """A message to a case's resident did not arrive: noted in the case's history,
-        and the worker who sent it (else the assignee, else the admins) is told in
-        plain words to phone the resident."""
-        if reason in UNDELIVERED:
-            note = self.renderer.label(f"outbox.missed.{reason}")
-            await self.store.workflow.log_event(case.id, note, now=self.clock())
-        if msg.cause is not None:
-            targets = [msg.cause]
-        elif case.assignee_id is not None:
-            targets = [case.assignee_id]
-        else:
-            targets = await self._admin_ids()
-        text = self.renderer.render("outbox/resident_missed", reason=reason, ref=case.ref)
-        view = [[Button(self.renderer.label("staff.btn.view"), f"st:view:{case.id}")]]
-        items = [
-            Outgoing(
-                Reply(text, view, case_id=case.id),
-                "failure",
-                recipient=target,
-                channel=msg.channel,
-                dedup=f"fail:{msg.id}:{target}",
-                case_id=case.id,
-            )
-            for target in targets
-            if target != msg.recipient
-        ]
-        if items:
-            await self.enqueue(items)
-        else:
-            log.warning("outbox: nobody to tell of an undelivered message")
 
     async def broadcast_progress(self, broadcast_id: int) -> None:
         """Progress to the admin every ``progress_every`` recipients; the final counts

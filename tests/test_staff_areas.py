@@ -19,7 +19,7 @@ from bot.staff.coverage import run_uncovered
 from bot.telegram.adapter import build_application
 from bot.telegram.delivery import telegram_deliver
 from bot.telegram.guards import FloodGuard
-from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
+from bot.telegram.offline import ApiError, BotAPIStub, OfflineRequest, Updates
 from tests.staff_support import (
     ADMIN,
     CHAT_CHENGDU,
@@ -41,6 +41,21 @@ BAZHONG = 701  # a worker of the whole 巴中市
 YULIN = 801  # a street worker: 成都市/武侯区/玉林街道
 RESIDENT_B = 1002
 CITY_BAZHONG, CITY_CHENGDU, DISTRICT_WUHOU = 16, 0, 3  # indexes in regions.yml
+
+
+class BlockingStub(BotAPIStub):
+    """The offline Bot API, where some chats blocked the bot or never opened it: every
+    message to them is refused with 403, as Telegram does."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.blocked: set[int] = set()
+
+    def call(self, method, params):
+        chat = params.get("chat_id")
+        if method.startswith(("send", "edit")) and chat is not None and int(chat) in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        return super().call(method, params)
 
 
 class Bot:
@@ -139,7 +154,7 @@ async def tg(tmp_path):
     app, _clock = await open_staff_app(tmp_path, staff=staff)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     await add_worker(app, WUHOU_B, "成都市/武侯区", "李四")
-    stub = BotAPIStub()
+    stub = BlockingStub()
     request = OfflineRequest(stub)
     application = build_application(
         app,

@@ -46,7 +46,7 @@ MAX_PART_CHARS = 30
 @dataclass(frozen=True)
 class Area:
     """市州 / 区县 / 乡镇街道. A missing part means "all of it": Area() is everywhere,
-    Area("巴中市") the whole 市州, Area("成都市", "武侯区") the whole 区县.
+    Area(city) the whole 市州, Area(city, district) the whole 区县.
 
     The area responsible for a case is exactly such an area (the cases' ``area_*``
     columns; ``CaseQuery.covered_by`` is the same rule in SQL)."""
@@ -107,7 +107,7 @@ def township_ok(name: str) -> bool:
 
 
 def match_name(typed: str, names: list[str]) -> str | None:
-    """成都 for 成都市, 武侯 for 武侯区, 凉山 for 凉山彝族自治州; an exact name wins."""
+    """成都 for 成都市, 武侯 for 武侯区 (a unique start); an exact name wins."""
     if typed in names:
         return typed
     found = [n for n in names if len(typed) >= 2 and n.startswith(typed)]

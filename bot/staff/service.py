@@ -22,7 +22,7 @@ from bot.domain.regions import Area, AreaParse, parse_area
 from bot.outbox import EDIT_KIND
 from bot.staff.permissions import Actor
 from bot.staff.settings import StaffSettings
-from bot.staff.transitions import Transitions
+from bot.staff.transfers import Transfers
 from bot.store.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, Outgoing
 from bot.store.staff import Invite, StaffMember
 
@@ -43,7 +43,7 @@ class Revoked:
     notices: list[Reply] = field(default_factory=list)
 
 
-class StaffService(Transitions):
+class StaffService(Transfers):
     """The staff workflow: permissions (bot.staff.permissions), views
     (bot.staff.views) and transitions (bot.staff.transitions), plus new requests,
     invites and what residents do elsewhere."""

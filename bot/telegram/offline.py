@@ -114,9 +114,6 @@ class BotAPIStub:
     record: bool = True
     # method -> list of (code, description) errors to return on its next calls
     fail_next: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
-    # Chats that blocked the bot or never opened it: every send to them is refused
-    # with 403, as Telegram does.
-    blocked: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -166,10 +163,6 @@ class BotAPIStub:
             if pending:
                 code, description = pending.pop(0)
                 raise ApiError(code, description)
-            chat = params.get("chat_id")
-            if method.startswith(("send", "edit")) and chat is not None:
-                if int(chat) in self.blocked:
-                    raise ApiError(403, "Forbidden: bot was blocked by the user")
         if not self.token_ok:
             raise ApiError(401, "Unauthorized")
         handler = getattr(self, f"_m_{method}", None)
