@@ -342,6 +342,7 @@ class StaffService(Transfers):
             return []
         if not await self.store.workflow.mark_notice(case.id, "withdrawn", now=self.now()):
             return []  # told already
+        await self.refresh_cards(case)  # the cards say it was withdrawn
         text = self.r.render("staff/resident_event", c=self.summary(case), kind="withdrawn")
         area = case.responsible
         target = case.assignee_id or self.settings.chat_for(area.city, area.district, area.township)
