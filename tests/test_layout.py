@@ -159,4 +159,7 @@ def test_every_feature_is_in_the_list_and_installed(app):
         "staff-digest",
         "staff-maintenance",
         "staff-uncovered",
+        "visits-reminders",
+        "visits-digest",
+        "visits-maintenance",
     ]

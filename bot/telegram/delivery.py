@@ -26,6 +26,15 @@ def telegram_deliver(application: Application):
         channel = channel_of(application)
         bot: Any = application.bot
         markup = channel._inline(reply.buttons)  # noqa: SLF001 - the adapter's keyboards
+        if reply.document is not None:
+            from telegram.error import Forbidden
+
+            from bot.telegram.outgoing import send_file
+
+            sent = await send_file(bot, chat_id, reply, markup)
+            if sent is None:
+                raise Forbidden("chat unreachable")
+            return int(sent.message_id)
         if reply.edit_message_id is not None:
             return await edit(bot, chat_id, reply.edit_message_id, reply.text, markup)
         try:
