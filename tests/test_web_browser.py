@@ -22,7 +22,8 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.telegram.offline import Updates
-from tests.test_telegram_e2e import TOKEN, StandIn
+from bot.telegram.standin import StandIn
+from tests.test_telegram_e2e import TOKEN
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -48,9 +49,11 @@ ADMIN = 900
 SHOTS = Path(os.environ.get("SANLIANG_SCREENSHOTS", PROJECT_ROOT / "web-screenshots"))
 WAIT_MS = 30_000  # generous: the machine may be busy
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="no chromium (make test installs it)"
-)
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium (make test installs it)"),
+    # One browser and one site for the module: all its tests on the same xdist worker.
+    pytest.mark.xdist_group("browser"),
+]
 
 
 def free_port() -> int:
@@ -106,7 +109,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("web")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with StandIn() as standin:
+    with StandIn(TOKEN) as standin:
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
         env.pop("SANLIANG_CONFIG", None)
         env.update(
