@@ -10,7 +10,7 @@ import json
 import pytest
 from telegram import Update
 
-from bot.telegram.offline import Updates, offline_application
+from bot.telegram.offline import Updates
 from tests.staff_support import (
     ADMIN,
     CHAT_WUHOU,
@@ -22,6 +22,7 @@ from tests.staff_support import (
     open_staff_app,
     send_outbox,
 )
+from tests.telegram_support import offline_application
 
 RESIDENT_B = 1002
 SECRET = "低保标准是多少"  # the worker's own question, never for a resident

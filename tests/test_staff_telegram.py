@@ -11,7 +11,7 @@ from telegram import Update
 
 from bot.staff.jobs import run_reminders
 from bot.telegram.jobs import ApplicationNotifier
-from bot.telegram.offline import BotAPIStub, Updates, offline_application
+from bot.telegram.offline import BotAPIStub, Updates
 from tests.staff_support import (
     CHAT_WUHOU,
     MASKED,
@@ -25,6 +25,7 @@ from tests.staff_support import (
     service,
     ts,
 )
+from tests.telegram_support import offline_application
 
 
 @pytest.fixture

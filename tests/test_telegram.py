@@ -26,8 +26,8 @@ from bot.telegram.offline import (
     Call,
     OfflineRequest,
     Updates,
-    offline_application,
 )
+from tests.telegram_support import offline_application
 
 GROUP = -100_555
 

@@ -14,7 +14,8 @@ from bot.telegram.adapter import (
     MAX_SHORT_DESCRIPTION,
     channel_of,
 )
-from bot.telegram.offline import Updates, offline_application
+from bot.telegram.offline import Updates
+from tests.telegram_support import offline_application
 
 CJK = range(0x4E00, 0xA000)
 

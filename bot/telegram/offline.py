@@ -18,18 +18,10 @@ import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram.request import BaseRequest, RequestData
-
-if TYPE_CHECKING:
-    from telegram.ext import Application
-
-    from bot.app import App
-    from bot.telegram.guards import FloodGuard
 
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "sanliang_test_bot"
@@ -455,31 +447,3 @@ class Updates:
                 "data": data,
             },
         }
-
-
-@asynccontextmanager
-async def offline_application(
-    app: App, flood: FloodGuard | None = None
-) -> AsyncIterator[tuple[Application, BotAPIStub]]:
-    """The real Telegram adapter for ``app`` on a fresh offline Bot API (no HTTP, no rate
-    limiter), initialised; yields ``(application, stub)`` with the start-up calls
-    cleared, and shuts the application down after."""
-    from bot.telegram.adapter import build_application
-    from bot.telegram.guards import FloodGuard
-
-    stub = BotAPIStub()
-    request = OfflineRequest(stub)
-    application = build_application(
-        app,
-        "123456:TEST-TOKEN",
-        request=request,
-        get_updates_request=request,
-        rate_limiter=None,
-        flood=flood if flood is not None else FloodGuard(),
-    )
-    await application.initialize()
-    stub.clear()
-    try:
-        yield application, stub
-    finally:
-        await application.shutdown()
