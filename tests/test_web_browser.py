@@ -49,11 +49,9 @@ ADMIN = 900
 SHOTS = Path(os.environ.get("SANLIANG_SCREENSHOTS", PROJECT_ROOT / "web-screenshots"))
 WAIT_MS = 30_000  # generous: the machine may be busy
 
-pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium (make test installs it)"),
-    # One browser and one site for the module: all its tests on the same xdist worker.
-    pytest.mark.xdist_group("browser"),
-]
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="no chromium (make test installs it)"
+)
 
 
 def free_port() -> int:
