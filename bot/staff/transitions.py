@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,8 @@ from bot.dialog.events import Reply
 from bot.domain.cases import OPEN_STATUSES, WORKING, Case
 from bot.staff.permissions import Actor, Outcome
 from bot.staff.views import Views
+from bot.store.outbox import Outgoing
+from bot.store.workflow import Notices
 
 MAX_TEXT_CHARS = 1000
 MAX_COMMENT_CHARS = 500
@@ -63,12 +66,33 @@ TEXT_TRANSITIONS: dict[str, TextTransition] = {
 
 
 class Transitions(Views):
+    wake: Callable[[], None]  # the outbox sender (StaffService)
+
     def allowed(self, rule: str):
         return {"covers": self.covers, "may_work": self.may_work, "may_route": self.may_route}[rule]
 
     async def post_case(self, case: Case, kind: str = "new") -> list[Reply]:
         """The case's card in its area group (StaffService)."""
         raise NotImplementedError
+
+    def tell_resident(self, actor_id: int | None, kind: str, **ctx: Any) -> Notices:
+        """The resident's notice about a change, built from the changed case and queued
+        in the outbox in the change's own transaction (never the change without it)."""
+
+        def build(case: Case) -> list[Outgoing]:
+            notice = self.resident_notice(case, kind, **ctx)
+            if notice is None:
+                return []
+            return [Outgoing(notice, "notice", case_id=case.id, cause=actor_id)]
+
+        return build
+
+    def told(self, out: Outcome) -> Outcome:
+        """After a change that queued the resident's notice: wake the sender."""
+        out.told = out.case is not None and out.case.chat_id is not None
+        if out.told:
+            self.wake()
+        return out
 
     # -- transitions --------------------------------------------------------------
 
@@ -96,18 +120,19 @@ class Transitions(Views):
         got = await self._load(actor, case_id, "claim", self.covers)
         if not got.ok:
             return got
-        won, current = await self.store.workflow.claim(case_id, actor.user_id, now=self.now())
+        won, current = await self.store.workflow.claim(
+            case_id,
+            actor.user_id,
+            now=self.now(),
+            notices=self.tell_resident(actor.user_id, "claimed"),
+        )
         if won is None:
             await self.audit(actor, "claim", case_id, detail="lost")
             working = current is not None and current.status in WORKING
             holder = await self.holder_label(current) if current and working else None
             return Outcome(False, current, reason="taken" if holder else "state", holder=holder)
         await self.audit(actor, "claim", case_id)
-        out = Outcome(True, won, holder=actor.label)
-        notice = self.resident_notice(won, "claimed")
-        if notice:
-            out.notices.append(notice)
-        return out
+        return self.told(Outcome(True, won, holder=actor.label))
 
     def text_ok(self, text: str, limit: int = MAX_TEXT_CHARS) -> str | None:
         """The text stripped, or None when blank, too long or only punctuation."""
@@ -157,15 +182,12 @@ class Transitions(Views):
             history=step.note,
             set_fields=set_fields,
             now=self.now(),
+            notices=self.tell_resident(actor.user_id, step.notice, body=body),
         )
         if case is None:
             return Outcome(False, got.case, reason="state")
         await self.audit(actor, action, case_id)
-        out = Outcome(True, case)
-        resident = self.resident_notice(case, step.notice, body=body)
-        if resident:
-            out.notices.append(resident)
-        return out
+        return self.told(Outcome(True, case))
 
     async def reply(self, actor: Actor, case_id: int, text: str) -> Outcome:
         return await self._text_transition(actor, case_id, text, "reply")
@@ -204,15 +226,12 @@ class Transitions(Views):
             note=self.r.label("staff.note.expected", day=day.isoformat()),
             set_fields={"expected_date": day.isoformat()},
             now=self.now(),
+            notices=self.tell_resident(actor.user_id, "expected"),
         )
         if case is None:
             return Outcome(False, got.case, reason="state")
         await self.audit(actor, "expected", case_id)
-        out = Outcome(True, case)
-        notice = self.resident_notice(case, "expected")
-        if notice:
-            out.notices.append(notice)
-        return out
+        return self.told(Outcome(True, case))
 
     async def transfer(
         self, actor: Actor, case_id: int, city: str, district: str | None
@@ -241,14 +260,14 @@ class Transitions(Views):
                 "claimed_at": None,
             },
             now=self.now(),
+            notices=self.tell_resident(
+                actor.user_id, "transferred", area=f"{city}{district or ''}"
+            ),
         )
         if case is None:
             return Outcome(False, old, reason="state")
         await self.audit(actor, "transfer", case_id, detail=f"to={city}/{district or '*'}")
-        out = Outcome(True, case)
-        notice = self.resident_notice(case, "transferred", area=f"{city}{district or ''}")
-        if notice:
-            out.notices.append(notice)
+        out = self.told(Outcome(True, case))
         out.notices.extend(await self.post_case(case, kind=f"transfer-{now_key(self.now())}"))
         return out
 
@@ -288,14 +307,12 @@ class Transitions(Views):
             set_fields=fields,
             reopen=True,
             now=now,
+            notices=self.tell_resident(actor.user_id, "reopened"),
         )
         if done is None:
             return Outcome(False, case, reason="state")
         await self.audit(actor, "reopen", case_id)
-        out = Outcome(True, done)
-        notice = self.resident_notice(done, "reopened")
-        if notice:
-            out.notices.append(notice)
+        out = self.told(Outcome(True, done))
         if to == "new":
             out.notices.extend(await self.post_case(done, kind=f"reopen-{done.reopen_count}"))
         return out
