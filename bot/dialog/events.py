@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 MAX_PAYLOAD_BYTES = 64  # Telegram's callback_data limit
 MAX_REPLY_CHARS = 4096  # Telegram's message length limit
+MAX_CAPTION_CHARS = 1024  # Telegram's limit for a file's caption
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,15 @@ class Document:
     data: bytes
     # The size the channel announced; set without ``data`` when the file was too big to fetch.
     size: int | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the assistant sends (a report); the reply's text is its caption."""
+
+    file_name: str
+    data: bytes = field(repr=False)
+    mime: str = "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,8 @@ class Reply:
     # The template the text was rendered from ("area/name"); taken from the text when it
     # is a bot.render.Rendered. Tests assert a reply by it rather than by its wording.
     template: str | None = None
+    # A file sent with the text as its caption (channels without files show the text).
+    document: Attachment | None = None
 
     def __post_init__(self) -> None:
         if self.template is None:
