@@ -41,6 +41,7 @@ def die_before_the_turn_is_saved(app, monkeypatch) -> None:
 @pytest.fixture
 async def sapp(tmp_path):
     app, _clock = await open_staff_app(tmp_path)
+    app.engine.services.staff.queue_notices = True  # as sanliang run sets it
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     try:
         yield app

@@ -67,6 +67,7 @@ TEXT_TRANSITIONS: dict[str, TextTransition] = {
 
 class Transitions(Views):
     wake: Callable[[], None]  # the outbox sender (StaffService)
+    queue_notices = False  # set where the outbox sender runs (bot/telegram/cli.py)
 
     def allowed(self, rule: str):
         return {"covers": self.covers, "may_work": self.may_work, "may_route": self.may_route}[rule]
@@ -75,9 +76,13 @@ class Transitions(Views):
         """The case's card in its area group (StaffService)."""
         raise NotImplementedError
 
-    def tell_resident(self, actor_id: int | None, kind: str, **ctx: Any) -> Notices:
-        """The resident's notice about a change, built from the changed case and queued
-        in the outbox in the change's own transaction (never the change without it)."""
+    def tell_resident(self, actor_id: int | None, kind: str, **ctx: Any) -> Notices | None:
+        """With an outbox sender running: the resident's notice about a change, built
+        from the changed case and queued in the change's own transaction (never the
+        change without it). Without one (``sanliang web``, the terminal): None, and
+        ``told`` returns the notice with the outcome for the channel to deliver."""
+        if not self.queue_notices:
+            return None
 
         def build(case: Case) -> list[Outgoing]:
             notice = self.resident_notice(case, kind, **ctx)
@@ -87,11 +92,17 @@ class Transitions(Views):
 
         return build
 
-    def told(self, out: Outcome) -> Outcome:
-        """After a change that queued the resident's notice: wake the sender."""
-        out.told = out.case is not None and out.case.chat_id is not None
-        if out.told:
-            self.wake()
+    def told(self, out: Outcome, kind: str, **ctx: Any) -> Outcome:
+        """After a change: wake the sender for the queued notice, or attach it."""
+        case = out.case
+        if self.queue_notices:
+            out.told = case is not None and case.chat_id is not None
+            if out.told:
+                self.wake()
+        elif case is not None:
+            notice = self.resident_notice(case, kind, **ctx)
+            if notice:
+                out.notices.append(notice)
         return out
 
     # -- transitions --------------------------------------------------------------
@@ -132,7 +143,7 @@ class Transitions(Views):
             holder = await self.holder_label(current) if current and working else None
             return Outcome(False, current, reason="taken" if holder else "state", holder=holder)
         await self.audit(actor, "claim", case_id)
-        return self.told(Outcome(True, won, holder=actor.label))
+        return self.told(Outcome(True, won, holder=actor.label), "claimed")
 
     def text_ok(self, text: str, limit: int = MAX_TEXT_CHARS) -> str | None:
         """The text stripped, or None when blank, too long or only punctuation."""
@@ -187,7 +198,7 @@ class Transitions(Views):
         if case is None:
             return Outcome(False, got.case, reason="state")
         await self.audit(actor, action, case_id)
-        return self.told(Outcome(True, case))
+        return self.told(Outcome(True, case), step.notice, body=body)
 
     async def reply(self, actor: Actor, case_id: int, text: str) -> Outcome:
         return await self._text_transition(actor, case_id, text, "reply")
@@ -231,7 +242,7 @@ class Transitions(Views):
         if case is None:
             return Outcome(False, got.case, reason="state")
         await self.audit(actor, "expected", case_id)
-        return self.told(Outcome(True, case))
+        return self.told(Outcome(True, case), "expected")
 
     async def transfer(
         self, actor: Actor, case_id: int, city: str, district: str | None
@@ -267,7 +278,7 @@ class Transitions(Views):
         if case is None:
             return Outcome(False, old, reason="state")
         await self.audit(actor, "transfer", case_id, detail=f"to={city}/{district or '*'}")
-        out = self.told(Outcome(True, case))
+        out = self.told(Outcome(True, case), "transferred", area=f"{city}{district or ''}")
         out.notices.extend(await self.post_case(case, kind=f"transfer-{now_key(self.now())}"))
         return out
 
@@ -312,7 +323,7 @@ class Transitions(Views):
         if done is None:
             return Outcome(False, case, reason="state")
         await self.audit(actor, "reopen", case_id)
-        out = self.told(Outcome(True, done))
+        out = self.told(Outcome(True, done), "reopened")
         if to == "new":
             out.notices.extend(await self.post_case(done, kind=f"reopen-{done.reopen_count}"))
         return out

@@ -247,6 +247,7 @@ def start_outbox(app, application):
     app.engine.services.outbox = sender
     if svc is not None:
         svc.wake = sender.wake
+        svc.queue_notices = True  # residents' notices go out with the change (#12)
     return sender
 
 
