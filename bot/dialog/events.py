@@ -35,6 +35,15 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Photo:
+    """A photo the user sent: the channel's reference to it (the file stays with the
+    channel) and its size in bytes, when the channel says."""
+
+    file_id: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
 class Attachment:
     """A file the assistant sends (a report); the reply's text is its caption."""
 
@@ -58,6 +67,8 @@ class Event:
     # What came instead of text: "voice", "audio", "sticker", "photo", "video", "other"
     # (the engine says kindly what it can read); None for text and the kinds above.
     media: str | None = None
+    # A photo (its largest size); flows that take photos read it (Flow.on_photo).
+    photo: Photo | None = None
 
 
 @dataclass(frozen=True)
