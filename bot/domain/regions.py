@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import yaml
 
 from bot.config import bundled_content
+from bot.content import read_yaml
 from bot.manifest import content_path
 
 # The installed package's copy, or the checkout's (not SANLIANG_CONTENT_DIR's).
@@ -23,8 +24,7 @@ def _shipped_cities() -> tuple[str, ...]:
     """The keys of the shipped regions.yml; empty when it cannot be read (then every
     市州 is reported unknown by ``sanliang check``, and the assistant does not start)."""
     try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        data = yaml.load(REGIONS_FILE.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+        data = read_yaml(REGIONS_FILE.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return ()
     if not isinstance(data, dict):

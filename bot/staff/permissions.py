@@ -46,6 +46,7 @@ class Outcome:
     reason: str = ""  # forbidden | missing | state | taken | invalid
     notices: list[Reply] = field(default_factory=list)
     holder: str | None = None  # who has the case, when a claim lost
+    told: bool = False  # the resident's notice was queued with the change itself
 
 
 class ServiceBase:

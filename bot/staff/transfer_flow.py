@@ -209,7 +209,8 @@ class CaseSteps(Flow):
             "staff/done",
             kind=action,
             c=svc.summary(case),
-            told=any(n.chat_id == case.chat_id for n in out.notices) and case.chat_id is not None,
+            told=out.told
+            or (any(n.chat_id == case.chat_id for n in out.notices) and case.chat_id is not None),
             area=ctx.get("area", ""),
         )
         private(turn, Reply(text, rows))

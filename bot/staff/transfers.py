@@ -47,14 +47,12 @@ class Transfers(Transitions):
                 "claimed_at": None,
             },
             now=self.now(),
+            notices=self.tell_resident(actor.user_id, "transferred", area=self.area_words(target)),
         )
         if case is None:
             return Outcome(False, old, reason="state")
         await self.audit(actor, "transfer", case_id, detail=f"level={target.level}")
-        out = Outcome(True, case)
-        notice = self.resident_notice(case, "transferred", area=self.area_words(target))
-        if notice:
-            out.notices.append(notice)
+        out = self.told(Outcome(True, case), "transferred", area=self.area_words(target))
         await self.refresh_cards(case)  # before the new card: that one is not edited
         out.notices.extend(await self.post_case(case, kind=f"transfer-{now_key(self.now())}"))
         return out
@@ -101,14 +99,12 @@ class Transfers(Transitions):
                 "claimed_at": now if back_to is not None else None,
             },
             now=now,
+            notices=self.tell_resident(actor.user_id, "returned", area=self.area_words(source)),
         )
         if done is None:
             return Outcome(False, case, reason="state")
         await self.audit(actor, "return", case_id)
-        out = Outcome(True, done)
-        notice = self.resident_notice(done, "returned", area=self.area_words(source))
-        if notice:
-            out.notices.append(notice)
+        out = self.told(Outcome(True, done), "returned", area=self.area_words(source))
         if case.transferred_by is not None and case.transferred_by != actor.user_id:
             text = self.r.render(
                 "staff/returned", c=self.summary(done), reason=body, yours=back_to is not None

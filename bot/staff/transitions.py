@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from bot.domain.cases import OPEN_STATUSES, WORKING, Case
 from bot.domain.regions import Area
 from bot.staff.permissions import Actor, Outcome
 from bot.staff.views import Views
+from bot.store.outbox import Outgoing
+from bot.store.workflow import Notices
 
 MAX_TEXT_CHARS = 1000
 MAX_COMMENT_CHARS = 500
@@ -66,6 +69,9 @@ TEXT_TRANSITIONS: dict[str, TextTransition] = {
 
 
 class Transitions(Views):
+    wake: Callable[[], None]  # the outbox sender (StaffService)
+    queue_notices = False  # set where the outbox sender runs (bot/telegram/cli.py)
+
     def allowed(self, rule: str):
         return {"covers": self.covers, "may_work": self.may_work, "may_route": self.may_route}[rule]
 
@@ -80,6 +86,35 @@ class Transitions(Views):
     def area_words(self, area: Area) -> str:
         """An area as the resident reads it: 巴中市, 成都市武侯区."""
         return "".join(area.parts())
+
+    def tell_resident(self, actor_id: int | None, kind: str, **ctx: Any) -> Notices | None:
+        """With an outbox sender running: the resident's notice about a change, built
+        from the changed case and queued in the change's own transaction (never the
+        change without it). Without one (``sanliang web``, the terminal): None, and
+        ``told`` returns the notice with the outcome for the channel to deliver."""
+        if not self.queue_notices:
+            return None
+
+        def build(case: Case) -> list[Outgoing]:
+            notice = self.resident_notice(case, kind, **ctx)
+            if notice is None:
+                return []
+            return [Outgoing(notice, "notice", case_id=case.id, cause=actor_id)]
+
+        return build
+
+    def told(self, out: Outcome, kind: str, **ctx: Any) -> Outcome:
+        """After a change: wake the sender for the queued notice, or attach it."""
+        case = out.case
+        if self.queue_notices:
+            out.told = case is not None and case.chat_id is not None
+            if out.told:
+                self.wake()
+        elif case is not None:
+            notice = self.resident_notice(case, kind, **ctx)
+            if notice:
+                out.notices.append(notice)
+        return out
 
     # -- transitions --------------------------------------------------------------
 
@@ -107,7 +142,12 @@ class Transitions(Views):
         got = await self._load(actor, case_id, "claim", self.covers)
         if not got.ok:
             return got
-        won, current = await self.store.workflow.claim(case_id, actor.user_id, now=self.now())
+        won, current = await self.store.workflow.claim(
+            case_id,
+            actor.user_id,
+            now=self.now(),
+            notices=self.tell_resident(actor.user_id, "claimed"),
+        )
         if won is None:
             await self.audit(actor, "claim", case_id, detail="lost")
             working = current is not None and current.status in WORKING
@@ -115,10 +155,7 @@ class Transitions(Views):
             return Outcome(False, current, reason="taken" if holder else "state", holder=holder)
         signed = got.case is not None and got.case.status == "transferred"
         await self.audit(actor, "sign" if signed else "claim", case_id)
-        out = Outcome(True, won, holder=actor.label)
-        notice = self.resident_notice(won, "claimed")
-        if notice:
-            out.notices.append(notice)
+        out = self.told(Outcome(True, won, holder=actor.label), "claimed")
         sender = won.transferred_by
         if signed and sender is not None and sender != actor.user_id:
             text = self.r.render("staff/signed", c=self.summary(won), holder=actor.label)
@@ -174,14 +211,12 @@ class Transitions(Views):
             history=step.note,
             set_fields=set_fields,
             now=self.now(),
+            notices=self.tell_resident(actor.user_id, step.notice, body=body),
         )
         if case is None:
             return Outcome(False, got.case, reason="state")
         await self.audit(actor, action, case_id)
-        out = Outcome(True, case)
-        resident = self.resident_notice(case, step.notice, body=body)
-        if resident:
-            out.notices.append(resident)
+        out = self.told(Outcome(True, case), step.notice, body=body)
         if got.case is not None and got.case.status != case.status:
             await self.refresh_cards(case)
         return out
@@ -223,15 +258,12 @@ class Transitions(Views):
             note=self.r.label("staff.note.expected", day=day.isoformat()),
             set_fields={"expected_date": day.isoformat()},
             now=self.now(),
+            notices=self.tell_resident(actor.user_id, "expected"),
         )
         if case is None:
             return Outcome(False, got.case, reason="state")
         await self.audit(actor, "expected", case_id)
-        out = Outcome(True, case)
-        notice = self.resident_notice(case, "expected")
-        if notice:
-            out.notices.append(notice)
-        return out
+        return self.told(Outcome(True, case), "expected")
 
     async def resolve(self, actor: Actor, case_id: int, text: str) -> Outcome:
         fields = {"resolved_at": self.now(), "rating": None, "rated_at": None}
@@ -269,15 +301,13 @@ class Transitions(Views):
             set_fields=fields,
             reopen=True,
             now=now,
+            notices=self.tell_resident(actor.user_id, "reopened"),
         )
         if done is None:
             return Outcome(False, case, reason="state")
         await self.audit(actor, "reopen", case_id)
         await self.refresh_cards(done)
-        out = Outcome(True, done)
-        notice = self.resident_notice(done, "reopened")
-        if notice:
-            out.notices.append(notice)
+        out = self.told(Outcome(True, done), "reopened")
         if to == "new":
             out.notices.extend(await self.post_case(done, kind=f"reopen-{done.reopen_count}"))
         return out

@@ -9,7 +9,7 @@ assignee and a complete history.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.domain.cases import ACTOR_KINDS, FINAL_STATUSES, STATUSES, UNCLAIMED, Case
@@ -18,6 +18,10 @@ from bot.store import Repo, StoreError
 from bot.store.cases import CASE_COLUMNS, CaseQuery
 from bot.store.outbox import Outgoing
 from bot.store.outbox import insert as outbox_insert
+
+# The messages a change causes, built from the case as it is after the change and
+# queued in the outbox in the change's own transaction (both happen, or neither).
+Notices = Callable[[Case], list[Outgoing]]
 
 MAX_SEARCH_CHARS = 50
 
@@ -145,7 +149,7 @@ class WorkflowRepo(Repo):
     # -- change ---------------------------------------------------------------
 
     async def claim(
-        self, case_id: int, worker_id: int, now: float | None = None
+        self, case_id: int, worker_id: int, now: float | None = None, notices: Notices | None = None
     ) -> tuple[Case | None, Case | None]:
         """Take an unclaimed case. Returns (the case, None) for the winner, and
         (None, the case as it is now) when someone else was first or it is no longer
@@ -173,7 +177,9 @@ class WorkflowRepo(Repo):
                 )
             cur = await db.execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
             row = await cur.fetchone()
-        case = Case.from_row(row) if row else None
+            case = Case.from_row(row) if row else None
+            if won and case is not None and notices is not None:
+                await outbox_insert(db, notices(case), now)
         return (case, None) if won else (None, case)
 
     async def transition(
@@ -192,12 +198,15 @@ class WorkflowRepo(Repo):
         reopen: bool = False,
         history: bool = True,
         now: float | None = None,
+        notices: Notices | None = None,
     ) -> Case | None:
         """Move a case to ``to_status`` when its status is in ``expect_from`` (and,
         with ``expect_assignee``, it is still that worker's), writing the history row
         (who, when, from, to, note) and optionally a message, all in one transaction.
         With ``history`` False a change that keeps the status writes no history row
-        (a reply: the message itself is the record). None when nothing matched."""
+        (a reply: the message itself is the record). ``notices`` (built from the
+        changed case) are queued in the outbox in the same transaction. None when
+        nothing matched."""
         if to_status not in STATUSES:
             raise StoreError(f"unknown status {to_status!r}")
         if actor_kind not in ACTOR_KINDS:
@@ -246,7 +255,10 @@ class WorkflowRepo(Repo):
                     (case_id, now, actor_kind, actor_id, message, int(private)),
                 )
             cur = await db.execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
-            return Case.from_row(await cur.fetchone())
+            case = Case.from_row(await cur.fetchone())
+            if notices is not None:
+                await outbox_insert(db, notices(case), now)
+            return case
 
     async def add_note(
         self, case_id: int, author_id: int, body: str, now: float | None = None
