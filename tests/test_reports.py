@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 
 from bot.cli import main
+from bot.domain.regions import Area
 from bot.render import Renderer
 from bot.reports.cli import run_report
 from bot.reports.output import XLSX_COLUMNS, Meta, render_xlsx
@@ -136,7 +137,9 @@ async def seeded(tmp_path):
     f, _ = await new_case(app, category="medical", district="锦江区")
     svc = service(app)
     # Sent on by an admin to 武侯区: responsible there now, the resident lives in 锦江区.
-    out = await svc.transfer(await svc.actor(ADMIN), f.id, "成都市", "武侯区")
+    out = await svc.transfer(
+        await svc.actor(ADMIN), f.id, Area("成都市", "武侯区"), "居民住在武侯区"
+    )
     assert out.ok
     await app.close()
     return tmp_path, {"a": a, "b": b, "c": c, "d": d, "e": e, "f": f}

@@ -247,7 +247,7 @@ async def test_schedule_jobs_on_the_job_queue(sapp):
 
     application = Application.builder().token("123:TEST").build()
     jobs = schedule_jobs(application, sapp, notifier=FakeNotifier())
-    staff = ["staff-reminders", "staff-digest", "staff-maintenance"]
+    staff = ["staff-reminders", "staff-digest", "staff-maintenance", "staff-uncovered"]
     visits = ["visits-reminders", "visits-digest", "visits-maintenance"]
     assert [j.name for j in jobs] == staff + visits
     names = {j.name for j in application.job_queue.jobs()}

@@ -192,6 +192,11 @@ async def test_open_workload_reassign_and_release(tg):
     assert a.ref in bot.text(WUHOU_B) and f"st:view:{a.id}" in bot.buttons(WUHOU_B)
     assert "改派给了别的工作人员" in bot.text(WUHOU_A)
     assert "李四" in bot.text(ADMIN)
+    # The card posted in the area group is queued for an edit naming the new holder.
+    edits = await bot.app.store.fetchall(
+        "SELECT recipient, body FROM outbox WHERE case_id = ? AND kind = 'card_edit'", (a.id,)
+    )
+    assert any(r[0] == CHAT_WUHOU and "李四" in r[1] for r in edits), edits
     last = (await history(bot, a.id))[-1]
     assert last.actor_id == ADMIN and "张三" in last.note and "李四" in last.note
 

@@ -19,7 +19,7 @@ from bot.staff.flow import StaffFlow
 from bot.staff.followup import FollowupFlow
 from bot.staff.home import staff_panel
 from bot.staff.pending import on_command
-from bot.staff.roles import cmd_invite, cmd_join, cmd_name, cmd_revoke, cmd_staff
+from bot.staff.roles import RevokeFlow, cmd_invite, cmd_join, cmd_name, cmd_revoke, cmd_staff
 from bot.staff.service import StaffService
 from bot.staff.settings import StaffSettings
 
@@ -34,6 +34,7 @@ def install(engine: Engine) -> None:
     engine.services.deadlines = settings.deadlines
     engine.add_flow(StaffFlow(engine))
     engine.add_flow(FollowupFlow(engine))
+    engine.add_flow(RevokeFlow(engine))
 
     # Staff buttons are pressed in staff groups: let the Telegram adapter pass them.
     engine.services.group_safe_prefixes.add("st")

@@ -21,6 +21,8 @@ STEP_LABELS = {
     "inv": "invalid",
     "exp": "expected",
     "ext": "extend",
+    "xr": "transfer",
+    "ret": "return",
 }
 # Texts the resident receives: shown as a preview first, sent only on 发送.
 TO_RESIDENT = ("reply", "res", "inv")

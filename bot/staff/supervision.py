@@ -171,6 +171,7 @@ async def reassign(svc: StaffService, actor: Actor, case_id: int, to_user: int) 
     if done is None:
         return Outcome(False, case, reason="state")
     await svc.audit(actor, "reassign", case.id, detail=f"to={to_user} from={old or '-'}")
+    await svc.refresh_cards(done)  # the cards in the staff chats show the new holder
     out = Outcome(True, done, holder=names.get(to_user, f"#{to_user}"))
     c = svc.summary(done)
     text = svc.r.render("staff/supervised", kind="reassigned_you", c=c, by=actor.label)
@@ -206,6 +207,7 @@ async def release(svc: StaffService, actor: Actor, case_id: int) -> Outcome:
         return Outcome(False, case, reason="state")
     await svc.audit(actor, "release", case.id, detail=f"from={old}")
     out = Outcome(True, done)
+    await svc.refresh_cards(done)  # before the new card: that one is not edited
     await svc.post_case(done, kind=f"release-{int(now)}")
     if old != actor.user_id:
         text = svc.r.render(
@@ -395,16 +397,15 @@ async def _extend(svc: StaffService, actor: Actor, case: Case, req: CaseRequest)
         ),
         set_fields={"due_at": new_due, "target_days": case.target_days + days},
         now=svc.now(),
+        notices=svc.tell_resident(actor.user_id, "extended"),
     )
     if done is None:
         return Outcome(False, case, reason="state")
-    out = Outcome(True, done, kind="extend_approved")
+    out = svc.told(Outcome(True, done, kind="extend_approved"), "extended")
     c = svc.summary(done)
     text = svc.r.render("staff/supervised", kind="extend_approved", c=c, by=actor.label)
     out.notices.append(Reply(text, _card_button(svc, done.id), chat_id=req.requested_by))
-    resident = svc.resident_notice(done, "extended")
-    if resident:
-        out.notices.append(resident)
+    await svc.refresh_cards(done)  # the new deadline on the cards
     return out
 
 

@@ -1,4 +1,4 @@
-"""Supervision's tables (migration 0011): area leads, requests waiting for a second
+"""Supervision's tables (migration 0012): area leads, requests waiting for a second
 person (延期, a checked 无法受理) and the phone contacts logged on a case."""
 
 from __future__ import annotations
