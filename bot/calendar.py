@@ -105,35 +105,44 @@ def local_datetime(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, CHINA_TZ)
 
 
-# -- the formats people see ------------------------------------------------------------
+# -- the one date format people see ---------------------------------------------------
+
+WEEKDAYS = "一二三四五六日"
 
 
-def fmt_time(ts: float | None) -> str:
-    """2025-01-06 10:00 (China time); empty for None."""
-    return "" if ts is None else local_datetime(ts).strftime("%Y-%m-%d %H:%M")
-
-
-def fmt_date(ts: float | None) -> str:
-    """2025-01-06 (China time); empty for None."""
-    return "" if ts is None else local_datetime(ts).strftime("%Y-%m-%d")
-
-
-def fmt_month_day(day: dt.date) -> str:
-    """1月3日."""
-    return f"{day.month}月{day.day}日"
-
-
-def fmt_due_day(ts: float | None) -> str:
-    """The last day before a deadline (deadlines fall at midnight), as 1月3日."""
-    return "" if ts is None else fmt_month_day(local_date(ts - 1))
-
-
-def fmt_cn_date(value: str | dt.date | None) -> str:
-    """An ISO date (or a date) as 2025年1月3日; empty for None."""
-    if value is None:
+def fmt_when(
+    value: float | dt.date | str | None,
+    *,
+    deadline: bool = False,
+    now: float | None = None,
+    year: bool = False,
+) -> str:
+    """The one way a date or time is shown to anybody (residents, workers, admins):
+    a time as 12月3日（周四）17:00, a date (or an ISO date string) as 12月3日（周四）,
+    with 2027年 in front when ``year`` or when ``now`` is given and the year differs. ``deadline``
+    appends 前; a deadline at midnight (the end of a day) is shown as that day's
+    24:00前, the way official notices write it. Empty for None."""
+    if value is None or value == "":
         return ""
-    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-    return f"{day.year}年{day.month}月{day.day}日"
+    clock: str | None = None
+    if isinstance(value, int | float):
+        moment = local_datetime(float(value))
+        day = moment.date()
+        clock = f"{moment:%H:%M}"
+        if deadline and clock == "00:00":
+            day, clock = day - dt.timedelta(days=1), "24:00"
+    elif isinstance(value, dt.datetime):
+        return fmt_when(value.timestamp(), deadline=deadline, now=now, year=year)
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        day = dt.date.fromisoformat(str(value))
+    text = f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
+    if year or (now is not None and local_date(now).year != day.year):
+        text = f"{day.year}年{text}"
+    if clock is not None:
+        text += clock
+    return text + ("前" if deadline else "")
 
 
 def iso_time(ts: float) -> str:
@@ -323,3 +332,72 @@ def hours_of(target_days: int, created_at: float, due: float | None) -> int | No
 def dates(values: Iterable[str]) -> frozenset[dt.date]:
     """Convenience for tests and callers: ISO strings to a set of dates."""
     return parse_dates(list(values), "dates")
+
+
+# -- working hours (督办: reminders and escalations only while people are at work) ----
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """The daily window (China time) in which reminders and escalations go out, and
+    over which overdue time is counted: ``opens``–``closes`` on working days (holidays
+    and 调休 by the ``WorkCalendar``), or on every day for urgent cases."""
+
+    opens: dt.time = dt.time(8, 30)
+    closes: dt.time = dt.time(18, 0)
+
+    def window(self, day: dt.date) -> tuple[float, float]:
+        start = dt.datetime.combine(day, self.opens, tzinfo=CHINA_TZ).timestamp()
+        end = dt.datetime.combine(day, self.closes, tzinfo=CHINA_TZ).timestamp()
+        return start, end
+
+    @property
+    def hours_per_day(self) -> float:
+        start, end = self.window(dt.date(2025, 1, 6))
+        return (end - start) / 3600
+
+    @classmethod
+    def parse(cls, text: str) -> WorkingHours:
+        """``08:30-18:00``; CalendarError for anything else (or an empty window)."""
+        parts = str(text).replace("–", "-").replace("—", "-").split("-")
+        if len(parts) != 2:
+            raise CalendarError("working hours: expected HH:MM-HH:MM, e.g. 08:30-18:00")
+        try:
+            opens, closes = (dt.time.fromisoformat(p.strip()) for p in parts)
+        except ValueError:
+            raise CalendarError("working hours: expected HH:MM-HH:MM, e.g. 08:30-18:00") from None
+        if opens >= closes:
+            raise CalendarError("working hours: the end must be after the start")
+        return cls(opens, closes)
+
+
+def counts_on(cal: WorkCalendar, day: dt.date, every_day: bool) -> bool:
+    return every_day or cal.is_working_day(day)
+
+
+def in_working_hours(
+    cal: WorkCalendar, hours: WorkingHours, ts: float, every_day: bool = False
+) -> bool:
+    """Is ``ts`` inside the window of a day that counts (every day when ``every_day``)?"""
+    day = local_date(ts)
+    start, end = hours.window(day)
+    return counts_on(cal, day, every_day) and start <= ts < end
+
+
+def working_seconds(
+    cal: WorkCalendar, hours: WorkingHours, start: float, end: float, every_day: bool = False
+) -> float:
+    """Seconds of working hours in [start, end): the window of each working day (of
+    every day when ``every_day``), so that a deadline passed on Friday evening has
+    counted nothing by Monday 08:30. Negative when ``end`` is before ``start``."""
+    if end < start:
+        return -working_seconds(cal, hours, end, start, every_day)
+    total = 0.0
+    day = local_date(start)
+    last = local_date(end)
+    while day <= last:
+        if counts_on(cal, day, every_day):
+            w_start, w_end = hours.window(day)
+            total += max(0.0, min(end, w_end) - max(start, w_start))
+        day += dt.timedelta(days=1)
+    return total

@@ -84,9 +84,10 @@ def _staff(engine: Engine) -> None:
 
 
 def _staff_jobs(engine: Engine) -> list[ScheduledJob]:
+    from bot.staff import coverage
     from bot.staff.jobs import scheduled
 
-    return scheduled(engine)
+    return scheduled(engine) + coverage.scheduled(engine)
 
 
 def _reports(engine: Engine) -> None:

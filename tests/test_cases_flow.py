@@ -420,11 +420,11 @@ async def test_progress_lists_history_message_and_withdraw(app, chat):
     await chat.press("menu:progress")
     assert chat.templates() == ["cases/progress_list"] and ref in chat.text()
     listed = chat.context()["cases"]
-    assert [(c["ref"], c["status"]) for c in listed] == [(ref, label("cases.status.claimed"))]
+    assert [(c["ref"], c["status"]) for c in listed] == [(ref, label("status.claimed"))]
     await chat.press(f"pg:v:{case.id}")
     assert chat.templates() == ["cases/progress_case"]
     steps = [s["status"] for s in chat.context()["steps"]]
-    assert steps == [label("cases.status.new"), label("cases.status.claimed")]
+    assert steps == [label("status.new"), label("status.claimed")]
     await chat.choose(f"pg:m:{case.id}")
     await chat.send("  ")
     await chat.send("电话白天可能打不通，晚上打")

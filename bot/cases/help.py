@@ -40,7 +40,7 @@ from bot.cases.phone import normalize_phone
 from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn, grid
 from bot.dialog.services import call_listeners
-from bot.domain.cases import CATEGORIES, NewCase
+from bot.domain.cases import CATEGORIES, Case, NewCase
 
 _DRAFT = re.compile(r"^[A-Za-z0-9_-]{8,20}$")
 # Steps before the draft exists (it is made on consent).
@@ -370,6 +370,16 @@ class HelpFlow(Flow):
         if existing is not None:
             if existing.user_id != turn.user_id:
                 raise StaleButton(draft_id)
+            if turn.state.flow == self.name and self.draft(turn).draft_id == draft_id:
+                # The form is still at its summary: the turn that stored the request
+                # never saved (the process died between the two commits), and this is
+                # the same press delivered again. It gets that turn's answer, with the
+                # reference; posting to staff is recorded, so the hook posts once.
+                for_other = bool(self.draft(turn).for_other)
+                turn.state.leave()
+                await self._filed(turn, existing, "cases/submitted", for_other)
+                await call_listeners("case_created", self.engine.hooks.case_created, turn, existing)
+                return
             if turn.state.flow == self.name:
                 turn.state.leave()
             turn.say("cases/already", [[turn.button("nav.menu", "nav:menu")]], case=existing)
@@ -409,22 +419,27 @@ class HelpFlow(Flow):
         case, created = await store.cases.create(new, now=now)  # committed here
         turn.state.leave()
         template = "cases/submitted" if created else "cases/already"
+        await self._filed(turn, case, template, bool(d.for_other))
+        if created:
+            await call_listeners("case_created", self.engine.hooks.case_created, turn, case)
+
+    async def _filed(self, turn: Turn, case: Case, template: str, for_other: bool) -> None:
+        """The answer to 确认提交: the reference, when the first contact is due (in
+        hours for an urgent request), and who was told."""
         rows = [
             [turn.button("menu.progress", "menu:progress")],
             [turn.button("nav.menu", "nav:menu")],
         ]
-        time_label = turn.r.label(f"cases.time.{d.contact_time}")
+        time_label = turn.r.label(f"cases.time.{case.contact_time or 'any'}")
         covered = area_covered(self.engine, case.region_city, case.region_district)
         turn.say(
             template,
             rows,
             case=case,
-            days=days,
+            days=case.target_days,
             hours=hours_of(case.target_days, case.created_at, case.due_at) if case.urgent else None,
             time=time_label,
             covered=covered,
             alerted=covered or await someone_alerted(self.engine),
-            other=bool(d.for_other),
+            other=for_other,
         )
-        if created:
-            await call_listeners("case_created", self.engine.hooks.case_created, turn, case)

@@ -281,6 +281,18 @@ def _relation(turn: Turn, draft: HelpDraft, value: str) -> None:
     draft.relation = value
 
 
+def _place_step(template: str, field: str, next: str | Next) -> Step:
+    """A 乡镇/村 question: a short typed name, or 不清楚，跳过."""
+    return Step(
+        template,
+        field=field,
+        next=next,
+        parse=_place,
+        skippable=True,
+        context=lambda turn, d: {"limit": MAX_PLACE_CHARS},
+    )
+
+
 STEPS: dict[str, Step] = {
     "whom": Step(
         "cases/ask_whom",
@@ -362,22 +374,8 @@ STEPS: dict[str, Step] = {
         parse=_district_text,
         context=lambda turn, d: {"city": d.city or ""},
     ),
-    "township": Step(
-        "cases/ask_township",
-        field="township",
-        next="village",
-        parse=_place,
-        skippable=True,
-        context=lambda turn, d: {"limit": MAX_PLACE_CHARS},
-    ),
-    "village": Step(
-        "cases/ask_village",
-        field="village",
-        next=_after_village,
-        parse=_place,
-        skippable=True,
-        context=lambda turn, d: {"limit": MAX_PLACE_CHARS},
-    ),
+    "township": _place_step("cases/ask_township", "township", next="village"),
+    "village": _place_step("cases/ask_village", "village", next=_after_village),
     "description": Step(
         "cases/ask_description",
         next=_after_description,

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.calendar import fmt_date, fmt_time, hours_of
+from bot.calendar import fmt_when, hours_of
 from bot.cases.common import CASE_ID, MAX_CASES_SHOWN, MAX_MESSAGE_CHARS, meaningful
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.dialog.services import call_listeners
-from bot.domain.cases import OPEN_STATUSES, Case
+from bot.domain.cases import OPEN_STATUSES, Case, status_name
 
 
 class ProgressFlow(Flow):
@@ -45,8 +45,8 @@ class ProgressFlow(Flow):
         return {
             "ref": case.ref,
             "category": turn.r.label(f"cases.cat.{case.category}"),
-            "status": turn.r.label(f"cases.status.{case.status}"),
-            "created": fmt_date(case.created_at),
+            "status": status_name(turn.r, case.status),
+            "created": fmt_when(case.created_at),
             "urgent": case.urgent,
             "open": case.is_open,
         }
@@ -122,15 +122,15 @@ class ProgressFlow(Flow):
         messages = await turn.store.cases.messages(case.id, include_private=False)
         steps = [
             {
-                "at": fmt_time(h.at),
-                "status": turn.r.label(f"cases.status.{h.to_status}"),
+                "at": fmt_when(h.at),
+                "status": status_name(turn.r, h.to_status),
                 "by_resident": h.actor_kind == "resident",
                 "note": h.note if h.to_status in ("resolved", "invalid") else None,
             }
             for h in history
         ]
         msgs = [
-            {"at": fmt_time(m.at), "mine": m.author_kind == "resident", "body": m.body}
+            {"at": fmt_when(m.at), "mine": m.author_kind == "resident", "body": m.body}
             for m in messages
         ]
         rows = []
@@ -156,7 +156,7 @@ class ProgressFlow(Flow):
             case=self.brief(turn, case),
             target_days=case.target_days,
             hours=hours,
-            due=fmt_time(case.due_at) if hours else fmt_date(case.due_at),
+            due=fmt_when(case.due_at, deadline=True),
             erased=case.erased_at is not None,
             steps=steps,
             messages=msgs,
