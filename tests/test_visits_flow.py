@@ -365,6 +365,7 @@ async def test_report_in_the_chat_and_files(vapp):
             "rate": 0.0,
             "not_met": 0,
             "flagged": 0,
+            "alone_80": 0,
             "needs_found": 0,
             "needs_resolved": 0,
             "open_actions": 0,
