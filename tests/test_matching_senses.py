@@ -72,6 +72,13 @@ def test_a_full_policy_name_is_not_out_of_scope(kb):
     assert r.decision == "answer"
 
 
+@pytest.mark.parametrize("question", ["危房改造那个施工队的师傅电话", "临时救助这部电影讲的什么"])
+def test_a_policy_named_in_full_beside_another_subject_falls_back(kb, question):
+    # Only a question of meaning (是什么意思) keeps a policy named in full in scope.
+    r = kb.matcher.match(question)
+    assert r.decision == "fallback", r.matches[:3]
+
+
 def test_other_check_is_what_sends_them_to_fallback(tmp_path):
     content, errors = _with_settings(tmp_path, "other_check: false\noos_weight: 0")
     assert not errors

@@ -17,6 +17,9 @@ Data in ``intents/situations.yml``:
   make a request for help: "今年过年是几号", "电热毯开一晚上要多少电".
 - ``needs``: words that make one (补贴, 救助, 申请, 政府, 困难, 交不起 …): with one of them, or
   with a phrase of the topic that is not an everyday word, a message asks for help.
+- ``meanings``: out-of-scope phrases that only ask what a word means (是什么意思): with a
+  policy named in full the message asks about the policy; any other out-of-scope subject
+  where a message asks, without a word of need, sends it to fallback.
 - ``generic``: topics about applying or calling in general (how-to-apply, hotlines): they
   yield to a program that the message names (医疗救助要带哪些材料 → 医疗救助).
 """
@@ -95,6 +98,7 @@ class Cues:
     everyday: frozenset[str] = frozenset()
     needs: tuple[str, ...] = ()
     named: dict[str, frozenset[int]] = field(default_factory=dict)  # keyword -> its slots
+    meanings: frozenset[str] = frozenset()  # out-of-scope phrases that ask what a word means
     _spans: dict[str, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -106,6 +110,7 @@ class Cues:
         needs: Sequence[str] = (),
         keywords: Sequence[Sequence[str]] = (),
         negatives: int = 0,
+        meanings: Sequence[str] = (),
     ) -> Cues:
         """``per_slot``: the phrases of each slot (topics first, then the ``negatives``
         out-of-scope groups); ``keywords``: each topic's own keywords (a program named)."""
@@ -144,6 +149,7 @@ class Cues:
             frozenset(e for e in everyday if e) | shared,
             tuple(n for n in needs if n),
             {w: frozenset(v) for w, v in named.items()},
+            frozenset(m for m in meanings if m),
         )
 
     @classmethod
@@ -218,13 +224,17 @@ class Cues:
         """The sense of a message (``text``) and of where it asks (``asked``); slots from
         ``first_other`` on are the out-of-scope groups."""
         plain, need = self.sense(text)
-        other = self.names_slot_from(asked, first_other)
+        found = {
+            p for p in self.scan(asked) if any(slot >= first_other for slot in self.phrases[p])
+        }
+        # Only a question of meaning (是什么意思): a policy named in full is what it asks about.
+        meaning_only = bool(found) and found <= self.meanings
         return Reading(
             plain,
             need,
             self.named_slots(text),
-            other,
-            self.named_slots(asked, named_chars) if other else frozenset(),
+            bool(found),
+            self.named_slots(asked, named_chars) if meaning_only else frozenset(),
             self.covered(text),
         )
 
@@ -237,10 +247,6 @@ class Cues:
             for slot in self.phrases[p]:
                 chars[slot] = chars.get(slot, 0) + len(p)
         return {slot: n / len(text) for slot, n in chars.items()}
-
-    def names_slot_from(self, text: str, first: int) -> bool:
-        """Whether the text has a phrase of a slot from ``first`` on (out of scope)."""
-        return any(slot >= first for p in self.scan(text) for slot in self.phrases[p])
 
     def named_slots(self, text: str, min_chars: int = 2) -> frozenset[int]:
         """The topics whose own keyword (not an everyday word, at least ``min_chars``
@@ -274,6 +280,7 @@ class Situations:
     everyday: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     generic: tuple[str, ...] = ()
+    meanings: tuple[str, ...] = ()
 
 
 def load_situations(root: Path, report: Report, topic_ids: Sequence[str]) -> Situations:
@@ -320,4 +327,12 @@ def load_situations(root: Path, report: Report, topic_ids: Sequence[str]) -> Sit
         if tid not in known:
             report.warning(path, data.line_of("generic"), f"unknown reference in generic: {tid!r}")
     generic = tuple(t for t in generic if t in known)
-    return Situations(asking, words("groups"), topics, words("everyday"), words("needs"), generic)
+    return Situations(
+        asking,
+        words("groups"),
+        topics,
+        words("everyday"),
+        words("needs"),
+        generic,
+        words("meanings"),
+    )

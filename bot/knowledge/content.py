@@ -97,6 +97,7 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
         needs=[normalize(w, skip=skip) for w in situations.needs],
         keywords=[[normalize(w, skip=skip) for w in d.keywords] for d in docs],
         negatives=len(negatives),
+        meanings=[normalize(w, skip=skip) for w in situations.meanings],
     )
     return Matcher(
         docs,

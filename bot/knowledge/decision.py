@@ -56,7 +56,7 @@ class Settings:
     # A message that names an out-of-scope subject where it asks (the asking clause, or all
     # of a short message) and has no word of need: fallback (公租房小区的快递柜坏了).
     other_check: bool = False
-    other_named_chars: int = 4  # ... unless it names its topic by a keyword this long
+    other_named_chars: int = 4  # ... unless it only asks what a policy named this long means
     # The share of a message inside the phrases of a topic, mixed into its score with this
     # weight, like the cue: final = (score + w_cue_cover * share) / (1 + w_cue_cover).
     w_cue_cover: float = 0.0
