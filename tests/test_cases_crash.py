@@ -90,7 +90,6 @@ async def check_db(db: str, printed: list[tuple[str, int]], total: int | None = 
 
 
 def test_sigkill_loses_and_duplicates_nothing(tmp_path):
-    started = time.monotonic()
     db = str(tmp_path / "crash.db")
     rng = random.Random()
     kill_after = rng.randint(1, TOTAL - 20)
@@ -115,4 +114,3 @@ def test_sigkill_loses_and_duplicates_nothing(tmp_path):
     assert [i for _, i in everything] == list(range(TOTAL))
     assert len({ref for ref, _ in everything}) == TOTAL
     asyncio.run(check_db(db, everything, total=TOTAL))
-    assert time.monotonic() - started < 20

@@ -101,8 +101,9 @@ async def test_every_staff_action_is_refused_to_residents_and_other_areas(sapp):
     case, _ = await new_case(sapp)
     forged = [
         f"st:{a}:{case.id}"
-        for a in ("claim", "view", "xfer", "note", "reply", "res", "inv", "exp", "reopen")
+        for a in ("claim", "view", "xfer", "note", "reply", "res", "inv", "exp", "reopen", "ret")
     ] + [f"st:xc:{case.id}:0", f"st:xd:{case.id}:0:a", f"st:xd:{case.id}:0:0"]
+    forged += [f"st:xt:{case.id}:0:3:a", f"st:xt:{case.id}:0:3:0badc0de"]
     for user in (RESIDENT, JINJIANG):
         for payload in forged:
             replies = await press(sapp, user, payload)
@@ -112,7 +113,7 @@ async def test_every_staff_action_is_refused_to_residents_and_other_areas(sapp):
             assert all(r.chat_id in (None, user) for r in replies), payload
             assert FORBIDDEN in text or EXPIRED in text, (payload, text)
     fresh = await sapp.store.workflow.get(case.id)
-    assert (fresh.status, fresh.assignee_id, fresh.area) == ("new", None, "成都市/武侯区")
+    assert (fresh.status, fresh.assignee_id, fresh.area) == ("new", None, case.area)
     assert [h.to_status for h in await sapp.store.cases.history(case.id)] == ["new"]
     assert await sapp.store.cases.messages(case.id, include_private=True) == []
     refused = await sapp.store.staff.audit_entries(case_id=case.id, allowed=False)
@@ -130,6 +131,7 @@ async def test_a_revoked_worker_loses_a_half_finished_action(sapp):
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
     await press(sapp, WUHOU_A, f"st:reply:{case.id}")
     assert "没有找到" not in text_to(await send(sapp, ADMIN, f"/revoke {WUHOU_A}"), None)
+    assert "没有找到" not in text_to(await press(sapp, ADMIN, f"rk:q:{WUHOU_A}"), None)
     replies = await send(sapp, WUHOU_A, "我来了解一下情况")
     assert all(r.chat_id in (None, WUHOU_A) for r in replies)
     assert await sapp.store.cases.messages(case.id, include_private=True) == []

@@ -9,13 +9,9 @@ import json
 import pytest
 from telegram import Update
 
-from bot.outbox import Sender
 from bot.staff.jobs import run_reminders
-from bot.telegram.adapter import build_application
-from bot.telegram.delivery import telegram_deliver
-from bot.telegram.guards import FloodGuard
 from bot.telegram.jobs import ApplicationNotifier
-from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
+from bot.telegram.offline import BotAPIStub, Updates
 from tests.staff_support import (
     CHAT_WUHOU,
     MASKED,
@@ -25,31 +21,21 @@ from tests.staff_support import (
     add_worker,
     new_case,
     open_staff_app,
+    send_outbox,
     service,
     ts,
 )
+from tests.telegram_support import offline_application
 
 
 @pytest.fixture
 async def tg(tmp_path):
     app, clock = await open_staff_app(tmp_path)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
-    stub = BotAPIStub()
-    request = OfflineRequest(stub)
-    application = build_application(
-        app,
-        "123456:TEST-TOKEN",
-        request=request,
-        get_updates_request=request,
-        rate_limiter=None,
-        flood=FloodGuard(),
-    )
-    await application.initialize()
-    stub.clear()
     try:
-        yield app, application, stub
+        async with offline_application(app) as (application, stub):
+            yield app, application, stub
     finally:
-        await application.shutdown()
         await app.close()
 
 
@@ -81,9 +67,7 @@ async def test_claim_pressed_in_the_staff_group(tg):
     assert update["callback_query"]["message"]["chat"]["id"] == CHAT_WUHOU
     await application.process_update(Update.de_json(update, application.bot))
     # The private card and the resident's notice go through the outbox sender.
-    sender = Sender(app.store, app.renderer, rate=0)
-    sender.add_channel("telegram", telegram_deliver(application))
-    await sender.drain()
+    await send_outbox(app, application)
     calls = sent(stub)
     group = [c for c in calls if c[1] == CHAT_WUHOU]
     renderer = app.engine.renderer

@@ -60,6 +60,9 @@ async def test_new_request_is_posted_to_its_area_chat(sapp):
     shown = said_with(replies, CHAT_WUHOU)["c"]
     living = sapp.engine.services.staff.category_name("living")
     assert (shown["ref"], shown["category"], shown["area"]) == (case.ref, living, "成都市/武侯区")
+    # Filed with a street: that street is responsible (and its district's workers),
+    # but the street the resident typed is not shown in the group.
+    assert str(case.responsible) == "成都市/武侯区/玉林街道"
     assert case.ref in post.text and "成都市/武侯区" in post.text
     assert MASKED in post.text and PHONE not in post.text
     assert "断了粮" not in post.text and "玉林" not in post.text  # no free text in a group
@@ -170,8 +173,11 @@ async def test_whole_life_cycle(sapp):
         for p in [b.payload]
     ]
     replies = await press(sapp, WUHOU_A, jinjiang[0])
+    # Every transfer has a reason, typed next.
+    assert said(replies) == ["staff/ask_text"] and said_with(replies)["kind"] == "xr"
+    replies = await send(sapp, WUHOU_A, "居民实际住在锦江区")
     assert said(replies) == ["staff/done"] and said_with(replies)["kind"] == "transfer"
-    assert said_with(replies)["area"] == "成都市锦江区"
+    assert said_with(replies)["area"] == "成都市/锦江区"
     assert said_with(replies, RESIDENT)["kind"] == "transferred"
     assert "成都市锦江区" in text_to(replies, RESIDENT)
     posted = to(replies, CHAT_CHENGDU)  # 锦江区 has no chat of its own
@@ -180,8 +186,12 @@ async def test_whole_life_cycle(sapp):
     moved = await sapp.store.workflow.get(case.id)
     assert moved.status == "transferred" and moved.assignee_id is None
     assert moved.area == "成都市/锦江区" and moved.region == "成都市/武侯区"
-    # The old area has lost it.
-    assert said(await press(sapp, WUHOU_A, f"st:view:{case.id}")) == ["staff/forbidden"]
+    # The old area has lost it; the sender keeps read access (no buttons, masked).
+    replies = await press(sapp, WUHOU_A, f"st:view:{case.id}")
+    assert said(replies) == ["staff/card"] and PHONE not in text_to(replies, None)
+    assert "居民实际住在锦江区" in text_to(replies, None)
+    assert not [p for p in payloads(replies) if not p.startswith("st:view")]
+    assert said(await press(sapp, WUHOU_B, f"st:view:{case.id}")) == ["staff/forbidden"]
     assert said(await press(sapp, WUHOU_B, f"st:claim:{case.id}")) == ["staff/forbidden"]
 
     # 锦江区 claims and resolves; the resident gets the result and the rating buttons.
@@ -200,8 +210,10 @@ async def test_whole_life_cycle(sapp):
     replies = await press(sapp, RESIDENT, f"rv:r:{case.id}:u")
     assert said(replies) == ["staff/rate_done"] and said_with(replies)["kind"] == "unsatisfied"
     for chat in (JINJIANG, CHAT_CHENGDU):
-        assert said(replies, chat) == ["staff/rated"]
-        assert said_with(replies, chat)["rating"] == "unsatisfied"
+        # (and the posted cards are edited to the new status)
+        assert [t for t in said(replies, chat) if t != "staff/claimed_post"] == ["staff/rated"]
+        rated = [r for r in replies if r.template == "staff/rated"]
+        assert said_with(rated, chat)["rating"] == "unsatisfied"
     reopened = await sapp.store.workflow.get(case.id)
     assert reopened.status == "in_progress" and reopened.assignee_id == JINJIANG
     assert reopened.rating == "unsatisfied" and reopened.reopen_count == 1
@@ -247,7 +259,7 @@ async def test_whole_life_cycle(sapp):
     ]
     refused = await sapp.store.staff.audit_entries(case_id=case.id, allowed=False)
     assert {(e.actor_id, e.action) for e in refused} == {
-        (WUHOU_A, "view"),
+        (WUHOU_B, "view"),
         (WUHOU_B, "claim"),
         (WUHOU_B, "res"),
     }
@@ -265,7 +277,8 @@ async def test_mark_invalid_and_reopen_unclaimed(sapp):
     replies = await press(sapp, WUHOU_A, f"st:reopen:{case.id}")
     fresh = await sapp.store.workflow.get(case.id)
     assert fresh.status == "new" and fresh.assignee_id is None
-    assert len(to(replies, CHAT_WUHOU)) == 1
+    # One new card (the old one is edited to say where the case is now).
+    assert said(replies, CHAT_WUHOU) == ["staff/claimed_post", "staff/new_case"]
 
 
 async def test_stale_actions_after_the_state_moved_on(sapp):

@@ -20,7 +20,14 @@ from bot.render import html_to_plain
 from bot.telegram.adapter import build_application, channel_of
 from bot.telegram.delivery import telegram_deliver
 from bot.telegram.guards import FloodGuard
-from bot.telegram.offline import BOT_USERNAME, BotAPIStub, Call, OfflineRequest, Updates
+from bot.telegram.offline import (
+    BOT_USERNAME,
+    BotAPIStub,
+    Call,
+    OfflineRequest,
+    Updates,
+)
+from tests.telegram_support import offline_application
 
 GROUP = -100_555
 
@@ -144,17 +151,7 @@ class ProbeFlow(Flow):
 
 @pytest.fixture
 async def tg(app):
-    stub = BotAPIStub()
-    request = OfflineRequest(stub)
     clock = Clock()
-    application = build_application(
-        app,
-        "123456:TEST-TOKEN",
-        request=request,
-        get_updates_request=request,
-        rate_limiter=None,
-        flood=FloodGuard(clock=clock),
-    )
     app.engine.add_flow(ProbeFlow(app.engine))
 
     async def probe(turn: Turn, arg: str) -> None:
@@ -166,12 +163,8 @@ async def tg(app):
 
     app.engine.add_command("probe", probe)
     app.engine.add_command("echo", echo)
-    await application.initialize()
-    stub.clear()
-    try:
+    async with offline_application(app, FloodGuard(clock=clock)) as (application, stub):
         yield TG(app, application, stub, clock)
-    finally:
-        await application.shutdown()
 
 
 # -- start, menu, commands -----------------------------------------------------------------

@@ -25,7 +25,7 @@ from bot.cases.phone import normalize_phone
 from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn, grid
 from bot.dialog.services import call_listeners
-from bot.domain.cases import NewCase
+from bot.domain.cases import Case, NewCase
 
 _DRAFT = re.compile(r"^[A-Za-z0-9_-]{8,20}$")
 DISTRICTS_PER_PAGE = 4  # + 更多区县, 其他区县, 返回上一步, 回主菜单: 8 buttons
@@ -142,6 +142,9 @@ class HelpFlow(Flow):
             following = "summary"
         else:
             following = step.next if isinstance(step.next, str) else step.next(turn, draft)
+            while following in draft.prefilled and following in STEPS:
+                skipped = STEPS[following].next
+                following = skipped if isinstance(skipped, str) else skipped(turn, draft)
         if following == "summary":
             draft.editing = False
         self.save(turn, draft)
@@ -267,6 +270,15 @@ class HelpFlow(Flow):
         if existing is not None:
             if existing.user_id != turn.user_id:
                 raise StaleButton(draft_id)
+            if turn.state.flow == self.name and self.draft(turn).draft_id == draft_id:
+                # The form is still at its summary: the turn that stored the request
+                # never saved (the process died between the two commits), and this is
+                # the same press delivered again. It gets that turn's answer, with the
+                # reference; posting to staff is recorded, so the hook posts once.
+                turn.state.leave()
+                self._filed(turn, existing, "cases/submitted")
+                await call_listeners("case_created", self.engine.hooks.case_created, turn, existing)
+                return
             if turn.state.flow == self.name:
                 turn.state.leave()
             turn.say("cases/already", [[turn.button("nav.menu", "nav:menu")]], case=existing)
@@ -300,15 +312,18 @@ class HelpFlow(Flow):
         )
         case, created = await store.cases.create(new, now=now)  # committed here
         turn.state.leave()
-        template = "cases/submitted" if created else "cases/already"
+        self._filed(turn, case, "cases/submitted" if created else "cases/already")
+        if created:
+            await call_listeners("case_created", self.engine.hooks.case_created, turn, case)
+
+    def _filed(self, turn: Turn, case: Case, template: str) -> None:
+        """The answer to 确认提交: the reference, the days to the first contact, when."""
         rows = [
             [turn.button("menu.progress", "menu:progress")],
             [turn.button("nav.menu", "nav:menu")],
         ]
-        time_label = turn.r.label(f"cases.time.{d.contact_time}")
-        turn.say(template, rows, case=case, days=days, time=time_label)
-        if created:
-            await call_listeners("case_created", self.engine.hooks.case_created, turn, case)
+        time_label = turn.r.label(f"cases.time.{case.contact_time or 'any'}")
+        turn.say(template, rows, case=case, days=case.target_days, time=time_label)
 
 
 def city_rows(

@@ -52,6 +52,9 @@ class HelpDraft:
     attach: bool = False
     attachments: list[dict[str, Any]] = field(default_factory=list)
     editing: bool = False  # changing one field from the summary
+    # Steps already answered by whoever opened the form (the 冬季自查 fills in the
+    # category, the description and the urgency): skipped, changeable from the summary.
+    prefilled: list[str] = field(default_factory=list)
 
     # Keys of drafts stored before the fields had these names.
     _OLD_KEYS = {
@@ -208,6 +211,18 @@ def _after_urgency(turn: Turn, draft: HelpDraft) -> str:
     return "summary"
 
 
+def _place_step(template: str, field: str, next: str) -> Step:
+    """A 乡镇/村 question: a short typed name, or 不清楚，跳过."""
+    return Step(
+        template,
+        field=field,
+        next=next,
+        parse=_place,
+        skippable=True,
+        context=lambda turn, d: {"limit": MAX_PLACE_CHARS},
+    )
+
+
 STEPS: dict[str, Step] = {
     "consent": Step(
         "cases/consent",
@@ -252,22 +267,8 @@ STEPS: dict[str, Step] = {
         parse=_district_text,
         context=lambda turn, d: {"city": d.city or ""},
     ),
-    "township": Step(
-        "cases/ask_township",
-        field="township",
-        next="village",
-        parse=_place,
-        skippable=True,
-        context=lambda turn, d: {"limit": MAX_PLACE_CHARS},
-    ),
-    "village": Step(
-        "cases/ask_village",
-        field="village",
-        next="description",
-        parse=_place,
-        skippable=True,
-        context=lambda turn, d: {"limit": MAX_PLACE_CHARS},
-    ),
+    "township": _place_step("cases/ask_township", "township", next="village"),
+    "village": _place_step("cases/ask_village", "village", next="description"),
     "description": Step(
         "cases/ask_description",
         next="phone",

@@ -12,10 +12,12 @@ import datetime as dt
 import json
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.calendar import CHINA_TZ
+from bot.domain.regions import Area
 
 STATUSES = (
     "new",
@@ -113,6 +115,14 @@ class Case:
     rating_comment: str | None
     rated_at: float | None
     reopen_count: int
+    # The resident's first rating (a reopened request may be rated again): 满意率.
+    first_rating: str | None = None
+    first_rated_at: float | None = None
+    area_township: str | None = None
+    from_city: str | None = None
+    from_district: str | None = None
+    from_township: str | None = None
+    transferred_by: int | None = None
 
     @property
     def is_open(self) -> bool:
@@ -123,22 +133,50 @@ class Case:
         return f"{self.region_city}/{self.region_district}"
 
     @property
+    def responsible(self) -> Area:
+        """The area now responsible, exactly (a transfer to a whole 市州 leaves no
+        district): the ``area_*`` columns, set when the case is stored. The same
+        definition as ``bot.store.cases.AREA_*``."""
+        if self.area_city is None:  # a row from before the area columns were filled
+            return Area(self.region_city, self.region_district)
+        return Area(self.area_city, self.area_district, self.area_township)
+
+    @property
     def area(self) -> str:
-        """The area now responsible (a transfer moves it away from the region)."""
-        return f"{self.responsible_city}/{self.responsible_district}"
+        """The area now responsible as staff chats, lists and reports show it: 巴中市,
+        成都市/武侯区, 成都市/武侯区/玉林街道 — but a 乡镇/街道 the resident typed stays
+        out (it is their free text; a transfer's is staff's choice)."""
+        area = self.responsible
+        if area.township and self.from_city is None:
+            area = Area(area.city, area.district)
+        return str(area)
 
     @property
     def responsible_city(self) -> str:
-        return self.area_city or self.region_city
+        return self.responsible.city or self.region_city
 
     @property
-    def responsible_district(self) -> str:
-        return self.area_district or self.region_district
+    def responsible_district(self) -> str | None:
+        return self.responsible.district
+
+    @property
+    def responsible_township(self) -> str | None:
+        return self.responsible.township
+
+    @property
+    def transferred_from(self) -> Area | None:
+        """Where the last transfer came from (退回 sends it back there)."""
+        if self.from_city is None:
+            return None
+        return Area(self.from_city, self.from_district, self.from_township)
 
     @classmethod
     def from_row(cls, row: Any) -> Case:
         """A case from a row selected with ``CASE_COLUMNS``."""
-        d = dict(row)
+        if isinstance(row, Mapping):
+            d = dict(row)
+        else:  # sqlite3.Row and records: values in column order (4x faster than dict(row))
+            d = dict(zip(row.keys(), row, strict=True))
         d["urgent"] = bool(d["urgent"])
         d["urgent_by_resident"] = bool(d["urgent_by_resident"])
         d["urgent_words"] = tuple(_json_list(d["urgent_words"]))
@@ -170,6 +208,8 @@ class Message:
 
 
 def _json_list(raw: Any) -> list[Any]:
+    if not raw or raw == "[]":
+        return []
     try:
         value = json.loads(raw or "[]")
     except ValueError:

@@ -17,7 +17,7 @@ from bot.staff.cards import cmd_case, cmd_list
 from bot.staff.flow import StaffFlow
 from bot.staff.followup import FollowupFlow
 from bot.staff.pending import on_command
-from bot.staff.roles import cmd_invite, cmd_join, cmd_name, cmd_revoke, cmd_staff
+from bot.staff.roles import RevokeFlow, cmd_invite, cmd_join, cmd_name, cmd_revoke, cmd_staff
 from bot.staff.service import StaffService
 from bot.staff.settings import StaffSettings
 
@@ -32,6 +32,7 @@ def install(engine: Engine) -> None:
     engine.services.deadlines = settings.deadlines
     engine.add_flow(StaffFlow(engine))
     engine.add_flow(FollowupFlow(engine))
+    engine.add_flow(RevokeFlow(engine))
 
     # Staff buttons are pressed in staff groups: let the Telegram adapter pass them.
     engine.services.group_safe_prefixes.add("st")

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from bot.dialog.events import Reply
 from bot.domain.cases import UNCLAIMED, Case
-from bot.store.staff import Area, StaffMember
+from bot.domain.regions import Area
+from bot.store.staff import StaffMember
 
 if TYPE_CHECKING:
     from bot.render import Renderer
@@ -45,6 +46,7 @@ class Outcome:
     reason: str = ""  # forbidden | missing | state | taken | invalid
     notices: list[Reply] = field(default_factory=list)
     holder: str | None = None  # who has the case, when a claim lost
+    told: bool = False  # the resident's notice was queued with the change itself
 
 
 class ServiceBase:
@@ -77,9 +79,8 @@ class Permissions(ServiceBase):
             return True
         if actor.role != "worker":
             return False
-        return actor.area.covers(
-            case.responsible_city, case.responsible_district, case.region_township
-        )
+        area = case.responsible
+        return actor.area.covers(area.city, area.district, area.township)
 
     def may_work(self, actor: Actor, case: Case) -> bool:
         """Reply, set the expected date, resolve: the assignee, or an admin."""

@@ -67,21 +67,32 @@ class StaffSettings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     deadlines: Deadlines = field(default_factory=Deadlines)
 
-    def own_chat_for(self, city: str | None, district: str | None) -> int | None:
-        """The area's own staff group (or its 市州's); None when only the default is left."""
-        if city and district and f"{city}/{district}" in self.area_chats:
-            return self.area_chats[f"{city}/{district}"]
-        if city and city in self.area_chats:
-            return self.area_chats[city]
+    def own_chat_for(
+        self, city: str | None, district: str | None, township: str | None = None
+    ) -> int | None:
+        """The area's own staff group, else the nearest one above it (its 区县's, its
+        市州's); None when only the default is left."""
+        parts = [p for p in (city, district, township) if p]
+        if district is None:
+            parts = parts[:1]
+        while parts:
+            key = "/".join(parts)
+            if key in self.area_chats:
+                return self.area_chats[key]
+            parts.pop()
         return None
 
-    def chat_for(self, city: str | None, district: str | None) -> int | None:
-        """The staff group for an area: its own, else its 市州's, else the default."""
-        if city and district and f"{city}/{district}" in self.area_chats:
-            return self.area_chats[f"{city}/{district}"]
-        if city and city in self.area_chats:
-            return self.area_chats[city]
-        return self.default_chat
+    def chat_for(
+        self, city: str | None, district: str | None, township: str | None = None
+    ) -> int | None:
+        """The staff group for an area: its own or the nearest above it, else the default."""
+        own = self.own_chat_for(city, district, township)
+        return own if own is not None else self.default_chat
+
+    def townships_with_chats(self, city: str, district: str) -> list[str]:
+        """乡镇/街道 of a 区县 that have their own staff group (``area_chats``)."""
+        prefix = f"{city}/{district}/"
+        return [k[len(prefix) :] for k in self.area_chats if k.startswith(prefix)]
 
     def all_chats(self) -> list[int]:
         chats = list(dict.fromkeys(self.area_chats.values()))

@@ -9,6 +9,7 @@ from typing import Any
 from bot.calendar import fmt_cn_date, fmt_due_day, fmt_time
 from bot.dialog.events import Button, Reply
 from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING, Case
+from bot.domain.regions import Area
 from bot.render import mask_phone
 from bot.staff.permissions import Actor, Outcome, Permissions
 
@@ -46,7 +47,8 @@ class Views(Permissions):
             "category": self.category_name(case.category),
             "region": case.region,
             "area": case.area,
-            "transferred": case.area != case.region,
+            "transferred": case.transferred_from is not None
+            or not Area(case.region_city, case.region_district).contains(case.responsible),
             "urgent": case.urgent,
             "phone": mask_phone(case.phone) if case.phone else "",
             "created": fmt_time(case.created_at),
@@ -80,9 +82,18 @@ class Views(Permissions):
             expected=fmt_cn_date(case.expected_date) if case.expected_date else "",
             **ctx,
         )
-        return Reply(text, buttons, chat_id=case.chat_id)
+        return Reply(text, buttons, chat_id=case.chat_id, case_id=case.id)
 
     def post_buttons(self, case: Case) -> list[list[Button]]:
+        if case.status == "transferred" and case.transferred_from is not None:
+            # A transfer is signed for (签收) or sent back (退回) by the receiving side.
+            return [
+                [
+                    Button(self.r.label("staff.btn.sign"), f"st:claim:{case.id}"),
+                    Button(self.r.label("staff.btn.view"), f"st:view:{case.id}"),
+                    Button(self.r.label("staff.btn.return"), f"st:ret:{case.id}"),
+                ]
+            ]
         return [
             [
                 Button(self.r.label("staff.btn.claim"), f"st:claim:{case.id}"),
@@ -106,7 +117,9 @@ class Views(Permissions):
             return Outcome(False, reason="missing"), False
         covers = self.covers(actor, case)
         if not (covers or (actor.is_staff and case.assignee_id == actor.user_id)):
-            return await self.refuse(actor, "view", case_id), False
+            # Whoever acted on it (the sender of a transfer) keeps read access.
+            if not (actor.is_staff and await self.store.workflow.involved(case_id, actor.user_id)):
+                return await self.refuse(actor, "view", case_id), False
         full = self.full_phone(actor, covers, private)
         await self.audit(actor, "view", case_id, detail="phone=full" if full else "phone=masked")
         return Outcome(True, case), full
@@ -155,7 +168,11 @@ class Views(Permissions):
             return Button(self.r.label(f"staff.btn.{key}"), f"st:{action}:{case.id}")
 
         rows: list[list[Button]] = []
-        if case.status in UNCLAIMED and self.covers(actor, case):
+        signing = case.status == "transferred" and case.transferred_from is not None
+        if signing and self.covers(actor, case):
+            rows.append([b("sign", "claim"), b("return", "ret")])
+            rows.append([b("transfer", "xfer"), b("note", "note")])
+        elif case.status in UNCLAIMED and self.covers(actor, case):
             rows.append([b("claim", "claim"), b("transfer", "xfer")])
             rows.append([b("note", "note"), b("invalid", "inv")])
         elif case.status in WORKING and self.may_work(actor, case):
@@ -173,19 +190,23 @@ class Views(Permissions):
         if not actor.is_staff:
             await self.audit(actor, f"list_{kind}", allowed=False)
             return None
-        city, district = (None, None) if actor.is_admin else (actor.area.city, actor.area.district)
+        area = None if actor.is_admin else actor.area
         wf = self.store.workflow
         if kind == "queue":
-            cases = await wf.select(UNCLAIMED, city, district)
+            cases = await wf.select(UNCLAIMED, covered_by=area)
         elif kind == "mine":
             cases = await wf.select(WORKING, assignee_id=actor.user_id)
         elif kind == "overdue":
-            cases = await wf.select(OPEN_STATUSES, city, district, due_before=self.now())
+            cases = await wf.select(OPEN_STATUSES, due_before=self.now(), covered_by=area)
         else:
-            cases = await wf.search(text, city, district, limit=LIST_LIMIT * 3)
+            cases = await wf.search(text, limit=LIST_LIMIT * 3, covered_by=area)
         cases = [c for c in cases if self.covers(actor, c) or c.assignee_id == actor.user_id]
         await self.audit(actor, f"list_{kind}", detail=f"n={len(cases)}")
         return cases
 
     def _view_button(self, case: Case) -> Button:
         return Button(self.r.label("staff.btn.view"), f"st:view:{case.id}")
+
+    def _view_button_ref(self, case: Case) -> Button:
+        """查看 with the case's reference, for a list of several cases."""
+        return Button(f"{self.r.label('staff.btn.view')} {case.ref}", f"st:view:{case.id}")

@@ -32,7 +32,16 @@ from bot.domain.cases import (
     StatusChange,
     new_ref,
 )
+from bot.domain.regions import clean_part, township_ok
 from bot.store import Repo, StoreError
+
+
+def responsible_township(typed: str | None) -> str | None:
+    """The 乡镇/街道 a new case is filed under: the resident's, when it reads as one
+    (玉林街道, 某某镇); else none, and the whole 区县 is responsible."""
+    name = clean_part(typed or "")
+    return name if township_ok(name) else None
+
 
 MAX_REF_ATTEMPTS = 50
 MAX_JSON_CHARS = 20_000
@@ -45,14 +54,18 @@ CASE_COLUMNS = (
     " urgent_by_resident, urgent_words, attachments, target_days, due_at, assignee_id,"
     " area_city, area_district, created_at, updated_at, closed_at, erased_at,"
     " first_claimed_at, claimed_at, resolved_at, expected_date, rating, rating_comment,"
-    " rated_at, reopen_count"
+    " rated_at, reopen_count, first_rating, first_rated_at, area_township, from_city,"
+    " from_district, from_township, transferred_by"
 )
 
 
-# The area responsible for a case: where it was transferred to, else where the
-# resident lives. Every query "by area" uses this one definition (Case.area too).
+# The area responsible for a case: exactly its area columns (set to the resident's
+# 市州/区县 when it is stored, moved by transfers; a NULL lower part is the whole area
+# above it). Every query "by area" uses this one definition (Case.responsible too;
+# rows from before migration 0009 fall back to the region).
 AREA_CITY = "COALESCE(area_city, region_city)"
-AREA_DISTRICT = "COALESCE(area_district, region_district)"
+AREA_DISTRICT = "(CASE WHEN area_city IS NULL THEN region_district ELSE area_district END)"
+AREA_TOWNSHIP = "(CASE WHEN area_city IS NULL THEN NULL ELSE area_township END)"
 
 
 class CaseQuery:
@@ -73,13 +86,37 @@ class CaseQuery:
             self.add(f"status IN ({', '.join('?' * len(values))})", *values)
         return self
 
-    def area(self, city: str | None, district: str | None = None) -> CaseQuery:
-        """Cases the area (city, optionally district) is responsible for."""
+    def area(
+        self, city: str | None, district: str | None = None, township: str | None = None
+    ) -> CaseQuery:
+        """Cases of this area and below it (a report by area, a list by area)."""
         if city is not None:
             self.add(f"{AREA_CITY} = ?", city)
-        if district is not None:
-            self.add(f"{AREA_DISTRICT} = ?", district)
+            if district is not None:
+                self.add(f"{AREA_DISTRICT} = ?", district)
+                if township is not None:
+                    self.add(f"{AREA_TOWNSHIP} = ?", township)
         return self
+
+    def covered_by(
+        self, city: str | None, district: str | None = None, township: str | None = None
+    ) -> CaseQuery:
+        """Cases a worker of this area covers (``Area.covers``): the area and below
+        it, and cases filed above it on its own line (a district case without a
+        street is also its street workers')."""
+        if city is None:
+            return self
+        self.add(f"{AREA_CITY} = ?", city)
+        if district is None:
+            return self
+        if township is None:
+            return self.add(f"({AREA_DISTRICT} IS NULL OR {AREA_DISTRICT} = ?)", district)
+        return self.add(
+            f"({AREA_DISTRICT} IS NULL OR ({AREA_DISTRICT} = ?"
+            f" AND ({AREA_TOWNSHIP} IS NULL OR {AREA_TOWNSHIP} = ?)))",
+            district,
+            township,
+        )
 
     def sql(self, order: str, limit: int | None = None) -> tuple[str, list[Any]]:
         sql = f"SELECT {CASE_COLUMNS} FROM cases"
@@ -134,9 +171,9 @@ class CaseRepo(Repo):
                         " region_city, region_district, region_township, region_village,"
                         " description, phone, contact_time, urgent, urgent_by_resident,"
                         " urgent_words, attachments, target_days, due_at, area_city,"
-                        " area_district, created_at, updated_at)"
+                        " area_district, area_township, created_at, updated_at)"
                         " VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                        " ?, ?, ?, ?)",
+                        " ?, ?, ?, ?, ?)",
                         (
                             ref,
                             new.draft_id,
@@ -158,6 +195,7 @@ class CaseRepo(Repo):
                             new.due_at,
                             new.region_city,
                             new.region_district,
+                            responsible_township(new.region_township),
                             now,
                             now,
                         ),
@@ -376,7 +414,7 @@ async def _erase(db: Any, ids: list[int], now: float, unlink: bool) -> int:
     marks = ", ".join("?" * len(ids))
     unlink_sql = ", user_id = NULL" if unlink else ""
     cur = await db.execute(
-        "UPDATE cases SET phone = NULL, region_township = NULL, region_village = NULL,"
+        "UPDATE cases SET phone = NULL, region_township = NULL, area_township = NULL, region_village = NULL,"
         " description = NULL, contact_time = NULL, urgent_words = '[]', attachments = '[]',"
         f" chat_id = NULL, erased_at = ?, updated_at = ?{unlink_sql} WHERE id IN ({marks})",
         (now, now, *ids),

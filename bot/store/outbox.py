@@ -9,13 +9,14 @@ delivered twice, also across restarts.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.dialog.events import Button, Reply
+from bot.dialog.events import Attachment, Button, Reply
 from bot.render import Rendered
 from bot.store import Repo
 
@@ -43,6 +44,13 @@ def reply_to_json(reply: Reply) -> str:
             data["ctx"] = _plain(context)
     if reply.buttons:
         data["b"] = [[[b.label, b.payload] for b in row] for row in reply.buttons]
+    for key, value in (
+        ("c", reply.case_id),
+        ("g", reply.group_chat),
+        ("m", reply.edit_message_id),
+    ):
+        if value is not None:
+            data[key] = int(value)
     for key, flag in (
         ("e", reply.edit),
         ("rc", reply.request_contact),
@@ -51,6 +59,9 @@ def reply_to_json(reply: Reply) -> str:
     ):
         if flag:
             data[key] = 1
+    if reply.document is not None:
+        doc = reply.document
+        data["f"] = [doc.file_name, doc.mime, base64.b64encode(doc.data).decode("ascii")]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -59,6 +70,10 @@ def reply_from_json(raw: str, chat_id: int | None = None) -> Reply:
     text: str = data["t"]
     if data.get("tpl"):
         text = Rendered(text, data["tpl"], data.get("ctx"))
+    document = None
+    if data.get("f"):
+        name, mime, raw_data = data["f"]
+        document = Attachment(name, base64.b64decode(raw_data), mime)
     return Reply(
         text,
         [[Button(label, payload) for label, payload in row] for row in data.get("b", [])],
@@ -67,6 +82,10 @@ def reply_from_json(raw: str, chat_id: int | None = None) -> Reply:
         request_location=bool(data.get("rl")),
         expects_number=bool(data.get("n")),
         chat_id=chat_id,
+        document=document,
+        case_id=data.get("c"),
+        group_chat=data.get("g"),
+        edit_message_id=data.get("m"),
     )
 
 
@@ -85,6 +104,7 @@ class Outgoing:
     user_id: int | None = None
     cause: int | None = None
     not_before: float | None = None
+    edit_of: int | None = None  # an edit of the message of this outbox row
 
     @property
     def to(self) -> int:
@@ -113,6 +133,7 @@ class Message:
     next_at: float
     error: str | None
     message_id: int | None
+    edit_of: int | None = None
 
     @property
     def reply(self) -> Reply:
@@ -121,11 +142,11 @@ class Message:
 
 _COLUMNS = (
     "id, channel, recipient, kind, body, priority, case_id, broadcast_id, user_id, cause,"
-    " status, attempts, next_at, error, message_id"
+    " status, attempts, next_at, error, message_id, edit_of"
 )
 _INSERT = (
     "INSERT OR IGNORE INTO outbox (channel, recipient, kind, body, priority, dedup, case_id,"
-    " broadcast_id, user_id, cause, next_at, created_at) VALUES"
+    " broadcast_id, user_id, cause, next_at, created_at, edit_of) VALUES"
 )
 
 
@@ -151,13 +172,14 @@ async def insert(db: Any, items: Iterable[Outgoing], now: float | None = None) -
             item.cause,
             now if item.not_before is None else item.not_before,
             now,
+            item.edit_of,
         )
         for item in items
     ]
     added = 0
     for start in range(0, len(rows), 200):  # SQLite's limit on bound parameters
         chunk = rows[start : start + 200]
-        sql = _INSERT + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        sql = _INSERT + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
         cur = await db.execute(sql, [v for row in chunk for v in row])
         added += max(cur.rowcount, 0)
     return added
@@ -237,6 +259,26 @@ class OutboxRepo(Repo):
                     (now,),
                 )
         return rows
+
+    async def cards(self, case_id: int) -> list[Message]:
+        """The case's cards posted to staff chats and urgent alerts (not edits, not
+        failed ones): what is edited when the case moves on."""
+        rows = await self.store.fetchall(
+            f"SELECT {_COLUMNS} FROM outbox WHERE case_id = ?"  # noqa: S608
+            " AND kind IN ('case_post', 'case_urgent', 'case_alert') AND edit_of IS NULL"
+            " AND status IN ('pending', 'sending', 'sent') ORDER BY id",
+            (case_id,),
+        )
+        return [_message(r) for r in rows]
+
+    async def superseded(self, row_id: int, edit_of: int) -> bool:
+        """Is there a later edit of the same message? (Then this one is not sent.)"""
+        row = await self.store.fetchone(
+            "SELECT 1 FROM outbox WHERE edit_of = ? AND id > ?"
+            " AND status IN ('pending', 'sending', 'sent') LIMIT 1",
+            (edit_of, row_id),
+        )
+        return row is not None
 
     async def get(self, message_id: int) -> Message | None:
         row = await self.store.fetchone(

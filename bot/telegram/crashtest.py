@@ -1,8 +1,8 @@
 """Crash runs: ``sanliang run`` against the local Bot API stand-in, SIGKILLed every few
 seconds while residents file help requests, then checked against what the residents
-and the stand-in saw. Used by bench/crash_polling.py, bench/crash_webhook.py and
-bench/crash_broadcast.py (long runs; the announcement run is in crashtest_broadcast.py)
-and by tests/test_crash_runs.py (short ones).
+and the stand-in saw. Used by bench/crash.py (long runs, ``--mode polling|webhook|broadcast``;
+the announcement run is in crashtest_broadcast.py) and by tests/test_crash_runs.py
+(short ones).
 
 What is checked, once the residents are done and the last process has stopped:
 - every reference a resident was shown exists, and no request was stored twice;
