@@ -202,11 +202,15 @@ def said_with(replies: list[Reply], chat: int | None = None) -> dict:
     return dict(getattr(found[-1].text, "context", {}))
 
 
-async def send_outbox(app: App, application: Any) -> None:
-    """Deliver what is due in the outbox through the adapter, as the sender does."""
+async def send_outbox(app: App, application: Any) -> int:
+    """Deliver what is due in the outbox through the adapter, as the sender does, on
+    the app's clock; how many rows were delivered."""
+    import time
+
     from bot.outbox import Sender
     from bot.telegram.delivery import telegram_deliver
 
-    sender = Sender(app.store, app.renderer, rate=0)
+    clock = getattr(app.engine.services, "clock", None) or time.time
+    sender = Sender(app.store, app.renderer, rate=0, clock=clock)
     sender.add_channel("telegram", telegram_deliver(application))
-    await sender.drain()
+    return await sender.drain()

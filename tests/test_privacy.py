@@ -62,19 +62,26 @@ def buttons(replies) -> list[str]:
 
 
 async def fill_form(app, user: int, description: str, phone: str) -> Chat:
-    """A resident's help form filled through the urgency step."""
+    """A resident's help form filled up to the summary, with the 乡镇 and 村 (修改 →
+    地区) and a contact time."""
     chat = Chat(app, user_id=user)
     await chat.press("menu:help")
+    await chat.choose("hc:who:self")
     await chat.choose("hc:consent:yes")
     await chat.choose("hc:cat:winter")
     await chat.tap("成都市")
     await chat.tap("武侯区")
-    await chat.send(R_TOWN)
-    await chat.send(R_VILLAGE)
     await chat.send(description)
     await chat.send(phone)
+    await chat.choose("hc:edit")
+    await chat.choose("hc:ef:region")
+    await chat.tap("成都市")
+    await chat.tap("武侯区")
+    await chat.send(R_TOWN)
+    await chat.send(R_VILLAGE)
+    await chat.choose("hc:edit")
+    await chat.choose("hc:ef:time")
     await chat.choose("hc:time:pm")
-    await chat.choose("hc:urg:no")
     return chat
 
 
@@ -257,6 +264,7 @@ async def test_forget_leaves_nothing_personal_in_any_table(sapp):
     # A second request still open, and a form half filled.
     ref2 = await file_request(sapp, RESIDENT, description="没有吃的了家里断粮ZQX2")
     await resident.press("menu:help")
+    await resident.tap("为自己求助")
     await resident.tap("同意，开始填写")
     secrets = [
         R_PHONE,
@@ -373,13 +381,16 @@ async def test_a_whole_help_request_logs_nothing_personal_at_debug(tg, caplog): 
     appear in any log record."""
     caplog.set_level(logging.DEBUG)
     calls = await tg.tap("我要求助", await tg.send("/start"))
-    for label in ("同意，开始填写", "生活困难", "成都市", "锦江区"):
+    for label in ("为自己求助", "同意，开始填写", "生活困难", "成都市", "锦江区"):
         calls = await tg.tap(label, calls)
-    for text in (R_TOWN, R_VILLAGE, R_DESC, "139 1234 5678"):
+    for text in (R_DESC, "139 1234 5678"):
         calls = await tg.send(text)
-    for label in ("上午", "不算太急"):
+    for label in ("修改", "地区", "成都市", "锦江区"):
         calls = await tg.tap(label, calls)
-    calls = await tg.tap("确认提交", calls)
+    for text in (R_TOWN, R_VILLAGE):
+        calls = await tg.send(text)
+    for label in ("修改", "方便联系的时间", "上午", "确认提交"):
+        calls = await tg.tap(label, calls)
     assert await tg.app.store.cases.for_user(1001)
     await tg.send("/forget")
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
@@ -396,6 +407,7 @@ async def test_consent_says_what_why_who_how_long_how_to_delete_and_declining_st
 ):
     chat = Chat(app, user_id=RESIDENT)
     await chat.press("menu:help")
+    await chat.choose("hc:who:self")
     text = chat.text()
     for words in ("要填什么", "为什么", "谁能看到", "保存多久", "/forget", "180"):
         assert words in text, words

@@ -240,7 +240,10 @@ async def test_date_range_and_area(seeded, tmp_path):
     db_dir, _ = seeded
     _, _, page = await report_html(db_dir, tmp_path, first="2025-01-10", last="2025-01-31")
     p = parse(page)
-    assert p.by_id["total"] == "1" and "2025年1月10日 至 2025年1月31日" in p.by_id["period"]
+    assert (
+        p.by_id["total"] == "1"
+        and "2025年1月10日（周五） 至 2025年1月31日（周五）" in p.by_id["period"]
+    )
     _, _, page = await report_html(db_dir, tmp_path, last="2025/1/6")
     assert parse(page).by_id["total"] == "5"
     _, _, page = await report_html(db_dir, tmp_path, first="20250106", last="2025年1月6日")

@@ -86,9 +86,15 @@ async def test_reminders_go_out_through_the_adapter(tg):
     app, application, stub = tg
     clock = app.engine.services.clock
     case, _ = await new_case(app)
-    clock.set(ts(2025, 1, 8, 1))  # not claimed within 1 working day
+    await send_outbox(app, application)
+    stub.clear()
+    clock.set(ts(2025, 1, 8, 1))  # not claimed within 1 working day, but at night
+    assert (await run_reminders(service(app), ApplicationNotifier(application), clock)).sent == 0
+    clock.set(ts(2025, 1, 8, 9))  # working hours: queued in the outbox, sent by the sender
     report = await run_reminders(service(app), ApplicationNotifier(application), clock)
     assert report.sent == 1 and report.failed == 0
+    assert not [c for c in stub.sent() if c.method == "sendMessage"]
+    assert await send_outbox(app, application) == 1
     (call,) = [c for c in stub.sent() if c.method == "sendMessage"]
     assert int(call.params["chat_id"]) == CHAT_WUHOU and case.ref in call.params["text"]
     markup = call.params["reply_markup"]

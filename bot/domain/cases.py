@@ -38,6 +38,31 @@ ACTOR_KINDS = ("resident", "staff", "system")
 CATEGORIES = ("living", "housing", "jobs", "medical", "school", "winter", "safety", "other")
 CONTACT_TIMES = ("am", "pm", "evening", "any")
 
+# One name per status, everywhere (chat for staff and residents, CLI, report, export):
+# the label ``status.<code>`` of templates/<locale>/labels/status.yml. Ask for it with
+# ``status_name(labels, code)``; never spell a status's name anywhere else.
+STATUS_LABEL_PREFIX = "status"
+
+
+def status_label(status: str) -> str:
+    """The label key of a status's one name, e.g. ``status.claimed``."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    return f"{STATUS_LABEL_PREFIX}.{status}"
+
+
+def status_name(labels: Any, status: str) -> str:
+    """The one name of ``status``: ``labels`` is a ``Renderer`` (``label``/``has_label``)
+    or a mapping of label keys (``Renderer.labels()``). An unknown code is returned as
+    it is, so a row from a newer version still shows."""
+    if status not in STATUSES:
+        return status
+    key = status_label(status)
+    if hasattr(labels, "has_label"):
+        return str(labels.label(key)) if labels.has_label(key) else status
+    return str(labels.get(key, status))
+
+
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I
 REF_RANDOM_CHARS = 4
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.calendar import add_working_days, fmt_month_day, local_date
+from bot.calendar import add_working_days, fmt_when, local_date
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import StaleButton, Turn, grid
 from bot.domain.cases import Case
@@ -18,6 +18,7 @@ from bot.staff.common import parse_id, private, service_of
 from bot.staff.pending import CONFIRM, TO_RESIDENT, cancel_pending, keeps, pending
 from bot.staff.permissions import Actor, Outcome
 from bot.staff.service import StaffService
+from bot.staff.supervision import mark_invalid_or_ask, request_extension
 from bot.staff.transfer_flow import REASON, CaseSteps
 from bot.staff.transitions import MAX_COMMENT_CHARS, MAX_TEXT_CHARS
 
@@ -30,17 +31,20 @@ class TextStep:
     """A case action that asks for a text: ``parse`` turns the typed text into the
     action's value (None: ask again with ``retry``), ``run`` applies it."""
 
-    run: Callable[[StaffService, Actor, int, Any], Awaitable[Outcome]]
+    run: Callable[..., Awaitable[Outcome]]
     parse: Callable[[StaffService, str], Any] | None = None
     retry: str = ""
+    with_data: bool = False  # ``run`` also gets the step's state data (e.g. the days)
 
 
 TEXT_STEPS: dict[str, TextStep] = {
     "note": TextStep(StaffService.note),
     "reply": TextStep(StaffService.reply),
     "res": TextStep(StaffService.resolve),
-    "inv": TextStep(StaffService.mark_invalid),
+    "inv": TextStep(mark_invalid_or_ask),  # with [staff] invalid_needs_check: a second person
     "exp": TextStep(StaffService.set_expected, parse=StaffService.parse_expected, retry="date"),
+    # 申请延期: entered from the supervision flow (bot.staff.supervision) with the days.
+    "ext": TextStep(request_extension, with_data=True),
     "ret": TextStep(StaffService.send_back),
 }
 
@@ -176,8 +180,7 @@ class StaffFlow(CaseSteps):
             cal = svc.settings.deadlines.calendar
             days = [add_working_days(cal, today, n) for n in range(EXPECTED_CHOICES)]
             buttons = [
-                Button(fmt_month_day(d), f"st:expd:{case.id}:{d:%Y%m%d}")
-                for d in dict.fromkeys(days)
+                Button(fmt_when(d), f"st:expd:{case.id}:{d:%Y%m%d}") for d in dict.fromkeys(days)
             ]
             rows = grid(buttons, 3)
         rows.append([turn.button("staff.btn.cancel", "st:cancel")])
@@ -188,6 +191,7 @@ class StaffFlow(CaseSteps):
             retry=retry,
             limit=MAX_COMMENT_CHARS if action in (REASON, "ret") else MAX_TEXT_CHARS,
             target=target,
+            days=turn.state.data.get("days", 0),
         )
         private(turn, Reply(text, rows))
 
@@ -220,7 +224,10 @@ class StaffFlow(CaseSteps):
                     return
                 await self.prompt_text(turn, svc, case, step, retry=declared.retry)
                 return
-        out = await declared.run(svc, actor, case_id, value)
+        if declared.with_data:
+            out = await declared.run(svc, actor, case_id, value, dict(turn.state.data))
+        else:
+            out = await declared.run(svc, actor, case_id, value)
         if out.reason == "invalid" and out.case is not None:
             retry = "long" if len(text.strip()) > MAX_TEXT_CHARS else "blank"
             await self.prompt_text(turn, svc, out.case, step, retry=retry)

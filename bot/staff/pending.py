@@ -20,6 +20,7 @@ STEP_LABELS = {
     "res": "resolve",
     "inv": "invalid",
     "exp": "expected",
+    "ext": "extend",
     "xr": "transfer",
     "ret": "return",
 }

@@ -46,6 +46,7 @@ class Outcome:
     reason: str = ""  # forbidden | missing | state | taken | invalid
     notices: list[Reply] = field(default_factory=list)
     holder: str | None = None  # who has the case, when a claim lost
+    kind: str = ""  # what was done, when it is not the action itself (staff/done)
     told: bool = False  # the resident's notice was queued with the change itself
 
 
@@ -95,8 +96,9 @@ class Permissions(ServiceBase):
 
     @staticmethod
     def full_phone(actor: Actor, covers: bool, private: bool) -> bool:
-        """Full phone numbers only to a worker of the case's area, in a private chat."""
-        return private and actor.role == "worker" and covers
+        """Full phone numbers only in a private chat: to a worker of the case's area,
+        and to admins (who act on cases nobody has). Every view is audited."""
+        return private and ((actor.role == "worker" and covers) or actor.is_admin)
 
     async def audit(
         self,
@@ -118,4 +120,6 @@ class Permissions(ServiceBase):
         if case.assignee_id is None:
             return None
         member = await self.store.staff.member(case.assignee_id)
+        if member is None and case.assignee_id in self.settings.admin_ids:
+            return self.r.label("staff.role.admin") + f" #{case.assignee_id}"
         return member.label if member else f"#{case.assignee_id}"

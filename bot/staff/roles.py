@@ -9,6 +9,7 @@ from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.staff.cards import staff_actor
 from bot.staff.common import MAX_NAME_CHARS, regions_of, service_of
+from bot.staff.home import refresh_menu
 
 
 async def admin_in_private(turn: Turn, action: str):
@@ -89,6 +90,7 @@ async def cmd_join(turn: Turn, arg: str) -> None:
         area=str(member.area),
         nick=member.name or "",
     )
+    await refresh_menu(turn.engine, turn.user_id)  # the staff command menu
 
 
 async def cmd_name(turn: Turn, arg: str) -> None:
@@ -173,6 +175,8 @@ async def do_revoke(turn: Turn, actor, target: int, to: int | None, edit: bool =
         heir_id=to or "",
     )
     turn.replies.extend(done.notices)
+    if done.result == "ok":
+        await refresh_menu(turn.engine, target)  # back to the residents' menu
 
 
 class RevokeFlow(Flow):

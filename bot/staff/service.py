@@ -324,12 +324,16 @@ class StaffService(Transfers):
 
     # -- what residents do elsewhere (hooks of the help-request feature) -------------
 
-    async def on_resident_message(self, case_id: int) -> list[Reply]:
-        """A resident added to their request: tell the assignee (or the area chat)."""
+    async def on_resident_message(self, case_id: int, body: str | None = None) -> list[Reply]:
+        """A resident added to their request: tell the assignee (or the area chat).
+        Their words (``body``) go only to the assignee, privately, never to a group."""
         case = await self.store.workflow.get(case_id)
         if case is None:
             return []
-        text = self.r.render("staff/resident_event", c=self.summary(case), kind="message")
+        private = body if case.assignee_id else None
+        text = self.r.render(
+            "staff/resident_event", c=self.summary(case), kind="message", body=private
+        )
         area = case.responsible
         target = case.assignee_id or self.settings.chat_for(area.city, area.district, area.township)
         return [Reply(text, [[self._view_button(case)]], chat_id=target)] if target else []

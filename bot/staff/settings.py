@@ -10,6 +10,10 @@ digest_time = "08:30"             # China time
 invite_days = 7                   # how long an invite code stays valid
 reminder_minutes = 15             # how often deadlines are checked
 followup_days = 7                 # resolved and not rated: closed after this many days
+invalid_needs_check = false       # 无法受理 needs a second person's 同意 first
+
+[escalation]                      # 督办: see bot/staff/escalation.py
+working_hours = "08:30-18:00"
 
 [deadlines]
 ordinary = 3                      # working days
@@ -34,6 +38,7 @@ from typing import Any
 
 from bot.calendar import CHINA_TZ, CalendarError, Deadlines
 from bot.config import Config, ConfigError
+from bot.staff.escalation import Escalation
 
 DEFAULT_RETENTION_DAYS = 180
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -66,6 +71,9 @@ class StaffSettings:
     followup_days: int = 7
     retention_days: int = DEFAULT_RETENTION_DAYS
     deadlines: Deadlines = field(default_factory=Deadlines)
+    escalation: Escalation = field(default_factory=Escalation)  # [escalation] (督办)
+    # 无法受理 takes effect only once a second person agreed (bot.staff.supervision).
+    invalid_needs_check: bool = False
 
     def own_chat_for(
         self, city: str | None, district: str | None, township: str | None = None
@@ -131,6 +139,13 @@ class StaffSettings:
             deadlines = Deadlines.from_config(config.section("deadlines"))
         except CalendarError as exc:
             raise ConfigError(str(exc)) from None
+        try:
+            escalation = Escalation.from_config(config.section("escalation"))
+        except CalendarError as exc:
+            raise ConfigError(str(exc)) from None
+        check = staff.get("invalid_needs_check", False)
+        if not isinstance(check, bool):
+            raise ConfigError("[staff] invalid_needs_check: expected true or false")
         return cls(
             admin_ids=frozenset(config.admin_ids),
             area_chats=area_chats,
@@ -141,4 +156,6 @@ class StaffSettings:
             followup_days=_int(staff, "followup_days", 7, 1, 90, "staff"),
             retention_days=retention_days,
             deadlines=deadlines,
+            escalation=escalation,
+            invalid_needs_check=check,
         )

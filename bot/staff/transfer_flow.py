@@ -195,7 +195,12 @@ class CaseSteps(Flow):
             turn.say("staff/missing")
             return
         if not out.ok:
-            if out.reason == "same":
+            if out.kind and out.case is not None:  # e.g. an extension already asked for
+                text = turn.text(
+                    "staff/done", kind=out.kind, c=svc.summary(out.case), told=True, area=""
+                )
+                private(turn, Reply(text))
+            elif out.reason == "same":
                 private(turn, Reply(turn.text("staff/transfer_same")))
             elif not await self.allowed(turn, svc, out):
                 pass
@@ -207,7 +212,7 @@ class CaseSteps(Flow):
         rows.append([turn.button("staff.btn.view", f"st:view:{case.id}")])
         text = turn.text(
             "staff/done",
-            kind=action,
+            kind=out.kind or action,
             c=svc.summary(case),
             told=out.told
             or (any(n.chat_id == case.chat_id for n in out.notices) and case.chat_id is not None),

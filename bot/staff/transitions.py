@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.calendar import local_date
+from bot.calendar import fmt_when, local_date
 from bot.dialog.events import Reply
 from bot.domain.cases import OPEN_STATUSES, WORKING, Case
 from bot.domain.regions import Area
@@ -255,7 +255,7 @@ class Transitions(Views):
             "staff",
             actor.user_id,
             expect_from=WORKING,
-            note=self.r.label("staff.note.expected", day=day.isoformat()),
+            note=self.r.label("staff.note.expected", day=fmt_when(day)),
             set_fields={"expected_date": day.isoformat()},
             now=self.now(),
             notices=self.tell_resident(actor.user_id, "expected"),

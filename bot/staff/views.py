@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.calendar import fmt_cn_date, fmt_due_day, fmt_time
+from bot.calendar import fmt_when
+from bot.cases.attachments import for_workers
 from bot.dialog.events import Button, Reply
-from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING, Case
+from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING, Case, status_name
 from bot.domain.regions import Area
 from bot.render import mask_phone
 from bot.staff.permissions import Actor, Outcome, Permissions
@@ -26,8 +27,7 @@ class Views(Permissions):
         return category
 
     def status_name(self, status: str) -> str:
-        key = f"staff.status.{status}"
-        return self.r.label(key) if self.r.has_label(key) else status
+        return status_name(self.r, status)
 
     def time_name(self, value: str | None) -> str:
         if not value:
@@ -51,11 +51,11 @@ class Views(Permissions):
             or not Area(case.region_city, case.region_district).contains(case.responsible),
             "urgent": case.urgent,
             "phone": mask_phone(case.phone) if case.phone else "",
-            "created": fmt_time(case.created_at),
-            "due": fmt_time(case.due_at),
-            "due_day": fmt_due_day(case.due_at),
+            "created": fmt_when(case.created_at, now=now),
+            "due": fmt_when(case.due_at, deadline=True, now=now),
+            "due_day": fmt_when(case.due_at, deadline=True, now=now),
             "overdue": case.is_open and case.due_at is not None and case.due_at < now,
-            "expected": fmt_cn_date(case.expected_date) if case.expected_date else "",
+            "expected": fmt_when(case.expected_date, now=now),
             "erased": case.erased_at is not None,
         }
 
@@ -78,8 +78,8 @@ class Views(Permissions):
             "staff/resident",
             kind=kind,
             ref=case.ref,
-            due_day=fmt_due_day(case.due_at),
-            expected=fmt_cn_date(case.expected_date) if case.expected_date else "",
+            due_day=fmt_when(case.due_at, deadline=True, now=self.now()),
+            expected=fmt_when(case.expected_date, now=self.now()),
             **ctx,
         )
         return Reply(text, buttons, chat_id=case.chat_id, case_id=case.id)
@@ -129,6 +129,7 @@ class Views(Permissions):
         c = self.summary(case)
         history = await self.store.cases.history(case.id)
         messages = await self.store.cases.messages(case.id, include_private=True)
+        names = await self.actor_names()
         c.update(
             phone=(case.phone or "") if full_phone else c["phone"],
             full_phone=full_phone,
@@ -142,18 +143,24 @@ class Views(Permissions):
             rating_comment=case.rating_comment or "",
             history=[
                 {
-                    "at": fmt_time(h.at),
+                    "at": fmt_when(h.at, now=self.now()),
                     "to": self.status_name(h.to_status),
                     "from": self.status_name(h.from_status) if h.from_status else "",
                     "by": h.actor_kind,
+                    "who": names.get(h.actor_id, f"#{h.actor_id}")
+                    if h.actor_kind == "staff" and h.actor_id is not None
+                    else "",
                     "note": h.note or "",
                 }
                 for h in history[-8:]
             ],
             messages=[
                 {
-                    "at": fmt_time(m.at),
+                    "at": fmt_when(m.at, now=self.now()),
                     "by": m.author_kind,
+                    "who": names.get(m.author_id, f"#{m.author_id}")
+                    if m.author_kind == "staff" and m.author_id is not None
+                    else "",
                     "private": m.private,
                     "body": m.body or "",
                 }
@@ -161,7 +168,18 @@ class Views(Permissions):
                 if m.body
             ],
         )
+        # 代办 and what the resident attached (bot.cases.attachments), in their words.
+        attached = for_workers(self.r, () if case.erased_at else case.attachments)
+        c.update(proxy=attached["proxy"], attachments=attached["items"])
         return c
+
+    async def actor_names(self) -> dict[int, str]:
+        """How colleagues see each staff member (also revoked ones, for old history);
+        an admin of the configuration without a 称呼 is 管理员 #id."""
+        names = {m.user_id: m.label for m in await self.store.staff.members(include_revoked=True)}
+        for admin in self.settings.admin_ids:
+            names.setdefault(admin, self.r.label("staff.role.admin") + f" #{admin}")
+        return names
 
     def card_buttons(self, actor: Actor, case: Case) -> list[list[Button]]:
         def b(key: str, action: str) -> Button:

@@ -15,7 +15,7 @@ from typing import Any
 from bot.domain.cases import ACTOR_KINDS, FINAL_STATUSES, STATUSES, UNCLAIMED, Case
 from bot.domain.regions import Area
 from bot.store import Repo, StoreError
-from bot.store.cases import CASE_COLUMNS, CaseQuery
+from bot.store.case_query import CASE_COLUMNS, CaseQuery
 from bot.store.outbox import Outgoing
 from bot.store.outbox import insert as outbox_insert
 

@@ -106,6 +106,7 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
 
     from bot.admin.reload import install_sighup
     from bot.app import open_app
+    from bot.staff.home import refresh_all
     from bot.telegram.adapter import build_application, channel_of
     from bot.telegram.jobs import ApplicationNotifier, schedule_jobs
     from bot.telegram.runtime import Delivery
@@ -143,6 +144,7 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
             schedule_jobs(application, app)
             install_sighup(app, loop)
             await channel_of(application).setup_commands(application.bot)
+            await refresh_all(app.engine)  # each staff member's own command menu
             await application.start()
             inbox = delivery.inbox
             await delivery.start()
