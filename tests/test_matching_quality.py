@@ -7,8 +7,8 @@ situations. ``tests/data/questions.yml``: the earlier, plainer set. Weights and 
 (intents/matching.yml) are tuned on the dev splits only (bench/tune.py).
 
 ``test_*_floor`` guard against regressions at the level reached now, less a small margin
-(matching v2.1, messages test split: in-scope R@1 0.943, answered directly and correctly
-0.897, confident-wrong 0.017 of all (all of it out-of-scope questions answered),
+(matching v2.2, messages test split: in-scope R@1 0.948, answered directly and correctly
+0.902, confident-wrong 0.017 of all (all of it out-of-scope questions answered),
 out-of-scope to fallback 0.881, long stories R@1 0.951, dialect 0.912, figures 0.957,
 greetings 1.0; earlier set test split: R@1 0.951, R@3 0.989, out-of-scope to fallback
 0.949, in-scope to fallback 0.070, wrong 0.022).
@@ -39,7 +39,7 @@ from bot.knowledge.evaluate import (
 
 LABELLED = PROJECT_ROOT / "tests" / "data" / "questions.yml"
 MESSAGES = PROJECT_ROOT / "tests" / "data" / "messages.yml"
-FLOOR = {"r1": 0.93, "answered": 0.88, "wrong": 0.025, "oos": 0.86, "long": 0.93,
+FLOOR = {"r1": 0.935, "answered": 0.885, "wrong": 0.025, "oos": 0.86, "long": 0.93,
          "greet": 1.0, "style_r1": 0.88}  # fmt: skip
 OLD_FLOOR = {"r1": 0.94, "r3": 0.98, "oos": 0.94, "in_fallback": 0.09, "wrong": 0.025}
 
