@@ -16,6 +16,8 @@ from bot.dialog.events import Event, Reply
 from bot.outbox import MAX_PER_SECOND, Pacer, Sender
 from tests import test_admin as _admin_tests
 
+pytestmark = pytest.mark.both_backends
+
 # An app with admins on a copy of the content (the admin tests' fixtures).
 ADMIN = _admin_tests.ADMIN
 app = _admin_tests.app

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.staff.jobs import IDLE_FORM_DAYS, run_maintenance
 from tests.conftest import Chat
 from tests.staff_support import RESIDENT, WUHOU_A, add_worker, press, send
@@ -23,6 +25,8 @@ from tests.test_privacy import (
     fill_form,
     sapp,  # noqa: F401 - the staff app fixture
 )
+
+pytestmark = pytest.mark.both_backends
 
 PAGE_SECRETS = [R_PHONE, R_TOWN, R_VILLAGE, R_DESC, R_MESSAGE, R_COMMENT, R_QUESTION, W_REPLY]
 

@@ -26,6 +26,8 @@ from tests.staff_support import (
     write,
 )
 
+pytestmark = pytest.mark.both_backends
+
 
 class FakeNotifier:
     def __init__(self, fail_for: set[int] | None = None) -> None:

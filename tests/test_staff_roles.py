@@ -31,6 +31,8 @@ from tests.staff_support import (
     to,
 )
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 async def sapp(tmp_path):

@@ -32,6 +32,8 @@ from tests.staff_support import (
     write,
 )
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 async def sapp(tmp_path):

@@ -1,10 +1,11 @@
 """All persistent state, behind one narrow async API.
 
-SQL lives in this package and nowhere else. One aiosqlite connection per
-process; every statement runs under one asyncio lock so that a transaction
-opened by one coroutine never interleaves with another's statements.
+SQL lives in this package and nowhere else. Two backends share that API
+(``bot/store/backends.py``): SQLite, the embedded default (one aiosqlite connection
+per process, every statement under one asyncio lock), and PostgreSQL for a
+``postgresql://`` URL (an asyncpg pool, shared by several worker processes).
 Feature data sits in repositories (``store.knowledge``, ``store.cases`` ...),
-each in its own module here, sharing the connection and the lock.
+each in its own module here, sharing the store's primitives.
 """
 
 from __future__ import annotations
@@ -22,9 +23,22 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
+from bot.store.backends import (
+    LOCK_MIGRATE,
+    LOCK_TURN,
+    IntegrityError,
+    PostgresDB,
+    SqliteDB,
+    is_url,
+    redact,
+)
+
+__all__ = ["IntegrityError", "Repo", "Store", "StoreError", "is_url"]
+
 T = TypeVar("T")
 R = TypeVar("R")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+BACKENDS = ("sqlite", "postgresql")
 
 
 # Exit codes of the ``sanliang`` command for a store that cannot be used.
@@ -41,9 +55,18 @@ class StoreError(Exception):
         self.exit_code = exit_code
 
 
-def _migrations() -> list[tuple[int, str, str]]:
+def _migrations(backend: str = "sqlite") -> list[tuple[int, str, str]]:
+    """The migrations of one backend: ``bot/store/migrations/<backend>/NNNN_name.sql``.
+    Both backends have the same numbers and names (docs/HACKING.md)."""
+    root = resources.files("bot.store.migrations")
+    stray = sorted(e.name for e in root.iterdir() if e.name.endswith(".sql"))
+    if stray:
+        raise StoreError(
+            f"migrations {stray} are in bot/store/migrations/: each belongs in sqlite/ and"
+            " postgresql/ under the same number (docs/HACKING.md)"
+        )
     found = []
-    for entry in resources.files("bot.store.migrations").iterdir():
+    for entry in root.joinpath(backend).iterdir():
         m = _MIGRATION_NAME.match(entry.name)
         if m:
             found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
@@ -55,12 +78,16 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 
 class Store:
-    """The process's store. Create with ``await Store.open(path)``."""
+    """The process's store. Create with ``await Store.open(path_or_url)``."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
-        self._conn = conn
-        self._lock = asyncio.Lock()
-        self.path = path
+    def __init__(self, db: SqliteDB | PostgresDB, path: str) -> None:
+        self.db = db
+        self.backend: str = db.name  # "sqlite" | "postgresql"
+        self.path = path  # the file, or the URL without its password
+        if isinstance(db, SqliteDB):
+            # The SQLite connection and its lock (tests and tools that read the file).
+            self._conn = db.conn
+            self._lock = db.lock
         # Turns of different users that start or end at the same time share one
         # statement (and one trip to the database thread).
         self._turn_reads = Coalescer(self._read_turns)
@@ -90,12 +117,19 @@ class Store:
         self.identities = IdentityRepo(self)
         self.web = WebRepo(self)
 
+    @property
+    def is_postgres(self) -> bool:
+        return self.backend == "postgresql"
+
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
-        """Open (and migrate) the database. Raises StoreError, with one line to show
-        and an exit code, when the file cannot be used: a folder that cannot be
-        created or written, a damaged file, a schema newer than this code."""
+    async def open(cls, path: str | Path, pool_size: int = 10) -> Store:
+        """Open (and migrate) the database: a SQLite file, or a ``postgresql://`` URL.
+        Raises StoreError, with one line to show and an exit code, when it cannot be
+        used: a folder that cannot be created or written, a damaged file, a server
+        that cannot be reached, a schema newer than this code."""
         path = str(path)
+        if is_url(path):
+            return await cls._open_postgres(path, pool_size)
         if path != ":memory:":
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -125,8 +159,8 @@ class Store:
             # space: what /forget and the retention purge erase is gone from the disk
             # once the WAL is checkpointed (``scrub``).
             await conn.execute("PRAGMA secure_delete = ON")
-            store = cls(conn, path)
-            await store._migrate()
+            store = cls(SqliteDB(conn), path)
+            await store._migrate_sqlite()
         except sqlite3.OperationalError as exc:
             await conn.close()  # else aiosqlite's thread keeps the process alive
             raise StoreError(
@@ -143,27 +177,50 @@ class Store:
             raise
         return store
 
-    async def close(self) -> None:
-        async with self._lock:
-            await self._conn.close()
+    @classmethod
+    async def _open_postgres(cls, url: str, pool_size: int) -> Store:
+        shown = redact(url)
+        try:
+            db = await PostgresDB.connect(url, max_size=max(2, pool_size))
+        except (TimeoutError, OSError) as exc:
+            raise StoreError(
+                f"cannot reach the PostgreSQL server of {shown}: {exc or type(exc).__name__}"
+            ) from None
+        except Exception as exc:  # asyncpg's errors: authentication, no such database ...
+            raise StoreError(f"cannot use the PostgreSQL database {shown}: {exc}") from None
+        store = cls(db, shown)
+        try:
+            await store._migrate_postgres()
+        except BaseException:
+            await db.close()
+            raise
+        return store
 
-    async def _migrate(self) -> None:
-        async with self._lock:
-            await self._conn.execute(
+    async def close(self) -> None:
+        await self.db.close()
+
+    def _check_version(self, current: int, known: list[tuple[int, str, str]]) -> None:
+        newest = known[-1][0] if known else 0
+        if current > newest:
+            raise StoreError(
+                f"the database {self.path} has schema version {current}, newer than this"
+                f" sanliang knows ({newest}); run the newer version, or restore a backup",
+                EXIT_STORE_TOO_NEW,
+            )
+
+    async def _migrate_sqlite(self) -> None:
+        assert isinstance(self.db, SqliteDB)
+        conn = self.db.conn
+        async with self.db.lock:
+            await conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
             )
-            cur = await self._conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+            cur = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
             row = await cur.fetchone()
             current = row[0] if row is not None else 0
-            known = _migrations()
-            newest = known[-1][0] if known else 0
-            if current > newest:
-                raise StoreError(
-                    f"the database {self.path} has schema version {current}, newer than this"
-                    f" sanliang knows ({newest}); run the newer version, or restore a backup",
-                    EXIT_STORE_TOO_NEW,
-                )
+            known = _migrations("sqlite")
+            self._check_version(current, known)
             for number, name, sql in known:
                 if number <= current:
                     continue
@@ -173,20 +230,53 @@ class Store:
                     + f"\n;INSERT INTO schema_version VALUES ({number}, '{name}', {time.time()});\nCOMMIT;"
                 )
                 try:
-                    await self._conn.executescript(script)
+                    await conn.executescript(script)
                 except Exception:
-                    if self._conn.in_transaction:
-                        await self._conn.execute("ROLLBACK")
+                    if conn.in_transaction:
+                        await conn.execute("ROLLBACK")
                     raise
+
+    async def _migrate_postgres(self) -> None:
+        """Each migration in its own transaction, all under a session advisory lock:
+        workers starting together migrate once, the others wait and find it done."""
+        assert isinstance(self.db, PostgresDB)
+        known = _migrations("postgresql")
+        async with self.db.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCK_MIGRATE, self.db.schema_key)
+            try:
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
+                    " name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
+                )
+                current = await conn.fetchval(
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+                )
+                self._check_version(current, known)
+                for number, name, sql in known:
+                    if number <= current:
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(sql)
+                        await conn.execute(
+                            "INSERT INTO schema_version VALUES ($1, $2, $3)",
+                            number,
+                            name,
+                            time.time(),
+                        )
+            finally:
+                await conn.execute(
+                    "SELECT pg_advisory_unlock($1, $2)", LOCK_MIGRATE, self.db.schema_key
+                )
 
     async def scrub(self) -> None:
         """Copy the WAL into the database file and truncate it: after an erasure
         (/forget, a retention purge) the old page images in the WAL are gone too.
-        (``secure_delete`` has already zeroed the erased bytes in the new pages.)"""
-        if self.path == ":memory:":
+        (``secure_delete`` has already zeroed the erased bytes in the new pages.)
+        PostgreSQL: nothing to do here (its own VACUUM reclaims the dead rows)."""
+        if self.path == ":memory:" or not isinstance(self.db, SqliteDB):
             return
-        async with self._lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        async with self.db.lock:
+            await self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def purge_idle_conversations(self, idle_before: float) -> int:
         """Delete the conversation state (half-filled forms, last question, screening
@@ -194,28 +284,50 @@ class Store:
         unfinished form simply starts over."""
         return await self.execute("DELETE FROM conversations WHERE updated_at < ?", (idle_before,))
 
+    async def tables(self) -> list[str]:
+        """The names of the store's tables (views aside), sorted."""
+        if self.is_postgres:
+            sql = (
+                "SELECT table_name AS name FROM information_schema.tables"
+                " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            )
+        else:
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        return sorted(str(r["name"]) for r in await self.fetchall(sql))
+
     async def schema_version(self) -> int:
         return int(await self.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
 
     # -- primitives for the repositories in this package ---------------------
 
     @asynccontextmanager
-    async def tx(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT), exclusive in this process."""
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            else:
-                await self._conn.execute("COMMIT")
+    async def tx(self) -> AsyncIterator[Any]:
+        """One write transaction, serialised against every other one: SQLite's
+        BEGIN IMMEDIATE; PostgreSQL's BEGIN with a transaction-scoped advisory lock
+        (across every worker process). ``await db.execute(sql, params)`` inside it
+        returns a result with ``fetchone()``, ``fetchall()`` and ``rowcount``."""
+        async with self.db.tx() as db:
+            yield db
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._lock:
-            cur = await self._conn.execute(sql, tuple(params))
-            return await cur.fetchone()
+    @asynccontextmanager
+    async def turn_lock(self, user_id: int) -> AsyncIterator[None]:
+        """Held around one resident's turn. SQLite: nothing (one process, whose
+        engine serialises the resident's turns itself). PostgreSQL: a session
+        advisory lock on the user id, so that two worker processes never run the
+        same resident's turns at once."""
+        if not isinstance(self.db, PostgresDB):
+            yield
+            return
+        key = self.db.schema_key ^ LOCK_TURN
+        async with self.db.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1, $2)", key, _int32(user_id))
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1, $2)", key, _int32(user_id))
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return await self.db.fetchone(sql, params)
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """The first column of the first row (a COUNT, a MAX); StoreError when no row."""
@@ -224,20 +336,17 @@ class Store:
             raise StoreError("the query returned no row")
         return row[0]
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._lock:
-            cur = await self._conn.execute(sql, tuple(params))
-            return list(await cur.fetchall())
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        return await self.db.fetchall(sql, params)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One statement in its own transaction; returns the number of rows changed.
+        """One statement in its own transaction; returns the number of rows changed
+        (for a statement with RETURNING: the number of rows it returned).
 
-        The connection is in autocommit mode, so a lone statement outside ``tx()`` is
-        its own transaction (a write takes the write lock when it starts, as BEGIN
+        SQLite's connection is in autocommit mode, so a lone statement outside ``tx()``
+        is its own transaction (a write takes the write lock when it starts, as BEGIN
         IMMEDIATE would): atomic, and one round trip to the database thread."""
-        async with self._lock:
-            cur = await self._conn.execute(sql, tuple(params))
-            return cur.rowcount
+        return await self.db.execute(sql, params)
 
     # -- conversation state ---------------------------------------------------
 
@@ -294,15 +403,14 @@ class Store:
         rows = _padded(items, (None, None))
         sql = (
             "WITH q (k, user_id, update_id) AS (VALUES "
-            + ", ".join(["(?, ?, ?)"] * len(rows))
+            + ", ".join(["(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT))"] * len(rows))
             + ") SELECT q.k AS k,"
             " (SELECT state FROM conversations c WHERE c.user_id = q.user_id) AS state,"
             " EXISTS (SELECT 1 FROM processed_updates p WHERE p.update_id = q.update_id) AS seen"
             " FROM q"
         )
         params = [v for k, (user_id, update_id) in enumerate(rows) for v in (k, user_id, update_id)]
-        async with self._lock:
-            found = await self._conn.execute_fetchall(sql, params)
+        found = await self.fetchall(sql, params)
         out: list[tuple[bool, str | None]] = [(False, None)] * len(items)
         for row in found:
             if row["k"] < len(items):
@@ -337,6 +445,13 @@ class Store:
     async def forget_user_state(self, user_id: int) -> None:
         async with self.tx() as db:
             await db.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
+
+
+def _int32(value: int) -> int:
+    """A user id folded into the 32-bit second key of an advisory lock (a collision
+    only makes two residents wait for each other, never run at once)."""
+    value = int(value)
+    return ((value ^ (value >> 32)) & 0xFFFFFFFF) - (1 << 31)
 
 
 async def _check_integrity(conn: aiosqlite.Connection, path: str) -> None:

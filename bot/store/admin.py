@@ -4,12 +4,11 @@ subscriptions and broadcast runs."""
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from bot.dialog.events import Reply
-from bot.store import Repo
+from bot.store import IntegrityError, Repo
 from bot.store.outbox import PRIORITY_BULK, Outgoing
 from bot.store.outbox import insert as outbox_insert
 
@@ -284,11 +283,11 @@ class AdminRepo(Repo):
             async with self.store.tx() as db:
                 cur = await db.execute(
                     "INSERT INTO broadcasts (token, admin_id, region, text, total, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (token, admin_id, region, text, total, now),
                 )
-                return cur.lastrowid
-        except sqlite3.IntegrityError:
+                return int((await cur.fetchone())["id"])
+        except IntegrityError:
             return None
 
     async def start_broadcast(
@@ -309,10 +308,10 @@ class AdminRepo(Repo):
             async with self.store.tx() as db:
                 cur = await db.execute(
                     "INSERT INTO broadcasts (token, admin_id, chat_id, region, text, total,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (token, admin_id, chat_id, region, text, len(recipients), now),
                 )
-                broadcast_id = cur.lastrowid
+                broadcast_id = int((await cur.fetchone())["id"])
                 await outbox_insert(
                     db,
                     [
@@ -330,7 +329,7 @@ class AdminRepo(Repo):
                     now,
                 )
                 return broadcast_id
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             return None
 
     async def running_broadcast(self) -> int | None:

@@ -79,15 +79,12 @@ class InboxRepo(Repo):
 
     async def _store_received(self, items: list[tuple[int, str, float]]) -> list[bool]:
         sql = (
-            "INSERT OR IGNORE INTO inbox (update_id, raw, received_at) VALUES "
+            "INSERT INTO inbox (update_id, raw, received_at) VALUES "
             + ", ".join(["(?, ?, ?)"] * len(items))
-            + " RETURNING update_id"
+            + " ON CONFLICT DO NOTHING RETURNING update_id"
         )
-        async with self.store._lock:  # noqa: SLF001 - one statement, as Store.execute does
-            rows = await self.store._conn.execute_fetchall(  # noqa: SLF001 - one trip
-                sql, [v for item in items for v in item]
-            )
-            fresh = {r[0] for r in rows}
+        rows = await self.store.fetchall(sql, [v for item in items for v in item])
+        fresh = {r[0] for r in rows}
         return [u in fresh for u, _raw, _now in items]
 
     def done_soon(self, update_id: int) -> None:

@@ -124,7 +124,7 @@ _COLUMNS = (
     " status, attempts, next_at, error, message_id"
 )
 _INSERT = (
-    "INSERT OR IGNORE INTO outbox (channel, recipient, kind, body, priority, dedup, case_id,"
+    "INSERT INTO outbox (channel, recipient, kind, body, priority, dedup, case_id,"
     " broadcast_id, user_id, cause, next_at, created_at) VALUES"
 )
 
@@ -157,7 +157,11 @@ async def insert(db: Any, items: Iterable[Outgoing], now: float | None = None) -
     added = 0
     for start in range(0, len(rows), 200):  # SQLite's limit on bound parameters
         chunk = rows[start : start + 200]
-        sql = _INSERT + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        sql = (
+            _INSERT
+            + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            + " ON CONFLICT DO NOTHING"
+        )
         cur = await db.execute(sql, [v for row in chunk for v in row])
         added += max(cur.rowcount, 0)
     return added
@@ -247,7 +251,7 @@ class OutboxRepo(Repo):
 
     async def messages(self, **where: Any) -> list[Message]:
         """Rows matching column = value (tests, reports)."""
-        clause = " AND ".join(f"{k} = ?" for k in where) or "1"
+        clause = " AND ".join(f"{k} = ?" for k in where) or "1 = 1"
         rows = await self.store.fetchall(
             f"SELECT {_COLUMNS} FROM outbox WHERE {clause} ORDER BY id",  # noqa: S608
             tuple(where.values()),

@@ -1,0 +1,326 @@
+"""The two database backends behind ``Store``: SQLite (aiosqlite, the embedded default)
+and PostgreSQL (asyncpg and its connection pool, for ``postgresql://`` URLs).
+
+Repositories write one SQL text for both: ``?`` placeholders (turned into ``$1, $2 ...``
+for PostgreSQL), ``INSERT ... ON CONFLICT DO NOTHING``, ``RETURNING id`` instead of a
+last row id, ``FOR UPDATE [SKIP LOCKED]`` where a row lock is meant (dropped for
+SQLite, whose write transactions are exclusive anyway). A write transaction is
+``store.tx()``: SQLite's BEGIN IMMEDIATE, PostgreSQL's BEGIN plus a transaction-scoped
+advisory lock, so that write transactions are serialised across every process just as
+SQLite serialises them. A broken unique or foreign key constraint raises
+``IntegrityError`` on both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiosqlite
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+# Advisory lock classes (the first key of pg_advisory_lock(int, int)); the second key
+# is a hash of the schema, so that deployments sharing a database never block each other.
+LOCK_MIGRATE = 1_534_001
+LOCK_WRITE = 1_534_002
+LOCK_LEADER = 1_534_003
+LOCK_TURN = 1_534_004  # two-key form with the user id: see ``Store.turn_lock``
+
+
+class IntegrityError(sqlite3.IntegrityError):
+    """A unique, foreign key or check constraint refused a write (either backend).
+
+    A subclass of ``sqlite3.IntegrityError``, so code that catches that keeps working;
+    ``about(table, column)`` tells which unique column collided on both backends."""
+
+    def __init__(self, message: str, constraint: str | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        self.constraint = constraint
+        self.detail = detail
+
+    def about(self, table: str, column: str) -> bool:
+        text = str(self)
+        if f"{table}.{column}" in text:  # SQLite: UNIQUE constraint failed: cases.ref
+            return True
+        if self.constraint == f"{table}_{column}_key":  # PostgreSQL's default name
+            return True
+        return f"Key ({column})=" in self.detail
+
+
+def is_url(target: str) -> bool:
+    return urlsplit(target).scheme in POSTGRES_SCHEMES
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\$\$.*?\$\$|\?", re.S)
+_FOR_UPDATE = re.compile(r"\s+FOR\s+UPDATE(?:\s+SKIP\s+LOCKED|\s+NOWAIT)?", re.I)
+
+
+@lru_cache(maxsize=2048)
+def to_postgres(sql: str) -> str:
+    """``?`` placeholders → ``$1, $2 ...`` (not inside quotes or comments)."""
+    count = 0
+
+    def number(m: re.Match[str]) -> str:
+        nonlocal count
+        if m.group(0) != "?":
+            return m.group(0)
+        count += 1
+        return f"${count}"
+
+    return _TOKENS.sub(number, sql)
+
+
+@lru_cache(maxsize=2048)
+def to_sqlite(sql: str) -> str:
+    """Row-lock clauses go: an SQLite write transaction holds the whole database."""
+    if "UPDATE" not in sql.upper():
+        return sql
+    return _FOR_UPDATE.sub("", sql)
+
+
+def _returns_rows(sql: str) -> bool:
+    head = sql.lstrip()[:6].upper()
+    return head.startswith(("SELECT", "WITH", "VALUES")) or "RETURNING" in sql.upper()
+
+
+class Result:
+    """What ``execute`` inside a transaction returns: the rows (if the statement
+    returns any) and the number of rows changed. There is no last row id: write
+    ``INSERT ... RETURNING id`` and read the row."""
+
+    def __init__(self, rows: Sequence[Any], rowcount: int) -> None:
+        self._rows = list(rows)
+        self.rowcount = rowcount
+
+    async def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self) -> list[Any]:
+        return list(self._rows)
+
+
+# -- SQLite -------------------------------------------------------------------------
+
+
+class SqliteTx:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Result:
+        try:
+            cur = await self._conn.execute(to_sqlite(sql), tuple(params))
+            rows = await cur.fetchall() if cur.description else []
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        return Result(rows, cur.rowcount)
+
+
+class SqliteDB:
+    """One aiosqlite connection; every statement under one asyncio lock, so that a
+    transaction opened by one coroutine never interleaves with another's statements."""
+
+    name = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self.lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        async with self.lock:
+            await self.conn.close()
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[SqliteTx]:
+        async with self.lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteTx(self.conn)
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        async with self.lock:
+            try:
+                return list(await self.conn.execute_fetchall(to_sqlite(sql), tuple(params)))
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(str(exc)) from exc
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        async with self.lock:
+            try:
+                cur = await self.conn.execute(to_sqlite(sql), tuple(params))
+                return await cur.fetchone()
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(str(exc)) from exc
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        async with self.lock:
+            try:
+                cur = await self.conn.execute(to_sqlite(sql), tuple(params))
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(str(exc)) from exc
+            return cur.rowcount
+
+
+# -- PostgreSQL ---------------------------------------------------------------------
+
+
+def _pg_integrity(exc: Exception) -> IntegrityError:
+    return IntegrityError(
+        str(exc), getattr(exc, "constraint_name", None), getattr(exc, "detail", None) or ""
+    )
+
+
+def _count(status: str) -> int:
+    """The row count of a command tag: 'UPDATE 3' → 3, 'INSERT 0 2' → 2."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else -1
+
+
+def _numeric(text: str) -> int | float:
+    """NUMERIC (SUM over BIGINT, AVG) as SQLite returns it: an int when whole."""
+    if "." in text or "e" in text.lower() or text in ("NaN", "Infinity", "-Infinity"):
+        return float(text)
+    return int(text)
+
+
+class PostgresTx:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Result:
+        import asyncpg
+
+        text = to_postgres(sql)
+        args = tuple(params)
+        try:
+            if _returns_rows(sql):
+                rows = await self._conn.fetch(text, *args)
+                return Result(rows, len(rows))
+            return Result([], _count(await self._conn.execute(text, *args)))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise _pg_integrity(exc) from exc
+
+
+class PostgresDB:
+    """An asyncpg pool. Statements outside a transaction run concurrently on the
+    pool's connections; ``tx()`` holds one connection and the write lock."""
+
+    name = "postgresql"
+
+    def __init__(self, pool: Any, schema: str) -> None:
+        self.pool = pool
+        self.schema = schema
+        # Second key of the advisory locks: this deployment's schema.
+        self.schema_key = _schema_key(schema)
+
+    @classmethod
+    async def connect(cls, url: str, min_size: int = 1, max_size: int = 10) -> PostgresDB:
+        import asyncpg
+
+        async def setup(conn: Any) -> None:
+            await conn.set_type_codec(
+                "numeric", encoder=str, decoder=_numeric, schema="pg_catalog", format="text"
+            )
+
+        wanted = _search_path(url)
+        if wanted:
+            # A deployment (or a test) in its own schema: made on first start.
+            conn = await asyncpg.connect(url)
+            try:
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{wanted}"')
+            except asyncpg.UniqueViolationError:
+                pass  # made by another worker at this moment
+            finally:
+                await conn.close()
+        pool = await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, init=setup, command_timeout=60
+        )
+        try:
+            schema = await pool.fetchval("SELECT current_schema()")
+            if schema is None:
+                raise RuntimeError("no schema on the search_path exists (create it first)")
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool, schema)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        async with self.pool.acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[PostgresTx]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", LOCK_WRITE, self.schema_key)
+            yield PostgresTx(conn)
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        import asyncpg
+
+        try:
+            return list(await self.pool.fetch(to_postgres(sql), *tuple(params)))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise _pg_integrity(exc) from exc
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        import asyncpg
+
+        try:
+            return await self.pool.fetchrow(to_postgres(sql), *tuple(params))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise _pg_integrity(exc) from exc
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        import asyncpg
+
+        try:
+            if _returns_rows(sql):
+                return len(await self.pool.fetch(to_postgres(sql), *tuple(params)))
+            return _count(await self.pool.execute(to_postgres(sql), *tuple(params)))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise _pg_integrity(exc) from exc
+
+
+def _search_path(url: str) -> str | None:
+    """The one schema named by ``?search_path=`` in the URL (None when not given)."""
+    from urllib.parse import parse_qs
+
+    values = parse_qs(urlsplit(url).query).get("search_path")
+    if not values:
+        return None
+    name = values[0].strip()
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ValueError(f"search_path must be one plain schema name, not {name!r}")
+    return name
+
+
+def _schema_key(schema: str) -> int:
+    """A stable 31-bit number for the schema name (the same in every process)."""
+    import zlib
+
+    return zlib.crc32(schema.encode("utf-8")) & 0x7FFFFFFF
