@@ -14,7 +14,7 @@ COMPILE  := $(UV) pip compile pyproject.toml --generate-hashes --universal \
 	--python-version 3.11 --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: demo test lint typecheck check bench clean install lock audit wheel wheel-check units web browser
+.PHONY: demo test lint typecheck check bench clean install lock audit wheel wheel-check units web browser postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; }
 
+# PostgreSQL's server binaries for the tests on the second backend (tests/pg_support.py
+# starts a throwaway cluster on 127.0.0.1 and stops it). Debian's package, when missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    postgresql >/dev/null; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench deploy
 	$(BIN)/ruff format --check bot tests bench deploy
@@ -65,9 +72,9 @@ wheel-check: $(STAMP)
 units:
 	deploy/verify-units.sh
 
-test: lint typecheck audit wheel-check browser
+test: lint typecheck audit wheel-check browser postgres
 	$(BIN)/sanliang check
-	$(BIN)/python -m pytest
+	SANLIANG_REQUIRE_PG=1 $(BIN)/python -m pytest
 
 check: $(STAMP)
 	$(BIN)/sanliang check --warnings

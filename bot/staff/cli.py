@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.store.backends import is_url
+
 
 def add_parser(
     subparsers: argparse._SubParsersAction,
@@ -57,7 +59,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bot.config import config_from
 
     config = config_from(args)
-    if config.db_path != ":memory:" and not Path(config.db_path).exists():
+    if (
+        config.db_path != ":memory:"
+        and not is_url(config.db_path)
+        and not Path(config.db_path).exists()
+    ):
         print(f"no database at {config.db_path} (use --db PATH)", file=sys.stderr)
         return 1
     html, n = asyncio.run(build_report(config))

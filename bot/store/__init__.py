@@ -25,7 +25,6 @@ import aiosqlite
 
 from bot.store.backends import (
     LOCK_MIGRATE,
-    LOCK_TURN,
     IntegrityError,
     PostgresDB,
     SqliteDB,
@@ -184,7 +183,7 @@ class Store:
             db = await PostgresDB.connect(url, max_size=max(2, pool_size))
         except (TimeoutError, OSError) as exc:
             raise StoreError(
-                f"cannot reach the PostgreSQL server of {shown}: {exc or type(exc).__name__}"
+                f"cannot reach the PostgreSQL server of {shown}: {str(exc) or type(exc).__name__}"
             ) from None
         except Exception as exc:  # asyncpg's errors: authentication, no such database ...
             raise StoreError(f"cannot use the PostgreSQL database {shown}: {exc}") from None
@@ -295,6 +294,61 @@ class Store:
             sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         return sorted(str(r["name"]) for r in await self.fetchall(sql))
 
+    async def columns(self, table: str) -> dict[str, str]:
+        """The columns of a table (in order) with their declared type, lower case."""
+        if self.is_postgres:
+            rows = await self.fetchall(
+                "SELECT column_name AS name, data_type AS type FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = ?"
+                " ORDER BY ordinal_position",
+                (table,),
+            )
+        else:
+            if table not in await self.tables():
+                return {}
+            rows = await self.fetchall(f"PRAGMA table_info({table})")
+        return {str(r["name"]): str(r["type"]).lower() for r in rows}
+
+    async def foreign_keys(self) -> dict[str, set[str]]:
+        """For each table, the tables its foreign keys reference."""
+        out: dict[str, set[str]] = {}
+        if self.is_postgres:
+            rows = await self.fetchall(
+                "SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent"
+                " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+                " WHERE c.contype = 'f' AND n.nspname = current_schema()"
+            )
+            for r in rows:
+                out.setdefault(str(r["child"]), set()).add(str(r["parent"]))
+            return out
+        for table in await self.tables():
+            for r in await self.fetchall(f"PRAGMA foreign_key_list({table})"):
+                out.setdefault(table, set()).add(str(r["table"]))
+        return out
+
+    async def continue_ids(self, table: str) -> None:
+        """After rows were copied in with their ids: new rows are numbered after them.
+        (SQLite does this by itself; PostgreSQL's identity sequence is moved on, never
+        below where it starts.)"""
+        if not self.is_postgres:
+            return
+        row = (
+            await self.fetchone("SELECT pg_get_serial_sequence(?, 'id') AS seq", (table,))
+            if "id" in await self.columns(table)
+            else None
+        )
+        if row is None or row["seq"] is None:
+            return
+        seq = str(row["seq"])
+        start = await self.fetchval(
+            "SELECT start_value FROM pg_sequences"
+            " WHERE schemaname = current_schema() AND sequencename = ?",
+            (seq.rsplit(".", 1)[-1].strip('"'),),
+        )
+        top = await self.fetchval(f"SELECT MAX(id) FROM {table}")
+        if top is not None and top >= start:
+            await self.fetchone("SELECT setval(CAST(? AS regclass), ?)", (seq, int(top)))
+
     async def schema_version(self) -> int:
         return int(await self.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
 
@@ -318,13 +372,27 @@ class Store:
         if not isinstance(self.db, PostgresDB):
             yield
             return
-        key = self.db.schema_key ^ LOCK_TURN
-        async with self.db.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1, $2)", key, _int32(user_id))
-            try:
-                yield
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock($1, $2)", key, _int32(user_id))
+        async with self.db.turn_lock(user_id):
+            yield
+
+    async def leader(self) -> bool:
+        """Whether this process runs the scheduled jobs. SQLite: always (one process).
+        PostgreSQL: the one process holding the leader lock; when it dies, the next
+        one that asks takes over (``pg_try_advisory_lock``)."""
+        if not isinstance(self.db, PostgresDB):
+            return True
+        return await self.db.leader()
+
+    async def notify(self, name: str, payload: str = "") -> None:
+        """Tell the other processes on this database (PostgreSQL's NOTIFY; SQLite: there
+        are none)."""
+        if isinstance(self.db, PostgresDB):
+            await self.db.notify(name, payload)
+
+    async def listen(self, name: str, callback: Callable[[str], Any]) -> None:
+        """``callback(payload)`` for each ``notify(name, payload)`` of another process."""
+        if isinstance(self.db, PostgresDB):
+            await self.db.listen(name, callback)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
         return await self.db.fetchone(sql, params)
@@ -445,13 +513,6 @@ class Store:
     async def forget_user_state(self, user_id: int) -> None:
         async with self.tx() as db:
             await db.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
-
-
-def _int32(value: int) -> int:
-    """A user id folded into the 32-bit second key of an advisory lock (a collision
-    only makes two residents wait for each other, never run at once)."""
-    value = int(value)
-    return ((value ^ (value >> 32)) & 0xFFFFFFFF) - (1 << 31)
 
 
 async def _check_integrity(conn: aiosqlite.Connection, path: str) -> None:

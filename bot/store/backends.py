@@ -14,15 +14,21 @@ SQLite serialises them. A broken unique or foreign key constraint raises
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
+import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
+
+log = logging.getLogger(__name__)
+_background: set[asyncio.Task[Any]] = set()
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -105,7 +111,7 @@ class Result:
     returns any) and the number of rows changed. There is no last row id: write
     ``INSERT ... RETURNING id`` and read the row."""
 
-    def __init__(self, rows: Sequence[Any], rowcount: int) -> None:
+    def __init__(self, rows: Iterable[Any], rowcount: int) -> None:
         self._rows = list(rows)
         self.rowcount = rowcount
 
@@ -228,11 +234,21 @@ class PostgresDB:
 
     name = "postgresql"
 
-    def __init__(self, pool: Any, schema: str) -> None:
+    def __init__(self, pool: Any, schema: str, url: str = "", max_size: int = 10) -> None:
         self.pool = pool
         self.schema = schema
+        self.url = url
+        self.max_size = max_size
         # Second key of the advisory locks: this deployment's schema.
         self.schema_key = _schema_key(schema)
+        # This process, in notification payloads (its own notices are not acted on).
+        self.token = secrets.token_hex(6)
+        self._lock_pool: Any = None  # connections that hold turn locks (never statements)
+        self._lock_pool_guard = asyncio.Lock()
+        self._leader: Any = None  # the connection holding the leader lock, when we lead
+        self._leader_guard = asyncio.Lock()
+        self._listener: Any = None
+        self._callbacks: dict[str, list[Callable[[str], Any]]] = {}
 
     @classmethod
     async def connect(cls, url: str, min_size: int = 1, max_size: int = 10) -> PostgresDB:
@@ -263,10 +279,113 @@ class PostgresDB:
         except BaseException:
             await pool.close()
             raise
-        return cls(pool, schema)
+        return cls(pool, schema, url, max_size)
 
     async def close(self) -> None:
+        for conn in (self._leader, self._listener):
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await conn.close()
+        self._leader = self._listener = None
+        if self._lock_pool is not None:
+            await self._lock_pool.close()
         await self.pool.close()
+
+    # -- several processes on one database ------------------------------------------
+
+    @asynccontextmanager
+    async def turn_lock(self, user_id: int) -> AsyncIterator[None]:
+        """A session advisory lock on (turn class ^ schema, the user id), held on a
+        connection of a pool of its own: a turn waiting for the lock holds no
+        connection the statements need, so waiting can never deadlock the pool."""
+        import asyncpg
+
+        if self._lock_pool is None:
+            async with self._lock_pool_guard:
+                if self._lock_pool is None:
+                    self._lock_pool = await asyncpg.create_pool(
+                        self.url, min_size=0, max_size=max(4, self.max_size * 2)
+                    )
+        key, user = self.schema_key ^ LOCK_TURN, fold_int32(user_id)
+        async with self._lock_pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1, $2)", key, user)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1, $2)", key, user)
+
+    async def leader(self) -> bool:
+        """Whether this process leads (runs the scheduled jobs): the one holding the
+        leader lock on a connection of its own. A process that dies loses its
+        session, so the lock is free and the next process that asks takes over."""
+        import asyncpg
+
+        async with self._leader_guard:
+            if self._leader is not None:
+                try:
+                    await self._leader.fetchval("SELECT 1")
+                    return True
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    with contextlib.suppress(Exception):
+                        await self._leader.close()
+                    self._leader = None
+            conn = await asyncpg.connect(self.url)
+            try:
+                got = await conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1, $2)", LOCK_LEADER, self.schema_key
+                )
+            except BaseException:
+                await conn.close()
+                raise
+            if got:
+                self._leader = conn
+                return True
+            await conn.close()
+            return False
+
+    async def resign(self) -> None:
+        """Give up leading (on stop), so another process takes over at once."""
+        async with self._leader_guard:
+            if self._leader is not None:
+                with contextlib.suppress(Exception):
+                    await self._leader.close()
+                self._leader = None
+
+    def _channel(self, name: str) -> str:
+        return f"sanliang_{self.schema}_{name}"
+
+    async def notify(self, name: str, payload: str = "") -> None:
+        """Tell every other process listening on ``name`` (LISTEN/NOTIFY)."""
+        await self.pool.execute(
+            "SELECT pg_notify($1, $2)", self._channel(name), f"{self.token}:{payload}"
+        )
+
+    async def listen(self, name: str, callback: Callable[[str], Any]) -> None:
+        """Call ``callback(payload)`` for every notice on ``name`` from another process
+        (a coroutine function's result is run as a task)."""
+        import asyncpg
+
+        if self._listener is None:
+            self._listener = await asyncpg.connect(self.url)
+        first = name not in self._callbacks
+        self._callbacks.setdefault(name, []).append(callback)
+        if first:
+            await self._listener.add_listener(self._channel(name), self._on_notice)
+
+    def _on_notice(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
+        token, _, data = payload.partition(":")
+        if token == self.token:
+            return
+        name = channel.removeprefix(f"sanliang_{self.schema}_")
+        for callback in self._callbacks.get(name, []):
+            try:
+                result = callback(data)
+                if asyncio.iscoroutine(result):
+                    task = asyncio.ensure_future(result)
+                    _background.add(task)
+                    task.add_done_callback(_background.discard)
+            except Exception as exc:  # noqa: BLE001 - one listener must not stop the others
+                log.error("listener for %s failed: %s", name, type(exc).__name__)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
@@ -317,6 +436,13 @@ def _search_path(url: str) -> str | None:
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
         raise ValueError(f"search_path must be one plain schema name, not {name!r}")
     return name
+
+
+def fold_int32(value: int) -> int:
+    """A user id folded into the 32-bit second key of an advisory lock (a collision
+    only makes two residents wait for each other, never run at once)."""
+    value = int(value)
+    return ((value ^ (value >> 32)) & 0xFFFFFFFF) - (1 << 31)
 
 
 def _schema_key(schema: str) -> int:
