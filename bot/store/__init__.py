@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -82,6 +83,7 @@ class Store:
     def __init__(self, db: SqliteDB | PostgresDB, path: str) -> None:
         self.db = db
         self.backend: str = db.name  # "sqlite" | "postgresql"
+        self._worker = secrets.token_hex(6)
         self.path = path  # the file, or the URL without its password
         if isinstance(db, SqliteDB):
             # The SQLite connection and its lock (tests and tools that read the file).
@@ -119,6 +121,21 @@ class Store:
     @property
     def is_postgres(self) -> bool:
         return self.backend == "postgresql"
+
+    @property
+    def worker(self) -> str:
+        """This process's name in rows it claims (outbox 'sending', inbox)."""
+        if isinstance(self.db, PostgresDB):
+            return self.db.token
+        return self._worker
+
+    def gone(self, column: str) -> str:
+        """An SQL condition: the worker named in ``column`` is no longer running, so
+        its claimed rows may be recovered. SQLite: always (one process, which recovers
+        at start what the previous one left)."""
+        if isinstance(self.db, PostgresDB):
+            return self.db.gone(column)
+        return "1 = 1"
 
     @classmethod
     async def open(cls, path: str | Path, pool_size: int = 10) -> Store:

@@ -133,6 +133,14 @@ class AdminRepo(Repo):
             )
         return Version(path, number, text, author_id, kind, now)
 
+    async def latest_text(self, path: str) -> str | None:
+        """The newest recorded text of ``path`` (what another worker published)."""
+        row = await self.store.fetchone(
+            "SELECT text FROM content_versions WHERE path = ? ORDER BY version DESC LIMIT 1",
+            (path,),
+        )
+        return None if row is None else str(row["text"])
+
     async def drop_version(self, version: Version) -> None:
         """Remove a version recorded for a publish that did not go live."""
         await self.store.execute(

@@ -234,15 +234,18 @@ class PostgresDB:
 
     name = "postgresql"
 
-    def __init__(self, pool: Any, schema: str, url: str = "", max_size: int = 10) -> None:
+    def __init__(
+        self, pool: Any, schema: str, url: str = "", max_size: int = 10, token: str = ""
+    ) -> None:
         self.pool = pool
         self.schema = schema
         self.url = url
         self.max_size = max_size
         # Second key of the advisory locks: this deployment's schema.
         self.schema_key = _schema_key(schema)
-        # This process, in notification payloads (its own notices are not acted on).
-        self.token = secrets.token_hex(6)
+        # This process: in notification payloads (its own notices are not acted on),
+        # and as every connection's application_name, so others see whether it lives.
+        self.token = token or secrets.token_hex(6)
         self._lock_pool: Any = None  # connections that hold turn locks (never statements)
         self._lock_pool_guard = asyncio.Lock()
         self._leader: Any = None  # the connection holding the leader lock, when we lead
@@ -269,8 +272,14 @@ class PostgresDB:
                 pass  # made by another worker at this moment
             finally:
                 await conn.close()
+        token = secrets.token_hex(6)
         pool = await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, init=setup, command_timeout=60
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            init=setup,
+            command_timeout=60,
+            server_settings={"application_name": f"sanliang-{token}"},
         )
         try:
             schema = await pool.fetchval("SELECT current_schema()")
@@ -279,7 +288,7 @@ class PostgresDB:
         except BaseException:
             await pool.close()
             raise
-        return cls(pool, schema, url, max_size)
+        return cls(pool, schema, url, max_size, token)
 
     async def close(self) -> None:
         for conn in (self._leader, self._listener):
@@ -304,7 +313,7 @@ class PostgresDB:
             async with self._lock_pool_guard:
                 if self._lock_pool is None:
                     self._lock_pool = await asyncpg.create_pool(
-                        self.url, min_size=0, max_size=max(4, self.max_size * 2)
+                        self.url, min_size=0, max_size=max(4, self.max_size * 2), **self._named
                     )
         key, user = self.schema_key ^ LOCK_TURN, fold_int32(user_id)
         async with self._lock_pool.acquire() as conn:
@@ -329,7 +338,7 @@ class PostgresDB:
                     with contextlib.suppress(Exception):
                         await self._leader.close()
                     self._leader = None
-            conn = await asyncpg.connect(self.url)
+            conn = await asyncpg.connect(self.url, **self._named)
             try:
                 got = await conn.fetchval(
                     "SELECT pg_try_advisory_lock($1, $2)", LOCK_LEADER, self.schema_key
@@ -351,6 +360,18 @@ class PostgresDB:
                     await self._leader.close()
                 self._leader = None
 
+    @property
+    def _named(self) -> dict[str, Any]:
+        return {"server_settings": {"application_name": f"sanliang-{self.token}"}}
+
+    def gone(self, column: str) -> str:
+        """SQL: the process named in ``column`` has no session any more (it died or
+        stopped); NULL counts as gone."""
+        return (
+            "NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+            f" WHERE a.application_name = 'sanliang-' || {column})"
+        )
+
     def _channel(self, name: str) -> str:
         return f"sanliang_{self.schema}_{name}"
 
@@ -366,7 +387,7 @@ class PostgresDB:
         import asyncpg
 
         if self._listener is None:
-            self._listener = await asyncpg.connect(self.url)
+            self._listener = await asyncpg.connect(self.url, **self._named)
         first = name not in self._callbacks
         self._callbacks.setdefault(name, []).append(callback)
         if first:

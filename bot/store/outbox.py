@@ -196,10 +196,13 @@ class OutboxRepo(Repo):
 
     async def claim(self, message_id: int) -> bool:
         """pending → sending (committed before the channel is called)."""
+        # SKIP LOCKED: a row another worker is claiming right now is left to it at once
+        # (no wait); either way only one claim can find it still pending.
         changed = await self.store.execute(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1"
-            " WHERE id = ? AND status = 'pending'",
-            (message_id,),
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_by = ?"
+            " WHERE id = (SELECT id FROM outbox WHERE id = ? AND status = 'pending'"
+            " FOR UPDATE SKIP LOCKED) AND status = 'pending'",
+            (self.store.worker, message_id),
         )
         return changed == 1
 
@@ -229,17 +232,16 @@ class OutboxRepo(Repo):
     async def interrupted(self, now: float | None = None) -> list[Message]:
         """Rows left 'sending' by a process that died: whether the channel took them
         is unknown, so they are not sent again; they become 'unknown' (returned, to
-        be reported)."""
+        be reported). Rows another running worker is sending are left to it."""
         now = time.time() if now is None else now
+        gone = self.store.gone("claimed_by")
         async with self.store.tx() as db:
-            cur = await db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE status = 'sending'")  # noqa: S608
-            rows = [_message(r) for r in await cur.fetchall()]
-            if rows:
-                await db.execute(
-                    "UPDATE outbox SET status = 'unknown', error = 'interrupted', done_at = ?"
-                    " WHERE status = 'sending'",
-                    (now,),
-                )
+            cur = await db.execute(
+                "UPDATE outbox SET status = 'unknown', error = 'interrupted', done_at = ?"
+                f" WHERE status = 'sending' AND {gone} RETURNING {_COLUMNS}",
+                (now,),
+            )
+            rows = sorted((_message(r) for r in await cur.fetchall()), key=lambda m: m.id)
         return rows
 
     async def get(self, message_id: int) -> Message | None:
