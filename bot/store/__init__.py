@@ -10,34 +10,25 @@ each in its own module here, sharing the store's primitives.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import re
 import secrets
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import aiosqlite
 
-from bot.store.backends import (
-    LOCK_MIGRATE,
-    IntegrityError,
-    PostgresDB,
-    SqliteDB,
-    is_url,
-    redact,
-)
+from bot.store import catalog
+from bot.store.backends import IntegrityError, is_url, redact
+from bot.store.coalesce import Coalescer, _padded
+from bot.store.postgres import PostgresDB
+from bot.store.sqlite import SqliteDB
 
-__all__ = ["IntegrityError", "Repo", "Store", "StoreError", "is_url"]
+__all__ = ["Coalescer", "IntegrityError", "Repo", "Store", "StoreError", "_padded", "is_url"]
 
-T = TypeVar("T")
-R = TypeVar("R")
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -55,26 +46,9 @@ class StoreError(Exception):
         self.exit_code = exit_code
 
 
-def _migrations(backend: str = "sqlite") -> list[tuple[int, str, str]]:
-    """The migrations of one backend: ``bot/store/migrations/<backend>/NNNN_name.sql``.
-    Both backends have the same numbers and names (docs/HACKING.md)."""
-    root = resources.files("bot.store.migrations")
-    stray = sorted(e.name for e in root.iterdir() if e.name.endswith(".sql"))
-    if stray:
-        raise StoreError(
-            f"migrations {stray} are in bot/store/migrations/: each belongs in sqlite/ and"
-            " postgresql/ under the same number (docs/HACKING.md)"
-        )
-    found = []
-    for entry in root.joinpath(backend).iterdir():
-        m = _MIGRATION_NAME.match(entry.name)
-        if m:
-            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise StoreError(f"migrations must be numbered 1..n without gaps, found {numbers}")
-    return found
+from bot.store.migrate import _migrations, migrate_postgres, migrate_sqlite  # noqa: E402
+
+__all__ += ["_migrations"]
 
 
 class Store:
@@ -176,7 +150,7 @@ class Store:
             # once the WAL is checkpointed (``scrub``).
             await conn.execute("PRAGMA secure_delete = ON")
             store = cls(SqliteDB(conn), path)
-            await store._migrate_sqlite()
+            await migrate_sqlite(store)
         except sqlite3.OperationalError as exc:
             await conn.close()  # else aiosqlite's thread keeps the process alive
             raise StoreError(
@@ -206,7 +180,7 @@ class Store:
             raise StoreError(f"cannot use the PostgreSQL database {shown}: {exc}") from None
         store = cls(db, shown)
         try:
-            await store._migrate_postgres()
+            await migrate_postgres(store)
         except BaseException:
             await db.close()
             raise
@@ -214,75 +188,6 @@ class Store:
 
     async def close(self) -> None:
         await self.db.close()
-
-    def _check_version(self, current: int, known: list[tuple[int, str, str]]) -> None:
-        newest = known[-1][0] if known else 0
-        if current > newest:
-            raise StoreError(
-                f"the database {self.path} has schema version {current}, newer than this"
-                f" sanliang knows ({newest}); run the newer version, or restore a backup",
-                EXIT_STORE_TOO_NEW,
-            )
-
-    async def _migrate_sqlite(self) -> None:
-        assert isinstance(self.db, SqliteDB)
-        conn = self.db.conn
-        async with self.db.lock:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-            )
-            cur = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            row = await cur.fetchone()
-            current = row[0] if row is not None else 0
-            known = _migrations("sqlite")
-            self._check_version(current, known)
-            for number, name, sql in known:
-                if number <= current:
-                    continue
-                script = (
-                    "BEGIN IMMEDIATE;\n"
-                    + sql
-                    + f"\n;INSERT INTO schema_version VALUES ({number}, '{name}', {time.time()});\nCOMMIT;"
-                )
-                try:
-                    await conn.executescript(script)
-                except Exception:
-                    if conn.in_transaction:
-                        await conn.execute("ROLLBACK")
-                    raise
-
-    async def _migrate_postgres(self) -> None:
-        """Each migration in its own transaction, all under a session advisory lock:
-        workers starting together migrate once, the others wait and find it done."""
-        assert isinstance(self.db, PostgresDB)
-        known = _migrations("postgresql")
-        async with self.db.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCK_MIGRATE, self.db.schema_key)
-            try:
-                await conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
-                    " name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
-                )
-                current = await conn.fetchval(
-                    "SELECT COALESCE(MAX(version), 0) FROM schema_version"
-                )
-                self._check_version(current, known)
-                for number, name, sql in known:
-                    if number <= current:
-                        continue
-                    async with conn.transaction():
-                        await conn.execute(sql)
-                        await conn.execute(
-                            "INSERT INTO schema_version VALUES ($1, $2, $3)",
-                            number,
-                            name,
-                            time.time(),
-                        )
-            finally:
-                await conn.execute(
-                    "SELECT pg_advisory_unlock($1, $2)", LOCK_MIGRATE, self.db.schema_key
-                )
 
     async def scrub(self) -> None:
         """Copy the WAL into the database file and truncate it: after an erasure
@@ -302,69 +207,19 @@ class Store:
 
     async def tables(self) -> list[str]:
         """The names of the store's tables (views aside), sorted."""
-        if self.is_postgres:
-            sql = (
-                "SELECT table_name AS name FROM information_schema.tables"
-                " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-            )
-        else:
-            sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        return sorted(str(r["name"]) for r in await self.fetchall(sql))
+        return await catalog.tables(self)
 
     async def columns(self, table: str) -> dict[str, str]:
         """The columns of a table (in order) with their declared type, lower case."""
-        if self.is_postgres:
-            rows = await self.fetchall(
-                "SELECT column_name AS name, data_type AS type FROM information_schema.columns"
-                " WHERE table_schema = current_schema() AND table_name = ?"
-                " ORDER BY ordinal_position",
-                (table,),
-            )
-        else:
-            if table not in await self.tables():
-                return {}
-            rows = await self.fetchall(f"PRAGMA table_info({table})")
-        return {str(r["name"]): str(r["type"]).lower() for r in rows}
+        return await catalog.columns(self, table)
 
     async def foreign_keys(self) -> dict[str, set[str]]:
         """For each table, the tables its foreign keys reference."""
-        out: dict[str, set[str]] = {}
-        if self.is_postgres:
-            rows = await self.fetchall(
-                "SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent"
-                " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
-                " WHERE c.contype = 'f' AND n.nspname = current_schema()"
-            )
-            for r in rows:
-                out.setdefault(str(r["child"]), set()).add(str(r["parent"]))
-            return out
-        for table in await self.tables():
-            for r in await self.fetchall(f"PRAGMA foreign_key_list({table})"):
-                out.setdefault(table, set()).add(str(r["table"]))
-        return out
+        return await catalog.foreign_keys(self)
 
     async def continue_ids(self, table: str) -> None:
-        """After rows were copied in with their ids: new rows are numbered after them.
-        (SQLite does this by itself; PostgreSQL's identity sequence is moved on, never
-        below where it starts.)"""
-        if not self.is_postgres:
-            return
-        row = (
-            await self.fetchone("SELECT pg_get_serial_sequence(?, 'id') AS seq", (table,))
-            if "id" in await self.columns(table)
-            else None
-        )
-        if row is None or row["seq"] is None:
-            return
-        seq = str(row["seq"])
-        start = await self.fetchval(
-            "SELECT start_value FROM pg_sequences"
-            " WHERE schemaname = current_schema() AND sequencename = ?",
-            (seq.rsplit(".", 1)[-1].strip('"'),),
-        )
-        top = await self.fetchval(f"SELECT MAX(id) FROM {table}")
-        if top is not None and top >= start:
-            await self.fetchone("SELECT setval(CAST(? AS regclass), ?)", (seq, int(top)))
+        """After rows were copied in with their ids: new rows are numbered after them."""
+        await catalog.continue_ids(self, table)
 
     async def schema_version(self) -> int:
         return int(await self.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
@@ -542,70 +397,6 @@ async def _check_integrity(conn: aiosqlite.Connection, path: str) -> None:
             f"the database {path} is damaged (quick_check: {detail}); restore it from a backup",
             EXIT_STORE_DAMAGED,
         )
-
-
-def _padded(items: list[Any], filler: Any) -> list[Any]:
-    """``items`` filled up to the next power of two, so that batched statements come
-    in a handful of sizes (each prepared once, then reused from the statement cache)."""
-    size = 1
-    while size < len(items):
-        size *= 2
-    return items + [filler] * (size - len(items))
-
-
-class Coalescer(Generic[T, R]):
-    """Requests made while a round trip is in flight wait and go together in the next.
-
-    ``run(items)`` returns one result per item. A lone request goes at once (no timer,
-    no added latency); under load, many requests share one trip to the database
-    thread. If a batch fails, its items are retried one by one, so one bad request
-    fails only itself (``run`` must be all-or-nothing, e.g. one statement).
-    """
-
-    def __init__(self, run: Callable[[list[T]], Awaitable[list[R]]], limit: int = 128) -> None:
-        self._run = run
-        self.limit = limit
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def submit(self, item: T) -> R:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[R] = loop.create_future()
-        self._pending.append((item, future))
-        if self._task is None:
-            self._task = loop.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        batch: list[tuple[T, asyncio.Future[R]]] = []
-        try:
-            while self._pending:
-                batch = self._pending[: self.limit]
-                del self._pending[: self.limit]
-                await self._settle(batch)
-        except BaseException:
-            # Cancelled (the loop is shutting down): nobody may wait forever.
-            for _, future in batch + self._pending:
-                if not future.done():
-                    future.set_exception(StoreError("the store stopped"))
-            self._pending.clear()
-            raise
-        finally:
-            self._task = None
-
-    async def _settle(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
-        try:
-            results = await self._run([item for item, _ in batch])
-        except Exception as exc:
-            if len(batch) > 1:
-                for one in batch:
-                    await self._settle([one])
-            elif not batch[0][1].done():
-                batch[0][1].set_exception(exc)
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
 
 
 def _state_value(raw: str | None) -> dict[str, Any] | None:

@@ -1,0 +1,76 @@
+"""The SQLite backend: one aiosqlite connection under one asyncio lock."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiosqlite
+
+from bot.store.backends import IntegrityError, Result, to_sqlite
+
+
+class SqliteTx:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Result:
+        try:
+            cur = await self._conn.execute(to_sqlite(sql), tuple(params))
+            rows = await cur.fetchall() if cur.description else []
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        return Result(rows, cur.rowcount)
+
+
+class SqliteDB:
+    """One aiosqlite connection; every statement under one asyncio lock, so that a
+    transaction opened by one coroutine never interleaves with another's statements."""
+
+    name = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self.lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        async with self.lock:
+            await self.conn.close()
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[SqliteTx]:
+        async with self.lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteTx(self.conn)
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        async with self.lock:
+            try:
+                return list(await self.conn.execute_fetchall(to_sqlite(sql), tuple(params)))
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(str(exc)) from exc
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        async with self.lock:
+            try:
+                cur = await self.conn.execute(to_sqlite(sql), tuple(params))
+                return await cur.fetchone()
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(str(exc)) from exc
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        async with self.lock:
+            try:
+                cur = await self.conn.execute(to_sqlite(sql), tuple(params))
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(str(exc)) from exc
+            return cur.rowcount
