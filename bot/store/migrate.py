@@ -86,30 +86,33 @@ async def migrate_postgres(store: Store) -> None:
     workers starting together migrate once, the others wait and find it done."""
     assert isinstance(store.db, PostgresDB)
     known = _migrations("postgresql")
+    key = int(store.db.schema_key)
     async with store.db.connection() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCK_MIGRATE, store.db.schema_key)
+        await conn.execute(
+            f"SELECT pg_advisory_lock({LOCK_MIGRATE}, {key});"
+            " CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
+            " name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
+        )
         try:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
-                " name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
-            )
             current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
             check_version(store, current, known)
-            for number, name, sql in known:
-                if number <= current:
-                    continue
-                async with conn.transaction():
-                    await conn.execute(sql)
-                    await conn.execute(
-                        "INSERT INTO schema_version VALUES ($1, $2, $3)",
-                        number,
-                        name,
-                        time.time(),
-                    )
-        finally:
-            await conn.execute(
-                "SELECT pg_advisory_unlock($1, $2)", LOCK_MIGRATE, store.db.schema_key
+            # All pending migrations in one trip, each in its own transaction: one that
+            # fails stops there, and those before it stay applied.
+            script = "".join(
+                f"BEGIN;\n{sql}\n;INSERT INTO schema_version VALUES"
+                f" ({number}, '{name}', {time.time()});\nCOMMIT;\n"
+                for number, name, sql in known
+                if number > current
             )
+            if script:
+                try:
+                    await conn.execute(script)
+                except BaseException:
+                    if conn.is_in_transaction():
+                        await conn.execute("ROLLBACK")
+                    raise
+        finally:
+            await conn.execute(f"SELECT pg_advisory_unlock({LOCK_MIGRATE}, {key})")
 
 
 def _error(message: str, exit_code: int | None = None) -> Exception:

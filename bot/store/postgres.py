@@ -100,15 +100,6 @@ class PostgresDB:
             )
 
         wanted = _search_path(url)
-        if wanted:
-            # A deployment (or a test) in its own schema: made on first start.
-            conn = await asyncpg.connect(url)
-            try:
-                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{wanted}"')
-            except asyncpg.UniqueViolationError:
-                pass  # made by another worker at this moment
-            finally:
-                await conn.close()
         token = secrets.token_hex(6)
         pool = await asyncpg.create_pool(
             url,
@@ -119,6 +110,12 @@ class PostgresDB:
             server_settings={"application_name": f"sanliang-{token}"},
         )
         try:
+            if wanted:
+                # A deployment (or a test) in its own schema: made on first start.
+                try:
+                    await pool.execute(f'CREATE SCHEMA IF NOT EXISTS "{wanted}"')
+                except asyncpg.UniqueViolationError:
+                    pass  # made by another worker at this moment
             schema = await pool.fetchval("SELECT current_schema()")
             if schema is None:
                 raise RuntimeError("no schema on the search_path exists (create it first)")
