@@ -133,7 +133,9 @@ def run(url: str, work: Path, workers: int, residents: int, requests: int, seed:
         bots = []
         for i, port in enumerate(ports):
             (work / f"w{i}").mkdir()
-            bots.append(Bot(work / f"w{i}", api, "webhook", port, db=url, webhook_url=balancer.url))
+            bot = Bot(work / f"w{i}", api, "webhook", port)
+            bot.db, bot.webhook_url = url, balancer.url
+            bots.append(bot)
         for bot in bots:
             bot.start()
             _wait_running(bot, 0)

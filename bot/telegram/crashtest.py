@@ -20,7 +20,6 @@ import random
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import bundled_content
+from bot.telegram.crashtest_db import rows
 from bot.telegram.offline import Updates
 from bot.telegram.standin import StandIn
 
@@ -136,23 +136,13 @@ class Figures:
 class Bot:
     """``sanliang run`` as a child process, restarted after every kill."""
 
-    def __init__(
-        self,
-        work: Path,
-        api: StandIn,
-        mode: str,
-        port: int,
-        db: str | None = None,
-        webhook_url: str | None = None,
-    ) -> None:
+    def __init__(self, work: Path, api: StandIn, mode: str, port: int) -> None:
         self.work = work
         self.api = api
         self.mode = mode
         self.port = port
-        # A SQLite file in ``work``, or a PostgreSQL URL shared by several workers.
-        self.db = db or str(work / "crash.db")
-        # Several workers: the address of the balancer in front of them.
-        self.webhook_url = webhook_url or f"http://127.0.0.1:{port}/tg"
+        # Several workers (bench/pg_crash.py): a PostgreSQL URL, a balancer's address.
+        self.db, self.webhook_url = str(work / "crash.db"), f"http://127.0.0.1:{port}/tg"
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.kills = 0
@@ -355,25 +345,6 @@ def _wait_started(bot: Bot, api: StandIn, timeout: float = 60.0, since: int = 0)
             raise RuntimeError(f"the bot exited: see {bot.work / 'bot.log'}")
         time.sleep(0.05)
     raise RuntimeError("the bot did not start")
-
-
-def rows(db: str | Path, sql: str) -> list[tuple]:
-    """A query on the crash run's database: a SQLite file or a PostgreSQL URL."""
-    if not str(db).startswith(("postgresql:", "postgres:")):
-        with sqlite3.connect(db, timeout=5) as conn:
-            return list(conn.execute(sql).fetchall())
-    import asyncio
-
-    import asyncpg
-
-    async def fetch() -> list[tuple]:
-        conn = await asyncpg.connect(str(db))
-        try:
-            return [tuple(r) for r in await conn.fetch(sql)]
-        finally:
-            await conn.close()
-
-    return asyncio.run(fetch())
 
 
 def _settle(api: StandIn, db: str | Path, timeout: float = 60.0) -> None:
