@@ -5,7 +5,10 @@ restarted, while residents file help requests through the local Bot API stand-in
 
 Prints the table of the crash runs (bench/crash_webhook.py): references lost or
 duplicated, staff cards delivered exactly once, actions left without a reply. Exit 1
-when any of those is not zero. PostgreSQL: a throwaway cluster, or ``--pg URL``.
+when a reference is lost, a request or card doubled, an action left without a reply,
+or a card is missing that was not cut off mid-call (at most once: a card whose send a
+SIGKILL interrupted is marked 'unknown' and reported to the admins, never resent, as
+with one process). PostgreSQL: a throwaway cluster, or ``--pg URL``.
 
     .venv/bin/python bench/pg_crash.py [--residents 8] [--requests 100] [--workers 2]
 """
@@ -206,7 +209,15 @@ def main() -> int:
     print(figures.table())
     for problem in figures.problems:
         print("  problem:", problem)
-    return 0 if figures.ok else 1
+    at_most_once = (
+        figures.no_reply == 0
+        and figures.refs_lost == 0
+        and figures.cases_duplicated == 0
+        and figures.cards_twice == 0
+        and figures.cards_missing <= figures.unknown_rows
+    )
+    print("at most once, nothing acknowledged lost:", "OK" if at_most_once else "FAILED")
+    return 0 if at_most_once else 1
 
 
 if __name__ == "__main__":
