@@ -85,6 +85,12 @@ async def test_same_sql_same_results(db_path):
             "SELECT SUM(feedback) FROM kb_questions WHERE user_id = ?", (TELEGRAM_ID,)
         )
         assert total == 2 and isinstance(total, int)
+        changed = await store.execute(
+            "WITH t (token) AS (SELECT ?) UPDATE kb_questions SET feedback = 0"
+            " WHERE token IN (SELECT token FROM t)",
+            ("t2",),
+        )
+        assert changed == 1  # a WITH statement's count, on both
         assert await store.execute("DELETE FROM kb_questions WHERE token = ?", ("t1",)) == 1
         assert "kb_questions" in await store.tables()
     finally:

@@ -54,15 +54,11 @@ class PostgresTx:
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> Result:
         import asyncpg
 
-        text = to_postgres(sql)
-        args = tuple(params)
         try:
-            if _returns_rows(sql):
-                rows = await self._conn.fetch(text, *args)
-                return Result(rows, len(rows))
-            return Result([], _count(await self._conn.execute(text, *args)))
+            rows, count = await _run(self._conn, sql, tuple(params))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise _pg_integrity(exc) from exc
+        return Result(rows, count)
 
 
 class PostgresDB:
@@ -273,11 +269,25 @@ class PostgresDB:
         import asyncpg
 
         try:
-            if _returns_rows(sql):
-                return len(await self.pool.fetch(to_postgres(sql), *tuple(params)))
-            return _count(await self.pool.execute(to_postgres(sql), *tuple(params)))
+            async with self.pool.acquire() as conn:
+                return (await _run(conn, sql, tuple(params)))[1]
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise _pg_integrity(exc) from exc
+
+
+async def _run(conn: Any, sql: str, args: tuple) -> tuple[list[Any], int]:
+    """One statement: its rows and the number of rows it changed (or returned). A
+    ``WITH`` statement may be a SELECT or a change: prepared, so that its command tag
+    tells (one more round trip, for these only)."""
+    text = to_postgres(sql)
+    if sql.lstrip()[:4].upper() == "WITH" and "RETURNING" not in sql.upper():
+        stmt = await conn.prepare(text)
+        rows = await stmt.fetch(*args)
+        return rows, len(rows) if rows else _count(stmt.get_statusmsg())
+    if _returns_rows(sql):
+        rows = await conn.fetch(text, *args)
+        return rows, len(rows)
+    return [], _count(await conn.execute(text, *args))
 
 
 def _search_path(url: str) -> str | None:

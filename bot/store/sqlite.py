@@ -19,11 +19,9 @@ class SqliteTx:
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> Result:
         try:
-            cur = await self._conn.execute(to_sqlite(sql), tuple(params))
-            rows = await cur.fetchall() if cur.description else []
+            return await _run(self._conn, sql, tuple(params))
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
-        return Result(rows, cur.rowcount)
 
 
 class SqliteDB:
@@ -70,7 +68,21 @@ class SqliteDB:
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         async with self.lock:
             try:
-                cur = await self.conn.execute(to_sqlite(sql), tuple(params))
+                return (await _run(self.conn, sql, tuple(params))).rowcount
             except sqlite3.IntegrityError as exc:
                 raise IntegrityError(str(exc)) from exc
-            return cur.rowcount
+
+
+async def _run(conn: aiosqlite.Connection, sql: str, params: tuple) -> Result:
+    """One statement: its rows (all fetched: a RETURNING statement runs to its end) and
+    the rows it changed, or returned. Python's sqlite3 counts no ``WITH ... UPDATE``:
+    ``changes()`` does."""
+    cur = await conn.execute(to_sqlite(sql), params)
+    if cur.description:
+        rows = list(await cur.fetchall())
+        return Result(rows, len(rows) if "RETURNING" in sql.upper() else cur.rowcount)
+    if cur.rowcount < 0 and sql.lstrip()[:4].upper() == "WITH":
+        cur = await conn.execute("SELECT changes()")
+        row = await cur.fetchone()
+        return Result([], int(row[0]) if row else -1)
+    return Result([], cur.rowcount)
