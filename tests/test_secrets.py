@@ -117,7 +117,7 @@ def test_the_bot_runs_with_its_token_from_a_systemd_credential(tmp_path):
             rc, err = stop(proc, signal.SIGTERM)
         assert rc == 0, err
         assert "三亮助手" in standin.stub.bot_texts["description", ""]
-        assert "12345" in standin.stub.bot_texts["short_description", ""]
+        assert "110" in standin.stub.bot_texts["short_description", ""]
         privacy = [c for c in standin.stub.sent("sendMessage") if "谁能看到" in c.params["text"]]
         assert privacy[0].params["parse_mode"] == "HTML"
     assert E2E_TOKEN not in err and E2E_TOKEN.split(":")[1] not in err
