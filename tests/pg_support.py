@@ -69,6 +69,7 @@ class Cluster:
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            " -c shared_buffers=16MB"
         )
         self._run(
             [pg_ctl, "-D", str(self.data), "-l", str(self.root / "log"), "-o", options]
