@@ -44,6 +44,10 @@ class ConsoleChannel:
         self.lettered = bool(replies) and replies[-1].expects_number
         for reply in replies:
             print(html_to_plain(reply.text), file=self.out)
+            if reply.document is not None:
+                size = max(1, round(len(reply.document.data) / 1024))
+                name = reply.document.file_name
+                print(self.label("console.file", name=name, kb=size), file=self.out)
             for row in reply.buttons:
                 cells = []
                 for button in row:

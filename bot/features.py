@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from bot.admin import cli as admin_cli
 from bot.cases import cli as cases_cli
 from bot.knowledge import cli as knowledge_cli
+from bot.reports import cli as reports_cli
 from bot.screening import cli as screening_cli
-from bot.staff import cli as staff_cli
 from bot.store import cli as store_cli
 from bot.telegram import cli as telegram_cli
+from bot.visits import cli as visits_cli
 from bot.web import cli as web_cli
 
 if TYPE_CHECKING:
@@ -88,6 +89,12 @@ def _staff_jobs(engine: Engine) -> list[ScheduledJob]:
     return scheduled(engine)
 
 
+def _reports(engine: Engine) -> None:
+    from bot.reports.dialog import install
+
+    install(engine)
+
+
 def _admin(engine: Engine) -> None:
     from bot.admin.dialog import install
 
@@ -104,6 +111,18 @@ def _answers(engine: Engine) -> None:
     from bot.answers.dialog import install
 
     install(engine)
+
+
+def _visits(engine: Engine) -> None:
+    from bot.visits.dialog import install
+
+    install(engine)
+
+
+def _visits_jobs(engine: Engine) -> list[ScheduledJob]:
+    from bot.visits.jobs import scheduled
+
+    return scheduled(engine)
 
 
 def _web(engine: Engine) -> None:
@@ -136,10 +155,19 @@ FEATURES: tuple[Feature, ...] = (
         "staff",
         install=_staff,
         content_parts=("words",),
-        cli=staff_cli.add_parser,
         jobs=_staff_jobs,
     ),
+    # The staff report: /report in the chat, sanliang report (bot.reports).
+    Feature("reports", install=_reports, cli=reports_cli.add_parser),
     Feature("admin", install=_admin, cli=admin_cli.add_parser),
+    # Home visits (走访): roster, campaigns, visit records, actions (bot.visits).
+    Feature(
+        "visits",
+        install=_visits,
+        content_parts=("knowledge", "channels"),
+        cli=visits_cli.add_parser,
+        jobs=_visits_jobs,
+    ),
     # Emergency triage on every typed text (bot.safety): its text guard runs first.
     Feature("safety", install=_safety, content_parts=("safety",)),
     # Progress in plain words and typed references; typed answers (bot.answers).

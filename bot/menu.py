@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from bot.dialog.engine import Engine
     from bot.dialog.flow import Turn
 
-MENU_ITEMS = ("ask", "list", "screen", "channels", "help", "progress")
+MENU_ITEMS = ("ask", "list", "screen", "channels", "winter", "help", "progress")
 # The menu's layout: rows of items.
-MENU_ROWS = (("ask",), ("list", "screen"), ("channels",), ("help", "progress"))
+MENU_ROWS = (("ask",), ("list", "screen"), ("channels", "winter"), ("help", "progress"))
 
 
 class Menu:

@@ -154,4 +154,11 @@ def test_every_feature_is_in_the_list_and_installed(app):
     # Every menu item has a flow, and nothing is a placeholder.
     assert set(app.engine.menu_targets) == set(app.engine.menu_items)
     assert app.engine.services.staff is not None and app.engine.hooks.forget
-    assert [j.name for j in app.jobs] == ["staff-reminders", "staff-digest", "staff-maintenance"]
+    assert [j.name for j in app.jobs] == [
+        "staff-reminders",
+        "staff-digest",
+        "staff-maintenance",
+        "visits-reminders",
+        "visits-digest",
+        "visits-maintenance",
+    ]

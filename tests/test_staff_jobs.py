@@ -260,9 +260,11 @@ async def test_schedule_jobs_on_the_job_queue(sapp):
 
     application = Application.builder().token("123:TEST").build()
     jobs = schedule_jobs(application, sapp, notifier=FakeNotifier())
-    assert [j.name for j in jobs] == ["staff-reminders", "staff-digest", "staff-maintenance"]
+    staff = ["staff-reminders", "staff-digest", "staff-maintenance"]
+    visits = ["visits-reminders", "visits-digest", "visits-maintenance"]
+    assert [j.name for j in jobs] == staff + visits
     names = {j.name for j in application.job_queue.jobs()}
-    assert names >= {"staff-reminders", "staff-digest", "staff-maintenance"}
+    assert names >= {*staff, *visits}
 
 
 async def test_forget_withdraws_and_the_assignee_hears_of_it_once(sapp):

@@ -142,6 +142,9 @@ class HelpFlow(Flow):
             following = "summary"
         else:
             following = step.next if isinstance(step.next, str) else step.next(turn, draft)
+            while following in draft.prefilled and following in STEPS:
+                skipped = STEPS[following].next
+                following = skipped if isinstance(skipped, str) else skipped(turn, draft)
         if following == "summary":
             draft.editing = False
         self.save(turn, draft)

@@ -52,6 +52,9 @@ class HelpDraft:
     attach: bool = False
     attachments: list[dict[str, Any]] = field(default_factory=list)
     editing: bool = False  # changing one field from the summary
+    # Steps already answered by whoever opened the form (the 冬季自查 fills in the
+    # category, the description and the urgency): skipped, changeable from the summary.
+    prefilled: list[str] = field(default_factory=list)
 
     # Keys of drafts stored before the fields had these names.
     _OLD_KEYS = {

@@ -220,6 +220,10 @@ class Engine:
             flow = self.flows.get(state.flow or "")
             await (flow.on_document(turn) if flow is not None else self.on_document(turn))
             return
+        if event.photo is not None and not event.is_group:
+            flow = self.flows.get(state.flow or "")
+            if flow is not None and await flow.on_photo(turn):
+                return
         text = (event.text or "").strip()[:MAX_INPUT_CHARS]
         m = _COMMAND.match(text) if text.startswith("/") else None
         if m:

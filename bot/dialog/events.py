@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 MAX_PAYLOAD_BYTES = 64  # Telegram's callback_data limit
 MAX_REPLY_CHARS = 4096  # Telegram's message length limit
+MAX_CAPTION_CHARS = 1024  # Telegram's limit for a file's caption
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,24 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Photo:
+    """A photo the user sent: the channel's reference to it (the file stays with the
+    channel) and its size in bytes, when the channel says."""
+
+    file_id: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the assistant sends (a report); the reply's text is its caption."""
+
+    file_name: str
+    data: bytes = field(repr=False)
+    mime: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class Event:
     user_id: int
     chat_id: int
@@ -48,6 +67,8 @@ class Event:
     # What came instead of text: "voice", "audio", "sticker", "photo", "video", "other"
     # (the engine says kindly what it can read); None for text and the kinds above.
     media: str | None = None
+    # A photo (its largest size); flows that take photos read it (Flow.on_photo).
+    photo: Photo | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +98,8 @@ class Reply:
     # The template the text was rendered from ("area/name"); taken from the text when it
     # is a bot.render.Rendered. Tests assert a reply by it rather than by its wording.
     template: str | None = None
+    # A file sent with the text as its caption (channels without files show the text).
+    document: Attachment | None = None
 
     def __post_init__(self) -> None:
         if self.template is None:

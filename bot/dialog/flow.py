@@ -103,6 +103,11 @@ class Flow:
     async def on_location(self, turn: Turn) -> None:
         await self.engine.free_text(turn, "")
 
+    async def on_photo(self, turn: Turn) -> bool:
+        """A photo sent while this flow is active; False: not taken (the engine then
+        answers it as a message without text)."""
+        return False
+
     async def on_document(self, turn: Turn) -> None:
         await self.engine.on_document(turn)
 

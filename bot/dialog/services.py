@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from bot.outbox import Sender
     from bot.staff.service import StaffService
     from bot.store import Store
+    from bot.visits.service import VisitService
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Services:
     # the channel that runs (sanliang run), None in the terminal and in most tests.
     outbox: Sender | None = None
     staff: StaffService | None = None  # set by the staff feature
+    visits: VisitService | None = None  # home visits (走访), set by the visits feature
     deadlines: Deadlines = field(default_factory=Deadlines)  # [deadlines], set by staff
     publisher: Publisher | None = None  # content uploads, set by the admin feature
     # Payload prefixes the Telegram adapter lets through in groups (staff buttons).

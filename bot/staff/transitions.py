@@ -311,6 +311,9 @@ class Transitions(Views):
             return Outcome(False, reason="missing")
         now = self.now()
         fields: dict[str, Any] = {"rating": rating, "rated_at": now}
+        if case.first_rating is None:
+            # The first rating stays (the report's 满意率 counts it), whatever follows.
+            fields.update(first_rating=rating, first_rated_at=now)
         if rating == "unsatisfied":
             to, extra = self._reopen_fields(case, now)
             fields.update(extra)

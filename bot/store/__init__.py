@@ -91,6 +91,9 @@ class Store:
 
         self.identities = IdentityRepo(self)
         self.web = WebRepo(self)
+        from bot.store.visits import VisitRepo
+
+        self.visits = VisitRepo(self)
 
     @property
     def is_postgres(self) -> bool:

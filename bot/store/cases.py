@@ -44,7 +44,7 @@ CASE_COLUMNS = (
     " urgent_by_resident, urgent_words, attachments, target_days, due_at, assignee_id,"
     " area_city, area_district, created_at, updated_at, closed_at, erased_at,"
     " first_claimed_at, claimed_at, resolved_at, expected_date, rating, rating_comment,"
-    " rated_at, reopen_count"
+    " rated_at, reopen_count, first_rating, first_rated_at"
 )
 
 

@@ -9,13 +9,14 @@ delivered twice, also across restarts.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.dialog.events import Button, Reply
+from bot.dialog.events import Attachment, Button, Reply
 from bot.render import Rendered
 from bot.store import Repo
 
@@ -51,6 +52,9 @@ def reply_to_json(reply: Reply) -> str:
     ):
         if flag:
             data[key] = 1
+    if reply.document is not None:
+        doc = reply.document
+        data["f"] = [doc.file_name, doc.mime, base64.b64encode(doc.data).decode("ascii")]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -59,6 +63,10 @@ def reply_from_json(raw: str, chat_id: int | None = None) -> Reply:
     text: str = data["t"]
     if data.get("tpl"):
         text = Rendered(text, data["tpl"], data.get("ctx"))
+    document = None
+    if data.get("f"):
+        name, mime, raw_data = data["f"]
+        document = Attachment(name, base64.b64decode(raw_data), mime)
     return Reply(
         text,
         [[Button(label, payload) for label, payload in row] for row in data.get("b", [])],
@@ -67,6 +75,7 @@ def reply_from_json(raw: str, chat_id: int | None = None) -> Reply:
         request_location=bool(data.get("rl")),
         expects_number=bool(data.get("n")),
         chat_id=chat_id,
+        document=document,
     )
 
 

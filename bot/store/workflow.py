@@ -34,6 +34,8 @@ _SETTABLE = {
     "rating",
     "rating_comment",
     "rated_at",
+    "first_rating",
+    "first_rated_at",
 }
 
 
@@ -96,6 +98,22 @@ class WorkflowRepo(Repo):
             f"SELECT {CASE_COLUMNS} FROM cases ORDER BY created_at, id"
         )
         return [Case.from_row(r) for r in rows]
+
+    async def created_between(
+        self,
+        start: float | None,
+        end: float | None,
+        city: str | None = None,
+        district: str | None = None,
+    ) -> list[Case]:
+        """Cases filed in [start, end) (None: open) that an area (city, district) is
+        responsible for, oldest first (the report)."""
+        query = CaseQuery().area(city, district)
+        if start is not None:
+            query.add("created_at >= ?", float(start))
+        if end is not None:
+            query.add("created_at < ?", float(end))
+        return await query.fetch(self.store, "created_at, id", None)
 
     async def resolved_before(self, before: float) -> list[Case]:
         """Resolved cases waiting for a rating since before ``before``."""

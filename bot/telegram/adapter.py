@@ -47,7 +47,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.dialog.events import Contact, Document, Event, Location
+from bot.dialog.events import Contact, Document, Event, Location, Photo
 from bot.render import html_to_plain
 from bot.store.identities import TELEGRAM
 from bot.telegram.guards import FloodGuard, RecentUpdates
@@ -185,8 +185,14 @@ class TelegramChannel(Sender):
         if message.location is not None:
             loc = Location(message.location.latitude, message.location.longitude)
             return Event(location=loc, **base)
+        photo = None
+        if message.photo:
+            largest = message.photo[-1]
+            photo = Photo(largest.file_id, largest.file_size)
         # Photos, voice, stickers ... carry no text: the engine says what it can read.
-        return Event(text=message.text or message.caption, media=media_kind(message), **base)
+        return Event(
+            text=message.text or message.caption, media=media_kind(message), photo=photo, **base
+        )
 
     def _group_text(self, message: Message, bot: Any) -> str | None:
         """The text to hand the engine for a group message, or None to stay silent."""

@@ -25,6 +25,15 @@ def telegram_deliver(application: Application):
         channel = channel_of(application)
         bot: Any = application.bot
         markup = channel._inline(reply.buttons)  # noqa: SLF001 - the adapter's keyboards
+        if reply.document is not None:
+            from telegram.error import Forbidden
+
+            from bot.telegram.outgoing import send_file
+
+            sent = await send_file(bot, chat_id, reply, markup)
+            if sent is None:
+                raise Forbidden("chat unreachable")
+            return int(sent.message_id)
         try:
             # HTML and no link previews: the Application's defaults.
             sent = await bot.send_message(chat_id, reply.text, reply_markup=markup)

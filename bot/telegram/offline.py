@@ -23,6 +23,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.telegram.offline_files import FileMethods
+
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "sanliang_test_bot"
 MAX_TEXT = 4096
@@ -102,7 +104,7 @@ class Call:
 
 
 @dataclass
-class BotAPIStub:
+class BotAPIStub(FileMethods):
     """Canned Bot API answers; thread-safe so an HTTP server can share it."""
 
     token_ok: bool = True
@@ -192,26 +194,6 @@ class BotAPIStub:
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
-
-    def _m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
-        file_id = str(params.get("file_id"))
-        if file_id not in self.files:
-            raise ApiError(400, "Bad Request: invalid file_id")
-        return {
-            "file_id": file_id,
-            "file_unique_id": f"u{file_id}",
-            "file_size": len(self.files[file_id]),
-            "file_path": f"documents/{file_id}",
-        }
-
-    def download(self, file_path: str) -> bytes:
-        """The bytes behind a file URL's ``documents/<file_id>`` path."""
-        file_id = file_path.rsplit("/", 1)[-1]
-        with self._lock:
-            self.calls.append(Call("download", {"file_id": file_id}))
-        if file_id not in self.files:
-            raise ApiError(404, "Not Found")
-        return self.files[file_id]
 
     def _m_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._me()
@@ -337,6 +319,11 @@ class OfflineRequest(BaseRequest):
                 return envelope(error=exc)
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
+        if request_data is not None and request_data.multipart_data:
+            params["_files"] = {
+                key: (value[0], value[1], value[2])
+                for key, value in request_data.multipart_data.items()
+            }
         try:
             return envelope(self.stub.call(api_method, params))
         except ApiError as exc:

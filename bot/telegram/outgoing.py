@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     LinkPreviewOptions,
     Message,
@@ -73,6 +74,33 @@ class _LinkPreview(LinkPreviewOptions):
 _NO_PREVIEW = _LinkPreview(is_disabled=True)
 
 
+async def send_file(bot: Any, chat_id: int, reply: Reply, markup: Any) -> Any:
+    """A reply with a file: the file, its text as the caption (HTML, plain words when
+    Telegram cannot read it). The sent message, or None when the chat is unreachable."""
+    doc = reply.document
+    assert doc is not None
+
+    def upload() -> InputFile:
+        return InputFile(doc.data, filename=doc.file_name, attach=True)
+
+    try:
+        return await bot.send_document(chat_id, upload(), caption=reply.text, reply_markup=markup)
+    except Forbidden:
+        log.info("chat unreachable (blocked or left)")
+        return None
+    except BadRequest as exc:
+        if "parse entities" not in exc.message.lower():
+            raise
+        log.error("caption HTML rejected by Telegram; sent as plain text")
+        return await bot.send_document(
+            chat_id,
+            upload(),
+            caption=html_to_plain(reply.text),
+            parse_mode=None,
+            reply_markup=markup,
+        )
+
+
 class Sender:
     """The sending half of the Telegram channel."""
 
@@ -103,6 +131,10 @@ class Sender:
                 await self._elsewhere(target, reply)
                 continue
             inline = self._inline(reply.buttons)
+            if reply.document is not None:
+                if not await send_file(bot, target, reply, inline) and target == chat_id:
+                    return False
+                continue
             share = reply.request_contact or reply.request_location
             if (
                 reply.edit
