@@ -60,6 +60,17 @@ class PostgresTx:
             raise _pg_integrity(exc) from exc
         return Result(rows, count)
 
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> Result:
+        """One statement for each parameter row (asyncpg sends them in one pipeline;
+        it reports no count)."""
+        import asyncpg
+
+        try:
+            await self._conn.executemany(to_postgres(sql), [tuple(r) for r in rows])
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise _pg_integrity(exc) from exc
+        return Result([], -1)
+
 
 class PostgresDB:
     """An asyncpg pool. Statements outside a transaction run concurrently on the

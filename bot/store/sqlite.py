@@ -23,6 +23,14 @@ class SqliteTx:
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
 
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> Result:
+        """One statement for each parameter row; the rows changed in all."""
+        try:
+            cur = await self._conn.executemany(to_sqlite(sql), [tuple(r) for r in rows])
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        return Result([], cur.rowcount)
+
 
 class SqliteDB:
     """One aiosqlite connection; every statement under one asyncio lock, so that a
