@@ -66,15 +66,31 @@ audit: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Skipped when nothing it reads changed since it last passed here (the stamp holds a hash
+# of those files); always run in CI (CI=true) and on a fresh clone.
+WHEEL_STAMP := $(VENV)/.wheel-checked
 wheel-check: $(STAMP)
-	deploy/wheel-check.sh $(BIN)/python
+	@key="$$(find bot policy_texts intents templates deploy setup.py pyproject.toml \
+	  requirements.lock -type f -not -path '*/__pycache__/*' -not -path 'bot/_content/*' \
+	  | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)"; \
+	if [ -z "$$CI" ] && [ "$$(cat $(WHEEL_STAMP) 2>/dev/null)" = "$$key" ]; then \
+	  echo "wheel: unchanged since the last passing check (rm $(WHEEL_STAMP) to force)"; \
+	else rm -f $(WHEEL_STAMP) && deploy/wheel-check.sh $(BIN)/python && echo "$$key" > $(WHEEL_STAMP); fi
 
 units:
 	deploy/verify-units.sh
 
-test: lint typecheck audit wheel-check browser postgres
+# The suite runs on TEST_WORKERS processes (pytest-xdist; most tests wait on
+# subprocesses, servers and the browser, so more workers than cores pay), and the
+# wheel check runs beside it; its output is shown when both are done. The tests on
+# PostgreSQL are required here (tests/pg_support.py starts a throwaway cluster).
+TEST_WORKERS ?= 4
+test: lint typecheck audit browser postgres
 	$(BIN)/sanliang check
-	SANLIANG_REQUIRE_PG=1 $(BIN)/python -m pytest
+	@$(MAKE) --no-print-directory wheel-check > $(VENV)/wheel-check.log 2>&1 & wheel=$$!; \
+	SANLIANG_REQUIRE_PG=1 $(BIN)/python -m pytest -n $(TEST_WORKERS); tests=$$?; \
+	wait $$wheel; checked=$$?; cat $(VENV)/wheel-check.log; \
+	[ $$tests -eq 0 ] && [ $$checked -eq 0 ]
 
 check: $(STAMP)
 	$(BIN)/sanliang check --warnings

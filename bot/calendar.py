@@ -24,6 +24,10 @@ MAX_TARGET_DAYS = 60
 DEFAULT_TARGET_DAYS = 3
 DEFAULT_URGENT_DAYS = 1
 DEFAULT_CLAIM_DAYS = 1
+# Urgent requests are counted in hours on every day of the week (weekends and holidays
+# included): hunger, no heating in a cold wave, no shelter tonight cannot wait for Monday.
+DEFAULT_URGENT_HOURS = 24
+MAX_TARGET_HOURS = 240
 
 
 class CalendarError(ValueError):
@@ -101,35 +105,44 @@ def local_datetime(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, CHINA_TZ)
 
 
-# -- the formats people see ------------------------------------------------------------
+# -- the one date format people see ---------------------------------------------------
+
+WEEKDAYS = "一二三四五六日"
 
 
-def fmt_time(ts: float | None) -> str:
-    """2025-01-06 10:00 (China time); empty for None."""
-    return "" if ts is None else local_datetime(ts).strftime("%Y-%m-%d %H:%M")
-
-
-def fmt_date(ts: float | None) -> str:
-    """2025-01-06 (China time); empty for None."""
-    return "" if ts is None else local_datetime(ts).strftime("%Y-%m-%d")
-
-
-def fmt_month_day(day: dt.date) -> str:
-    """1月3日."""
-    return f"{day.month}月{day.day}日"
-
-
-def fmt_due_day(ts: float | None) -> str:
-    """The last day before a deadline (deadlines fall at midnight), as 1月3日."""
-    return "" if ts is None else fmt_month_day(local_date(ts - 1))
-
-
-def fmt_cn_date(value: str | dt.date | None) -> str:
-    """An ISO date (or a date) as 2025年1月3日; empty for None."""
-    if value is None:
+def fmt_when(
+    value: float | dt.date | str | None,
+    *,
+    deadline: bool = False,
+    now: float | None = None,
+    year: bool = False,
+) -> str:
+    """The one way a date or time is shown to anybody (residents, workers, admins):
+    a time as 12月3日（周四）17:00, a date (or an ISO date string) as 12月3日（周四）,
+    with 2027年 in front when ``year`` or when ``now`` is given and the year differs. ``deadline``
+    appends 前; a deadline at midnight (the end of a day) is shown as that day's
+    24:00前, the way official notices write it. Empty for None."""
+    if value is None or value == "":
         return ""
-    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-    return f"{day.year}年{day.month}月{day.day}日"
+    clock: str | None = None
+    if isinstance(value, int | float):
+        moment = local_datetime(float(value))
+        day = moment.date()
+        clock = f"{moment:%H:%M}"
+        if deadline and clock == "00:00":
+            day, clock = day - dt.timedelta(days=1), "24:00"
+    elif isinstance(value, dt.datetime):
+        return fmt_when(value.timestamp(), deadline=deadline, now=now, year=year)
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        day = dt.date.fromisoformat(str(value))
+    text = f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
+    if year or (now is not None and local_date(now).year != day.year):
+        text = f"{day.year}年{text}"
+    if clock is not None:
+        text += clock
+    return text + ("前" if deadline else "")
 
 
 def iso_time(ts: float) -> str:
@@ -182,7 +195,10 @@ def working_days_between(cal: WorkCalendar, start: dt.date, end: dt.date) -> int
 class Deadlines:
     """Targets in working days (config ``[deadlines]``). A target not configured
     falls back to the one the request was created with (what the resident was told),
-    then to 3 working days (1 when urgent)."""
+    then to 3 working days. Urgent requests: ``urgent_hours`` on every day of the week
+    (``[deadlines] urgent_hours``, else ``urgent`` days × 24, else the content's
+    ``targets.urgent_hours``, else 24); ``urgent_claim_hours``, when set, the same way
+    for claiming them."""
 
     calendar: WorkCalendar = field(default_factory=lambda: WorkCalendar(official=True))
     ordinary: int | None = None
@@ -191,6 +207,8 @@ class Deadlines:
     urgent_claim: int = 0  # urgent: claimed the same working day
     per_category: dict[str, int] = field(default_factory=dict)
     due_soon_hours: float = 24.0
+    urgent_hours: float | None = None
+    urgent_claim_hours: float | None = None
 
     def target_days(self, category: str, urgent: bool, fallback: int | None = None) -> int:
         if urgent:
@@ -205,16 +223,35 @@ class Deadlines:
     def due_at(self, created_at: float, days: int) -> float:
         return due_at(self.calendar, created_at, days)
 
+    def target_hours(self, fallback: float | None = None) -> float:
+        """Hours (every day of the week) within which an urgent request is followed up."""
+        if self.urgent_hours is not None:
+            return self.urgent_hours
+        if self.urgent is not None:
+            return float(self.urgent * 24)
+        return float(fallback or DEFAULT_URGENT_HOURS)
+
     def for_new_case(
-        self, category: str, urgent: bool, now: float, default_days: int | None = None
+        self,
+        category: str,
+        urgent: bool,
+        now: float,
+        default_days: int | None = None,
+        default_hours: float | None = None,
     ) -> tuple[int, float]:
         """(working days, due time) of a request stored at ``now``: the one place a
         deadline is set, when the request is stored. ``default_days`` is the content's
-        target (policy_texts/channels.yml ``targets``), used where [deadlines] is silent."""
+        target (policy_texts/channels.yml ``targets``), used where [deadlines] is silent.
+        An urgent request is due ``target_hours`` later, weekends and holidays counted,
+        and has 0 working days (``hours_of`` gives its hours back)."""
+        if urgent:
+            return 0, now + self.target_hours(default_hours) * 3600
         days = self.target_days(category, urgent, fallback=default_days)
         return days, self.due_at(now, days)
 
     def claim_due_at(self, created_at: float, urgent: bool) -> float:
+        if urgent and self.urgent_claim_hours is not None:
+            return created_at + self.urgent_claim_hours * 3600
         return due_at(self.calendar, created_at, self.urgent_claim if urgent else self.claim)
 
     @classmethod
@@ -253,6 +290,17 @@ class Deadlines:
         soon = section.get("due_soon_hours", 24)
         if isinstance(soon, bool) or not isinstance(soon, int | float) or not 0 < soon <= 720:
             raise CalendarError("[deadlines] due_soon_hours: expected hours between 1 and 720")
+
+        def hours(key: str) -> float | None:
+            value = section.get(key)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise CalendarError(f"[deadlines] {key}: expected a number of hours")
+            if not 1 <= value <= MAX_TARGET_HOURS:
+                raise CalendarError(f"[deadlines] {key}: must be 1 to {MAX_TARGET_HOURS} hours")
+            return float(value)
+
         official = section.get("official_calendar", True)
         if not isinstance(official, bool):
             raise CalendarError("[deadlines] official_calendar: expected true or false")
@@ -268,9 +316,88 @@ class Deadlines:
             urgent_claim=days("urgent_claim", 0) or 0,
             per_category=per_category,
             due_soon_hours=float(soon),
+            urgent_hours=hours("urgent_hours"),
+            urgent_claim_hours=hours("urgent_claim_hours"),
         )
+
+
+def hours_of(target_days: int, created_at: float, due: float | None) -> int | None:
+    """The hours of an urgent request's deadline (stored as 0 working days and a due
+    time), rounded; None for a request counted in working days."""
+    if target_days or due is None:
+        return None
+    return max(1, round((due - created_at) / 3600))
 
 
 def dates(values: Iterable[str]) -> frozenset[dt.date]:
     """Convenience for tests and callers: ISO strings to a set of dates."""
     return parse_dates(list(values), "dates")
+
+
+# -- working hours (督办: reminders and escalations only while people are at work) ----
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """The daily window (China time) in which reminders and escalations go out, and
+    over which overdue time is counted: ``opens``–``closes`` on working days (holidays
+    and 调休 by the ``WorkCalendar``), or on every day for urgent cases."""
+
+    opens: dt.time = dt.time(8, 30)
+    closes: dt.time = dt.time(18, 0)
+
+    def window(self, day: dt.date) -> tuple[float, float]:
+        start = dt.datetime.combine(day, self.opens, tzinfo=CHINA_TZ).timestamp()
+        end = dt.datetime.combine(day, self.closes, tzinfo=CHINA_TZ).timestamp()
+        return start, end
+
+    @property
+    def hours_per_day(self) -> float:
+        start, end = self.window(dt.date(2025, 1, 6))
+        return (end - start) / 3600
+
+    @classmethod
+    def parse(cls, text: str) -> WorkingHours:
+        """``08:30-18:00``; CalendarError for anything else (or an empty window)."""
+        parts = str(text).replace("–", "-").replace("—", "-").split("-")
+        if len(parts) != 2:
+            raise CalendarError("working hours: expected HH:MM-HH:MM, e.g. 08:30-18:00")
+        try:
+            opens, closes = (dt.time.fromisoformat(p.strip()) for p in parts)
+        except ValueError:
+            raise CalendarError("working hours: expected HH:MM-HH:MM, e.g. 08:30-18:00") from None
+        if opens >= closes:
+            raise CalendarError("working hours: the end must be after the start")
+        return cls(opens, closes)
+
+
+def counts_on(cal: WorkCalendar, day: dt.date, every_day: bool) -> bool:
+    return every_day or cal.is_working_day(day)
+
+
+def in_working_hours(
+    cal: WorkCalendar, hours: WorkingHours, ts: float, every_day: bool = False
+) -> bool:
+    """Is ``ts`` inside the window of a day that counts (every day when ``every_day``)?"""
+    day = local_date(ts)
+    start, end = hours.window(day)
+    return counts_on(cal, day, every_day) and start <= ts < end
+
+
+def working_seconds(
+    cal: WorkCalendar, hours: WorkingHours, start: float, end: float, every_day: bool = False
+) -> float:
+    """Seconds of working hours in [start, end): the window of each working day (of
+    every day when ``every_day``), so that a deadline passed on Friday evening has
+    counted nothing by Monday 08:30. Negative when ``end`` is before ``start``."""
+    if end < start:
+        return -working_seconds(cal, hours, end, start, every_day)
+    total = 0.0
+    day = local_date(start)
+    last = local_date(end)
+    while day <= last:
+        if counts_on(cal, day, every_day):
+            w_start, w_end = hours.window(day)
+            total += max(0.0, min(end, w_end) - max(start, w_start))
+        day += dt.timedelta(days=1)
+    return total

@@ -224,12 +224,19 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+def read_yaml(text: str) -> Any:
+    """YAML as the content files are read (line numbers kept; anchors, aliases and
+    merges, duplicate keys and unhashable keys refused), for callers without a
+    ``Report``: raises ``yaml.YAMLError``."""
+    if "&" in text or "*" in text:
+        _refuse_anchors(text)
+    return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+
+
 def parse_yaml(text: str, path: Path | str, report: Report, line_offset: int = 0) -> Any:
     """Parse YAML keeping line numbers; on a syntax error report it and return None."""
     try:
-        if "&" in text or "*" in text:
-            _refuse_anchors(text)
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        data = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = (mark.line + 1 if mark else 1) + line_offset

@@ -84,9 +84,10 @@ def _staff(engine: Engine) -> None:
 
 
 def _staff_jobs(engine: Engine) -> list[ScheduledJob]:
+    from bot.staff import coverage
     from bot.staff.jobs import scheduled
 
-    return scheduled(engine)
+    return scheduled(engine) + coverage.scheduled(engine)
 
 
 def _reports(engine: Engine) -> None:
@@ -103,6 +104,12 @@ def _admin(engine: Engine) -> None:
 
 def _safety(engine: Engine) -> None:
     from bot.safety.dialog import install
+
+    install(engine)
+
+
+def _case_talk(engine: Engine) -> None:
+    from bot.cases.talk import install
 
     install(engine)
 
@@ -172,6 +179,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("safety", install=_safety, content_parts=("safety",)),
     # Progress in plain words and typed references; typed answers (bot.answers).
     Feature("answers", install=_answers, content_parts=("answers",)),
+    # After a worker wrote: the resident's next texts go to the case (bot.cases.talk).
+    Feature("case_talk", install=_case_talk),
     Feature("telegram", cli=telegram_cli.add_parser),
     Feature("web", install=_web, cli=web_cli.add_parser),
     # Operator commands: backup, restore, copy-content.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.dialog.services import call_listeners
+
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
     from bot.dialog.flow import Turn
@@ -35,10 +37,12 @@ def install(engine: Engine) -> None:
             for handler in engine.hooks.start:
                 if await handler(turn, arg):
                     return
+        await call_listeners("home", engine.hooks.home, turn)
         await engine.show_menu(turn, greeting=True)
 
     async def menu(turn: Turn, arg: str) -> None:
         turn.state.leave()
+        await call_listeners("home", engine.hooks.home, turn)
         await engine.show_menu(turn)
 
     async def cancel(turn: Turn, arg: str) -> None:

@@ -44,6 +44,7 @@ from bot.sending import (  # noqa: F401 - part of this module's interface
     classify,
 )
 from bot.store.outbox import PRIORITY_BULK, PRIORITY_NORMAL, Message, Outgoing
+from bot.undelivered import resident_missed
 
 if TYPE_CHECKING:
     from bot.render import Renderer
@@ -58,7 +59,8 @@ MAX_ATTEMPTS = 12  # with the back-off below: about 3 hours of trying
 IDLE_POLL = 5.0  # look at the table this often even without a wake-up
 PROGRESS_EVERY = 200
 STOP_GRACE = 10.0
-REPORTED_KINDS = ("failure", "report")  # failures of these are only logged
+REPORTED_KINDS = ("failure", "report", "card_edit")  # failures of these are only logged
+EDIT_KIND = "card_edit"  # an edit of a message sent earlier (``Outgoing.edit_of``)
 
 
 class Sender:
@@ -244,10 +246,39 @@ class Sender:
                 self._bulk_in_flight -= 1
             self._slots.release()
 
+    async def _edit_target(self, msg: Message) -> int | str | None:
+        """For an edit: the channel's id of the message to edit, "wait" while that
+        message is not sent yet, None when there is none (failed, or no id)."""
+        assert msg.edit_of is not None
+        if await self.repo.superseded(msg.id, msg.edit_of):
+            return "skip"  # a later edit says it better
+        target = await self.repo.get(msg.edit_of)
+        if target is None or target.status in ("failed", "unknown", "cancelled"):
+            return None
+        if target.status != "sent":
+            return "wait"
+        return target.message_id
+
     async def _attempt(self, msg: Message) -> None:
         deliver = self.channels[msg.channel]
+        reply = msg.reply
+        if msg.edit_of is not None:
+            target = await self._edit_target(msg)
+            if target is None or target == "skip":
+                status = "cancelled" if target == "skip" else "failed"
+                error = "superseded" if target == "skip" else "no_message"
+                await self.repo.mark_failed(msg.id, error, now=self.clock(), status=status)
+                return
+            if target == "wait":
+                if msg.attempts + 1 >= MAX_ATTEMPTS:
+                    await self.repo.mark_failed(msg.id, "gave_up", now=self.clock())
+                else:
+                    await self.repo.retry(msg.id, self.clock() + backoff(msg.attempts + 1), "wait")
+                    self.wake()
+                return
+            reply.edit_message_id = int(target)
         try:
-            result = await deliver(msg.recipient, msg.reply)
+            result = await deliver(msg.recipient, reply)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - classified below
@@ -284,9 +315,27 @@ class Sender:
 
     async def _report_failure(self, msg: Message, reason: str) -> None:
         ref = None
-        if msg.case_id is not None:
-            case = await self.store.cases.get(msg.case_id)
-            ref = case.ref if case is not None else None
+        reply = msg.reply
+        case_id = msg.case_id if msg.case_id is not None else reply.case_id
+        case = await self.store.cases.get(case_id) if case_id is not None else None
+        if case is not None:
+            ref = case.ref
+        if case is not None and msg.recipient in (case.chat_id, case.user_id):
+            await resident_missed(self, msg, case, reason)
+            return
+        if reply.group_chat is not None and reply.group_chat != msg.recipient:
+            # A private reply to a button pressed in a group: say so in the group,
+            # without anything of the case in it.
+            text = self.renderer.render("outbox/private_unreachable", reason=reason)
+            item = Outgoing(
+                Reply(text),
+                "failure",
+                recipient=reply.group_chat,
+                channel=msg.channel,
+                dedup=f"fail:{msg.id}:group",
+            )
+            await self.enqueue([item])
+            return
         text = self.renderer.render(
             "outbox/failed", kind=msg.kind, reason=reason, ref=ref, recipient=msg.recipient
         )

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import jinja2.meta
 
+from bot.calendar import fmt_when
 from bot.content import LineDict, Report, load_yaml_file
 from bot.manifest import FALLBACK_LOCALE, MANIFEST
 from bot.wording_names import check_names_used
@@ -132,6 +133,7 @@ class Renderer:
         )
         self.env.filters["mask_phone"] = mask_phone
         self.env.filters["yuan"] = _yuan
+        self.env.filters["when"] = fmt_when  # the one date format (bot.calendar)
         self.files = files
         self._templates: dict[str, jinja2.Template] = {}
         self._compile(sources, report)

@@ -57,20 +57,32 @@ class Submitter:
         if mine:  # stored before a crash, the ref never printed
             return mine[0].ref
         state = await self.app.store.load_state(uid) or {}
-        draft = (state.get("data") or {}).get("draft_id")
-        if not (state.get("flow") == "help" and state.get("step") == "summary" and draft):
+        data = state.get("data") or {}
+        draft = data.get("draft_id")
+        # At the summary with its 乡镇/村 (the first summary comes before they are added).
+        done = data.get("village") == e["village"] and not data.get("editing")
+        if not (state.get("flow") == "help" and state.get("step") == "summary" and draft and done):
             await self.send(uid, payload="menu:help")
             for payload in (
+                "hc:who:self",
                 "hc:consent:yes",
                 f"hc:cat:{e['category']}",
                 f"hc:city:{e['city']}",
                 f"hc:dist:{e['district']}",
             ):
                 await self.send(uid, payload=payload)
-            for text in (e["township"], e["village"], e["description"], e["phone"]):
+            for text in (e["description"], e["phone"]):
                 await self.send(uid, text=text)
-            await self.send(uid, payload="hc:time:any")
-            replies = await self.send(uid, payload="hc:urg:no")
+            # The 乡镇 and 村 from the summary (修改 → 地区).
+            for payload in (
+                "hc:edit",
+                "hc:ef:region",
+                f"hc:city:{e['city']}",
+                f"hc:dist:{e['district']}",
+            ):
+                await self.send(uid, payload=payload)
+            await self.send(uid, text=e["township"])
+            replies = await self.send(uid, text=e["village"])
             draft = next(p[6:] for r in replies for p in r.payloads() if p.startswith("hc:ok:"))
         replies = await self.send(uid, payload=f"hc:ok:{draft}")
         m = REF.search("\n".join(r.text for r in replies))

@@ -4,11 +4,14 @@ clock, staff members, requests, and driving staff turns through the engine."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from pathlib import Path
+from typing import Any
 
 from bot.app import App, open_app
 from bot.config import PROJECT_ROOT, Config
+from bot.content import Content, ContentHolder
 from bot.dialog.events import Event, Reply
 from bot.domain.cases import Case, NewCase
 from bot.staff.service import StaffService
@@ -57,8 +60,17 @@ def staff_config(db_path: str, **extra) -> Config:
     return Config(db_path=db_path, content_dir=PROJECT_ROOT, admin_ids=[ADMIN], extra=sections)
 
 
+@functools.cache
+def _bundled() -> Content:
+    """The bundled content, loaded once per test process (snapshots are immutable; each
+    app gets its own holder, so a test that reloads changes only its own app)."""
+    holder, _report = ContentHolder.load(PROJECT_ROOT)
+    return holder.current
+
+
 async def open_staff_app(tmp_path: Path, start: float | None = None, **extra) -> tuple[App, Clock]:
-    app = await open_app(staff_config(str(tmp_path / "staff.db"), **extra))
+    config = staff_config(str(tmp_path / "staff.db"), **extra)
+    app = await open_app(config, ContentHolder(PROJECT_ROOT, _bundled()))
     clock = Clock(ts(2025, 1, 6, 10) if start is None else start)  # a Monday, 10:00
     app.engine.services.clock = clock
     return app, clock
@@ -140,32 +152,18 @@ async def delivered(app: App) -> list[Reply]:
     return out
 
 
+async def _turn(app: App, user: int, group: int | None, **what) -> list[Reply]:
+    chat = group if group is not None else user
+    event = Event(user_id=user, chat_id=chat, is_group=group is not None, **what)
+    return checked(await app.engine.handle(event) + await delivered(app))
+
+
 async def press(app: App, user: int, payload: str, group: int | None = None) -> list[Reply]:
-    return checked(
-        await app.engine.handle(
-            Event(
-                user_id=user,
-                chat_id=group if group is not None else user,
-                payload=payload,
-                is_group=group is not None,
-            )
-        )
-        + await delivered(app)
-    )
+    return await _turn(app, user, group, payload=payload)
 
 
 async def send(app: App, user: int, text: str, group: int | None = None) -> list[Reply]:
-    return checked(
-        await app.engine.handle(
-            Event(
-                user_id=user,
-                chat_id=group if group is not None else user,
-                text=text,
-                is_group=group is not None,
-            )
-        )
-        + await delivered(app)
-    )
+    return await _turn(app, user, group, text=text)
 
 
 def to(replies: list[Reply], chat: int | None) -> list[Reply]:
@@ -202,3 +200,17 @@ def said_with(replies: list[Reply], chat: int | None = None) -> dict:
     found = to(replies, chat)
     assert found, f"no reply to {chat}"
     return dict(getattr(found[-1].text, "context", {}))
+
+
+async def send_outbox(app: App, application: Any) -> int:
+    """Deliver what is due in the outbox through the adapter, as the sender does, on
+    the app's clock; how many rows were delivered."""
+    import time
+
+    from bot.outbox import Sender
+    from bot.telegram.delivery import telegram_deliver
+
+    clock = getattr(app.engine.services, "clock", None) or time.time
+    sender = Sender(app.store, app.renderer, rate=0, clock=clock)
+    sender.add_channel("telegram", telegram_deliver(application))
+    return await sender.drain()

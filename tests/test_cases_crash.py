@@ -90,7 +90,6 @@ async def check_db(db: str, printed: list[tuple[str, int]], total: int | None = 
 
 
 def test_sigkill_loses_and_duplicates_nothing(tmp_path):
-    started = time.monotonic()
     db = str(tmp_path / "crash.db")
     rng = random.Random()
     kill_after = rng.randint(1, TOTAL - 20)
@@ -115,6 +114,3 @@ def test_sigkill_loses_and_duplicates_nothing(tmp_path):
     assert [i for _, i in everything] == list(range(TOTAL))
     assert len({ref for ref, _ in everything}) == TOTAL
     asyncio.run(check_db(db, everything, total=TOTAL))
-    # A bound against a hang, not a benchmark: the machine running the suite is shared
-    # (two runs of 200 requests took 23-32 s under a load average of 8-12).
-    assert time.monotonic() - started < 60

@@ -34,9 +34,15 @@ async def fill(
     description: str = "家里没钱交暖气费，老人身体也不好",
     phone: str = "138 0013 8000",
     urgent: bool = False,
+    place: bool = True,
+    time: str | None = "pm",
 ) -> None:
-    """From the main menu to the summary."""
+    """From the main menu to the summary: for whom, consent, category, area, what
+    happened, phone; then, from the summary, the 乡镇/村 (``place``), the contact time
+    and 这事很急 (``urgent``)."""
     await chat.press("menu:help")
+    assert chat.templates() == ["cases/ask_whom"]
+    await chat.choose("hc:who:self")
     assert chat.templates() == ["cases/consent"]
     # The consent text is the requirement itself: it names how to delete (/forget).
     assert "同意" in chat.text() and "/forget" in chat.text()
@@ -44,13 +50,37 @@ async def fill(
     await chat.choose("hc:cat:winter")
     await chat.tap("成都市")
     await chat.tap("武侯区")
-    await chat.send("玉林街道")
-    await chat.send("玉林社区")
+    assert chat.templates() == ["cases/ask_description"]
     await chat.send(description)
     await chat.send(phone)
-    await chat.choose("hc:time:pm")
-    await chat.choose("hc:urg:yes" if urgent else "hc:urg:no")
     assert chat.templates() == ["cases/summary"]
+    if place:
+        await edit_place(chat, "玉林街道", "玉林社区")
+    if time:
+        await chat.choose("hc:edit")
+        await chat.choose("hc:ef:time")
+        await chat.choose(f"hc:time:{time}")
+    if urgent:
+        await chat.choose("hc:ux:on")
+    assert chat.templates() == ["cases/summary"]
+
+
+async def open_form(chat: Chat) -> None:
+    """我要求助 → 为自己求助: the consent."""
+    await chat.press("menu:help")
+    await chat.choose("hc:who:self")
+    assert chat.templates() == ["cases/consent"]
+
+
+async def edit_place(chat: Chat, township: str, village: str) -> None:
+    """From the summary: 修改 → 地区, the same 市州 and 区县, then 乡镇 and 村."""
+    await chat.choose("hc:edit")
+    await chat.choose("hc:ef:region")
+    await chat.tap("成都市")
+    await chat.tap("武侯区")
+    assert chat.templates() == ["cases/ask_township"]
+    await chat.send(township)
+    await chat.send(village)
 
 
 async def test_full_request_is_stored_after_confirm(app, chat):
@@ -79,7 +109,7 @@ async def test_full_request_is_stored_after_confirm(app, chat):
 
 
 async def test_declining_consent_stores_nothing(app, chat):
-    await chat.press("menu:help")
+    await open_form(chat)
     await chat.choose("hc:consent:no")
     assert chat.templates() == ["cases/channels"] and chat.context()["declined"]
     assert "12345" in chat.text()  # the hotline is always given
@@ -96,7 +126,9 @@ async def test_urgent_words_and_button_flag_the_request(app, chat):
     case = await app.store.cases.get_by_ref(REF.findall(chat.text())[0])
     assert case.urgent and not case.urgent_by_resident
     assert "断电" in case.urgent_words and "病倒" in case.urgent_words
-    assert case.target_days == 1 and chat.context()["days"] == 1
+    # Urgent: counted in hours, every day of the week (0 working days).
+    assert case.target_days == 0 and chat.context()["hours"] == 24
+    assert case.due_at - case.created_at == 24 * 3600
 
     other = Chat(app, user_id=2002)
     await fill(other, description="房子漏雨，想问问能不能帮忙修", urgent=True)
@@ -110,22 +142,18 @@ async def test_urgent_words_and_button_flag_the_request(app, chat):
     ["12345", "1380013800", "23800138000", "138001380001", "abc", "028-123", "+1 650 555 0100"],
 )
 async def test_bad_phone_gets_a_clear_retry(app, chat, bad):
-    await chat.press("menu:help")
+    await open_form(chat)
     await chat.choose("hc:consent:yes")
     await chat.choose("hc:cat:living")
     await chat.send("资阳市")  # typed: the pickers show groups and pages
     await chat.send("雁江区")  # typed: the pickers show groups and pages
-    await chat.choose("hc:skip:township")
-    await chat.choose("hc:skip:village")
     await chat.send("没有收入，吃饭都成问题")
     state = await app.store.load_state(chat.user_id)
     await chat.send(bad)
     assert chat.templates() == ["cases/ask_phone"] and chat.context()["retry"] == "phone"
     assert await app.store.load_state(chat.user_id) == state  # still asking for the phone
     await chat.send("+86 138-0013-8000")
-    assert chat.templates() == ["cases/ask_time"]
-    await chat.choose("hc:time:any")
-    await chat.choose("hc:urg:no")
+    assert chat.templates() == ["cases/summary"]
     assert "13800138000" in chat.text()
 
 
@@ -145,13 +173,11 @@ async def test_landline_and_prefixes(app, chat, typed, stored):
 
 
 async def test_blank_and_over_long_description_retry(app, chat):
-    await chat.press("menu:help")
+    await open_form(chat)
     await chat.choose("hc:consent:yes")
     await chat.choose("hc:cat:medical")
     await chat.send("凉山彝族自治州")  # typed: the pickers show groups and pages
     await chat.send("西昌市")  # typed: the pickers show groups and pages
-    await chat.send("某某镇")
-    await chat.send("某某村")
     state = await app.store.load_state(chat.user_id)
     await chat.send("。。。 ！")
     assert chat.templates() == ["cases/ask_description"] and chat.context()["retry"] == "blank"
@@ -164,9 +190,18 @@ async def test_blank_and_over_long_description_retry(app, chat):
 
 
 async def test_over_long_place_name_retries(app, chat):
-    await chat.press("menu:help")
+    await open_form(chat)
     await chat.choose("hc:consent:yes")
     await chat.choose("hc:cat:housing")
+    await chat.tap("成都市")
+    await chat.choose("hc:dist:*")
+    await chat.send("天府新区")
+    assert chat.templates() == ["cases/ask_description"]
+    await chat.send("想申请公租房，不知道怎么办")
+    await chat.send("13800138000")
+    # The 乡镇 and 村 from the summary: 修改 → 地区.
+    await chat.choose("hc:edit")
+    await chat.choose("hc:ef:region")
     await chat.tap("成都市")
     await chat.choose("hc:dist:*")
     await chat.send("天府新区")
@@ -176,17 +211,15 @@ async def test_over_long_place_name_retries(app, chat):
     assert chat.context()["retry"] == "place_long"
     await chat.send("华阳街道")
     await chat.choose("hc:skip:village")
-    await chat.send("想申请公租房，不知道怎么办")
-    await chat.send("13800138000")
-    await chat.choose("hc:time:am")
-    await chat.choose("hc:urg:no")
+    assert chat.templates() == ["cases/summary"]
     await chat.press(confirm_payload(chat))
     case = await app.store.cases.get_by_ref(REF.findall(chat.text())[0])
     assert case.region_district == "天府新区" and case.region_village is None
+    assert case.region_township == "华阳街道" and case.contact_time == "any"
 
 
 async def test_typed_city_short_name_counts_as_button(app, chat):
-    await chat.press("menu:help")
+    await open_form(chat)
     await chat.choose("hc:consent:yes")
     await chat.send("生活困难")
     await chat.send("凉山")
@@ -285,6 +318,7 @@ async def test_edit_a_field_then_back_to_summary(app, chat):
     await chat.choose("hc:ef:region")
     await chat.send("雅安市")  # typed: the pickers show groups and pages
     await chat.send("雨城区")  # typed: the pickers show groups and pages
+    assert chat.templates() == ["cases/ask_township"]  # editing the area goes on to the 乡镇
     await chat.send("某某镇")
     await chat.choose("hc:skip:village")
     assert chat.templates() == ["cases/summary"]
@@ -304,25 +338,23 @@ async def test_edit_a_field_then_back_to_summary(app, chat):
 
 
 async def test_back_returns_to_previous_question(app, chat):
-    await fill(chat)
+    await fill(chat, place=False, time=None)
     await chat.press("nav:back")
-    assert chat.templates() == ["cases/ask_urgency"]
+    assert chat.templates() == ["cases/ask_phone"]
     await chat.press("nav:back")
-    assert chat.templates() == ["cases/ask_time"]
-    await chat.choose("hc:time:evening")
-    await chat.choose("hc:urg:no")
-    assert chat.templates() == ["cases/summary"]
-    assert chat.context()["d"]["time"] == chat.app.engine.renderer.label("cases.time.evening")
+    assert chat.templates() == ["cases/ask_description"]
+    await chat.send("屋头冷，想问问有没有过冬的棉被")
+    assert chat.templates() == ["cases/summary"]  # the phone is known: straight to the summary
+    assert chat.context()["d"]["description"] == "屋头冷，想问问有没有过冬的棉被"
+    assert chat.context()["d"]["time"] == chat.app.engine.renderer.label("cases.time.any")
 
 
 async def test_contact_share_only_own_number(app, chat):
-    await chat.press("menu:help")
+    await open_form(chat)
     await chat.choose("hc:consent:yes")
     await chat.choose("hc:cat:jobs")
     await chat.send("广安市")  # typed: the pickers show groups and pages
     await chat.send("岳池县")  # typed: the pickers show groups and pages
-    await chat.choose("hc:skip:township")
-    await chat.choose("hc:skip:village")
     await chat.send("失业半年了，想找个工作")
     assert chat.last[-1].request_contact
     await chat.send(None, contact=Contact("+8613700001111", user_id=4242))
@@ -330,9 +362,7 @@ async def test_contact_share_only_own_number(app, chat):
     await chat.send(None, contact=Contact("+8613700001111", user_id=None))
     assert chat.templates() == ["cases/ask_phone"] and chat.context()["retry"] == "not_own"
     await chat.send(None, contact=Contact("+8613700001111", user_id=chat.user_id))
-    assert chat.templates() == ["cases/ask_time"]
-    await chat.choose("hc:time:am")
-    await chat.choose("hc:urg:no")
+    assert chat.templates() == ["cases/summary"]
     assert "13700001111" in chat.text()
 
 
@@ -349,28 +379,31 @@ async def test_attachments_offered_shown_and_stored(app, chat):
             }
         },
     )
-    await chat.press("menu:help")
+    await open_form(chat)
     await chat.choose("hc:consent:yes")
     await chat.choose("hc:cat:school")
     await chat.send("南充市")  # typed: the pickers show groups and pages
     await chat.send("阆中市")  # typed: the pickers show groups and pages
-    await chat.choose("hc:skip:township")
-    await chat.choose("hc:skip:village")
     await chat.send("娃儿上学的钱凑不齐")
     await chat.send("13800138000")
-    await chat.choose("hc:time:pm")
-    await chat.choose("hc:urg:no")
-    assert chat.templates() == ["cases/ask_attach"]
-    kinds = [item["kind"] for item in chat.context()["items"]]
-    assert kinds == ["unanswered", "screening"]
+    # What can be attached is attached, shown on the summary, and can be taken off.
+    assert chat.templates() == ["cases/summary"]
+    attached = chat.context()["d"]["attachments"]
+    assert [item["kind"] for item in attached] == ["unanswered", "screening"]
     assert "我娃儿在外地读书能不能领补助" in chat.text()
-    assert chat.context()["items"][1]["lines"] == [
+    assert attached[1]["lines"] == [
         "低保：" + chat.app.engine.renderer.label("cases.verdict.possible")
     ]
+    await chat.choose("hc:edit")
+    await chat.choose("hc:ef:attach")
+    assert chat.templates() == ["cases/ask_attach"]
+    await chat.choose("hc:att:no")
+    assert chat.context()["d"]["attachments"] == []
+    await chat.choose("hc:edit")
+    await chat.choose("hc:ef:attach")
     await chat.choose("hc:att:yes")
     assert chat.templates() == ["cases/summary"]
     assert len(chat.context()["d"]["attachments"]) == 2
-    assert "我娃儿在外地读书" in chat.text()
     await chat.press(confirm_payload(chat))
     case = await app.store.cases.get_by_ref(REF.findall(chat.text())[0])
     kinds = [a["kind"] for a in case.attachments]
@@ -389,11 +422,11 @@ async def test_progress_lists_history_message_and_withdraw(app, chat):
     await chat.press("menu:progress")
     assert chat.templates() == ["cases/progress_list"] and ref in chat.text()
     listed = chat.context()["cases"]
-    assert [(c["ref"], c["status"]) for c in listed] == [(ref, label("cases.status.claimed"))]
+    assert [(c["ref"], c["status"]) for c in listed] == [(ref, label("status.claimed"))]
     await chat.press(f"pg:v:{case.id}")
     assert chat.templates() == ["cases/progress_case"]
     steps = [s["status"] for s in chat.context()["steps"]]
-    assert steps == [label("cases.status.new"), label("cases.status.claimed")]
+    assert steps == [label("status.new"), label("status.claimed")]
     await chat.choose(f"pg:m:{case.id}")
     await chat.send("  ")
     await chat.send("电话白天可能打不通，晚上打")
@@ -484,7 +517,7 @@ async def test_configured_deadlines_are_what_the_resident_is_told(db_path, bundl
     app = await open_app(config, ContentHolder(PROJECT_ROOT, bundled_content))
     try:
         chat = Chat(app)
-        await chat.press("menu:help")
+        await open_form(chat)
         # The consent promises what the retention job enforces.
         assert chat.context()["days"] == 90 and "90 天" in chat.text()
         await fill(chat)

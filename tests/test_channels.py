@@ -63,7 +63,12 @@ def test_bundled_channels_load_cleanly():
             "[雁江区, 雁江区]",
             "duplicate 区县",
         ),
-        ("policy_texts/channels.yml", "  urgent: 1", "  urgent: zero", "targets.urgent"),
+        (
+            "policy_texts/channels.yml",
+            "  urgent_hours: 24",
+            "  urgent_hours: zero",
+            "targets.urgent_hours",
+        ),
         ("policy_texts/channels.yml", "    living: 3", "    food: 3", "unknown category 'food'"),
         ("policy_texts/channels.yml", 'phone: "12333"', 'phone: "123-x"', "is not a number"),
         ("policy_texts/channels.yml", "confidence: H", "confidence: X", "confidence must be"),

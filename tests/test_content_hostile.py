@@ -5,6 +5,7 @@ consistent (the version is recorded before the swap; the upload stays until the 
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def slow_part(base: Path, report: Report, content) -> None:
     time.sleep(30)
 
 
-def test_every_check_has_a_time_limit(root: Path, monkeypatch):  # noqa: F811
+def test_every_check_has_a_time_limit(root: Path, monkeypatch, tmp_path: Path):  # noqa: F811
     import bot.content
 
     shipped = bot.content.part_loaders
@@ -87,11 +88,17 @@ def test_every_check_has_a_time_limit(root: Path, monkeypatch):  # noqa: F811
         bot.content, "part_loaders", lambda: [(n, slow_part) for n, _load in shipped()]
     )
     rel = "policy_texts/dibao.md"
+    # Temporary folders of this test (and of the child it forks) go in one place.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     start = time.monotonic()
     content, report = check_with_limit(root, rel, read(root, rel), seconds=1.5)
     assert time.monotonic() - start < 8
     assert content is None
     assert any("did not finish within 1.5 s" in str(p) for p in report.errors), report.errors
+    # The killed child's copy of the content is removed by the parent.
+    assert list(scratch.iterdir()) == []
     # Without the slow part the same check passes, and returns the checked snapshot.
     monkeypatch.undo()
     content, report = check_with_limit(root, rel, read(root, rel), seconds=30)

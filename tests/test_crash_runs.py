@@ -1,5 +1,5 @@
-"""Short crash runs in the suite (the long ones are bench/crash_*.py): the real
-``sanliang run`` against the local Bot API stand-in, SIGKILLed 2–5 s after each start
+"""Short crash runs in the suite (the long ones: bench/crash.py): the real
+``sanliang run`` against the local Bot API stand-in, SIGKILLed a few seconds after each start
 while residents file requests (long polling and webhook) or while an announcement
 goes out. Nothing acknowledged is lost, nothing is done twice."""
 
@@ -13,12 +13,17 @@ from bot.telegram.crashtest_broadcast import run_broadcast
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 def test_requests_survive_sigkill(tmp_path, mode):
-    figures = run_requests(tmp_path, mode=mode, residents=2, requests=4, seed=7)
-    assert figures.kills >= 1, figures.table()
+    figures = run_requests(tmp_path, mode=mode, residents=2, requests=3, seed=7)
+    table = figures.table()
+    assert figures.kills >= 1, table
     assert figures.problems == [], figures.problems
-    assert figures.ok, figures.table()
-    assert figures.refs_shown == figures.cases_stored == 4
-    assert figures.cards_once == figures.cards_expected > 0
+    assert figures.no_reply == figures.refs_lost == figures.cases_duplicated == 0, table
+    assert figures.refs_shown == figures.cases_stored == 3
+    # Every card once, except one cut off by SIGKILL in the middle of its send: that row
+    # is marked 'unknown' and reported, never resent (at most once, README).
+    assert figures.cards_twice == 0, table
+    assert figures.cards_missing <= figures.unknown_rows, table
+    assert figures.cards_once + figures.cards_missing == figures.cards_expected > 0, table
 
 
 def test_an_announcement_survives_sigkill_and_sigterm(tmp_path):

@@ -177,7 +177,7 @@ async def test_forged_safety_payload_is_refused(chat):
 
 async def test_emergency_in_the_help_description_keeps_the_draft(app, chat):
     await chat.press("menu:help")
-    for label in ("同意，开始填写", "就医", "成都市", "武侯区", "不清楚，跳过", "不清楚，跳过"):
+    for label in ("为自己求助", "同意，开始填写", "就医", "成都市", "武侯区"):
         await chat.tap(label)
     await chat.send("我爸胸口痛得很 喘不过气")
     assert first_line(chat) == "<b>请马上打 120（急救）</b>"

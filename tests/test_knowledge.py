@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from bot.calendar import fmt_when
 from bot.config import PROJECT_ROOT
 from bot.content import load_content
 
@@ -333,7 +334,7 @@ async def test_answer_feedback_and_related(chat, app):
     answer = chat.context()
     assert answer["topic"].id == "dibao" and answer["feedback"]
     assert answer["sources"] and answer["updated"]  # the source and date are shown
-    assert answer["updated"] in chat.text()
+    assert fmt_when(answer["updated"], year=True) in chat.text()  # the one date format
     fb = [p for p in _payloads(chat) if p.startswith("kb:f:")]
     assert len(fb) == 2
     assert any(p.startswith("kb:t:") for p in _payloads(chat))

@@ -158,6 +158,7 @@ def test_every_feature_is_in_the_list_and_installed(app):
         "staff-reminders",
         "staff-digest",
         "staff-maintenance",
+        "staff-uncovered",
         "visits-reminders",
         "visits-digest",
         "visits-maintenance",

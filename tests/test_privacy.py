@@ -64,19 +64,26 @@ def buttons(replies) -> list[str]:
 
 
 async def fill_form(app, user: int, description: str, phone: str) -> Chat:
-    """A resident's help form filled through the urgency step."""
+    """A resident's help form filled up to the summary, with the 乡镇 and 村 (修改 →
+    地区) and a contact time."""
     chat = Chat(app, user_id=user)
     await chat.press("menu:help")
+    await chat.choose("hc:who:self")
     await chat.choose("hc:consent:yes")
     await chat.choose("hc:cat:winter")
     await chat.tap("成都市")
     await chat.tap("武侯区")
-    await chat.send(R_TOWN)
-    await chat.send(R_VILLAGE)
     await chat.send(description)
     await chat.send(phone)
+    await chat.choose("hc:edit")
+    await chat.choose("hc:ef:region")
+    await chat.tap("成都市")
+    await chat.tap("武侯区")
+    await chat.send(R_TOWN)
+    await chat.send(R_VILLAGE)
+    await chat.choose("hc:edit")
+    await chat.choose("hc:ef:time")
     await chat.choose("hc:time:pm")
-    await chat.choose("hc:urg:no")
     return chat
 
 
@@ -103,8 +110,9 @@ async def test_every_staff_action_is_refused_to_residents_and_other_areas(sapp):
     case, _ = await new_case(sapp)
     forged = [
         f"st:{a}:{case.id}"
-        for a in ("claim", "view", "xfer", "note", "reply", "res", "inv", "exp", "reopen")
+        for a in ("claim", "view", "xfer", "note", "reply", "res", "inv", "exp", "reopen", "ret")
     ] + [f"st:xc:{case.id}:0", f"st:xd:{case.id}:0:a", f"st:xd:{case.id}:0:0"]
+    forged += [f"st:xt:{case.id}:0:3:a", f"st:xt:{case.id}:0:3:0badc0de"]
     for user in (RESIDENT, JINJIANG):
         for payload in forged:
             replies = await press(sapp, user, payload)
@@ -114,7 +122,7 @@ async def test_every_staff_action_is_refused_to_residents_and_other_areas(sapp):
             assert all(r.chat_id in (None, user) for r in replies), payload
             assert FORBIDDEN in text or EXPIRED in text, (payload, text)
     fresh = await sapp.store.workflow.get(case.id)
-    assert (fresh.status, fresh.assignee_id, fresh.area) == ("new", None, "成都市/武侯区")
+    assert (fresh.status, fresh.assignee_id, fresh.area) == ("new", None, case.area)
     assert [h.to_status for h in await sapp.store.cases.history(case.id)] == ["new"]
     assert await sapp.store.cases.messages(case.id, include_private=True) == []
     refused = await sapp.store.staff.audit_entries(case_id=case.id, allowed=False)
@@ -132,6 +140,7 @@ async def test_a_revoked_worker_loses_a_half_finished_action(sapp):
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
     await press(sapp, WUHOU_A, f"st:reply:{case.id}")
     assert "没有找到" not in text_to(await send(sapp, ADMIN, f"/revoke {WUHOU_A}"), None)
+    assert "没有找到" not in text_to(await press(sapp, ADMIN, f"rk:q:{WUHOU_A}"), None)
     replies = await send(sapp, WUHOU_A, "我来了解一下情况")
     assert all(r.chat_id in (None, WUHOU_A) for r in replies)
     assert await sapp.store.cases.messages(case.id, include_private=True) == []
@@ -257,6 +266,7 @@ async def test_forget_leaves_nothing_personal_in_any_table(sapp):
     # A second request still open, and a form half filled.
     ref2 = await file_request(sapp, RESIDENT, description="没有吃的了家里断粮ZQX2")
     await resident.press("menu:help")
+    await resident.tap("为自己求助")
     await resident.tap("同意，开始填写")
     secrets = [
         R_PHONE,
@@ -368,13 +378,16 @@ async def test_a_whole_help_request_logs_nothing_personal_at_debug(tg, caplog): 
     appear in any log record."""
     caplog.set_level(logging.DEBUG)
     calls = await tg.tap("我要求助", await tg.send("/start"))
-    for label in ("同意，开始填写", "生活困难", "成都市", "锦江区"):
+    for label in ("为自己求助", "同意，开始填写", "生活困难", "成都市", "锦江区"):
         calls = await tg.tap(label, calls)
-    for text in (R_TOWN, R_VILLAGE, R_DESC, "139 1234 5678"):
+    for text in (R_DESC, "139 1234 5678"):
         calls = await tg.send(text)
-    for label in ("上午", "不算太急"):
+    for label in ("修改", "地区", "成都市", "锦江区"):
         calls = await tg.tap(label, calls)
-    calls = await tg.tap("确认提交", calls)
+    for text in (R_TOWN, R_VILLAGE):
+        calls = await tg.send(text)
+    for label in ("修改", "方便联系的时间", "上午", "确认提交"):
+        calls = await tg.tap(label, calls)
     assert await tg.app.store.cases.for_user(1001)
     await tg.send("/forget")
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
@@ -391,6 +404,7 @@ async def test_consent_says_what_why_who_how_long_how_to_delete_and_declining_st
 ):
     chat = Chat(app, user_id=RESIDENT)
     await chat.press("menu:help")
+    await chat.choose("hc:who:self")
     text = chat.text()
     for words in ("要填什么", "为什么", "谁能看到", "保存多久", "/forget", "180"):
         assert words in text, words

@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 
 from bot.cli import main
+from bot.domain.regions import Area
 from bot.render import Renderer
 from bot.reports.cli import run_report
 from bot.reports.output import XLSX_COLUMNS, Meta, render_xlsx
@@ -136,7 +137,9 @@ async def seeded(tmp_path):
     f, _ = await new_case(app, category="medical", district="锦江区")
     svc = service(app)
     # Sent on by an admin to 武侯区: responsible there now, the resident lives in 锦江区.
-    out = await svc.transfer(await svc.actor(ADMIN), f.id, "成都市", "武侯区")
+    out = await svc.transfer(
+        await svc.actor(ADMIN), f.id, Area("成都市", "武侯区"), "居民住在武侯区"
+    )
     assert out.ok
     await app.close()
     return tmp_path, {"a": a, "b": b, "c": c, "d": d, "e": e, "f": f}
@@ -237,7 +240,10 @@ async def test_date_range_and_area(seeded, tmp_path):
     db_dir, _ = seeded
     _, _, page = await report_html(db_dir, tmp_path, first="2025-01-10", last="2025-01-31")
     p = parse(page)
-    assert p.by_id["total"] == "1" and "2025年1月10日 至 2025年1月31日" in p.by_id["period"]
+    assert (
+        p.by_id["total"] == "1"
+        and "2025年1月10日（周五） 至 2025年1月31日（周五）" in p.by_id["period"]
+    )
     _, _, page = await report_html(db_dir, tmp_path, last="2025/1/6")
     assert parse(page).by_id["total"] == "5"
     _, _, page = await report_html(db_dir, tmp_path, first="20250106", last="2025年1月6日")

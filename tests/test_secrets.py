@@ -90,8 +90,9 @@ def test_the_bot_runs_with_its_token_from_a_systemd_credential(tmp_path):
     import subprocess
     import sys
 
+    from bot.telegram.standin import StandIn
     from tests.test_telegram_e2e import TOKEN as E2E_TOKEN
-    from tests.test_telegram_e2e import Resident, StandIn, stop, wait_running
+    from tests.test_telegram_e2e import Resident, stop, wait_running
 
     creds = tmp_path / "credentials"
     creds.mkdir()
@@ -100,7 +101,7 @@ def test_the_bot_runs_with_its_token_from_a_systemd_credential(tmp_path):
     for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN_FILE", "SANLIANG_CONFIG"):
         env.pop(name, None)
     env.update(NO_PROXY="127.0.0.1,localhost", CREDENTIALS_DIRECTORY=str(creds))
-    with StandIn() as standin:
+    with StandIn(E2E_TOKEN) as standin:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--db", str(tmp_path / "c.db")]
             + ["--api-url", standin.api_url],

@@ -1,5 +1,5 @@
-"""Reminders, the digest, auto-close and the retention purge, with a fake clock and a
-fake notifier; and their scheduling on python-telegram-bot's JobQueue."""
+"""Reminders, the digest, auto-close and the retention purge, with a fake clock and the
+outbox; and their scheduling on python-telegram-bot's JobQueue."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from bot.dialog.events import Reply
 from bot.staff.jobs import run_digest, run_maintenance, run_reminders
 from bot.telegram.jobs import schedule_jobs
 from tests.staff_support import (
+    ADMIN,
     CHAT_CHENGDU,
     CHAT_WUHOU,
     MASKED,
@@ -30,20 +31,20 @@ pytestmark = pytest.mark.both_backends
 
 
 class FakeNotifier:
-    def __init__(self, fail_for: set[int] | None = None) -> None:
-        self.sent: list[tuple[int, Reply]] = []
-        self.fail_for = fail_for or set()
+    """For the JobQueue test: jobs queue in the outbox and never send themselves."""
 
     async def send(self, chat_id: int, reply: Reply) -> None:
-        if chat_id in self.fail_for:
-            raise RuntimeError("blocked")
-        self.sent.append((chat_id, reply))
+        raise AssertionError("jobs go through the outbox")
 
-    def to(self, chat: int) -> list[str]:
-        return [r.text for c, r in self.sent if c == chat]
 
-    def clear(self) -> None:
-        self.sent.clear()
+async def job(fn, app) -> list[Reply]:
+    """Run a job at the app's clock; what it queued in the outbox, as delivered."""
+    await fn(service(app), None, app.engine.services.clock)
+    return await delivered(app)
+
+
+def chats(out: list[Reply]) -> list[int | None]:
+    return [r.chat_id for r in out]
 
 
 @pytest.fixture
@@ -56,38 +57,41 @@ async def sapp(tmp_path):
         await app.close()
 
 
-async def test_due_soon_to_the_assignee_then_overdue_to_the_area_chat(sapp):
+async def test_due_soon_to_the_assignee_then_the_ladder_in_working_hours(sapp):
     clock = sapp.engine.services.clock
-    svc = service(sapp)
     case, _ = await new_case(sapp)  # Monday 10:00, 3 working days: due Friday 00:00
     await press(sapp, WUHOU_A, f"st:claim:{case.id}")
-    note = FakeNotifier()
 
     clock.set(ts(2025, 1, 7, 10))  # Tuesday: nothing yet
-    await run_reminders(svc, note, clock)
-    assert note.sent == []
+    assert await job(run_reminders, sapp) == []
+    clock.set(ts(2025, 1, 9, 9))  # Thursday 09:00: 9 working hours left, not yet
+    assert await job(run_reminders, sapp) == []
+    clock.set(ts(2025, 1, 9, 14))  # 4 working hours left: the assignee, privately
+    out = await job(run_reminders, sapp)
+    assert chats(out) == [WUHOU_A] and out[0].template == "staff/due_soon"
+    assert case.ref in out[0].text and PHONE not in out[0].text
+    assert await job(run_reminders, sapp) == []  # not twice
 
-    clock.set(ts(2025, 1, 9, 9))  # Thursday 09:00: under 24 h left
-    report = await run_reminders(svc, note, clock)
-    assert report.sent == 1
-    assert [r.template for c, r in note.sent if c == WUHOU_A] == ["staff/due_soon"]
-    assert case.ref in note.to(WUHOU_A)[0] and PHONE not in note.to(WUHOU_A)[0]
-    note.clear()
-    await run_reminders(svc, note, clock)  # not twice
-    assert note.sent == []
-
-    clock.set(ts(2025, 1, 10, 8))  # Friday 08:00: overdue
-    await run_reminders(svc, note, clock)
-    assert [c for c, _ in note.sent] == [CHAT_WUHOU]
-    text = note.to(CHAT_WUHOU)[0]
-    (overdue,) = [r for c, r in note.sent if c == CHAT_WUHOU]
-    assert overdue.template == "staff/overdue" and overdue.text.context["kind"] == "due"
-    assert overdue.text.context["holder"] == "张三"
-    assert case.ref in text and "张三" in text
-    note.clear()
-    clock.advance(hours=5)
-    await run_reminders(svc, note, clock)
-    assert note.sent == []
+    clock.set(ts(2025, 1, 10, 8))  # Friday 08:00: overdue, but nobody is at work yet
+    assert await job(run_reminders, sapp) == []
+    clock.set(ts(2025, 1, 10, 8, 30))  # first step: the assignee
+    out = await job(run_reminders, sapp)
+    assert chats(out) == [WUHOU_A] and out[0].template == "staff/escalate"
+    clock.set(ts(2025, 1, 10, 12, 30))  # 4 working hours late: the area group
+    out = await job(run_reminders, sapp)
+    assert chats(out) == [CHAT_WUHOU] and "张三" in out[0].text and case.ref in out[0].text
+    assert PHONE not in out[0].text
+    clock.set(ts(2025, 1, 10, 16, 30))  # 8 working hours late: the admins
+    out = await job(run_reminders, sapp)
+    assert chats(out) == [ADMIN]
+    clock.set(ts(2025, 1, 10, 17))
+    assert await job(run_reminders, sapp) == []  # each step once a day
+    clock.set(ts(2025, 1, 11, 10))  # Saturday: nothing
+    assert await job(run_reminders, sapp) == []
+    clock.set(ts(2025, 1, 13, 8, 30))  # Monday: every step reached goes again
+    out = await job(run_reminders, sapp)
+    assert sorted(chats(out)) == sorted([WUHOU_A, CHAT_WUHOU, ADMIN])
+    assert {r.text.context["late_days"] for r in out} == {2}
     # /overdue lists it.
     assert case.ref in "\n".join(r.text for r in await send(sapp, WUHOU_A, "/overdue"))
 
@@ -102,31 +106,31 @@ async def test_holiday_moves_the_reminders(tmp_path):
         case, _ = await new_case(app)
         assert case.due_at == ts(2025, 1, 10, 0, 0)
         await press(app, WUHOU_A, f"st:claim:{case.id}")
-        note = FakeNotifier()
-        clock.set(ts(2025, 1, 8, 10))  # Wednesday: more than 24 h left
-        await run_reminders(service(app), note, clock)
-        assert note.sent == []
-        clock.set(ts(2025, 1, 9, 1))
-        await run_reminders(service(app), note, clock)
-        assert len(note.to(WUHOU_A)) == 1
+        clock.set(ts(2025, 1, 8, 10))  # Wednesday: more than 4 working hours left
+        assert await job(run_reminders, app) == []
+        clock.set(ts(2025, 1, 9, 15))
+        assert chats(await job(run_reminders, app)) == [WUHOU_A]
     finally:
         await app.close()
 
 
 async def test_unclaimed_request_is_chased_in_the_area_chat(sapp):
     clock = sapp.engine.services.clock
-    svc = service(sapp)
     case, _ = await new_case(sapp)  # claim target: 1 working day -> Wednesday 00:00
-    note = FakeNotifier()
-    clock.set(ts(2025, 1, 7, 23))
-    await run_reminders(svc, note, clock)
-    assert note.sent == []
-    clock.set(ts(2025, 1, 8, 1))
-    await run_reminders(svc, note, clock)
-    assert [c for c, _ in note.sent] == [CHAT_WUHOU]
-    reply = note.sent[0][1]
+    clock.set(ts(2025, 1, 7, 17))
+    assert await job(run_reminders, sapp) == []
+    clock.set(ts(2025, 1, 8, 1))  # past the target, but at night: nothing
+    assert await job(run_reminders, sapp) == []
+    clock.set(ts(2025, 1, 8, 9))
+    out = await job(run_reminders, sapp)
+    assert chats(out) == [CHAT_WUHOU]
+    reply = out[0]
     assert reply.template == "staff/overdue" and reply.text.context["kind"] == "claim"
     assert f"st:claim:{case.id}" in reply.payloads()
+    clock.set(ts(2025, 1, 8, 15))
+    assert await job(run_reminders, sapp) == []  # once a day
+    clock.set(ts(2025, 1, 9, 9))
+    assert chats(await job(run_reminders, sapp)) == [CHAT_WUHOU]
 
 
 async def test_a_request_never_posted_is_posted_by_the_sweep(sapp):
@@ -148,29 +152,12 @@ async def test_a_request_never_posted_is_posted_by_the_sweep(sapp):
         ),
         now=clock(),
     )
-    note = FakeNotifier()
-    await run_reminders(service(sapp), note, clock)
-    assert note.sent == [] and await delivered(sapp) == []  # give the hook its chance first
+    assert await job(run_reminders, sapp) == []  # give the hook its chance first
     clock.advance(hours=1)
-    await run_reminders(service(sapp), note, clock)
-    posts = await delivered(sapp)  # queued in the outbox with the posting record
+    posts = await job(run_reminders, sapp)  # queued in the outbox with the posting record
     assert [r.chat_id for r in posts] == [CHAT_WUHOU]
     assert MASKED in posts[0].text and "房子漏雨" not in posts[0].text
-    await run_reminders(service(sapp), note, clock)
-    assert await delivered(sapp) == []  # posted once
-    note.clear()
-    await run_reminders(service(sapp), note, clock)
-    assert note.sent == []
-
-
-async def test_a_failing_chat_does_not_stop_the_others(sapp):
-    clock = sapp.engine.services.clock
-    a, _ = await new_case(sapp)
-    b, _ = await new_case(sapp, district="锦江区")
-    note = FakeNotifier(fail_for={CHAT_WUHOU})
-    clock.set(ts(2025, 1, 13, 10))
-    report = await run_reminders(service(sapp), note, clock)
-    assert report.failed >= 1 and note.to(CHAT_CHENGDU)
+    assert await job(run_reminders, sapp) == []  # posted once
 
 
 async def test_daily_digest_per_chat(sapp):
@@ -180,16 +167,18 @@ async def test_daily_digest_per_chat(sapp):
     c, _ = await new_case(sapp, district="锦江区")
     await press(sapp, WUHOU_A, f"st:claim:{a.id}")
     clock.set(ts(2025, 1, 8, 8, 30))  # b (urgent) is overdue
-    note = FakeNotifier()
-    await run_digest(service(sapp), note, clock)
-    assert sorted(ch for ch, _ in note.sent) == sorted([CHAT_WUHOU, CHAT_CHENGDU])
-    text = note.to(CHAT_WUHOU)[0]
-    (digest,) = [r for c, r in note.sent if c == CHAT_WUHOU]
+    out = await job(run_digest, sapp)
+    assert sorted(chats(out)) == sorted([CHAT_WUHOU, CHAT_CHENGDU])
+    (digest,) = [r for r in out if r.chat_id == CHAT_WUHOU]
+    text = digest.text
     assert digest.template == "staff/digest"
     counts = {k: digest.text.context[k] for k in ("waiting", "working", "overdue")}
     assert counts == {"waiting": 1, "working": 1, "overdue": 1}
-    assert "1月8日" in text  # the day, as workers read dates
+    assert "1月8日（周三）" in text  # the day, in the one date format
     assert b.ref in text and c.ref not in text and PHONE not in text and MASKED not in text
+    assert await job(run_digest, sapp) == []  # once a day
+    clock.set(ts(2025, 1, 11, 8, 30))  # Saturday: no digest
+    assert await job(run_digest, sapp) == []
 
 
 async def test_retention_purge_erases_personal_data_and_keeps_statistics(sapp):
@@ -260,7 +249,7 @@ async def test_schedule_jobs_on_the_job_queue(sapp):
 
     application = Application.builder().token("123:TEST").build()
     jobs = schedule_jobs(application, sapp, notifier=FakeNotifier())
-    staff = ["staff-reminders", "staff-digest", "staff-maintenance"]
+    staff = ["staff-reminders", "staff-digest", "staff-maintenance", "staff-uncovered"]
     visits = ["visits-reminders", "visits-digest", "visits-maintenance"]
     assert [j.name for j in jobs] == staff + visits
     names = {j.name for j in application.job_queue.jobs()}
@@ -274,11 +263,8 @@ async def test_forget_withdraws_and_the_assignee_hears_of_it_once(sapp):
     await send(sapp, RESIDENT, "/forget")
     await press(sapp, RESIDENT, "fg:yes")
     assert (await sapp.store.workflow.get(case.id)).status == "withdrawn"
-    note = FakeNotifier()
     clock.advance(hours=1)
-    await run_reminders(service(sapp), note, clock)
-    (event,) = [r for c, r in note.sent if c == WUHOU_A]
+    out = await job(run_reminders, sapp)
+    (event,) = [r for r in out if r.chat_id == WUHOU_A]
     assert event.template == "staff/resident_event" and event.text.context["kind"] != "message"
-    note.clear()
-    await run_reminders(service(sapp), note, clock)
-    assert note.sent == []
+    assert await job(run_reminders, sapp) == []

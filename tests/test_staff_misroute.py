@@ -10,11 +10,7 @@ import json
 import pytest
 from telegram import Update
 
-from bot.outbox import Sender
-from bot.telegram.adapter import build_application
-from bot.telegram.delivery import telegram_deliver
-from bot.telegram.guards import FloodGuard
-from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
+from bot.telegram.offline import Updates
 from tests.staff_support import (
     ADMIN,
     CHAT_WUHOU,
@@ -24,7 +20,9 @@ from tests.staff_support import (
     add_worker,
     new_case,
     open_staff_app,
+    send_outbox,
 )
+from tests.telegram_support import offline_application
 
 RESIDENT_B = 1002
 SECRET = "低保标准是多少"  # the worker's own question, never for a resident
@@ -41,9 +39,7 @@ class Bot:
         self.stub.clear()
         await self.application.process_update(Update.de_json(update, self.application.bot))
         # Group cards and notices outside the turn go through the outbox sender.
-        sender = Sender(self.app.store, self.app.renderer, rate=0)
-        sender.add_channel("telegram", telegram_deliver(self.application))
-        await sender.drain()
+        await send_outbox(self.app, self.application)
 
     async def say(self, user: int, text: str) -> None:
         await self._feed(self.updates.message(text, user))
@@ -81,22 +77,10 @@ async def tg(tmp_path):
     app, _clock = await open_staff_app(tmp_path)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     await add_worker(app, WUHOU_B, "成都市/武侯区", "李四")
-    stub = BotAPIStub()
-    request = OfflineRequest(stub)
-    application = build_application(
-        app,
-        "123456:TEST-TOKEN",
-        request=request,
-        get_updates_request=request,
-        rate_limiter=None,
-        flood=FloodGuard(),
-    )
-    await application.initialize()
-    stub.clear()
     try:
-        yield Bot(app, application, stub)
+        async with offline_application(app) as (application, stub):
+            yield Bot(app, application, stub)
     finally:
-        await application.shutdown()
         await app.close()
 
 
@@ -220,6 +204,13 @@ async def test_revoke_hands_open_cases_back_to_the_queue(tg):
     a, b = await two_claimed(bot)
     await bot.tap(WUHOU_A, f"st:reply:{a.id}")  # a step half done when revoked
     await bot.say(ADMIN, f"/revoke {WUHOU_A}")
+    # First the open cases and where they may go; nothing is changed yet.
+    plan = bot.text(ADMIN)
+    assert "2 件" in plan and a.ref in plan and b.ref in plan
+    assert f"rk:q:{WUHOU_A}" in bot.buttons(ADMIN)
+    assert f"rk:w:{WUHOU_A}:{WUHOU_B}" in bot.buttons(ADMIN)
+    assert (await bot.app.store.workflow.get(a.id)).assignee_id == WUHOU_A
+    await bot.tap(ADMIN, f"rk:q:{WUHOU_A}")
     admin = bot.text(ADMIN)
     assert "2 件" in admin and a.ref in admin and b.ref in admin
     told = bot.text(WUHOU_A)

@@ -9,13 +9,9 @@ import json
 import pytest
 from telegram import Update
 
-from bot.outbox import Sender
 from bot.staff.jobs import run_reminders
-from bot.telegram.adapter import build_application
-from bot.telegram.delivery import telegram_deliver
-from bot.telegram.guards import FloodGuard
 from bot.telegram.jobs import ApplicationNotifier
-from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
+from bot.telegram.offline import BotAPIStub, Updates
 from tests.staff_support import (
     CHAT_WUHOU,
     MASKED,
@@ -25,31 +21,21 @@ from tests.staff_support import (
     add_worker,
     new_case,
     open_staff_app,
+    send_outbox,
     service,
     ts,
 )
+from tests.telegram_support import offline_application
 
 
 @pytest.fixture
 async def tg(tmp_path):
     app, clock = await open_staff_app(tmp_path)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
-    stub = BotAPIStub()
-    request = OfflineRequest(stub)
-    application = build_application(
-        app,
-        "123456:TEST-TOKEN",
-        request=request,
-        get_updates_request=request,
-        rate_limiter=None,
-        flood=FloodGuard(),
-    )
-    await application.initialize()
-    stub.clear()
     try:
-        yield app, application, stub
+        async with offline_application(app) as (application, stub):
+            yield app, application, stub
     finally:
-        await application.shutdown()
         await app.close()
 
 
@@ -81,9 +67,7 @@ async def test_claim_pressed_in_the_staff_group(tg):
     assert update["callback_query"]["message"]["chat"]["id"] == CHAT_WUHOU
     await application.process_update(Update.de_json(update, application.bot))
     # The private card and the resident's notice go through the outbox sender.
-    sender = Sender(app.store, app.renderer, rate=0)
-    sender.add_channel("telegram", telegram_deliver(application))
-    await sender.drain()
+    await send_outbox(app, application)
     calls = sent(stub)
     group = [c for c in calls if c[1] == CHAT_WUHOU]
     renderer = app.engine.renderer
@@ -102,9 +86,15 @@ async def test_reminders_go_out_through_the_adapter(tg):
     app, application, stub = tg
     clock = app.engine.services.clock
     case, _ = await new_case(app)
-    clock.set(ts(2025, 1, 8, 1))  # not claimed within 1 working day
+    await send_outbox(app, application)
+    stub.clear()
+    clock.set(ts(2025, 1, 8, 1))  # not claimed within 1 working day, but at night
+    assert (await run_reminders(service(app), ApplicationNotifier(application), clock)).sent == 0
+    clock.set(ts(2025, 1, 8, 9))  # working hours: queued in the outbox, sent by the sender
     report = await run_reminders(service(app), ApplicationNotifier(application), clock)
     assert report.sent == 1 and report.failed == 0
+    assert not [c for c in stub.sent() if c.method == "sendMessage"]
+    assert await send_outbox(app, application) == 1
     (call,) = [c for c in stub.sent() if c.method == "sendMessage"]
     assert int(call.params["chat_id"]) == CHAT_WUHOU and case.ref in call.params["text"]
     markup = call.params["reply_markup"]

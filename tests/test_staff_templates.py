@@ -34,7 +34,7 @@ def test_label_keys_used_by_the_code_exist():
         used |= set(re.findall(r'"(staff\.[a-z_.]+)"', text))
         used |= {f"staff.btn.{k}" for k in re.findall(r'b\("([a-z_]+)", "', text)}
     used |= {
-        f"staff.status.{s}"
+        f"status.{s}"
         for s in (
             "new",
             "claimed",

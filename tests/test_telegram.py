@@ -20,7 +20,14 @@ from bot.render import html_to_plain
 from bot.telegram.adapter import build_application, channel_of
 from bot.telegram.delivery import telegram_deliver
 from bot.telegram.guards import FloodGuard
-from bot.telegram.offline import BOT_USERNAME, BotAPIStub, Call, OfflineRequest, Updates
+from bot.telegram.offline import (
+    BOT_USERNAME,
+    BotAPIStub,
+    Call,
+    OfflineRequest,
+    Updates,
+)
+from tests.telegram_support import offline_application
 
 GROUP = -100_555
 
@@ -144,17 +151,7 @@ class ProbeFlow(Flow):
 
 @pytest.fixture
 async def tg(app):
-    stub = BotAPIStub()
-    request = OfflineRequest(stub)
     clock = Clock()
-    application = build_application(
-        app,
-        "123456:TEST-TOKEN",
-        request=request,
-        get_updates_request=request,
-        rate_limiter=None,
-        flood=FloodGuard(clock=clock),
-    )
     app.engine.add_flow(ProbeFlow(app.engine))
 
     async def probe(turn: Turn, arg: str) -> None:
@@ -166,12 +163,8 @@ async def tg(app):
 
     app.engine.add_command("probe", probe)
     app.engine.add_command("echo", echo)
-    await application.initialize()
-    stub.clear()
-    try:
+    async with offline_application(app, FloodGuard(clock=clock)) as (application, stub):
         yield TG(app, application, stub, clock)
-    finally:
-        await application.shutdown()
 
 
 # -- start, menu, commands -----------------------------------------------------------------
@@ -569,10 +562,12 @@ async def test_screening_with_buttons(tg: TG):
 
 async def test_help_request_with_contact_share_is_logged(tg: TG):
     calls = await tg.tap(tg.label("menu.help"), await tg.send("/start"))
-    skip = tg.label("cases.place.unknown")
-    for label in (tg.label("cases.consent.yes"), tg.label("cases.cat.living"), "成都市", "锦江区"):
-        calls = await tg.tap(label, calls)
-    for label in (skip, skip):
+    labels = (
+        tg.label("cases.whom.self"),
+        tg.label("cases.consent.yes"),
+        tg.label("cases.cat.living"),
+    )
+    for label in (*labels, "成都市", "锦江区"):
         calls = await tg.tap(label, calls)
     calls = await tg.send("家里老人病了<b>没人</b>照顾 & 没钱")
     # The phone step offers Telegram's "share my phone number" keyboard.
@@ -580,8 +575,7 @@ async def test_help_request_with_contact_share_is_logged(tg: TG):
     assert share and share[-1].params["chat_id"] == 1001
     assert markup(share[-1])["keyboard"][0][0]["request_contact"] is True
     calls = await tg.feed(tg.updates.contact("+86 138 1234 5678"))
-    for label in (tg.label("cases.time.am"), tg.label("cases.urgent.yes")):
-        calls = await tg.tap(label, calls)
+    calls = await tg.tap(tg.label("cases.urgent_toggle.on"), calls)  # 这事很急, on the summary
     summary = "".join(texts(calls))
     assert "&lt;b&gt;没人&lt;/b&gt;照顾 &amp; 没钱" in summary  # echoed, not markup
     assert "5678" in summary  # the shared number

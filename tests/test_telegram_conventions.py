@@ -12,10 +12,10 @@ from telegram import Update
 from bot.telegram.adapter import (
     MAX_DESCRIPTION,
     MAX_SHORT_DESCRIPTION,
-    build_application,
     channel_of,
 )
-from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
+from bot.telegram.offline import Updates
+from tests.telegram_support import offline_application
 
 CJK = range(0x4E00, 0xA000)
 
@@ -26,17 +26,8 @@ def chinese(text: str) -> bool:
 
 @pytest.fixture
 async def bot(app):
-    stub = BotAPIStub()
-    request = OfflineRequest(stub)
-    application = build_application(
-        app, "123456:TEST-TOKEN", request=request, get_updates_request=request, rate_limiter=None
-    )
-    await application.initialize()
-    stub.clear()
-    try:
+    async with offline_application(app) as (application, stub):
         yield application, stub
-    finally:
-        await application.shutdown()
 
 
 async def feed(application, data) -> None:

@@ -356,23 +356,35 @@ async def test_access_log_has_routes_only(app, web, caplog):
     assert "13800138000" not in text and "after=" not in text and "10.0.0.1" not in text
 
 
-async def test_webhook_needs_the_secret(app):
+async def test_webhook_needs_the_secret_and_stores_before_answering(app):
     from bot.telegram.adapter import build_application
+    from bot.telegram.inbox import TelegramInbox
     from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
 
-    request = OfflineRequest(BotAPIStub())
-    application = build_application(app, "123456:T", request=request, rate_limiter=None)
+    stub = BotAPIStub()
+    application = build_application(
+        app, "123456:T", request=OfflineRequest(stub), rate_limiter=None
+    )
     await application.initialize()
+    inbox = TelegramInbox(application, app.store)
     try:
         settings = WebSettings(telegram_secret="s3cret")
-        async with client_for(app, settings, telegram=application) as c:
+        async with client_for(app, settings, telegram_inbox=inbox) as c:
             update = Updates().message("/start", 77)
             assert (await c.post("/telegram", json=update)).status_code == 403
             wrong = {"x-telegram-bot-api-secret-token": "nope"}
             assert (await c.post("/telegram", json=update, headers=wrong)).status_code == 403
             right = {"x-telegram-bot-api-secret-token": "s3cret"}
             assert (await c.post("/telegram", content=b"[", headers=right)).status_code == 400
+            assert (await c.post("/telegram", json=[1], headers=right)).status_code == 400
             assert (await c.post("/telegram", json=update, headers=right)).status_code == 200
-            assert application.update_queue.qsize() == 1
+            # Answered once stored, then handled from the store: the user got a reply
+            # and the update is no longer pending. The same update again is not run twice.
+            assert (await c.post("/telegram", json=update, headers=right)).status_code == 200
+            await inbox.wait_idle()
+            assert inbox.handled == 1
+            replies = [m for m in stub.sent("sendMessage") if str(m.params["chat_id"]) == "77"]
+            assert len(replies) == 1, replies
+            assert await app.store.inbox.pending() == []
     finally:
         await application.shutdown()

@@ -311,6 +311,7 @@ async def test_an_uploaded_label_file_is_checked_previewed_and_published(root: P
         assert admin.templates() == ["admin/published"]
         assert "好的，开始填" in (root / rel).read_text(encoding="utf-8")
         await resident.press("menu:help")
+        await resident.choose("hc:who:self")
         assert resident.templates() == ["cases/consent"]
         assert "好的，开始填" in resident.labels()
     finally:

@@ -106,7 +106,11 @@ def _admin_only(engine: Engine, name: str, handler):
 
 
 async def cmd_admin(turn: Turn, arg: str) -> None:
-    turn.say("admin/help", [[turn.button("nav.menu", "nav:menu")]])
+    from bot.staff.home import admin_lines  # the one table of staff and admin commands
+
+    turn.say(
+        "admin/help", [[turn.button("nav.menu", "nav:menu")]], commands=admin_lines(turn.engine)
+    )
 
 
 ADMIN_COMMANDS = {

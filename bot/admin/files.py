@@ -143,12 +143,19 @@ def read_current(root: Path, rel: str) -> str | None:
 
 
 def check_change(
-    root: Path, rel: str, text: str | None, locale: str = FALLBACK_LOCALE
+    root: Path,
+    rel: str,
+    text: str | None,
+    locale: str = FALLBACK_LOCALE,
+    workdir: Path | None = None,
 ) -> tuple[Content, Report]:
     """Load the whole content as it would be with ``rel`` replaced by ``text`` (or
-    removed when None), on a temporary copy: the real files are not touched."""
+    removed when None), on a temporary copy: the real files are not touched.
+
+    The copy is made in a new folder under ``workdir`` when given: a caller that runs
+    this in a child process it may kill passes its own folder and removes it itself."""
     safe_path(root, rel)
-    with tempfile.TemporaryDirectory(prefix="sanliang-check-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sanliang-check-", dir=workdir) as tmp:
         base = Path(tmp)
         for folder in CONTENT_DIRS:
             if (root / folder).is_dir():

@@ -8,6 +8,8 @@ import contextlib
 import logging
 import multiprocessing
 import resource
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +35,10 @@ def check_with_limit(
     The child sends back the checked snapshot (pickled) and the report."""
     ctx = multiprocessing.get_context("fork")  # the parent's modules, no new imports
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_check_child, args=(send, root, path, text), daemon=True)
+    # The child's copy of the content goes in a folder the parent owns: a child that is
+    # killed cannot clean up after itself.
+    workdir = Path(tempfile.mkdtemp(prefix="sanliang-upload-"))
+    child = ctx.Process(target=_check_child, args=(send, root, path, text, workdir), daemon=True)
     child.start()
     send.close()
     outcome: Any = None
@@ -49,6 +54,7 @@ def check_with_limit(
             child.kill()
         child.join(5)
         receive.close()
+        shutil.rmtree(workdir, ignore_errors=True)
     if isinstance(outcome, tuple):
         content, report = outcome
         if content is None and not report.errors:
@@ -61,11 +67,11 @@ def check_with_limit(
     return None, report
 
 
-def _check_child(send: Any, root: Path, path: str, text: str | None) -> None:
+def _check_child(send: Any, root: Path, path: str, text: str | None, workdir: Path) -> None:
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (CHECK_MEMORY_BYTES, CHECK_MEMORY_BYTES))
     try:
-        content, report = files.check_change(root, path, text)
+        content, report = files.check_change(root, path, text, workdir=workdir)
         try:
             send.send((None if report.errors else content, report))
         except Exception:  # noqa: BLE001 - a snapshot that cannot be pickled

@@ -14,7 +14,7 @@ from bot.admin import files
 from bot.admin.auth import is_admin
 from bot.admin.publish import Checked, publisher_of
 from bot.admin.reload import problem_chunks, reload_content, report_replies
-from bot.calendar import fmt_time
+from bot.calendar import fmt_when
 from bot.dialog.flow import StaleButton, Turn
 from bot.knowledge.answer import answer_reply
 from bot.store.admin import PENDING_TTL_SECONDS
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,20}$")
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 
-_when = fmt_time
+_when = fmt_when
 
 
 def regions_of(content: Content) -> list[str]:

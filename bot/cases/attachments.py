@@ -26,30 +26,46 @@ def unanswered_text(value: Any) -> str | None:
 
 
 def screening_lines(value: Any, turn: Turn) -> list[str]:
-    """Readable lines (program: verdict) from the screening feature's memory entry."""
+    """Readable lines (program: verdict) from the screening feature's memory entry, in
+    the words the resident saw: the program's name as the result showed it
+    (低保, 残疾人两项补贴) and its verdict word (可能符合 / 可以去问一问 / 一般不符合),
+    every program of the result, the likely ones first."""
     if not isinstance(value, dict):
         return []
     verdicts = value.get("verdicts", value.get("results"))
-    lines: list[str] = []
-
-    def verdict_word(v: Any) -> str:
-        key = f"cases.verdict.{v}"
-        return turn.r.label(key) if isinstance(v, str) and turn.r.has_label(key) else _short(v, 20)
-
+    items: list[tuple[str, Any]] = []
     if isinstance(verdicts, dict):
         for name, v in verdicts.items():
             if isinstance(v, dict):
                 v = v.get("verdict") or v.get("result") or ""
-            lines.append(f"{_short(name, 40)}：{verdict_word(v)}")
+            items.append((str(name), v))
     elif isinstance(verdicts, list):
         for item in verdicts:
             if not isinstance(item, dict):
                 continue
-            name = item.get("title") or item.get("name") or item.get("program") or ""
+            name = item.get("program") or item.get("title") or item.get("name") or ""
             v = item.get("verdict") or item.get("result") or ""
             if name:
-                lines.append(f"{_short(name, 40)}：{verdict_word(v)}")
-    return lines[:12]
+                items.append((str(name), v))
+    order = {"likely": 0, "possible": 1, "unlikely": 2}
+    items.sort(key=lambda it: order.get(it[1], 3) if isinstance(it[1], str) else 3)
+    return [f"{program_name(turn, name)}：{verdict_word(turn, v)}" for name, v in items]
+
+
+def program_name(turn: Turn, pid: str) -> str:
+    """A program id (dibao) as the result names it (低保); other text as it is."""
+    from bot.screening.result_view import short_title
+
+    screening = getattr(turn.content, "screening", None)
+    programs = getattr(screening, "programs", {}) or {}
+    if screening is not None and pid in programs:
+        return short_title(screening.title(pid))
+    return _short(pid, 40)
+
+
+def verdict_word(turn: Turn, v: Any) -> str:
+    key = f"cases.verdict.{v}"
+    return turn.r.label(key) if isinstance(v, str) and turn.r.has_label(key) else _short(v, 20)
 
 
 def available_attachments(turn: Turn) -> list[dict[str, Any]]:
@@ -70,3 +86,26 @@ def available_attachments(turn: Turn) -> list[dict[str, Any]]:
             item["verdicts"] = screening.get("verdicts", screening.get("results"))
         out.append(item)
     return out
+
+
+def for_workers(r: Any, attachments: Any) -> dict[str, Any]:
+    """What a case card shows of a request's attachments: ``proxy`` (the helper's
+    relation, in words, when someone asked for another person) and ``items`` (the
+    question asked, the screening lines as the resident saw them, every program)."""
+    proxy = ""
+    items: list[dict[str, Any]] = []
+    for a in attachments or ():
+        if not isinstance(a, dict):
+            continue
+        kind = a.get("kind")
+        if kind == "proxy":
+            relation = a.get("relation")
+            key = f"cases.relation_word.{relation}"
+            proxy = r.label(key) if isinstance(relation, str) and r.has_label(key) else ""
+            proxy = proxy or r.label("cases.relation_word.other")
+        elif kind == "unanswered" and a.get("text"):
+            items.append({"kind": "unanswered", "text": _short(a["text"])})
+        elif kind == "screening":
+            lines = [_short(x, 80) for x in a.get("lines") or [] if isinstance(x, str)]
+            items.append({"kind": "screening", "lines": lines})
+    return {"proxy": proxy, "items": items}

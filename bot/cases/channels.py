@@ -64,8 +64,9 @@ class Office:
 @dataclass(frozen=True)
 class Targets:
     default: int = 3
-    urgent: int = 1
+    urgent: int = 1  # working days (older files); urgent_hours is what counts now
     categories: dict[str, int] = field(default_factory=dict)
+    urgent_hours: int = 24  # every day of the week, weekends and holidays included
 
     def days(self, category: str, urgent: bool) -> int:
         if urgent:
@@ -221,7 +222,16 @@ def _load_targets(raw: Any, path: Path, report: Report, line: int) -> Targets:
         report.error(path, line, "targets: expected default, urgent and categories")
         return Targets()
     default = _days(raw.get("default"), path, report, _line(raw, "default"), "targets.default")
-    urgent = _days(raw.get("urgent"), path, report, _line(raw, "urgent"), "targets.urgent")
+    urgent = None
+    if "urgent" in raw:
+        urgent = _days(raw.get("urgent"), path, report, _line(raw, "urgent"), "targets.urgent")
+    hours = None
+    if "urgent_hours" in raw:
+        value = raw.get("urgent_hours")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 240:
+            report.error(path, _line(raw, "urgent_hours"), "targets.urgent_hours: 1 to 240 hours")
+        else:
+            hours = value
     cats: dict[str, int] = {}
     raw_cats = raw.get("categories") or {}
     if not isinstance(raw_cats, dict):
@@ -238,7 +248,9 @@ def _load_targets(raw: Any, path: Path, report: Report, line: int) -> Targets:
         days = _days(value, path, report, _line(raw_cats, cat), f"targets.categories.{cat}")
         if days is not None:
             cats[cat] = days
-    return Targets(default or 3, urgent or 1, cats)
+    if hours is None:
+        hours = (urgent or 1) * 24
+    return Targets(default or 3, urgent or 1, cats, hours)
 
 
 def _load_general(raw: Any, path: Path, report: Report, line: int) -> list[Channel]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.calendar import iso_time
-from bot.domain.cases import STATUSES, Case, Message, StatusChange
+from bot.domain.cases import STATUSES, Case, Message, StatusChange, status_label
 from bot.render import Renderer, mask_phone
 from bot.store.backends import is_url
 
@@ -117,7 +117,7 @@ def case_json(case: Case, labels: _Labels, full_phone: bool) -> dict[str, Any]:
     return {
         "ref": case.ref,
         "status": case.status,
-        "status_label": labels.get(f"cases.status.{case.status}", case.status),
+        "status_label": labels.get(status_label(case.status), case.status),
         "category": case.category,
         "category_label": labels.get(f"cases.cat.{case.category}", case.category),
         "region": case.region,

@@ -40,9 +40,34 @@ def retention_days(engine: Engine) -> int:
 def follow_up_target(engine: Engine, channels: Channels, category: str, urgent: bool, now: float):
     """(working days, due time) for a new request, set once when it is stored:
     [deadlines] in the config (holidays included) over the targets in channels.yml,
-    so the resident is told the same target the workers are held to."""
-    default = channels.targets.days(category, urgent)
-    return engine.services.deadlines.for_new_case(category, urgent, now, default)
+    so the resident is told the same target the workers are held to. An urgent
+    request has 0 working days and is due in hours (every day of the week)."""
+    targets = channels.targets
+    default = targets.days(category, urgent)
+    return engine.services.deadlines.for_new_case(
+        category, urgent, now, default, default_hours=targets.urgent_hours
+    )
+
+
+def area_covered(engine: Engine, city: str, district: str) -> bool:
+    """Whether a staff chat of the area's own (or of its 市州) takes its requests. Not
+    covered: the request still goes to the default chat and the admins (the staff
+    feature's post), but the resident is not promised a quick call."""
+    staff = engine.services.staff
+    if staff is None:
+        return False
+    return staff.settings.own_chat_for(city, district) is not None
+
+
+async def someone_alerted(engine: Engine) -> bool:
+    """Whether a request from an uncovered area reaches anybody: the default staff
+    chat or an admin (what the staff feature's post goes to)."""
+    staff = engine.services.staff
+    if staff is None:
+        return False
+    if staff.settings.default_chat is not None or staff.settings.admin_ids:
+        return True
+    return bool(await staff.store.staff.admins())
 
 
 def clean_line(text: str) -> str:

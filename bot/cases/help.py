@@ -1,34 +1,50 @@
-"""我要求助 (payload prefix ``hc``): consent first, then the form's steps (declared in
-bot.cases.help_steps), a summary to check, and the request stored once (the draft
+"""我要求助 (payload prefix ``hc``): for whom, consent, then the form's steps (declared
+in bot.cases.help_steps), a summary to check, and the request stored once (the draft
 id makes confirming idempotent). Every payload is parsed strictly against the
-current step."""
+current step. ``start_urgent`` is the emergency reply's 我要紧急求助: a short consent,
+the area, the phone, confirm. What the resident is told after storing depends on
+whether a staff chat covers the area (else: stored, the admins know, 12345 or the
+village/community committee is quicker)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from bot.answers.picker import groups_for, page, short_place
+from bot.calendar import hours_of, local_date
 from bot.cases.channels_flow import ChannelsFlow
-from bot.cases.common import channels_of, clean_line, follow_up_target
+from bot.cases.common import (
+    area_covered,
+    channels_of,
+    clean_line,
+    follow_up_target,
+    someone_alerted,
+)
+from bot.cases.help_pickers import DISTRICTS_PER_PAGE, city_rows, district_rows, short_name
 from bot.cases.help_steps import (
     BY_CODE,
+    EDIT_CHAIN,
+    EDIT_FIELDS,
     EDIT_STEP,
     EDITABLE,
     OTHER_DISTRICT,
-    REGION_CHAIN,
+    PLAN_GROUP,
     STEPS,
+    TOPIC_CATEGORY,
     HelpDraft,
     Retry,
+    prepare_summary,
+    relation_word,
 )
 from bot.cases.phone import normalize_phone
 from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn, grid
 from bot.dialog.services import call_listeners
-from bot.domain.cases import NewCase
+from bot.domain.cases import CATEGORIES, Case, NewCase
 
 _DRAFT = re.compile(r"^[A-Za-z0-9_-]{8,20}$")
-DISTRICTS_PER_PAGE = 4  # + 更多区县, 其他区县, 返回上一步, 回主菜单: 8 buttons
+# Steps before the draft exists (it is made on consent).
+BEFORE_CONSENT = ("whom", "relation", "consent", "consent_urgent", "consent_other")
 
 
 class HelpFlow(Flow):
@@ -41,8 +57,53 @@ class HelpFlow(Flow):
         if turn.event.is_group:
             turn.say("cases/private_only", [[turn.button("nav.menu", "nav:menu")]])
             return
-        turn.state.enter(self.name, "consent")
-        await self.prompt(turn, "consent")
+        draft = HelpDraft()
+        self.prefill(turn, draft)
+        if draft.for_other is None:
+            first = "whom"
+        else:
+            first = "relation" if draft.for_other else "consent"
+        turn.state.enter(self.name, first, draft.dump())
+        await self.prompt(turn, first)
+
+    async def start_urgent(
+        self, turn: Turn, description: str = "", category: str | None = None
+    ) -> None:
+        """The emergency reply's 我要紧急求助: urgent, the description what they wrote,
+        the category the triage said; a short consent, then only the area and the phone."""
+        if turn.event.is_group:
+            turn.say("cases/private_only", [[turn.button("nav.menu", "nav:menu")]])
+            return
+        body = description.strip()
+        draft = HelpDraft(fast=True, urgent=True, whom_asked=True)
+        self.prefill(turn, draft, today_only=False)
+        draft.for_other = None  # the contact is whoever writes; no 代办 questions
+        draft.category = category if category in CATEGORIES else "other"
+        if body:
+            draft.description = body
+            draft.urgent_words = channels_of(turn).urgent_hits(body)
+        turn.state.enter(self.name, "consent_urgent", draft.dump())
+        await self.prompt(turn, "consent_urgent")
+
+    def prefill(self, turn: Turn, draft: HelpDraft, today_only: bool = True) -> None:
+        """What the screening just found out: the 市州, for whom, and (from 我能办吗)
+        the category. Only a screening of today counts for whom and the category."""
+        memory = turn.state.memory.get("screening")
+        if not isinstance(memory, dict):
+            return
+        answers = memory.get("answers")
+        regions = channels_of(turn).regions
+        city = answers.get("region") if isinstance(answers, dict) else None
+        if isinstance(city, str) and city in regions:
+            draft.city = city
+        today = local_date(self.engine.services.now()).isoformat()
+        if today_only and memory.get("date") != today:
+            return
+        if isinstance(memory.get("for_other"), bool):
+            draft.for_other = memory["for_other"]
+        topic = memory.get("focus_category")
+        if isinstance(topic, str) and topic in TOPIC_CATEGORY:
+            draft.category = TOPIC_CATEGORY[topic]
 
     def draft(self, turn: Turn) -> HelpDraft:
         return HelpDraft.load(turn.state.data)
@@ -54,7 +115,7 @@ class HelpFlow(Flow):
         if turn.state.flow != self.name or turn.state.step not in steps:
             raise StaleButton(turn.state.step or "")
         draft = self.draft(turn)
-        if turn.state.step != "consent" and not draft.draft_id:
+        if turn.state.step not in BEFORE_CONSENT and not draft.draft_id:
             raise StaleButton("no draft")
         return draft
 
@@ -73,8 +134,11 @@ class HelpFlow(Flow):
         """Ask step ``name``. ``view``: the group of 市州 or the page of 区县 shown (a
         long list never puts more than 8 buttons on one screen)."""
         draft = self.draft(turn)
-        nav = turn.nav_row(back=name != "consent")
+        nav = turn.nav_row(back=bool(turn.state.stack))
         if name == "summary":
+            if not draft.prepared:
+                prepare_summary(turn, draft)
+                self.save(turn, draft)
             self.show_summary(turn, draft, retry)
             return
         if name == "edit":
@@ -87,6 +151,10 @@ class HelpFlow(Flow):
             raise StaleButton(name)
         choices = self.buttons(turn, name, draft)
         context = step.context(turn, draft) if step.context else {}
+        context["other"] = bool(draft.for_other)
+        group = PLAN_GROUP.get(name, name)
+        if group in draft.plan and not draft.editing:
+            context.update(step_no=draft.plan.index(group) + 1, steps=len(draft.plan))
         if name == "city":
             rows, context["groups"] = city_rows(turn, choices, view)
         elif name == "district" and len(choices) > DISTRICTS_PER_PAGE + 1:
@@ -105,11 +173,13 @@ class HelpFlow(Flow):
             reply.expects_number = True
 
     def show_summary(self, turn: Turn, draft: HelpDraft, retry: str | None = None) -> None:
-        rows = [
-            [turn.button("cases.confirm", f"hc:ok:{draft.draft_id}")],
-            [turn.button("cases.edit", "hc:edit")],
-            turn.nav_row(),
-        ]
+        rows = [[turn.button("cases.confirm", f"hc:ok:{draft.draft_id}")]]
+        if not draft.urgent_words:  # urgent by its words: nothing to switch
+            if draft.urgent:
+                rows.append([turn.button("cases.urgent_toggle.off", "hc:ux:off")])
+            else:
+                rows.append([turn.button("cases.urgent_toggle.on", "hc:ux:on")])
+        rows += [[turn.button("cases.edit", "hc:edit")], turn.nav_row()]
         turn.say("cases/summary", rows, d=self.view(turn, draft), retry=retry)
 
     def view(self, turn: Turn, d: HelpDraft) -> dict[str, Any]:
@@ -127,6 +197,8 @@ class HelpFlow(Flow):
             "urgent_by_resident": d.urgent,
             "words": d.urgent_words,
             "attachments": d.attachments if d.attach else [],
+            "other": bool(d.for_other),
+            "relation": relation_word(turn, d.relation) if d.for_other else "",
         }
 
     # -- moving on ---------------------------------------------------------------
@@ -138,8 +210,8 @@ class HelpFlow(Flow):
             step.apply(turn, draft, value)
         elif step.field is not None:
             setattr(draft, step.field, value)
-        if draft.editing and name not in REGION_CHAIN:
-            following = "summary"
+        if draft.editing:
+            following = EDIT_CHAIN.get(name, "summary")
         else:
             following = step.next if isinstance(step.next, str) else step.next(turn, draft)
             while following in draft.prefilled and following in STEPS:
@@ -159,14 +231,25 @@ class HelpFlow(Flow):
         kind, _, value = rest.partition(":")
         if kind == "ok":
             await self.confirm(turn, value)
-        elif kind == "consent" and value == "no":
-            self.expect(turn, "consent")
+        elif kind in ("consent", "cu") and value == "no":
+            self.expect(turn, BY_CODE[kind])
             turn.state.leave()
             channels = self.engine.flows.get("channels")
             if isinstance(channels, ChannelsFlow):
                 await channels.show_general(turn, declined=True)
             else:
                 turn.say("cases/declined", [[turn.button("nav.menu", "nav:menu")]])
+        elif kind == "co" and value == "no":
+            self.expect(turn, "consent_other")
+            turn.state.leave()  # nothing is kept: they ask the person first
+            turn.say("cases/helper_later", [[turn.button("nav.menu", "nav:menu")]])
+        elif kind == "ux" and value in ("on", "off"):
+            draft = self.expect(turn, "summary")
+            if draft.urgent_words:
+                raise StaleButton(rest)
+            draft.urgent = value == "on"
+            self.save(turn, draft)
+            self.show_summary(turn, draft)
         elif kind in ("cg", "dp"):
             # another group of 市州 / page of 区县 (cg:all: the groups again)
             name = "city" if kind == "cg" else "district"
@@ -192,7 +275,7 @@ class HelpFlow(Flow):
             await self.prompt(turn, "edit")
         elif kind == "ef":
             draft = self.expect(turn, "edit")
-            if value not in EDITABLE or (value == "attach" and not draft.attach_offer):
+            if value not in EDIT_FIELDS or (value == "attach" and not draft.attach_offer):
                 raise StaleButton(rest)
             draft.editing = True
             self.save(turn, draft)
@@ -222,6 +305,15 @@ class HelpFlow(Flow):
                 await self.prompt(turn, name, retry=retry.reason)
                 return
             await self.answer(turn, name, draft, value)
+        elif step is not None and step.parse_fallback is not None:
+            draft = self.draft(turn)
+            try:
+                value = step.parse_fallback(turn, draft, text)
+            except Retry as retry:
+                if not await self.typed_choice(turn, name, text, quiet=True):
+                    await self.prompt(turn, name, retry=retry.reason)
+                return
+            await self.answer(turn, name, draft, value)
         elif step is not None and step.choices is not None:
             await self.typed_choice(turn, name, text)
         elif name in ("summary", "edit"):
@@ -229,22 +321,30 @@ class HelpFlow(Flow):
         else:
             await super().on_text(turn, text)
 
-    async def typed_choice(self, turn: Turn, name: str, text: str) -> None:
+    async def typed_choice(self, turn: Turn, name: str, text: str, quiet: bool = False) -> bool:
         """A typed label counts as the button: a 市州/区县 name with or without its
-        suffix (凉山, 凉山州), and 同意 / 要得 / 好 / 不要 ... at yes-no steps
-        (intents/answers.yml)."""
+        suffix (凉山, 凉山州), and 同意 / 要得 / 好 / 不要 ... at yes-no steps, 自己 /
+        帮家人 for whom, 他同意了 / 还没问 at the helper's consent (intents/answers.yml,
+        intents/words.yml). False (and, unless ``quiet``, the question again) when
+        the text is no answer."""
         typed = clean_line(text)
         buttons = self.buttons(turn, name, self.draft(turn))
         options = [(b.payload.rsplit(":", 1)[-1], b.label) for b in buttons]
         words = turn.content.answers
         index = words.pick_option(typed, options)
         if index is None and STEPS[name].short_names:
-            fits = [i for i, b in enumerate(buttons) if _short_name(typed, b.label)]
+            fits = [i for i, b in enumerate(buttons) if short_name(typed, b.label)]
             index = fits[0] if len(fits) == 1 else None
+        if index is None and name == "consent_other":
+            said = turn.content.words.which("screening_whom", words.squash(typed))
+            value = {"agreed": "yes", "later": "no"}.get(said or "")
+            index = next((i for i, (v, _l) in enumerate(options) if v == value), None)
         if index is not None:
             await self.on_payload(turn, buttons[index].payload[3:])
-            return
-        await self.prompt(turn, name, retry="buttons")
+            return True
+        if not quiet:
+            await self.prompt(turn, name, retry="buttons")
+        return False
 
     async def on_contact(self, turn: Turn) -> None:
         contact = turn.event.contact
@@ -270,6 +370,16 @@ class HelpFlow(Flow):
         if existing is not None:
             if existing.user_id != turn.user_id:
                 raise StaleButton(draft_id)
+            if turn.state.flow == self.name and self.draft(turn).draft_id == draft_id:
+                # The form is still at its summary: the turn that stored the request
+                # never saved (the process died between the two commits), and this is
+                # the same press delivered again. It gets that turn's answer, with the
+                # reference; posting to staff is recorded, so the hook posts once.
+                for_other = bool(self.draft(turn).for_other)
+                turn.state.leave()
+                await self._filed(turn, existing, "cases/submitted", for_other)
+                await call_listeners("case_created", self.engine.hooks.case_created, turn, existing)
+                return
             if turn.state.flow == self.name:
                 turn.state.leave()
             turn.say("cases/already", [[turn.button("nav.menu", "nav:menu")]], case=existing)
@@ -283,6 +393,11 @@ class HelpFlow(Flow):
         assert d.contact_time
         now = self.engine.services.now()
         days, due = follow_up_target(self.engine, channels_of(turn), d.category, d.is_urgent, now)
+        attachments = list(d.attachments) if d.attach else []
+        if d.for_other:
+            # 代办: workers see who asked and how they are related (/forget erases it
+            # with the request's other attachments).
+            attachments.insert(0, {"kind": "proxy", "relation": d.relation or "other"})
         new = NewCase(
             draft_id=draft_id,
             user_id=turn.user_id,
@@ -297,60 +412,34 @@ class HelpFlow(Flow):
             contact_time=d.contact_time,
             urgent_by_resident=d.urgent,
             urgent_words=list(d.urgent_words),
-            attachments=list(d.attachments) if d.attach else [],
+            attachments=attachments,
             target_days=days,
             due_at=due,
         )
         case, created = await store.cases.create(new, now=now)  # committed here
         turn.state.leave()
         template = "cases/submitted" if created else "cases/already"
+        await self._filed(turn, case, template, bool(d.for_other))
+        if created:
+            await call_listeners("case_created", self.engine.hooks.case_created, turn, case)
+
+    async def _filed(self, turn: Turn, case: Case, template: str, for_other: bool) -> None:
+        """The answer to 确认提交: the reference, when the first contact is due (in
+        hours for an urgent request), and who was told."""
         rows = [
             [turn.button("menu.progress", "menu:progress")],
             [turn.button("nav.menu", "nav:menu")],
         ]
-        time_label = turn.r.label(f"cases.time.{d.contact_time}")
-        turn.say(template, rows, case=case, days=days, time=time_label)
-        if created:
-            await call_listeners("case_created", self.engine.hooks.case_created, turn, case)
-
-
-def city_rows(
-    turn: Turn, choices: list[Button], group: int | None
-) -> tuple[list[list[Button]], list[dict[str, Any]]]:
-    """The 市州 by 片区 (intents/answers.yml region_groups): the groups first (a group
-    of one is its 市州's button), then the 市州 of one group. Returns the rows and the
-    groups to list in the text."""
-    words = turn.content.answers
-    by_name = {b.label: b for b in choices}
-    groups = groups_for(words, list(by_name))
-    if group is not None:
-        if group >= len(groups):
-            raise StaleButton(str(group))
-        members = [Button(short_place(words, m), by_name[m].payload) for m in groups[group].members]
-        return [*grid(members, 2), [turn.button("cases.city.groups", "hc:cg:all")]], []
-    buttons = [
-        by_name[g.members[0]] if len(g.members) == 1 else Button(g.label, f"hc:cg:{i}")
-        for i, g in enumerate(groups)
-    ]
-    listed = [
-        {"label": g.label, "members": [short_place(words, m) for m in g.members]}
-        for g in groups
-        if len(g.members) > 1
-    ]
-    return grid(buttons, 2), listed
-
-
-def district_rows(turn: Turn, choices: list[Button], number: int) -> list[list[Button]]:
-    """A page of 区县 and 更多区县 (back to the first page after the last)."""
-    shown, more = page(choices, number, DISTRICTS_PER_PAGE)
-    if not shown:
-        raise StaleButton(str(number))
-    rows = grid(shown, 2)
-    following = number + 1 if more else 0
-    rows.append([turn.button("cases.district.more", f"hc:dp:{following}")])
-    return rows
-
-
-def _short_name(typed: str, label: str) -> bool:
-    """成都 for 成都市, 武侯 for 武侯区: a typed prefix of the label."""
-    return len(typed) >= 2 and label.startswith(typed)
+        time_label = turn.r.label(f"cases.time.{case.contact_time or 'any'}")
+        covered = area_covered(self.engine, case.region_city, case.region_district)
+        turn.say(
+            template,
+            rows,
+            case=case,
+            days=case.target_days,
+            hours=hours_of(case.target_days, case.created_at, case.due_at) if case.urgent else None,
+            time=time_label,
+            covered=covered,
+            alerted=covered or await someone_alerted(self.engine),
+            other=for_other,
+        )

@@ -2,17 +2,27 @@
 per question (template, choice buttons, how typed text is read, which field it
 fills, what comes next). ``bot.cases.help.HelpFlow`` drives them.
 
+The path is short: for whom (skipped when the screening just said), consent, then
+only what is not known yet — category, 市州/区县 (one typed line such as “昭觉县”
+gives both), what happened, a phone — and the summary. The 乡镇/村, the contact time
+(都可以 unless changed), urgency (from the words, or 这事很急 on the summary) and the
+attachments (on, removable) are changed from the summary. From the emergency reply
+(``fast``): a short consent, the area, the phone, confirm; the description is what
+they wrote. For someone else (代办): the relation, and the helper's confirmation that
+the person agrees, instead of the consent; questions say 他（她）.
+
 Payloads: ``hc:<code>:<value>`` for a step's choice buttons, ``hc:skip:<step>`` for
 a skippable step; the summary and the edit menu have their own (``ok``, ``edit``,
-``ef``).
+``ef``, ``ux``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.cases.areas import Area, read_area
 from bot.cases.attachments import available_attachments
 from bot.cases.common import (
     MAX_DESCRIPTION_CHARS,
@@ -22,6 +32,7 @@ from bot.cases.common import (
     meaningful,
     retention_days,
 )
+from bot.cases.help_draft import MAIN_FIELDS, MAIN_STEPS, HelpDraft
 from bot.cases.phone import normalize_phone
 from bot.domain.cases import CATEGORIES, CONTACT_TIMES, new_draft_id
 
@@ -31,66 +42,19 @@ if TYPE_CHECKING:
 MAX_DISTRICT_CHARS = 20
 OTHER_DISTRICT = "*"  # hc:dist:* — the district is not listed: type it
 YES_NO = ("yes", "no")
-
-
-@dataclass
-class HelpDraft:
-    """The request being filled in, kept in the conversation's data."""
-
-    draft_id: str | None = None  # set on consent; makes confirming idempotent
-    category: str | None = None
-    city: str | None = None
-    district: str | None = None
-    township: str | None = None
-    village: str | None = None
-    description: str | None = None
-    urgent_words: list[str] = field(default_factory=list)  # found in the description
-    phone: str | None = None
-    contact_time: str | None = None
-    urgent: bool = False  # the resident said it is urgent
-    attach_offer: bool = False  # there was something to attach
-    attach: bool = False
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    editing: bool = False  # changing one field from the summary
-    # Steps already answered by whoever opened the form (the 冬季自查 fills in the
-    # category, the description and the urgency): skipped, changeable from the summary.
-    prefilled: list[str] = field(default_factory=list)
-
-    # Keys of drafts stored before the fields had these names.
-    _OLD_KEYS = {
-        "draft": "draft_id",
-        "cat": "category",
-        "dist": "district",
-        "town": "township",
-        "vil": "village",
-        "desc": "description",
-        "words": "urgent_words",
-        "time": "contact_time",
-        "urg": "urgent",
-        "edit": "editing",
-    }
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> HelpDraft:
-        names = {f.name for f in fields(cls)}
-        values = {}
-        for key, value in data.items():
-            key = cls._OLD_KEYS.get(key, key)
-            if key in names and value is not None:
-                values[key] = value
-        return cls(**values)
-
-    def dump(self) -> dict[str, Any]:
-        """Only what is set: the conversation state stays small."""
-        return {k: v for k, v in asdict(self).items() if v not in (None, False, [], "")}
-
-    @property
-    def is_urgent(self) -> bool:
-        return bool(self.urgent or self.urgent_words)
-
-    def missing(self) -> list[str]:
-        need = ("category", "city", "district", "description", "phone", "contact_time")
-        return [name for name in need if not getattr(self, name)]
+WHOM = ("self", "proxy")
+RELATIONS = ("family", "neighbour", "worker", "other")  # 家人 / 邻居 / 村社区干部网格员 / 其他
+# 第 N 步: the 区县 is part of the 地区 question.
+PLAN_GROUP = {"district": "city", "district_text": "city"}
+# Help categories for screening programs' topics (policy_texts/categories.yml ids).
+TOPIC_CATEGORY = {
+    "basic-living": "living",
+    "medical": "medical",
+    "education": "school",
+    "housing": "housing",
+    "jobs": "jobs",
+    "disaster-safety": "safety",
+}
 
 
 class Retry(Exception):
@@ -117,6 +81,8 @@ class Step:
     choices: Choices | None = None
     per_row: int = 1
     parse: Parser | None = None  # typed text -> value, or Retry
+    # A choice step's reading of typed text that is no button's label (or None).
+    parse_fallback: Parser | None = None
     apply: Apply | None = None  # instead of setting ``field``
     context: Context | None = None  # more for the template
     skippable: bool = False  # a 不清楚，跳过 button (hc:skip:<step>)
@@ -133,6 +99,12 @@ def _labelled(key: str, values: tuple[str, ...]) -> Choices:
         return [(turn.r.label(f"{key}.{v}"), v) for v in values]
 
     return choices
+
+
+def _consent_choices(turn: Turn, draft: HelpDraft) -> list[tuple[str, str]]:
+    """同意 / 不同意, and 我是帮别人求助 when nobody asked for whom (the screening said)."""
+    values = YES_NO if draft.whom_asked else ("yes", "proxy", "no")
+    return [(turn.r.label(f"cases.consent.{v}"), v) for v in values]
 
 
 def _cities(turn: Turn, draft: HelpDraft) -> list[tuple[str, str]]:
@@ -179,14 +151,71 @@ def _phone(turn: Turn, draft: HelpDraft, text: str) -> str:
 # -- what an answer does besides filling its field -------------------------------------
 
 
+def _whom(turn: Turn, draft: HelpDraft, value: str) -> None:
+    draft.for_other = value == "proxy"
+    draft.whom_asked = True
+
+
+def _after_whom(turn: Turn, draft: HelpDraft) -> str:
+    return "relation" if draft.for_other else draft.consent_step
+
+
 def _consent(turn: Turn, draft: HelpDraft, value: str) -> None:
-    draft.draft_id = new_draft_id()  # "no" is handled by the flow (it leaves the form)
+    """ "yes": the form starts; "proxy": it is for someone else after all (the consent
+    of a helper comes next). "no" is handled by the flow (it leaves the form)."""
+    if value == "proxy":
+        draft.for_other = True
+        draft.whom_asked = True
+        return
+    if draft.for_other is None:
+        draft.for_other = False
+    draft.draft_id = new_draft_id()
+    draft.plan = [q for q in MAIN_STEPS if q != "district" and not _known(draft, q)]
 
 
-def _city(turn: Turn, draft: HelpDraft, value: str) -> None:
-    if draft.city != value:
+def _known(draft: HelpDraft, step: str) -> bool:
+    if step == "city":
+        return bool(draft.city and draft.district)
+    return bool(getattr(draft, MAIN_FIELDS[step]))
+
+
+def _after_consent(turn: Turn, draft: HelpDraft) -> str:
+    return "relation" if draft.draft_id is None else draft.next_question()
+
+
+def _next_question(turn: Turn, draft: HelpDraft) -> str:
+    return draft.next_question()
+
+
+def _city(turn: Turn, draft: HelpDraft, value: str | Area) -> None:
+    """A 市州 (its button), or an ``Area`` typed in one line (“昭觉县竹核乡”)."""
+    area = value if isinstance(value, Area) else Area(value)
+    if draft.city != area.city:
         draft.district = None
-    draft.city = value
+    draft.city = area.city
+    if area.district:
+        draft.district = area.district
+    if area.township:
+        draft.township = area.township
+
+
+def _area_text(turn: Turn, draft: HelpDraft, text: str) -> Area:
+    """A typed area at the 市州 step: a 区县 with or without its 市州 (“昭觉县”,
+    “凉山州昭觉县”, “凉山 昭觉”), or a 市州 alone; Retry("area") otherwise."""
+    found = read_area(turn.content.answers, channels_of(turn).regions, text)
+    if found is None:
+        raise Retry("area")
+    return found
+
+
+def _district_typed(turn: Turn, draft: HelpDraft, text: str) -> str:
+    """A typed 区县 at the 区县 step, also written with its 市州 (“凉山州昭觉县”)."""
+    found = read_area(turn.content.answers, channels_of(turn).regions, text)
+    if found is None or found.city != draft.city or not found.district:
+        raise Retry("buttons")
+    if found.township:
+        draft.township = found.township
+    return found.district
 
 
 def _described(turn: Turn, draft: HelpDraft, body: str) -> None:
@@ -204,85 +233,167 @@ def _attach(turn: Turn, draft: HelpDraft, value: str) -> None:
 
 
 def _after_urgency(turn: Turn, draft: HelpDraft) -> str:
+    """(A form stored before the short path: time and urgency were steps.)"""
     draft.attach_offer = bool(available_attachments(turn))
+    draft.prepared = True
     if draft.attach_offer:
         return "attach"
     draft.attach = False
     return "summary"
 
 
+def _after_village(turn: Turn, draft: HelpDraft) -> str:
+    return "summary" if draft.description else "description"
+
+
+def _after_description(turn: Turn, draft: HelpDraft) -> str:
+    if not draft.phone:
+        return "phone"
+    return draft.next_question()
+
+
+def _after_time(turn: Turn, draft: HelpDraft) -> str:
+    # A form stored before the short path still asks its urgency question.
+    return "summary" if draft.prepared else "urgency"
+
+
+def prepare_summary(turn: Turn, draft: HelpDraft) -> None:
+    """The summary's defaults, set once: contact time 都可以, and what can be attached
+    (the last unanswered question, the last screening) attached, removable."""
+    if draft.prepared:
+        return
+    draft.prepared = True
+    if not draft.contact_time:
+        draft.contact_time = "any"
+    available = available_attachments(turn)
+    draft.attach_offer = bool(available)
+    draft.attach = bool(available)
+    draft.attachments = available
+
+
+def relation_word(turn: Turn, relation: str | None) -> str:
+    """The relation as said in a sentence (您是他（她）的邻居或朋友)."""
+    value = relation if relation in RELATIONS else "other"
+    return turn.r.label(f"cases.relation_word.{value}")
+
+
+def _relation(turn: Turn, draft: HelpDraft, value: str) -> None:
+    draft.relation = value
+
+
+def _place_step(template: str, field: str, next: str | Next) -> Step:
+    """A 乡镇/村 question: a short typed name, or 不清楚，跳过."""
+    return Step(
+        template,
+        field=field,
+        next=next,
+        parse=_place,
+        skippable=True,
+        context=lambda turn, d: {"limit": MAX_PLACE_CHARS},
+    )
+
+
 STEPS: dict[str, Step] = {
+    "whom": Step(
+        "cases/ask_whom",
+        next=_after_whom,
+        code="who",
+        choices=_labelled("cases.whom", WHOM),
+        apply=_whom,
+    ),
+    "relation": Step(
+        "cases/ask_relation",
+        field="relation",
+        next="consent_other",
+        code="rel",
+        choices=_labelled("cases.relation", RELATIONS),
+        per_row=2,
+        apply=_relation,
+    ),
     "consent": Step(
         "cases/consent",
-        next="category",
+        next=_after_consent,
         code="consent",
-        choices=_labelled("cases.consent", YES_NO),
+        choices=_consent_choices,
         apply=_consent,
         context=lambda turn, d: {"days": retention_days(turn.engine)},
+    ),
+    "consent_urgent": Step(
+        "cases/consent_urgent",
+        next=_next_question,
+        code="cu",
+        choices=_labelled("cases.consent_urgent", YES_NO),
+        apply=_consent,
+        context=lambda turn, d: {"days": retention_days(turn.engine), "text": d.description},
+    ),
+    "consent_other": Step(
+        "cases/consent_other",
+        next=_next_question,
+        code="co",
+        choices=_labelled("cases.consent_other", YES_NO),
+        apply=_consent,
+        context=lambda turn, d: {
+            "days": retention_days(turn.engine),
+            "relation": relation_word(turn, d.relation),
+        },
     ),
     "category": Step(
         "cases/ask_category",
         field="category",
-        next="city",
+        next=_next_question,
         code="cat",
         choices=_labelled("cases.cat", CATEGORIES),
         per_row=2,
     ),
     "city": Step(
         "cases/ask_city",
-        next="district",
+        next=_next_question,
         code="city",
         choices=_cities,
         per_row=3,
+        parse_fallback=_area_text,
         apply=_city,
         short_names=True,
     ),
     "district": Step(
         "cases/ask_district",
         field="district",
-        next="township",
+        next=_next_question,
         code="dist",
         choices=_districts,
         per_row=3,
         other_district=True,
         short_names=True,
+        parse_fallback=_district_typed,
         context=lambda turn, d: {"city": d.city or ""},
     ),
     "district_text": Step(
         "cases/ask_district_text",
         field="district",
-        next="township",
+        next=_next_question,
         parse=_district_text,
         context=lambda turn, d: {"city": d.city or ""},
     ),
-    "township": Step(
-        "cases/ask_township",
-        field="township",
-        next="village",
-        parse=_place,
-        skippable=True,
-        context=lambda turn, d: {"limit": MAX_PLACE_CHARS},
-    ),
-    "village": Step(
-        "cases/ask_village",
-        field="village",
-        next="description",
-        parse=_place,
-        skippable=True,
-        context=lambda turn, d: {"limit": MAX_PLACE_CHARS},
-    ),
+    "township": _place_step("cases/ask_township", "township", next="village"),
+    "village": _place_step("cases/ask_village", "village", next=_after_village),
     "description": Step(
         "cases/ask_description",
-        next="phone",
+        next=_after_description,
         parse=_description,
         apply=_described,
         context=lambda turn, d: {"limit": MAX_DESCRIPTION_CHARS},
     ),
-    "phone": Step("cases/ask_phone", field="phone", next="time", parse=_phone, share_contact=True),
+    "phone": Step(
+        "cases/ask_phone",
+        field="phone",
+        next=_next_question,
+        parse=_phone,
+        share_contact=True,
+    ),
     "time": Step(
         "cases/ask_time",
         field="contact_time",
-        next="urgency",
+        next=_after_time,
         code="time",
         choices=_labelled("cases.time", CONTACT_TIMES),
         per_row=2,
@@ -304,8 +415,16 @@ STEPS: dict[str, Step] = {
     ),
 }
 BY_CODE = {step.code: name for name, step in STEPS.items() if step.code}
-# Steps that lead to the next one even while editing (a new 市州 needs its 区县).
-REGION_CHAIN = ("city", "district", "district_text", "township")
-# What the summary's 修改 offers (hc:ef:<field>), and the step each one opens.
-EDITABLE = ("category", "region", "description", "phone", "time", "urgency", "attach")
+# While editing the area from the summary: 市州 → 区县 → 乡镇 → 村 → the summary.
+EDIT_CHAIN = {
+    "city": "district",
+    "district": "township",
+    "district_text": "township",
+    "township": "village",
+}
+REGION_CHAIN = tuple(EDIT_CHAIN)
+# What the summary's 修改 offers (hc:ef:<field>), and the step each one opens; 急不急
+# is the summary's own 这事很急 button (older forms' hc:ef:urgency still works).
+EDITABLE = ("category", "region", "description", "phone", "time", "attach")
+EDIT_FIELDS = (*EDITABLE, "urgency")
 EDIT_STEP = {"region": "city"}

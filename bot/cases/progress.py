@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.calendar import fmt_date, fmt_time
+from bot.calendar import fmt_when, hours_of
 from bot.cases.common import CASE_ID, MAX_CASES_SHOWN, MAX_MESSAGE_CHARS, meaningful
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.dialog.services import call_listeners
-from bot.domain.cases import OPEN_STATUSES, Case
+from bot.domain.cases import OPEN_STATUSES, Case, status_name
 
 
 class ProgressFlow(Flow):
@@ -45,8 +45,8 @@ class ProgressFlow(Flow):
         return {
             "ref": case.ref,
             "category": turn.r.label(f"cases.cat.{case.category}"),
-            "status": turn.r.label(f"cases.status.{case.status}"),
-            "created": fmt_date(case.created_at),
+            "status": status_name(turn.r, case.status),
+            "created": fmt_when(case.created_at),
             "urgent": case.urgent,
             "open": case.is_open,
         }
@@ -67,6 +67,12 @@ class ProgressFlow(Flow):
         if kind == "list" and not value:
             turn.state.leave()
             await self.start(turn)
+            return
+        if kind == "u":  # take back a message that went to the case (bot.cases.talk)
+            from bot.cases.talk import take_back
+
+            if not await take_back(turn, value):
+                raise StaleButton(rest)
             return
         if kind not in ("v", "m", "w", "wy"):
             raise StaleButton(rest)
@@ -116,33 +122,46 @@ class ProgressFlow(Flow):
         messages = await turn.store.cases.messages(case.id, include_private=False)
         steps = [
             {
-                "at": fmt_time(h.at),
-                "status": turn.r.label(f"cases.status.{h.to_status}"),
+                "at": fmt_when(h.at),
+                "status": status_name(turn.r, h.to_status),
                 "by_resident": h.actor_kind == "resident",
                 "note": h.note if h.to_status in ("resolved", "invalid") else None,
             }
             for h in history
         ]
         msgs = [
-            {"at": fmt_time(m.at), "mine": m.author_kind == "resident", "body": m.body}
+            {"at": fmt_when(m.at), "mine": m.author_kind == "resident", "body": m.body}
             for m in messages
         ]
         rows = []
         if case.is_open:
             rows.append([turn.button("cases.progress.add", f"pg:m:{case.id}")])
             rows.append([turn.button("cases.progress.withdraw", f"pg:w:{case.id}")])
+        rate = case.status == "resolved" and case.rating is None and case.erased_at is None
+        if rate:  # 满意 / 基本满意 / 不满意 (不满意 reopens it): the 回访 flow's buttons
+            rows.append(
+                [
+                    turn.button("staff.rate.satisfied", f"rv:r:{case.id}:s"),
+                    turn.button("staff.rate.basic", f"rv:r:{case.id}:b"),
+                ]
+            )
+            rows.append([turn.button("staff.rate.unsatisfied", f"rv:r:{case.id}:u")])
         rows.append([turn.button("cases.progress.list", "pg:list")])
         rows.append([turn.button("nav.menu", "nav:menu")])
+        # An urgent request is counted in hours (every day), others in working days.
+        hours = hours_of(case.target_days, case.created_at, case.due_at) if case.urgent else None
         turn.say(
             "cases/progress_case",
             rows,
             case=self.brief(turn, case),
             target_days=case.target_days,
-            due=fmt_date(case.due_at),
+            hours=hours,
+            due=fmt_when(case.due_at, deadline=True),
             erased=case.erased_at is not None,
             steps=steps,
             messages=msgs,
             notice=notice,
+            rate=rate,
         )
 
     async def on_text(self, turn: Turn, text: str) -> None:

@@ -95,6 +95,14 @@ class Reply:
     expects_number: bool = False
     # Deliver to another chat than the event's (staff notifications); None = reply in place.
     chat_id: int | None = None
+    # The case a message is about (a notice to its resident: a failed delivery is told
+    # to the worker and noted in the case's history).
+    case_id: int | None = None
+    # The group whose button caused this private reply: when the private chat cannot
+    # be reached, a note without personal data goes there instead.
+    group_chat: int | None = None
+    # Edit this earlier message of the chat (the outbox's edits of a case card).
+    edit_message_id: int | None = None
     # The template the text was rendered from ("area/name"); taken from the text when it
     # is a bot.render.Rendered. Tests assert a reply by it rather than by its wording.
     template: str | None = None

@@ -60,6 +60,9 @@ class Services:
     matcher: Callable[[], Matcher] | None = None
     # How announcements are paced (tests pass a fast one); None: the default pace.
     pacer: Callable[[], Pacer] | None = None
+    # A staff member's own command menu: (user id, [(command, description)]; empty:
+    # back to the default menu). Set by the Telegram channel; None elsewhere.
+    command_menu: Callable[[int, list[tuple[str, str]]], Awaitable[None]] | None = None
     # Background work started from a turn (announcements, reloads), kept referenced.
     tasks: set[asyncio.Task] = field(default_factory=set)
 
@@ -85,6 +88,8 @@ class Hooks:
     case_message: list[MessageHook] = field(default_factory=list)  # resident's 补充说明
     # What /forget also erases (question log, subscriptions, ratings ...).
     forget: list[ForgetHook] = field(default_factory=list)
+    # By the menu on /start and /menu, before the menu (the staff panel).
+    home: list[Callable[[Turn], Awaitable[None]]] = field(default_factory=list)
     # /start <arg> deep links: the first handler that returns True took it.
     start: list[StartHook] = field(default_factory=list)
     # Before any command runs, by the engine (the staff feature cancels a pending

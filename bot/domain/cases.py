@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.calendar import CHINA_TZ
+from bot.domain.regions import Area
 
 STATUSES = (
     "new",
@@ -36,6 +37,31 @@ RATINGS = ("satisfied", "basic", "unsatisfied")
 ACTOR_KINDS = ("resident", "staff", "system")
 CATEGORIES = ("living", "housing", "jobs", "medical", "school", "winter", "safety", "other")
 CONTACT_TIMES = ("am", "pm", "evening", "any")
+
+# One name per status, everywhere (chat for staff and residents, CLI, report, export):
+# the label ``status.<code>`` of templates/<locale>/labels/status.yml. Ask for it with
+# ``status_name(labels, code)``; never spell a status's name anywhere else.
+STATUS_LABEL_PREFIX = "status"
+
+
+def status_label(status: str) -> str:
+    """The label key of a status's one name, e.g. ``status.claimed``."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    return f"{STATUS_LABEL_PREFIX}.{status}"
+
+
+def status_name(labels: Any, status: str) -> str:
+    """The one name of ``status``: ``labels`` is a ``Renderer`` (``label``/``has_label``)
+    or a mapping of label keys (``Renderer.labels()``). An unknown code is returned as
+    it is, so a row from a newer version still shows."""
+    if status not in STATUSES:
+        return status
+    key = status_label(status)
+    if hasattr(labels, "has_label"):
+        return str(labels.label(key)) if labels.has_label(key) else status
+    return str(labels.get(key, status))
+
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I
 REF_RANDOM_CHARS = 4
@@ -117,6 +143,11 @@ class Case:
     # The resident's first rating (a reopened request may be rated again): 满意率.
     first_rating: str | None = None
     first_rated_at: float | None = None
+    area_township: str | None = None
+    from_city: str | None = None
+    from_district: str | None = None
+    from_township: str | None = None
+    transferred_by: int | None = None
 
     @property
     def is_open(self) -> bool:
@@ -127,17 +158,42 @@ class Case:
         return f"{self.region_city}/{self.region_district}"
 
     @property
+    def responsible(self) -> Area:
+        """The area now responsible, exactly (a transfer to a whole 市州 leaves no
+        district): the ``area_*`` columns, set when the case is stored. The same
+        definition as ``bot.store.cases.AREA_*``."""
+        if self.area_city is None:  # a row from before the area columns were filled
+            return Area(self.region_city, self.region_district)
+        return Area(self.area_city, self.area_district, self.area_township)
+
+    @property
     def area(self) -> str:
-        """The area now responsible (a transfer moves it away from the region)."""
-        return f"{self.responsible_city}/{self.responsible_district}"
+        """The area now responsible as staff chats, lists and reports show it: 巴中市,
+        成都市/武侯区, 成都市/武侯区/玉林街道 — but a 乡镇/街道 the resident typed stays
+        out (it is their free text; a transfer's is staff's choice)."""
+        area = self.responsible
+        if area.township and self.from_city is None:
+            area = Area(area.city, area.district)
+        return str(area)
 
     @property
     def responsible_city(self) -> str:
-        return self.area_city or self.region_city
+        return self.responsible.city or self.region_city
 
     @property
-    def responsible_district(self) -> str:
-        return self.area_district or self.region_district
+    def responsible_district(self) -> str | None:
+        return self.responsible.district
+
+    @property
+    def responsible_township(self) -> str | None:
+        return self.responsible.township
+
+    @property
+    def transferred_from(self) -> Area | None:
+        """Where the last transfer came from (退回 sends it back there)."""
+        if self.from_city is None:
+            return None
+        return Area(self.from_city, self.from_district, self.from_township)
 
     @classmethod
     def from_row(cls, row: Any) -> Case:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.content import Content, Report
+from bot.content import Content, Report, read_yaml
 from bot.knowledge.asking import Cues, load_situations
 from bot.knowledge.intents import load_intents, load_out_of_scope, load_settings
 from bot.knowledge.matcher import CUE_SKIP, DOC_SKIP, Doc, Matcher
@@ -101,7 +101,7 @@ def place_names(root: Path) -> list[str]:
     import yaml
 
     try:
-        data = yaml.safe_load((root / "policy_texts" / "regions.yml").read_text("utf-8"))
+        data = read_yaml((root / "policy_texts" / "regions.yml").read_text("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return []
     if not isinstance(data, dict):

@@ -167,9 +167,9 @@ async def send_report(turn: Turn, actor: Actor, scope: Scope) -> None:
 
 
 def _cn(day) -> str:
-    from bot.calendar import fmt_cn_date
+    from bot.calendar import fmt_when
 
-    return fmt_cn_date(day)
+    return fmt_when(day, year=True)
 
 
 class ReportFlow(Flow):

@@ -14,8 +14,8 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from bot.calendar import CHINA_TZ, fmt_cn_date, fmt_time
-from bot.domain.cases import Case
+from bot.calendar import CHINA_TZ, fmt_when
+from bot.domain.cases import Case, status_name
 from bot.render import mask_phone
 from bot.reports import charts
 from bot.reports.kpi import Figures, Stats
@@ -53,7 +53,7 @@ class Names:
         return self.r.label(key) if self.r.has_label(key) else fallback
 
     def status(self, code: str) -> str:
-        return self._label(f"staff.status.{code}", code)
+        return status_name(self.r, code)  # the one name of each status
 
     def category(self, code: str) -> str:
         key = f"cases.cat.{code}"
@@ -76,11 +76,11 @@ class Meta:
 
     @property
     def first(self) -> str:
-        return fmt_cn_date(self.scope.period.first)
+        return fmt_when(self.scope.period.first, year=True)
 
     @property
     def last(self) -> str:
-        return fmt_cn_date(self.scope.period.last)
+        return fmt_when(self.scope.period.last, year=True)
 
 
 def _figures_row(f: Figures) -> dict[str, Any]:
@@ -124,8 +124,8 @@ def render_html(stats: Stats, meta: Meta, renderer: Any, holders: dict[int, str]
             "area": c.area,
             "status": names.status(c.status),
             "urgent": c.urgent,
-            "created": fmt_time(c.created_at),
-            "due": fmt_time(c.due_at),
+            "created": fmt_when(c.created_at, now=now),
+            "due": fmt_when(c.due_at, deadline=True, now=now),
             "overdue": c.due_at is not None and c.due_at <= now,
             "phone": mask_phone(c.phone) if c.phone else "",
             "holder": holders.get(c.assignee_id, f"#{c.assignee_id}") if c.assignee_id else "",
@@ -134,7 +134,7 @@ def render_html(stats: Stats, meta: Meta, renderer: Any, holders: dict[int, str]
     ]
     return renderer.render(
         "reports/report.html",
-        generated=fmt_time(now),
+        generated=fmt_when(now, year=True),
         first=meta.first,
         last=meta.last,
         area=meta.scope.area_name,
@@ -225,7 +225,7 @@ def render_xlsx(cases: list[Case], meta: Meta, renderer: Any, holders: dict[int,
     about.write_string(0, 0, internal, mark)
     text = renderer.render(
         "reports/xlsx_about",
-        generated=fmt_time(meta.generated_at),
+        generated=fmt_when(meta.generated_at, year=True),
         first=meta.first,
         last=meta.last,
         area=meta.scope.area_name,

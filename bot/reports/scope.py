@@ -117,9 +117,8 @@ class Scope:
     def includes(self, case: Case) -> bool:
         if not self.period.contains(case.created_at):
             return False
-        return self.area.covers(
-            case.responsible_city, case.responsible_district, case.region_township
-        )
+        # The area and below it (CaseQuery.area), by the case's responsible area.
+        return self.area.contains(case.responsible)
 
     @property
     def area_name(self) -> str:

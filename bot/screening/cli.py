@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from bot.content import read_yaml
 from bot.screening.facts import FACTS, InvalidAnswer, validate_answers
 from bot.screening.result import result_context, screen
 
@@ -49,7 +50,7 @@ def read_answers(source: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidAnswer("answers", f"cannot read {source}: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = read_yaml(text)  # as content files: no anchors, aliases or merges
     except yaml.YAMLError as exc:
         raise InvalidAnswer("answers", f"malformed YAML/JSON: {exc}") from None
     if raw is None:

@@ -422,13 +422,17 @@ class ScreeningFlow(Flow):
         order = [q.fact for q in s.questionnaire.questions]
         unknown = [labels.get(f, f) for f in order if f in skipped]
         for_other = self._for_other(turn)
+        focus = self._focus(turn)
+        topic = turn.content.knowledge.topics.get(focus) if focus else None
         turn.state.memory["screening"] = {
             "answers": answers,
             "results": [{"program": r["program"], "verdict": r["verdict"]} for r in out["results"]],
             "date": on.isoformat(),
             "for_other": for_other,
+            # 我能办吗 → 我要求助: the help request's category comes from the topic's.
+            "focus_category": getattr(topic, "category", None),
         }
-        say_result(turn, view, unknown, self._focus(turn), full, for_other)
+        say_result(turn, view, unknown, focus, full, for_other)
 
 
 def install(engine: Engine) -> None:

@@ -184,25 +184,9 @@ class Standards:
         if not m.regional:
             if floor is None:
                 return None
-            return self._finish(
-                Standard(
-                    m.id,
-                    floor.values[area],
-                    floor.low[area],
-                    f"四川省 {floor.start.year} 年{m.name}",
-                    self._confidence_note(floor),
-                    floor.low_note,
-                    floor.start.year,
-                    floor.source,
-                    floor.confidence,
-                    False,
-                    start=floor.start,
-                    inferred=floor.inferred,
-                    checked=floor.checked,
-                    admin_set=floor.admin_set,
-                ),
-                on,
-            )
+            title = f"四川省 {floor.start.year} 年{m.name}"
+            note = self._confidence_note(floor)
+            return self._finish(_of_entry(m, floor, area, floor.low[area], title, note), on)
         if region is None:
             return None
         entries = m.regions.get(region, [])
@@ -218,24 +202,9 @@ class Standards:
             low = own.low[area]
             if floor_value is not None:
                 low = max(low, floor_value)
-            return self._finish(
-                Standard(
-                    m.id,
-                    own.values[area],
-                    low,
-                    f"{region} {own.start.year} 年{area_label}{m.name}",
-                    self._confidence_note(own),
-                    own.low_note,
-                    own.start.year,
-                    own.source,
-                    own.confidence,
-                    False,
-                    start=own.start,
-                    inferred=own.inferred,
-                    checked=own.checked,
-                ),
-                on,
-            )
+            title = f"{region} {own.start.year} 年{area_label}{m.name}"
+            note = self._confidence_note(own)
+            return self._finish(_of_entry(m, own, area, low, title, note), on)
         if derived is not None and (floor_value is None or derived.value >= floor_value):
             return self._finish(derived, on)
         if floor is None:
@@ -249,24 +218,9 @@ class Standards:
             why = self.text("no_own", region=region)
         if floor.inferred:
             why += self.text("inferred")
-        return self._finish(
-            Standard(
-                m.id,
-                floor.values[area],
-                floor.values[area],
-                f"四川省 {floor.start.year} 年{area_label}{m.floor_name}",
-                why,
-                "",
-                floor.start.year,
-                floor.source,
-                floor.confidence,
-                True,
-                start=floor.start,
-                inferred=floor.inferred,
-                checked=floor.checked,
-            ),
-            on,
-        )
+        title = f"四川省 {floor.start.year} 年{area_label}{m.floor_name}"
+        fallback = _of_entry(m, floor, area, floor.values[area], title, why, fallback=True)
+        return self._finish(fallback, on)
 
     def _derived(self, m: Measure, region: str, area: str, on: dt.date) -> Standard | None:
         d = m.derive
@@ -313,6 +267,29 @@ class Standards:
         if e.inferred:
             return self.text("inferred")
         return "" if e.confidence == "H" else self.text("unconfirmed")
+
+
+def _of_entry(
+    m: Measure, e: Entry, area: str, low: float, title: str, note: str, fallback: bool = False
+) -> Standard:
+    """The standard an entry sets for one area (the fallback to the provincial floor
+    gives no separate low-income line of its own)."""
+    return Standard(
+        m.id,
+        e.values[area],
+        low,
+        title,
+        note,
+        "" if fallback else e.low_note,
+        e.start.year,
+        e.source,
+        e.confidence,
+        fallback,
+        start=e.start,
+        inferred=e.inferred,
+        checked=e.checked,
+        admin_set=e.admin_set,
+    )
 
 
 def _fmt(v: float) -> str:

@@ -24,6 +24,11 @@ async def show_card(
     assert case is not None
     card = await svc.card(actor, case, full)
     rows = svc.card_buttons(actor, case)
+    # 联系记录, 申请延期, 改派, 退回待接手 (bot.staff.supervision).
+    from bot.staff.supervision_flow import card_rows, contact_lines
+
+    card["contacts"] = await contact_lines(svc, case)
+    rows += await card_rows(svc, actor, case)
     if turn.event.is_group:
         # Sent privately, but from a group press: phone masked; 查看 again for it in full.
         rows.append([turn.button("staff.btn.full", f"st:view:{case.id}")])

@@ -40,4 +40,6 @@ def private(turn: Turn, reply: Reply) -> Reply:
     """Send to the user's private chat when the turn came from a group."""
     if turn.event.is_group and reply.chat_id is None:
         reply.chat_id = turn.user_id
+        # Not deliverable privately (never opened, blocked): the outbox says so here.
+        reply.group_chat = turn.event.chat_id
     return turn.add(reply)

@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.dialog.flow import Turn
+from bot.staff import supervision_flow
 from bot.staff.cards import cmd_case, cmd_list
 from bot.staff.flow import StaffFlow
 from bot.staff.followup import FollowupFlow
+from bot.staff.home import staff_panel
 from bot.staff.pending import on_command
-from bot.staff.roles import cmd_invite, cmd_join, cmd_name, cmd_revoke, cmd_staff
+from bot.staff.roles import RevokeFlow, cmd_invite, cmd_join, cmd_name, cmd_revoke, cmd_staff
 from bot.staff.service import StaffService
 from bot.staff.settings import StaffSettings
 
@@ -32,6 +34,7 @@ def install(engine: Engine) -> None:
     engine.services.deadlines = settings.deadlines
     engine.add_flow(StaffFlow(engine))
     engine.add_flow(FollowupFlow(engine))
+    engine.add_flow(RevokeFlow(engine))
 
     # Staff buttons are pressed in staff groups: let the Telegram adapter pass them.
     engine.services.group_safe_prefixes.add("st")
@@ -41,7 +44,8 @@ def install(engine: Engine) -> None:
         turn.replies.extend(await svc.on_case_created(case.id))
 
     async def case_message(turn: Turn, case: Any, message: Any = None) -> None:
-        turn.replies.extend(await svc.on_resident_message(case.id))
+        body = getattr(message, "body", None)
+        turn.replies.extend(await svc.on_resident_message(case.id, body))
 
     async def case_changed(turn: Turn, case: Any) -> None:
         turn.replies.extend(await svc.on_case_changed(case.id))
@@ -69,3 +73,7 @@ def install(engine: Engine) -> None:
     engine.add_command("name", cmd_name)
     engine.add_command("staff", cmd_staff)
     engine.add_command("revoke", cmd_revoke)
+    # /open, /workload, /lead and the sv: buttons (改派, 退回, 延期, 复核, 联系记录).
+    supervision_flow.install(engine)
+    # The staff panel above the residents' menu (bot.staff.home).
+    engine.hooks.home.append(staff_panel)

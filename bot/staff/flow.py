@@ -9,16 +9,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.calendar import add_working_days, fmt_month_day, local_date
+from bot.calendar import add_working_days, fmt_when, local_date
 from bot.dialog.events import Button, Reply
-from bot.dialog.flow import Flow, StaleButton, Turn, grid
+from bot.dialog.flow import StaleButton, Turn, grid
 from bot.domain.cases import Case
 from bot.staff.cards import cmd_list, show_card
-from bot.staff.common import INDEX, parse_id, private, regions_of, service_of
+from bot.staff.common import parse_id, private, service_of
 from bot.staff.pending import CONFIRM, TO_RESIDENT, cancel_pending, keeps, pending
 from bot.staff.permissions import Actor, Outcome
 from bot.staff.service import StaffService
-from bot.staff.transitions import MAX_TEXT_CHARS
+from bot.staff.supervision import mark_invalid_or_ask, request_extension
+from bot.staff.transfer_flow import REASON, CaseSteps
+from bot.staff.transitions import MAX_COMMENT_CHARS, MAX_TEXT_CHARS
 
 _DAY = re.compile(r"^\d{8}$")
 EXPECTED_CHOICES = 6
@@ -29,21 +31,25 @@ class TextStep:
     """A case action that asks for a text: ``parse`` turns the typed text into the
     action's value (None: ask again with ``retry``), ``run`` applies it."""
 
-    run: Callable[[StaffService, Actor, int, Any], Awaitable[Outcome]]
+    run: Callable[..., Awaitable[Outcome]]
     parse: Callable[[StaffService, str], Any] | None = None
     retry: str = ""
+    with_data: bool = False  # ``run`` also gets the step's state data (e.g. the days)
 
 
 TEXT_STEPS: dict[str, TextStep] = {
     "note": TextStep(StaffService.note),
     "reply": TextStep(StaffService.reply),
     "res": TextStep(StaffService.resolve),
-    "inv": TextStep(StaffService.mark_invalid),
+    "inv": TextStep(mark_invalid_or_ask),  # with [staff] invalid_needs_check: a second person
     "exp": TextStep(StaffService.set_expected, parse=StaffService.parse_expected, retry="date"),
+    # 申请延期: entered from the supervision flow (bot.staff.supervision) with the days.
+    "ext": TextStep(request_extension, with_data=True),
+    "ret": TextStep(StaffService.send_back),
 }
 
 
-class StaffFlow(Flow):
+class StaffFlow(CaseSteps):
     name = "staff"
     prefix = "st"
 
@@ -69,6 +75,8 @@ class StaffFlow(Flow):
             "xfer": 0,
             "xc": 1,
             "xd": 2,
+            "xt": 3,
+            "ret": 0,
             "note": 0,
             "reply": 0,
             "res": 0,
@@ -104,7 +112,9 @@ class StaffFlow(Flow):
         elif action == "xc":
             await self.transfer_districts(turn, svc, actor, case_id, extra[0])
         elif action == "xd":
-            await self.transfer(turn, svc, actor, case_id, extra[0], extra[1])
+            await self.transfer_townships(turn, svc, actor, case_id, extra[0], extra[1])
+        elif action == "xt":
+            await self.transfer_pick(turn, svc, actor, case_id, *extra)
         elif action in TEXT_STEPS:
             await self.ask_text(turn, svc, actor, case_id, action)
         elif action == "expd":
@@ -144,68 +154,6 @@ class StaffFlow(Flow):
         turn.replies.extend(out.notices)
         await show_card(turn, svc, actor, case.id, notice="claimed")
 
-    # -- transfer --------------------------------------------------------------------
-
-    async def transfer_cities(self, turn: Turn, svc: StaffService, actor: Actor, case_id: int):
-        out = await svc.check(actor, case_id, "xfer")
-        if not await self.allowed(turn, svc, out) or out.case is None:
-            return
-        regions = regions_of(turn)
-        buttons = [
-            Button(city, f"st:xc:{case_id}:{i}") for i, city in enumerate(regions) if i < 100
-        ]
-        rows = grid(buttons, 3) + [[turn.button("staff.btn.cancel", "st:cancel")]]
-        private(
-            turn, Reply(turn.text("staff/ask_transfer", c=svc.summary(out.case), city=""), rows)
-        )
-
-    async def transfer_districts(
-        self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, raw: str
-    ) -> None:
-        regions = regions_of(turn)
-        cities = list(regions)
-        if not INDEX.match(raw) or int(raw) >= len(cities):
-            raise StaleButton(raw)
-        out = await svc.check(actor, case_id, "xfer")
-        if not await self.allowed(turn, svc, out) or out.case is None:
-            return
-        ci = int(raw)
-        city = cities[ci]
-        buttons = [
-            Button(d, f"st:xd:{case_id}:{ci}:{di}")
-            for di, d in enumerate(regions[city])
-            if di < 100
-        ]
-        rows = [
-            [
-                Button(
-                    turn.r.label("staff.transfer.whole_city", city=city), f"st:xd:{case_id}:{ci}:a"
-                )
-            ]
-        ]
-        rows += grid(buttons, 3)
-        rows.append([turn.button("staff.btn.back", f"st:xfer:{case_id}")])
-        reply = Reply(turn.text("staff/ask_transfer", c=svc.summary(out.case), city=city), rows)
-        reply.edit = not turn.event.is_group
-        private(turn, reply)
-
-    async def transfer(
-        self, turn: Turn, svc: StaffService, actor: Actor, case_id: int, raw_c: str, raw_d: str
-    ) -> None:
-        regions = regions_of(turn)
-        cities = list(regions)
-        if not INDEX.match(raw_c) or int(raw_c) >= len(cities):
-            raise StaleButton(raw_c)
-        city = cities[int(raw_c)]
-        if raw_d == "a":
-            district = None
-        elif INDEX.match(raw_d) and int(raw_d) < len(regions[city]):
-            district = regions[city][int(raw_d)]
-        else:
-            raise StaleButton(raw_d)
-        out = await svc.transfer(actor, case_id, city, district)
-        await self.finish(turn, svc, actor, out, "transfer", area=f"{city}{district or ''}")
-
     # -- actions that need a text --------------------------------------------------------
 
     async def ask_text(
@@ -218,7 +166,13 @@ class StaffFlow(Flow):
         await self.prompt_text(turn, svc, out.case, action)
 
     async def prompt_text(
-        self, turn: Turn, svc: StaffService, case: Case, action: str, retry: str = ""
+        self,
+        turn: Turn,
+        svc: StaffService,
+        case: Case,
+        action: str,
+        retry: str = "",
+        target: str = "",
     ) -> None:
         rows: list[list[Button]] = []
         if action == "exp":
@@ -226,8 +180,7 @@ class StaffFlow(Flow):
             cal = svc.settings.deadlines.calendar
             days = [add_working_days(cal, today, n) for n in range(EXPECTED_CHOICES)]
             buttons = [
-                Button(fmt_month_day(d), f"st:expd:{case.id}:{d:%Y%m%d}")
-                for d in dict.fromkeys(days)
+                Button(fmt_when(d), f"st:expd:{case.id}:{d:%Y%m%d}") for d in dict.fromkeys(days)
             ]
             rows = grid(buttons, 3)
         rows.append([turn.button("staff.btn.cancel", "st:cancel")])
@@ -236,7 +189,9 @@ class StaffFlow(Flow):
             kind=action,
             c=svc.summary(case),
             retry=retry,
-            limit=MAX_TEXT_CHARS,
+            limit=MAX_COMMENT_CHARS if action in (REASON, "ret") else MAX_TEXT_CHARS,
+            target=target,
+            days=turn.state.data.get("days", 0),
         )
         private(turn, Reply(text, rows))
 
@@ -250,6 +205,9 @@ class StaffFlow(Flow):
         svc = service_of(turn)
         actor = await svc.actor(turn.user_id)
         case_id, step = waiting.case_id, waiting.action
+        if step == REASON:
+            await self.transfer_reason(turn, svc, actor, case_id, text)
+            return
         if step in TO_RESIDENT:
             # Typed again while the preview waits: the new text replaces the draft.
             await self.preview(turn, svc, actor, case_id, step, text)
@@ -266,7 +224,10 @@ class StaffFlow(Flow):
                     return
                 await self.prompt_text(turn, svc, case, step, retry=declared.retry)
                 return
-        out = await declared.run(svc, actor, case_id, value)
+        if declared.with_data:
+            out = await declared.run(svc, actor, case_id, value, dict(turn.state.data))
+        else:
+            out = await declared.run(svc, actor, case_id, value)
         if out.reason == "invalid" and out.case is not None:
             retry = "long" if len(text.strip()) > MAX_TEXT_CHARS else "blank"
             await self.prompt_text(turn, svc, out.case, step, retry=retry)
@@ -327,43 +288,3 @@ class StaffFlow(Flow):
             turn.state.leave()
         out = await svc.set_expected(actor, case_id, day)
         await self.finish(turn, svc, actor, out, "exp")
-
-    # -- results -------------------------------------------------------------------
-
-    async def allowed(self, turn: Turn, svc: StaffService, out: Outcome) -> bool:
-        if out.ok:
-            return True
-        if out.reason == "missing":
-            raise StaleButton("case")
-        if out.reason == "forbidden":
-            private(turn, Reply(turn.text("staff/forbidden")))
-        else:
-            assert out.case is not None
-            private(turn, Reply(turn.text("staff/state_changed", c=svc.summary(out.case))))
-        return False
-
-    async def finish(
-        self, turn: Turn, svc: StaffService, actor: Actor, out: Outcome, action: str, **ctx: Any
-    ) -> None:
-        if out.reason == "missing":
-            turn.say("staff/missing")
-            return
-        if not out.ok:
-            if out.reason == "same":
-                private(turn, Reply(turn.text("staff/transfer_same")))
-            elif not await self.allowed(turn, svc, out):
-                pass
-            return
-        case = out.case
-        assert case is not None
-        turn.replies.extend(out.notices)
-        rows = svc.card_buttons(actor, case)
-        rows.append([turn.button("staff.btn.view", f"st:view:{case.id}")])
-        text = turn.text(
-            "staff/done",
-            kind=action,
-            c=svc.summary(case),
-            told=any(n.chat_id == case.chat_id for n in out.notices) and case.chat_id is not None,
-            area=ctx.get("area", ""),
-        )
-        private(turn, Reply(text, rows))

@@ -14,10 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.calendar import CHINA_TZ, fmt_month_day, local_date
+from bot.calendar import CHINA_TZ, fmt_when, in_working_hours, local_date, working_days_between
 from bot.dialog.events import Button, Reply
 from bot.dialog.services import Clock, Notifier, ScheduledJob
-from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING
+from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING, Case
+from bot.store.outbox import Outgoing
 
 if TYPE_CHECKING:
     from bot.dialog.engine import Engine
@@ -35,91 +36,183 @@ OUTBOX_KEEP_DAYS = 7  # delivered messages (their texts are personal) are kept t
 
 @dataclass
 class JobReport:
-    sent: int = 0
+    sent: int = 0  # messages queued in the outbox (the sender delivers them)
     failed: int = 0
     changed: int = 0
-
-
-async def _send(notifier: Notifier, reply: Reply, report: JobReport) -> None:
-    if reply.chat_id is None:
-        return
-    try:
-        await notifier.send(reply.chat_id, reply)
-        report.sent += 1
-    except Exception as exc:  # noqa: BLE001 - one chat that fails must not stop the rest
-        report.failed += 1
-        log.warning("staff notice not delivered: %s", type(exc).__name__)
 
 
 def _view(svc: StaffService, case_id: int) -> list[list[Button]]:
     return [[Button(svc.r.label("staff.btn.view"), f"st:view:{case_id}")]]
 
 
-async def run_reminders(svc: StaffService, notifier: Notifier, clock: Clock) -> JobReport:
-    """One pass: post requests that were never posted; tell of withdrawals nobody was
-    told of; due soon → the assignee
-    privately; overdue → the area chat; not claimed within the claim target → the
-    area chat (催办). Each notice goes once per deadline."""
+async def _once(
+    svc: StaffService, case: Case, kind: str, key: str, items: list[Outgoing], report: JobReport
+) -> None:
+    """Queue ``items`` in the outbox with the record that this notice went out, in one
+    transaction: once per (case, kind, key), and never recorded without being queued."""
+    if not items:
+        return
+    if await svc.store.workflow.notice_once(case.id, kind, key, items, svc.now()):
+        report.sent += len(items)
+        svc.wake()
+
+
+async def _queue_replies(
+    svc: StaffService, replies: list[Reply], kind: str, dedup: str, report: JobReport
+) -> None:
+    items = [
+        Outgoing(Reply(r.text, r.buttons), kind, recipient=r.chat_id, dedup=f"{dedup}:{r.chat_id}")
+        for r in replies
+        if r.chat_id is not None
+    ]
+    if items:
+        report.sent += await svc.store.outbox.enqueue(items, now=svc.now())
+        svc.wake()
+
+
+async def supervisors_of(svc: StaffService, case: Case) -> list[int]:
+    """Who hears of a request at the top of the ladder: the admins (configured and
+    invited) and the leads of the request's area."""
+    found = set(svc.settings.admin_ids) | set(await svc.store.staff.admins())
+    leads = await svc.store.supervision.leads()
+    if leads:
+        for worker in await svc.store.staff.workers_covering(
+            case.responsible_city, case.responsible_district, case.region_township
+        ):
+            if worker.user_id in leads:
+                found.add(worker.user_id)
+    return sorted(found)
+
+
+async def _step_recipients(
+    svc: StaffService, case: Case, to: str, cache: dict[tuple, list[int]]
+) -> list[int]:
+    if to == "assignee":
+        return [case.assignee_id] if case.assignee_id is not None else []
+    if to == "group":
+        chat = svc.settings.chat_for(case.responsible_city, case.responsible_district)
+        return [chat] if chat is not None else []
+    area = (case.responsible_city, case.responsible_district, case.region_township)
+    if area not in cache:  # once per area and pass
+        cache[area] = await supervisors_of(svc, case)
+    return cache[area]
+
+
+async def run_reminders(
+    svc: StaffService, notifier: Notifier | None = None, clock: Clock | None = None
+) -> JobReport:
+    """One pass, everything queued in the outbox: post requests that were never
+    posted; tell of withdrawals nobody was told of; and 督办 (``[escalation]``), only
+    inside the working hours of a working day (any day for urgent requests): before
+    the deadline the assignee privately; once overdue each step of the ladder whose
+    hours have passed (assignee, area group, admins and area leads), once per day
+    while it stays overdue; not claimed within the claim target: the area group,
+    once per day."""
     report = JobReport()
-    now = float(clock())
+    now = float(clock()) if clock is not None else svc.now()
     wf = svc.store.workflow
     settings = svc.settings
     deadlines = settings.deadlines
+    cal = deadlines.calendar
+    esc = settings.escalation
 
     for case in await wf.unposted(now - SWEEP_GRACE_SECONDS):
-        for reply in await svc.on_case_created(case.id):
-            await _send(notifier, reply, report)
+        await svc.on_case_created(case.id)
 
     # Withdrawn without the help-request flow telling us (/forget withdraws open ones).
     for case in await wf.select(("withdrawn",)):
         if case.updated_at >= now - WITHDRAWN_LOOKBACK_SECONDS:
-            for reply in await svc.on_case_changed(case.id):
-                await _send(notifier, reply, report)
+            replies = await svc.on_case_changed(case.id)
+            await _queue_replies(svc, replies, "staff_notice", f"withdrawn:{case.id}", report)
 
-    soon = now + deadlines.due_soon_hours * 3600
+    day = local_date(now)
+    cache: dict[tuple, list[int]] = {}
     for case in await wf.select(OPEN_STATUSES):
-        if case.due_at is None:
+        if case.due_at is None or not in_working_hours(cal, esc.hours, now, case.urgent):
             continue
         key = str(int(case.due_at))
         c = svc.summary(case, now)
-        chat = settings.chat_for(case.responsible_city, case.responsible_district)
-        if case.due_at <= now:
-            if chat is not None and await wf.mark_notice(case.id, "overdue", key, now):
-                holder = await svc.holder_label(case) or ""
-                text = svc.r.render("staff/overdue", c=c, kind="due", holder=holder)
-                await _send(notifier, Reply(text, _view(svc, case.id), chat_id=chat), report)
-        elif case.due_at <= soon and case.status in WORKING and case.assignee_id is not None:
-            if await wf.mark_notice(case.id, "due_soon", key, now):
+        if case.due_at > now:
+            if (
+                case.status in WORKING
+                and case.assignee_id is not None
+                and esc.hours_left(cal, case, now) <= esc.remind_before_hours
+            ):
                 text = svc.r.render("staff/due_soon", c=c)
-                reply = Reply(text, _view(svc, case.id), chat_id=case.assignee_id)
-                await _send(notifier, reply, report)
+                item = Outgoing(
+                    Reply(text, _view(svc, case.id)),
+                    "reminder",
+                    recipient=case.assignee_id,
+                    dedup=f"due_soon:{case.id}:{key}",
+                    case_id=case.id,
+                )
+                await _once(svc, case, "due_soon", key, [item], report)
+        else:
+            late_days = max(working_days_between(cal, local_date(case.due_at - 1), day), 1)
+            if case.urgent:
+                late_days = max((day - local_date(case.due_at - 1)).days, 1)
+            holder: str | None = None
+            stamp = f"{key}:{day.isoformat()}"
+            for step in esc.reached(esc.late_hours(cal, case, now)):
+                if await wf.has_notice(case.id, f"esc_{step.to}", stamp):
+                    continue  # sent today already: the steady state costs one lookup
+                if holder is None:
+                    holder = await svc.holder_label(case) or ""
+                text = svc.r.render(
+                    "staff/escalate", c=c, to=step.to, holder=holder, late_days=late_days
+                )
+                items = [
+                    Outgoing(
+                        Reply(text, _view(svc, case.id)),
+                        "escalation",
+                        recipient=target,
+                        dedup=f"esc:{case.id}:{step.to}:{stamp}:{target}",
+                        case_id=case.id,
+                    )
+                    for target in await _step_recipients(svc, case, step.to, cache)
+                ]
+                await _once(svc, case, f"esc_{step.to}", stamp, items, report)
+        chat = settings.chat_for(case.responsible_city, case.responsible_district)
         if case.status in UNCLAIMED and chat is not None:
             claim_due = deadlines.claim_due_at(case.created_at, case.urgent)
-            if claim_due <= now and await wf.mark_notice(case.id, "claim_overdue", key, now):
+            stamp = f"{key}:{day.isoformat()}"
+            if claim_due <= now and not await wf.has_notice(case.id, "claim_overdue", stamp):
                 text = svc.r.render("staff/overdue", c=c, kind="claim", holder="")
-                reply = Reply(text, svc.post_buttons(case), chat_id=chat)
-                await _send(notifier, reply, report)
+                item = Outgoing(
+                    Reply(text, svc.post_buttons(case)),
+                    "escalation",
+                    recipient=chat,
+                    dedup=f"claim:{case.id}:{stamp}",
+                    case_id=case.id,
+                )
+                await _once(svc, case, "claim_overdue", stamp, [item], report)
     return report
 
 
-async def run_digest(svc: StaffService, notifier: Notifier, clock: Clock) -> JobReport:
-    """The daily digest to each staff chat: waiting, in progress, overdue, due soon."""
+async def run_digest(
+    svc: StaffService, notifier: Notifier | None = None, clock: Clock | None = None
+) -> JobReport:
+    """The daily digest to each staff chat (waiting, in progress, overdue, due soon),
+    on working days, through the outbox (once per chat and day)."""
     report = JobReport()
-    now = float(clock())
+    now = float(clock()) if clock is not None else svc.now()
     settings = svc.settings
+    day = local_date(now)
+    if not settings.deadlines.calendar.is_working_day(day):
+        return report
     soon = now + settings.deadlines.due_soon_hours * 3600
     by_chat: dict[int, list[Any]] = defaultdict(list)
     for case in await svc.store.workflow.select(OPEN_STATUSES):
         chat = settings.chat_for(case.responsible_city, case.responsible_district)
         if chat is not None:
             by_chat[chat].append(case)
-    day = local_date(now)
+    items = []
     for chat, cases in by_chat.items():
         overdue = [c for c in cases if c.due_at is not None and c.due_at <= now]
         waiting = [c for c in cases if c.status in UNCLAIMED]
         text = svc.r.render(
             "staff/digest",
-            day=fmt_month_day(day),
+            day=fmt_when(day),
             waiting=len(waiting),
             working=sum(1 for c in cases if c.status in WORKING),
             overdue=len(overdue),
@@ -127,7 +220,14 @@ async def run_digest(svc: StaffService, notifier: Notifier, clock: Clock) -> Job
             overdue_items=[svc.summary(c, now) for c in overdue[:DIGEST_ITEMS]],
             waiting_items=[svc.summary(c, now) for c in waiting[:DIGEST_ITEMS]],
         )
-        await _send(notifier, Reply(text, chat_id=chat), report)
+        items.append(
+            Outgoing(
+                Reply(text), "digest", recipient=chat, dedup=f"digest:{chat}:{day.isoformat()}"
+            )
+        )
+    if items:
+        report.sent += await svc.store.outbox.enqueue(items, now=now)
+        svc.wake()
     return report
 
 
@@ -156,6 +256,7 @@ async def run_maintenance(svc: StaffService, notifier: Notifier, clock: Clock) -
             None, "system", "retention_purge", detail=f"n={erased}", now=now
         )
     report.changed += erased
+    await svc.store.supervision.purge_erased()
     await purge_retained(svc.store, now, settings.retention_days)
     return report
 

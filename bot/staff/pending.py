@@ -20,6 +20,9 @@ STEP_LABELS = {
     "res": "resolve",
     "inv": "invalid",
     "exp": "expected",
+    "ext": "extend",
+    "xr": "transfer",
+    "ret": "return",
 }
 # Texts the resident receives: shown as a preview first, sent only on 发送.
 TO_RESIDENT = ("reply", "res", "inv")

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from bot.dialog.events import Reply
 from bot.domain.cases import UNCLAIMED, Case
-from bot.store.staff import Area, StaffMember
+from bot.domain.regions import Area
+from bot.store.staff import StaffMember
 
 if TYPE_CHECKING:
     from bot.render import Renderer
@@ -45,6 +46,8 @@ class Outcome:
     reason: str = ""  # forbidden | missing | state | taken | invalid
     notices: list[Reply] = field(default_factory=list)
     holder: str | None = None  # who has the case, when a claim lost
+    kind: str = ""  # what was done, when it is not the action itself (staff/done)
+    told: bool = False  # the resident's notice was queued with the change itself
 
 
 class ServiceBase:
@@ -77,9 +80,8 @@ class Permissions(ServiceBase):
             return True
         if actor.role != "worker":
             return False
-        return actor.area.covers(
-            case.responsible_city, case.responsible_district, case.region_township
-        )
+        area = case.responsible
+        return actor.area.covers(area.city, area.district, area.township)
 
     def may_work(self, actor: Actor, case: Case) -> bool:
         """Reply, set the expected date, resolve: the assignee, or an admin."""
@@ -94,8 +96,9 @@ class Permissions(ServiceBase):
 
     @staticmethod
     def full_phone(actor: Actor, covers: bool, private: bool) -> bool:
-        """Full phone numbers only to a worker of the case's area, in a private chat."""
-        return private and actor.role == "worker" and covers
+        """Full phone numbers only in a private chat: to a worker of the case's area,
+        and to admins (who act on cases nobody has). Every view is audited."""
+        return private and ((actor.role == "worker" and covers) or actor.is_admin)
 
     async def audit(
         self,
@@ -117,4 +120,6 @@ class Permissions(ServiceBase):
         if case.assignee_id is None:
             return None
         member = await self.store.staff.member(case.assignee_id)
+        if member is None and case.assignee_id in self.settings.admin_ids:
+            return self.r.label("staff.role.admin") + f" #{case.assignee_id}"
         return member.label if member else f"#{case.assignee_id}"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 
-from bot.dialog.flow import Turn
+from bot.dialog.events import Button
+from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.staff.cards import staff_actor
 from bot.staff.common import MAX_NAME_CHARS, regions_of, service_of
+from bot.staff.home import refresh_menu
 
 
 async def admin_in_private(turn: Turn, action: str):
@@ -38,9 +40,16 @@ async def cmd_invite(turn: Turn, arg: str) -> None:
         if len(words) != 2:
             turn.say("staff/usage", command="invite")
             return
-        area = svc.parse_area(words[1], regions_of(turn))
+        parsed = svc.parse_area(words[1], regions_of(turn))
+        area = parsed.area
         if area is None:
-            turn.say("staff/usage", command="invite", bad_area=words[1][:40])
+            await svc.audit(actor, "invite", allowed=False, detail="bad_area")
+            turn.say(
+                "staff/usage",
+                command="invite",
+                bad_area=(parsed.bad or words[1])[:40],
+                suggestions=list(parsed.suggestions),
+            )
             return
     elif role != "admin" or len(words) != 1:
         turn.say("staff/usage", command="invite")
@@ -81,6 +90,7 @@ async def cmd_join(turn: Turn, arg: str) -> None:
         area=str(member.area),
         nick=member.name or "",
     )
+    await refresh_menu(turn.engine, turn.user_id)  # the staff command menu
 
 
 async def cmd_name(turn: Turn, arg: str) -> None:
@@ -115,19 +125,84 @@ async def cmd_staff(turn: Turn, arg: str) -> None:
 
 
 async def cmd_revoke(turn: Turn, arg: str) -> None:
+    """``/revoke ID``: a member without open cases loses the role at once; with open
+    cases the admin first sees them and picks where they go (the queue, or a
+    colleague who covers them all). ``/revoke ID OTHER`` hands them to OTHER."""
     svc = service_of(turn)
     actor = await admin_in_private(turn, "revoke")
     if actor is None:
         return
-    raw = arg.strip()
-    if not re.fullmatch(r"-?\d{1,15}", raw):
+    words = arg.split()
+    if not 1 <= len(words) <= 2 or not all(re.fullmatch(r"-?\d{1,15}", w) for w in words):
         turn.say("staff/usage", command="revoke")
         return
-    done = await svc.revoke(actor, int(raw))
+    target = int(words[0])
+    if len(words) == 2:
+        await do_revoke(turn, actor, target, int(words[1]))
+        return
+    result, cases, colleagues = await svc.revoke_plan(actor, target)
+    if result != "ok" or not cases:
+        await do_revoke(turn, actor, target, None)
+        return
+    member = await svc.store.staff.member(target)
+    rows = [[turn.button("staff.btn.to_queue", f"rk:q:{target}")]]
+    rows += [
+        [Button(turn.r.label("staff.btn.hand_to", name=c.label), f"rk:w:{target}:{c.user_id}")]
+        for c in colleagues[:6]
+    ]
+    rows.append([turn.button("staff.btn.cancel", "rk:c")])
+    turn.say(
+        "staff/revoke_plan",
+        rows,
+        target=target,
+        who=member.label if member else "",
+        cases=[svc.summary(c) for c in cases],
+        colleagues=[c.label for c in colleagues],
+    )
+
+
+async def do_revoke(turn: Turn, actor, target: int, to: int | None, edit: bool = False) -> None:
+    svc = service_of(turn)
+    done = await svc.revoke(actor, target, to)
+    heir = await svc.store.staff.member(to) if to is not None and done.result == "ok" else None
     turn.say(
         "staff/revoke",
+        edit=edit,
         result=done.result,
-        target=int(raw),
+        target=target,
         refs=[c.ref for c in done.cases],
+        heir=heir.label if heir is not None else "",
+        heir_id=to or "",
     )
     turn.replies.extend(done.notices)
+    if done.result == "ok":
+        await refresh_menu(turn.engine, target)  # back to the residents' menu
+
+
+class RevokeFlow(Flow):
+    """The admin's choice on /revoke's list: ``rk:q:<id>`` (to the queue),
+    ``rk:w:<id>:<colleague>``, ``rk:c`` (cancel). Checked again on every press."""
+
+    name = "revoke"
+    prefix = "rk"
+
+    async def start(self, turn: Turn, arg: str | None = None) -> None:
+        await turn.engine.show_menu(turn)
+
+    async def on_payload(self, turn: Turn, rest: str) -> None:
+        parts = rest.split(":")
+        ids = parts[1:]
+        if not (
+            (parts[0] == "c" and not ids)
+            or (parts[0] == "q" and len(ids) == 1)
+            or (parts[0] == "w" and len(ids) == 2)
+        ) or not all(re.fullmatch(r"-?\d{1,15}", i) for i in ids):
+            raise StaleButton(rest)
+        actor = await admin_in_private(turn, "revoke")
+        if actor is None:
+            return
+        if parts[0] == "c":
+            turn.say("staff/cancelled", edit=True, ref="", action="", resident=False)
+            return
+        to = int(ids[1]) if parts[0] == "w" else None
+        await do_revoke(turn, actor, int(ids[0]), to, edit=True)

@@ -15,13 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.dialog.events import Reply
-from bot.domain.cases import WORKING, Case
+from bot.calendar import local_date
+from bot.dialog.events import Button, Reply
+from bot.domain.cases import UNCLAIMED, WORKING, Case
+from bot.domain.regions import Area, AreaParse, parse_area
+from bot.outbox import EDIT_KIND
 from bot.staff.permissions import Actor
 from bot.staff.settings import StaffSettings
-from bot.staff.transitions import Transitions
+from bot.staff.transfers import Transfers
 from bot.store.outbox import PRIORITY_NORMAL, PRIORITY_URGENT, Outgoing
-from bot.store.staff import Area, Invite, StaffMember
+from bot.store.staff import Invite, StaffMember
 
 if TYPE_CHECKING:
     from bot.render import Renderer
@@ -40,7 +43,7 @@ class Revoked:
     notices: list[Reply] = field(default_factory=list)
 
 
-class StaffService(Transitions):
+class StaffService(Transfers):
     """The staff workflow: permissions (bot.staff.permissions), views
     (bot.staff.views) and transitions (bot.staff.transitions), plus new requests,
     invites and what residents do elsewhere."""
@@ -80,13 +83,96 @@ class StaffService(Transitions):
         messages = await self.case_post_messages(case, kind)
         if await self.store.workflow.notice_once(case.id, "posted", kind, messages, self.now()):
             self.wake()
+        await self.alert_uncovered(case)
         return []
+
+    async def refresh_cards(self, case: Case) -> None:
+        """Edit every card of the case already posted (staff groups, the default
+        chat, admins, urgent alerts) to say what it is now: claimed by whom,
+        transferred where, closed. Through the outbox (an edit of the posted
+        message, ``Outgoing.edit_of``); the buttons become 查看."""
+        cards = await self.store.outbox.cards(case.id)
+        if not cards:
+            return
+        holder = await self.holder_label(case) if case.status in WORKING else None
+        text = self.r.render("staff/claimed_post", c=self.summary(case), holder=holder or "")
+        # One edit per change of the case (its history rows), whatever the clock says.
+        stamp = f"{len(await self.store.cases.history(case.id))}:{case.status}:{case.assignee_id}"
+        items = [
+            Outgoing(
+                Reply(text, [[self._view_button(case)]]),
+                EDIT_KIND,
+                recipient=card.recipient,
+                channel=card.channel,
+                dedup=f"edit:{card.id}:{stamp}",
+                case_id=case.id,
+                edit_of=card.id,
+            )
+            for card in cards
+        ]
+        if await self.store.outbox.enqueue(items, now=self.now()):
+            self.wake()
+
+    # -- nobody covers the area -------------------------------------------------------
+
+    async def covered(self, case: Case) -> bool:
+        """Does an active worker cover the case's area?"""
+        area = case.responsible
+        return bool(
+            await self.store.staff.workers_covering(area.city, area.district, area.township)
+        )
+
+    async def alert_uncovered(self, case: Case) -> bool:
+        """An unclaimed case in an area no worker covers: the admins and the default
+        chat are alerted, once per day (at once, then by the daily job on every
+        working day until it is claimed or someone covers the area). True when
+        an alert was queued."""
+        if case.status not in UNCLAIMED or case.erased_at is not None or await self.covered(case):
+            return False
+        now = self.now()
+        day = local_date(now).isoformat()
+        text = self.r.render("staff/uncovered", c=self.summary(case, now))
+        buttons = [
+            [
+                Button(self.r.label("staff.btn.view"), f"st:view:{case.id}"),
+                Button(self.r.label("staff.btn.transfer"), f"st:xfer:{case.id}"),
+            ]
+        ]
+        targets = sorted(set(self.settings.admin_ids) | set(await self.store.staff.admins()))
+        if self.settings.default_chat is not None:
+            targets.append(self.settings.default_chat)
+        items = [
+            Outgoing(
+                Reply(text, buttons),
+                "case_alert",
+                recipient=target,
+                priority=PRIORITY_URGENT if case.urgent else PRIORITY_NORMAL,
+                dedup=f"uncovered:{case.id}:{day}:{target}",
+                case_id=case.id,
+            )
+            for target in dict.fromkeys(targets)
+        ]
+        if not items:
+            log.error("a request nobody covers has nobody to alert: no admin, no default chat")
+            return False
+        if await self.store.workflow.notice_once(case.id, "uncovered", day, items, now):
+            self.wake()
+            return True
+        return False
+
+    async def alert_all_uncovered(self) -> int:
+        """Every unclaimed case nobody covers, alerted (at most once a day each)."""
+        sent = 0
+        for case in await self.store.workflow.select(UNCLAIMED):
+            sent += await self.alert_uncovered(case)
+        return sent
 
     async def case_post_messages(self, case: Case, kind: str = "new") -> list[Outgoing]:
         urgent = PRIORITY_URGENT if case.urgent else PRIORITY_NORMAL
         post = self.new_case_post(case, 0, kind)
         out: list[Outgoing] = []
-        own = self.settings.own_chat_for(case.responsible_city, case.responsible_district)
+        area = case.responsible
+        own = self.settings.own_chat_for(area.city, area.district, area.township)
         targets = [own] if own is not None else []
         if own is None:
             if self.settings.default_chat is not None:
@@ -107,7 +193,7 @@ class StaffService(Transitions):
             )
         if case.urgent:
             workers = await self.store.staff.workers_covering(
-                case.responsible_city, case.responsible_district, case.region_township
+                area.city, area.district, area.township
             )
             text = self.r.render("staff/new_case", c=self.summary(case), kind="urgent")
             for worker in workers:
@@ -125,24 +211,10 @@ class StaffService(Transitions):
 
     # -- invites and members --------------------------------------------------------
 
-    def parse_area(self, text: str, regions: dict[str, list[str]] | None) -> Area | None:
-        """``成都市/武侯区[/某某街道]``; 市州 and 区县 checked against the regions list
-        when there is one. Short forms (成都, 武侯) are accepted."""
-        parts = [p.strip() for p in text.replace("／", "/").split("/") if p.strip()]
-        if not 1 <= len(parts) <= 3 or any(len(p) > 30 for p in parts):
-            return None
-        city, district = parts[0], parts[1] if len(parts) > 1 else None
-        township = parts[2] if len(parts) > 2 else None
-        if regions:
-            matched = _match_name(city, list(regions))
-            if matched is None:
-                return None
-            city = matched
-            if district is not None:
-                district = _match_name(district, regions[city])
-                if district is None:
-                    return None
-        return Area(city, district, township)
+    def parse_area(self, text: str, regions: dict[str, list[str]] | None) -> AreaParse:
+        """``成都市/武侯区[/某某街道]`` checked against regions.yml (short forms such as
+        成都, 武侯 accepted; typos refused with the nearest names)."""
+        return parse_area(text, regions or {})
 
     async def create_invite(self, actor: Actor, role: str, area: Area | None) -> Invite | None:
         if not actor.is_admin:
@@ -165,55 +237,105 @@ class StaffService(Transitions):
         )
         return member, why
 
-    async def revoke(self, actor: Actor, target: int) -> Revoked:
-        """Take a member's role away, and hand every case they still hold back to the
-        unclaimed queue of its area (history: who revoked, and why), posted again in
-        the area's staff chat; the revoked member is told."""
+    async def revoke_plan(self, actor: Actor, target: int) -> tuple[str, list[Case], list[Actor]]:
+        """Before /revoke: the member's open cases and the colleagues (active workers)
+        who cover all of them, for the admin to choose where they go. ("ok" |
+        "forbidden" | "config_admin" | "unknown", cases, colleagues)."""
+        if not actor.is_admin:
+            await self.audit(actor, "revoke", allowed=False)
+            return "forbidden", [], []
+        if target in self.settings.admin_ids:
+            return "config_admin", [], []
+        if await self.store.staff.member(target) is None:
+            return "unknown", [], []
+        cases = await self.store.workflow.select(WORKING, assignee_id=target)
+        colleagues = []
+        for member in await self.store.staff.members():
+            if member.user_id == target or member.role != "worker":
+                continue
+            other = Actor(member.user_id, member.role, member, member.area)
+            if all(self.covers(other, c) for c in cases):
+                colleagues.append(other)
+        return "ok", cases, colleagues
+
+    async def revoke(self, actor: Actor, target: int, to: int | None = None) -> Revoked:
+        """Take a member's role away and hand every case they still hold to ``to``
+        (an active worker of the case's area) or back to the unclaimed queue of its
+        area (posted again in its staff chat; history: who revoked, and why). The
+        revoked member is told, their cards' buttons go (the cards are edited), and
+        the colleague who got cases is told."""
         if not actor.is_admin:
             await self.audit(actor, "revoke", allowed=False)
             return Revoked("forbidden")
         if target in self.settings.admin_ids:
             return Revoked("config_admin")
         member = await self.store.staff.member(target)
+        heir = await self.actor(to) if to is not None else None
+        if to is not None and (heir is None or heir.role != "worker" or to == target):
+            return Revoked("bad_heir")
         who = member.label if member else f"#{target}"
         done = await self.store.staff.revoke(target, actor.user_id, now=self.now())
-        await self.audit(actor, "revoke", allowed=done, detail=f"target={target}")
+        await self.audit(actor, "revoke", allowed=done, detail=f"target={target} to={to or '-'}")
         if not done:
             return Revoked("unknown")
         out = Revoked("ok")
         now = self.now()
+        handed: list[Case] = []
         for case in await self.store.workflow.select(WORKING, assignee_id=target):
+            to_heir = heir is not None and self.covers(heir, case)
             back = await self.store.workflow.transition(
                 case.id,
-                "new",
+                "claimed" if to_heir else "new",
                 "staff",
                 actor.user_id,
                 expect_from=WORKING,
                 expect_assignee=target,
-                note=self.r.label("staff.note.revoked", who=who),
-                set_fields={"assignee_id": None, "claimed_at": None},
+                note=self.r.label(
+                    "staff.note.handed" if to_heir else "staff.note.revoked",
+                    who=who,
+                    to=heir.label if heir is not None else "",
+                ),
+                set_fields={
+                    "assignee_id": heir.user_id if to_heir and heir is not None else None,
+                    "claimed_at": now if to_heir else None,
+                },
                 now=now,
             )
             if back is None:
                 continue  # closed or moved meanwhile
             await self.audit(actor, "release", case.id, detail=f"revoked={target}")
             out.cases.append(back)
-            out.notices.extend(await self.post_case(back, kind=f"revoke-{int(now)}"))
+            await self.refresh_cards(back)
+            if to_heir:
+                handed.append(back)
+            else:
+                out.notices.extend(await self.post_case(back, kind=f"revoke-{int(now)}"))
         refs = [c.ref for c in out.cases]
         out.notices.append(Reply(self.r.render("staff/revoked_you", refs=refs), chat_id=target))
+        if handed and heir is not None:
+            text = self.r.render(
+                "staff/handed_you", refs=[c.ref for c in handed], who=who, n=len(handed)
+            )
+            rows = [[self._view_button_ref(c)] for c in handed[:8]]
+            out.notices.append(Reply(text, rows, chat_id=heir.user_id))
+        # Cases only the revoked member covered now have nobody: alert at once.
+        await self.alert_all_uncovered()
         return out
 
     # -- what residents do elsewhere (hooks of the help-request feature) -------------
 
-    async def on_resident_message(self, case_id: int) -> list[Reply]:
-        """A resident added to their request: tell the assignee (or the area chat)."""
+    async def on_resident_message(self, case_id: int, body: str | None = None) -> list[Reply]:
+        """A resident added to their request: tell the assignee (or the area chat).
+        Their words (``body``) go only to the assignee, privately, never to a group."""
         case = await self.store.workflow.get(case_id)
         if case is None:
             return []
-        text = self.r.render("staff/resident_event", c=self.summary(case), kind="message")
-        target = case.assignee_id or self.settings.chat_for(
-            case.responsible_city, case.responsible_district
+        private = body if case.assignee_id else None
+        text = self.r.render(
+            "staff/resident_event", c=self.summary(case), kind="message", body=private
         )
+        area = case.responsible
+        target = case.assignee_id or self.settings.chat_for(area.city, area.district, area.township)
         return [Reply(text, [[self._view_button(case)]], chat_id=target)] if target else []
 
     async def on_case_changed(self, case_id: int) -> list[Reply]:
@@ -224,16 +346,8 @@ class StaffService(Transitions):
             return []
         if not await self.store.workflow.mark_notice(case.id, "withdrawn", now=self.now()):
             return []  # told already
+        await self.refresh_cards(case)  # the cards say it was withdrawn
         text = self.r.render("staff/resident_event", c=self.summary(case), kind="withdrawn")
-        target = case.assignee_id or self.settings.chat_for(
-            case.responsible_city, case.responsible_district
-        )
+        area = case.responsible
+        target = case.assignee_id or self.settings.chat_for(area.city, area.district, area.township)
         return [Reply(text, chat_id=target)] if target else []
-
-
-def _match_name(typed: str, names: list[str]) -> str | None:
-    """成都 for 成都市, 武侯 for 武侯区; an exact name always wins."""
-    if typed in names:
-        return typed
-    found = [n for n in names if len(typed) >= 2 and n.startswith(typed)]
-    return found[0] if len(found) == 1 else None

@@ -10,6 +10,10 @@ digest_time = "08:30"             # China time
 invite_days = 7                   # how long an invite code stays valid
 reminder_minutes = 15             # how often deadlines are checked
 followup_days = 7                 # resolved and not rated: closed after this many days
+invalid_needs_check = false       # 无法受理 needs a second person's 同意 first
+
+[escalation]                      # 督办: see bot/staff/escalation.py
+working_hours = "08:30-18:00"
 
 [deadlines]
 ordinary = 3                      # working days
@@ -34,6 +38,7 @@ from typing import Any
 
 from bot.calendar import CHINA_TZ, CalendarError, Deadlines
 from bot.config import Config, ConfigError
+from bot.staff.escalation import Escalation
 
 DEFAULT_RETENTION_DAYS = 180
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -66,22 +71,36 @@ class StaffSettings:
     followup_days: int = 7
     retention_days: int = DEFAULT_RETENTION_DAYS
     deadlines: Deadlines = field(default_factory=Deadlines)
+    escalation: Escalation = field(default_factory=Escalation)  # [escalation] (督办)
+    # 无法受理 takes effect only once a second person agreed (bot.staff.supervision).
+    invalid_needs_check: bool = False
 
-    def own_chat_for(self, city: str | None, district: str | None) -> int | None:
-        """The area's own staff group (or its 市州's); None when only the default is left."""
-        if city and district and f"{city}/{district}" in self.area_chats:
-            return self.area_chats[f"{city}/{district}"]
-        if city and city in self.area_chats:
-            return self.area_chats[city]
+    def own_chat_for(
+        self, city: str | None, district: str | None, township: str | None = None
+    ) -> int | None:
+        """The area's own staff group, else the nearest one above it (its 区县's, its
+        市州's); None when only the default is left."""
+        parts = [p for p in (city, district, township) if p]
+        if district is None:
+            parts = parts[:1]
+        while parts:
+            key = "/".join(parts)
+            if key in self.area_chats:
+                return self.area_chats[key]
+            parts.pop()
         return None
 
-    def chat_for(self, city: str | None, district: str | None) -> int | None:
-        """The staff group for an area: its own, else its 市州's, else the default."""
-        if city and district and f"{city}/{district}" in self.area_chats:
-            return self.area_chats[f"{city}/{district}"]
-        if city and city in self.area_chats:
-            return self.area_chats[city]
-        return self.default_chat
+    def chat_for(
+        self, city: str | None, district: str | None, township: str | None = None
+    ) -> int | None:
+        """The staff group for an area: its own or the nearest above it, else the default."""
+        own = self.own_chat_for(city, district, township)
+        return own if own is not None else self.default_chat
+
+    def townships_with_chats(self, city: str, district: str) -> list[str]:
+        """乡镇/街道 of a 区县 that have their own staff group (``area_chats``)."""
+        prefix = f"{city}/{district}/"
+        return [k[len(prefix) :] for k in self.area_chats if k.startswith(prefix)]
 
     def all_chats(self) -> list[int]:
         chats = list(dict.fromkeys(self.area_chats.values()))
@@ -120,6 +139,13 @@ class StaffSettings:
             deadlines = Deadlines.from_config(config.section("deadlines"))
         except CalendarError as exc:
             raise ConfigError(str(exc)) from None
+        try:
+            escalation = Escalation.from_config(config.section("escalation"))
+        except CalendarError as exc:
+            raise ConfigError(str(exc)) from None
+        check = staff.get("invalid_needs_check", False)
+        if not isinstance(check, bool):
+            raise ConfigError("[staff] invalid_needs_check: expected true or false")
         return cls(
             admin_ids=frozenset(config.admin_ids),
             area_chats=area_chats,
@@ -130,4 +156,6 @@ class StaffSettings:
             followup_days=_int(staff, "followup_days", 7, 1, 90, "staff"),
             retention_days=retention_days,
             deadlines=deadlines,
+            escalation=escalation,
+            invalid_needs_check=check,
         )

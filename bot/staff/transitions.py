@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.calendar import local_date
+from bot.calendar import fmt_when, local_date
 from bot.dialog.events import Reply
 from bot.domain.cases import OPEN_STATUSES, WORKING, Case
+from bot.domain.regions import Area
 from bot.staff.permissions import Actor, Outcome
 from bot.staff.views import Views
+from bot.store.outbox import Outgoing
+from bot.store.workflow import Notices
 
 MAX_TEXT_CHARS = 1000
 MAX_COMMENT_CHARS = 500
@@ -41,6 +45,8 @@ RULES: dict[str, Rule] = {
     "exp": Rule("may_work", WORKING),
     "inv": Rule("may_route", OPEN_STATUSES),
     "xfer": Rule("may_route", OPEN_STATUSES),
+    "xr": Rule("may_route", OPEN_STATUSES),  # the transfer's reason
+    "ret": Rule("covers", ("transferred",)),  # 退回: the receiving side sends it back
 }
 
 
@@ -63,12 +69,52 @@ TEXT_TRANSITIONS: dict[str, TextTransition] = {
 
 
 class Transitions(Views):
+    wake: Callable[[], None]  # the outbox sender (StaffService)
+    queue_notices = False  # set where the outbox sender runs (bot/telegram/cli.py)
+
     def allowed(self, rule: str):
         return {"covers": self.covers, "may_work": self.may_work, "may_route": self.may_route}[rule]
 
     async def post_case(self, case: Case, kind: str = "new") -> list[Reply]:
         """The case's card in its area group (StaffService)."""
         raise NotImplementedError
+
+    async def refresh_cards(self, case: Case) -> None:
+        """Edit the case's cards in staff chats (StaffService)."""
+        raise NotImplementedError
+
+    def area_words(self, area: Area) -> str:
+        """An area as the resident reads it: 巴中市, 成都市武侯区."""
+        return "".join(area.parts())
+
+    def tell_resident(self, actor_id: int | None, kind: str, **ctx: Any) -> Notices | None:
+        """With an outbox sender running: the resident's notice about a change, built
+        from the changed case and queued in the change's own transaction (never the
+        change without it). Without one (``sanliang web``, the terminal): None, and
+        ``told`` returns the notice with the outcome for the channel to deliver."""
+        if not self.queue_notices:
+            return None
+
+        def build(case: Case) -> list[Outgoing]:
+            notice = self.resident_notice(case, kind, **ctx)
+            if notice is None:
+                return []
+            return [Outgoing(notice, "notice", case_id=case.id, cause=actor_id)]
+
+        return build
+
+    def told(self, out: Outcome, kind: str, **ctx: Any) -> Outcome:
+        """After a change: wake the sender for the queued notice, or attach it."""
+        case = out.case
+        if self.queue_notices:
+            out.told = case is not None and case.chat_id is not None
+            if out.told:
+                self.wake()
+        elif case is not None:
+            notice = self.resident_notice(case, kind, **ctx)
+            if notice:
+                out.notices.append(notice)
+        return out
 
     # -- transitions --------------------------------------------------------------
 
@@ -96,17 +142,25 @@ class Transitions(Views):
         got = await self._load(actor, case_id, "claim", self.covers)
         if not got.ok:
             return got
-        won, current = await self.store.workflow.claim(case_id, actor.user_id, now=self.now())
+        won, current = await self.store.workflow.claim(
+            case_id,
+            actor.user_id,
+            now=self.now(),
+            notices=self.tell_resident(actor.user_id, "claimed"),
+        )
         if won is None:
             await self.audit(actor, "claim", case_id, detail="lost")
             working = current is not None and current.status in WORKING
             holder = await self.holder_label(current) if current and working else None
             return Outcome(False, current, reason="taken" if holder else "state", holder=holder)
-        await self.audit(actor, "claim", case_id)
-        out = Outcome(True, won, holder=actor.label)
-        notice = self.resident_notice(won, "claimed")
-        if notice:
-            out.notices.append(notice)
+        signed = got.case is not None and got.case.status == "transferred"
+        await self.audit(actor, "sign" if signed else "claim", case_id)
+        out = self.told(Outcome(True, won, holder=actor.label), "claimed")
+        sender = won.transferred_by
+        if signed and sender is not None and sender != actor.user_id:
+            text = self.r.render("staff/signed", c=self.summary(won), holder=actor.label)
+            out.notices.append(Reply(text, [[self._view_button(won)]], chat_id=sender))
+        await self.refresh_cards(won)
         return out
 
     def text_ok(self, text: str, limit: int = MAX_TEXT_CHARS) -> str | None:
@@ -157,14 +211,14 @@ class Transitions(Views):
             history=step.note,
             set_fields=set_fields,
             now=self.now(),
+            notices=self.tell_resident(actor.user_id, step.notice, body=body),
         )
         if case is None:
             return Outcome(False, got.case, reason="state")
         await self.audit(actor, action, case_id)
-        out = Outcome(True, case)
-        resident = self.resident_notice(case, step.notice, body=body)
-        if resident:
-            out.notices.append(resident)
+        out = self.told(Outcome(True, case), step.notice, body=body)
+        if got.case is not None and got.case.status != case.status:
+            await self.refresh_cards(case)
         return out
 
     async def reply(self, actor: Actor, case_id: int, text: str) -> Outcome:
@@ -201,56 +255,15 @@ class Transitions(Views):
             "staff",
             actor.user_id,
             expect_from=WORKING,
-            note=self.r.label("staff.note.expected", day=day.isoformat()),
+            note=self.r.label("staff.note.expected", day=fmt_when(day)),
             set_fields={"expected_date": day.isoformat()},
             now=self.now(),
+            notices=self.tell_resident(actor.user_id, "expected"),
         )
         if case is None:
             return Outcome(False, got.case, reason="state")
         await self.audit(actor, "expected", case_id)
-        out = Outcome(True, case)
-        notice = self.resident_notice(case, "expected")
-        if notice:
-            out.notices.append(notice)
-        return out
-
-    async def transfer(
-        self, actor: Actor, case_id: int, city: str, district: str | None
-    ) -> Outcome:
-        got = await self._load(actor, case_id, "transfer", self.may_route)
-        if not got.ok:
-            return got
-        old = got.case
-        assert old is not None
-        district = district or None
-        if (city, district) == (old.responsible_city, old.responsible_district):
-            return Outcome(False, old, reason="same")
-        case = await self.store.workflow.transition(
-            case_id,
-            "transferred",
-            "staff",
-            actor.user_id,
-            expect_from=OPEN_STATUSES,
-            note=self.r.label(
-                "staff.note.transfer", old=old.area, new=f"{city}/{district}" if district else city
-            ),
-            set_fields={
-                "area_city": city,
-                "area_district": district,
-                "assignee_id": None,
-                "claimed_at": None,
-            },
-            now=self.now(),
-        )
-        if case is None:
-            return Outcome(False, old, reason="state")
-        await self.audit(actor, "transfer", case_id, detail=f"to={city}/{district or '*'}")
-        out = Outcome(True, case)
-        notice = self.resident_notice(case, "transferred", area=f"{city}{district or ''}")
-        if notice:
-            out.notices.append(notice)
-        out.notices.extend(await self.post_case(case, kind=f"transfer-{now_key(self.now())}"))
-        return out
+        return self.told(Outcome(True, case), "expected")
 
     async def resolve(self, actor: Actor, case_id: int, text: str) -> Outcome:
         fields = {"resolved_at": self.now(), "rating": None, "rated_at": None}
@@ -288,14 +301,13 @@ class Transitions(Views):
             set_fields=fields,
             reopen=True,
             now=now,
+            notices=self.tell_resident(actor.user_id, "reopened"),
         )
         if done is None:
             return Outcome(False, case, reason="state")
         await self.audit(actor, "reopen", case_id)
-        out = Outcome(True, done)
-        notice = self.resident_notice(done, "reopened")
-        if notice:
-            out.notices.append(notice)
+        await self.refresh_cards(done)
+        out = self.told(Outcome(True, done), "reopened")
         if to == "new":
             out.notices.extend(await self.post_case(done, kind=f"reopen-{done.reopen_count}"))
         return out
@@ -334,6 +346,7 @@ class Transitions(Views):
         )
         if done is None:
             return Outcome(False, case, reason="state")
+        await self.refresh_cards(done)
         out = Outcome(True, done)
         text = self.r.render("staff/rated", c=self.summary(done), rating=rating, comment="")
         if done.assignee_id is not None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.calendar import fmt_cn_date, fmt_due_day, fmt_time
+from bot.calendar import fmt_when
+from bot.cases.attachments import for_workers
 from bot.dialog.events import Button, Reply
-from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING, Case
+from bot.domain.cases import OPEN_STATUSES, UNCLAIMED, WORKING, Case, status_name
+from bot.domain.regions import Area
 from bot.render import mask_phone
 from bot.staff.permissions import Actor, Outcome, Permissions
 
@@ -25,8 +27,7 @@ class Views(Permissions):
         return category
 
     def status_name(self, status: str) -> str:
-        key = f"staff.status.{status}"
-        return self.r.label(key) if self.r.has_label(key) else status
+        return status_name(self.r, status)
 
     def time_name(self, value: str | None) -> str:
         if not value:
@@ -46,14 +47,15 @@ class Views(Permissions):
             "category": self.category_name(case.category),
             "region": case.region,
             "area": case.area,
-            "transferred": case.area != case.region,
+            "transferred": case.transferred_from is not None
+            or not Area(case.region_city, case.region_district).contains(case.responsible),
             "urgent": case.urgent,
             "phone": mask_phone(case.phone) if case.phone else "",
-            "created": fmt_time(case.created_at),
-            "due": fmt_time(case.due_at),
-            "due_day": fmt_due_day(case.due_at),
+            "created": fmt_when(case.created_at, now=now),
+            "due": fmt_when(case.due_at, deadline=True, now=now),
+            "due_day": fmt_when(case.due_at, deadline=True, now=now),
             "overdue": case.is_open and case.due_at is not None and case.due_at < now,
-            "expected": fmt_cn_date(case.expected_date) if case.expected_date else "",
+            "expected": fmt_when(case.expected_date, now=now),
             "erased": case.erased_at is not None,
         }
 
@@ -76,13 +78,22 @@ class Views(Permissions):
             "staff/resident",
             kind=kind,
             ref=case.ref,
-            due_day=fmt_due_day(case.due_at),
-            expected=fmt_cn_date(case.expected_date) if case.expected_date else "",
+            due_day=fmt_when(case.due_at, deadline=True, now=self.now()),
+            expected=fmt_when(case.expected_date, now=self.now()),
             **ctx,
         )
-        return Reply(text, buttons, chat_id=case.chat_id)
+        return Reply(text, buttons, chat_id=case.chat_id, case_id=case.id)
 
     def post_buttons(self, case: Case) -> list[list[Button]]:
+        if case.status == "transferred" and case.transferred_from is not None:
+            # A transfer is signed for (签收) or sent back (退回) by the receiving side.
+            return [
+                [
+                    Button(self.r.label("staff.btn.sign"), f"st:claim:{case.id}"),
+                    Button(self.r.label("staff.btn.view"), f"st:view:{case.id}"),
+                    Button(self.r.label("staff.btn.return"), f"st:ret:{case.id}"),
+                ]
+            ]
         return [
             [
                 Button(self.r.label("staff.btn.claim"), f"st:claim:{case.id}"),
@@ -106,7 +117,9 @@ class Views(Permissions):
             return Outcome(False, reason="missing"), False
         covers = self.covers(actor, case)
         if not (covers or (actor.is_staff and case.assignee_id == actor.user_id)):
-            return await self.refuse(actor, "view", case_id), False
+            # Whoever acted on it (the sender of a transfer) keeps read access.
+            if not (actor.is_staff and await self.store.workflow.involved(case_id, actor.user_id)):
+                return await self.refuse(actor, "view", case_id), False
         full = self.full_phone(actor, covers, private)
         await self.audit(actor, "view", case_id, detail="phone=full" if full else "phone=masked")
         return Outcome(True, case), full
@@ -116,6 +129,7 @@ class Views(Permissions):
         c = self.summary(case)
         history = await self.store.cases.history(case.id)
         messages = await self.store.cases.messages(case.id, include_private=True)
+        names = await self.actor_names()
         c.update(
             phone=(case.phone or "") if full_phone else c["phone"],
             full_phone=full_phone,
@@ -129,18 +143,24 @@ class Views(Permissions):
             rating_comment=case.rating_comment or "",
             history=[
                 {
-                    "at": fmt_time(h.at),
+                    "at": fmt_when(h.at, now=self.now()),
                     "to": self.status_name(h.to_status),
                     "from": self.status_name(h.from_status) if h.from_status else "",
                     "by": h.actor_kind,
+                    "who": names.get(h.actor_id, f"#{h.actor_id}")
+                    if h.actor_kind == "staff" and h.actor_id is not None
+                    else "",
                     "note": h.note or "",
                 }
                 for h in history[-8:]
             ],
             messages=[
                 {
-                    "at": fmt_time(m.at),
+                    "at": fmt_when(m.at, now=self.now()),
                     "by": m.author_kind,
+                    "who": names.get(m.author_id, f"#{m.author_id}")
+                    if m.author_kind == "staff" and m.author_id is not None
+                    else "",
                     "private": m.private,
                     "body": m.body or "",
                 }
@@ -148,14 +168,29 @@ class Views(Permissions):
                 if m.body
             ],
         )
+        # 代办 and what the resident attached (bot.cases.attachments), in their words.
+        attached = for_workers(self.r, () if case.erased_at else case.attachments)
+        c.update(proxy=attached["proxy"], attachments=attached["items"])
         return c
+
+    async def actor_names(self) -> dict[int, str]:
+        """How colleagues see each staff member (also revoked ones, for old history);
+        an admin of the configuration without a 称呼 is 管理员 #id."""
+        names = {m.user_id: m.label for m in await self.store.staff.members(include_revoked=True)}
+        for admin in self.settings.admin_ids:
+            names.setdefault(admin, self.r.label("staff.role.admin") + f" #{admin}")
+        return names
 
     def card_buttons(self, actor: Actor, case: Case) -> list[list[Button]]:
         def b(key: str, action: str) -> Button:
             return Button(self.r.label(f"staff.btn.{key}"), f"st:{action}:{case.id}")
 
         rows: list[list[Button]] = []
-        if case.status in UNCLAIMED and self.covers(actor, case):
+        signing = case.status == "transferred" and case.transferred_from is not None
+        if signing and self.covers(actor, case):
+            rows.append([b("sign", "claim"), b("return", "ret")])
+            rows.append([b("transfer", "xfer"), b("note", "note")])
+        elif case.status in UNCLAIMED and self.covers(actor, case):
             rows.append([b("claim", "claim"), b("transfer", "xfer")])
             rows.append([b("note", "note"), b("invalid", "inv")])
         elif case.status in WORKING and self.may_work(actor, case):
@@ -173,19 +208,23 @@ class Views(Permissions):
         if not actor.is_staff:
             await self.audit(actor, f"list_{kind}", allowed=False)
             return None
-        city, district = (None, None) if actor.is_admin else (actor.area.city, actor.area.district)
+        area = None if actor.is_admin else actor.area
         wf = self.store.workflow
         if kind == "queue":
-            cases = await wf.select(UNCLAIMED, city, district)
+            cases = await wf.select(UNCLAIMED, covered_by=area)
         elif kind == "mine":
             cases = await wf.select(WORKING, assignee_id=actor.user_id)
         elif kind == "overdue":
-            cases = await wf.select(OPEN_STATUSES, city, district, due_before=self.now())
+            cases = await wf.select(OPEN_STATUSES, due_before=self.now(), covered_by=area)
         else:
-            cases = await wf.search(text, city, district, limit=LIST_LIMIT * 3)
+            cases = await wf.search(text, limit=LIST_LIMIT * 3, covered_by=area)
         cases = [c for c in cases if self.covers(actor, c) or c.assignee_id == actor.user_id]
         await self.audit(actor, f"list_{kind}", detail=f"n={len(cases)}")
         return cases
 
     def _view_button(self, case: Case) -> Button:
         return Button(self.r.label("staff.btn.view"), f"st:view:{case.id}")
+
+    def _view_button_ref(self, case: Case) -> Button:
+        """查看 with the case's reference, for a list of several cases."""
+        return Button(f"{self.r.label('staff.btn.view')} {case.ref}", f"st:view:{case.id}")

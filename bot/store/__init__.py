@@ -91,6 +91,9 @@ class Store:
 
         self.identities = IdentityRepo(self)
         self.web = WebRepo(self)
+        from bot.store.supervision import SupervisionRepo
+
+        self.supervision = SupervisionRepo(self)
         from bot.store.visits import VisitRepo
 
         self.visits = VisitRepo(self)

@@ -31,69 +31,20 @@ from bot.domain.cases import (
     StatusChange,
     new_ref,
 )
+from bot.domain.regions import clean_part, township_ok
 from bot.store import Repo, StoreError
+from bot.store.case_query import CASE_COLUMNS, CaseQuery
+
+
+def responsible_township(typed: str | None) -> str | None:
+    """The 乡镇/街道 a new case is filed under: the resident's, when it reads as one
+    (玉林街道, 某某镇); else none, and the whole 区县 is responsible."""
+    name = clean_part(typed or "")
+    return name if township_ok(name) else None
+
 
 MAX_REF_ATTEMPTS = 50
 MAX_JSON_CHARS = 20_000
-
-# Every column of a cases row, as ``Case`` carries them (the resident side and the
-# staff workflow read the same rows).
-CASE_COLUMNS = (
-    "id, ref, draft_id, user_id, chat_id, status, category, region_city, region_district,"
-    " region_township, region_village, description, phone, contact_time, urgent,"
-    " urgent_by_resident, urgent_words, attachments, target_days, due_at, assignee_id,"
-    " area_city, area_district, created_at, updated_at, closed_at, erased_at,"
-    " first_claimed_at, claimed_at, resolved_at, expected_date, rating, rating_comment,"
-    " rated_at, reopen_count, first_rating, first_rated_at"
-)
-
-
-# The area responsible for a case: where it was transferred to, else where the
-# resident lives. Every query "by area" uses this one definition (Case.area too).
-AREA_CITY = "COALESCE(area_city, region_city)"
-AREA_DISTRICT = "COALESCE(area_district, region_district)"
-
-
-class CaseQuery:
-    """One SELECT over the cases table, built from filters; ``Case`` rows out."""
-
-    def __init__(self) -> None:
-        self.where: list[str] = []
-        self.params: list[Any] = []
-
-    def add(self, clause: str, *params: Any) -> CaseQuery:
-        self.where.append(clause)
-        self.params.extend(params)
-        return self
-
-    def statuses(self, statuses: str | Iterable[str] | None) -> CaseQuery:
-        if statuses is not None:
-            values = [statuses] if isinstance(statuses, str) else list(statuses)
-            self.add(f"status IN ({', '.join('?' * len(values))})", *values)
-        return self
-
-    def area(self, city: str | None, district: str | None = None) -> CaseQuery:
-        """Cases the area (city, optionally district) is responsible for."""
-        if city is not None:
-            self.add(f"{AREA_CITY} = ?", city)
-        if district is not None:
-            self.add(f"{AREA_DISTRICT} = ?", district)
-        return self
-
-    def sql(self, order: str, limit: int | None = None) -> tuple[str, list[Any]]:
-        sql = f"SELECT {CASE_COLUMNS} FROM cases"
-        if self.where:
-            sql += " WHERE " + " AND ".join(self.where)
-        sql += f" ORDER BY {order}"
-        params = list(self.params)
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
-        return sql, params
-
-    async def fetch(self, store: Any, order: str, limit: int | None = None) -> list[Case]:
-        sql, params = self.sql(order, limit)
-        return [Case.from_row(r) for r in await store.fetchall(sql, params)]
 
 
 def _dump(value: Any) -> str:
@@ -132,9 +83,9 @@ class CaseRepo(Repo):
                     " region_city, region_district, region_township, region_village,"
                     " description, phone, contact_time, urgent, urgent_by_resident,"
                     " urgent_words, attachments, target_days, due_at, area_city,"
-                    " area_district, created_at, updated_at)"
+                    " area_district, area_township, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                    " ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING RETURNING id",
+                    " ?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING RETURNING id",
                     (
                         ref,
                         new.draft_id,
@@ -156,6 +107,7 @@ class CaseRepo(Repo):
                         new.due_at,
                         new.region_city,
                         new.region_district,
+                        responsible_township(new.region_township),
                         now,
                         now,
                     ),
@@ -240,6 +192,32 @@ class CaseRepo(Repo):
 
     async def count(self) -> int:
         return int(await self.store.fetchval("SELECT COUNT(*) FROM cases"))
+
+    async def last_staff_reply(self, user_id: int) -> tuple[Case, int] | None:
+        """The resident's open request a worker last wrote to (a message the resident
+        sees), and that message's id; None when no worker wrote on an open request."""
+        marks = ", ".join("?" * len(OPEN_STATUSES))
+        row = await self.store.fetchone(
+            "SELECT m.case_id, m.id FROM case_messages m JOIN cases c ON c.id = m.case_id"
+            " WHERE c.user_id = ? AND m.author_kind = 'staff' AND m.private = 0"
+            f" AND c.status IN ({marks}) ORDER BY m.at DESC, m.id DESC LIMIT 1",  # noqa: S608 - placeholders only
+            (user_id, *OPEN_STATUSES),
+        )
+        if row is None:
+            return None
+        case = await self.get_for_user(int(row["case_id"]), user_id)
+        return (case, int(row["id"])) if case is not None else None
+
+    async def retract_message(self, message_id: int, case_id: int, user_id: int) -> bool:
+        """The resident takes back a message of theirs (its text is erased, the row
+        stays so the history shows that something was taken back)."""
+        async with self.store.tx() as db:
+            cur = await db.execute(
+                "UPDATE case_messages SET body = NULL WHERE id = ? AND case_id = ?"
+                " AND author_kind = 'resident' AND author_id = ? AND body IS NOT NULL",
+                (message_id, case_id, user_id),
+            )
+            return bool(cur.rowcount)
 
     # -- change ---------------------------------------------------------------
 
@@ -374,7 +352,7 @@ async def _erase(db: Any, ids: list[int], now: float, unlink: bool) -> int:
     marks = ", ".join("?" * len(ids))
     unlink_sql = ", user_id = NULL" if unlink else ""
     cur = await db.execute(
-        "UPDATE cases SET phone = NULL, region_township = NULL, region_village = NULL,"
+        "UPDATE cases SET phone = NULL, region_township = NULL, area_township = NULL, region_village = NULL,"
         " description = NULL, contact_time = NULL, urgent_words = '[]', attachments = '[]',"
         f" chat_id = NULL, erased_at = ?, updated_at = ?{unlink_sql} WHERE id IN ({marks})",
         (now, now, *ids),

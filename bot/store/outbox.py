@@ -44,6 +44,13 @@ def reply_to_json(reply: Reply) -> str:
             data["ctx"] = _plain(context)
     if reply.buttons:
         data["b"] = [[[b.label, b.payload] for b in row] for row in reply.buttons]
+    for key, value in (
+        ("c", reply.case_id),
+        ("g", reply.group_chat),
+        ("m", reply.edit_message_id),
+    ):
+        if value is not None:
+            data[key] = int(value)
     for key, flag in (
         ("e", reply.edit),
         ("rc", reply.request_contact),
@@ -76,6 +83,9 @@ def reply_from_json(raw: str, chat_id: int | None = None) -> Reply:
         expects_number=bool(data.get("n")),
         chat_id=chat_id,
         document=document,
+        case_id=data.get("c"),
+        group_chat=data.get("g"),
+        edit_message_id=data.get("m"),
     )
 
 
@@ -94,6 +104,7 @@ class Outgoing:
     user_id: int | None = None
     cause: int | None = None
     not_before: float | None = None
+    edit_of: int | None = None  # an edit of the message of this outbox row
 
     @property
     def to(self) -> int:
@@ -122,6 +133,7 @@ class Message:
     next_at: float
     error: str | None
     message_id: int | None
+    edit_of: int | None = None
 
     @property
     def reply(self) -> Reply:
@@ -130,11 +142,11 @@ class Message:
 
 _COLUMNS = (
     "id, channel, recipient, kind, body, priority, case_id, broadcast_id, user_id, cause,"
-    " status, attempts, next_at, error, message_id"
+    " status, attempts, next_at, error, message_id, edit_of"
 )
 _INSERT = (
     "INSERT INTO outbox (channel, recipient, kind, body, priority, dedup, case_id,"
-    " broadcast_id, user_id, cause, next_at, created_at) VALUES"
+    " broadcast_id, user_id, cause, next_at, created_at, edit_of) VALUES"
 )
 
 
@@ -160,6 +172,7 @@ async def insert(db: Any, items: Iterable[Outgoing], now: float | None = None) -
             item.cause,
             now if item.not_before is None else item.not_before,
             now,
+            item.edit_of,
         )
         for item in items
     ]
@@ -168,7 +181,7 @@ async def insert(db: Any, items: Iterable[Outgoing], now: float | None = None) -
         chunk = rows[start : start + 200]
         sql = (
             _INSERT
-            + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
             + " ON CONFLICT DO NOTHING"
         )
         cur = await db.execute(sql, [v for row in chunk for v in row])
@@ -252,6 +265,26 @@ class OutboxRepo(Repo):
             )
             rows = sorted((_message(r) for r in await cur.fetchall()), key=lambda m: m.id)
         return rows
+
+    async def cards(self, case_id: int) -> list[Message]:
+        """The case's cards posted to staff chats and urgent alerts (not edits, not
+        failed ones): what is edited when the case moves on."""
+        rows = await self.store.fetchall(
+            f"SELECT {_COLUMNS} FROM outbox WHERE case_id = ?"  # noqa: S608
+            " AND kind IN ('case_post', 'case_urgent', 'case_alert') AND edit_of IS NULL"
+            " AND status IN ('pending', 'sending', 'sent') ORDER BY id",
+            (case_id,),
+        )
+        return [_message(r) for r in rows]
+
+    async def superseded(self, row_id: int, edit_of: int) -> bool:
+        """Is there a later edit of the same message? (Then this one is not sent.)"""
+        row = await self.store.fetchone(
+            "SELECT 1 FROM outbox WHERE edit_of = ? AND id > ?"
+            " AND status IN ('pending', 'sending', 'sent') LIMIT 1",
+            (edit_of, row_id),
+        )
+        return row is not None
 
     async def get(self, message_id: int) -> Message | None:
         row = await self.store.fetchone(

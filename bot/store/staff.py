@@ -12,7 +12,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.regions import Area
 from bot.store import IntegrityError, Repo, StoreError
+
+__all__ = ["Area", "Invite", "StaffMember", "StaffRepo"]
 
 ROLES = ("worker", "admin")
 # "operator": someone at the server using the terminal tools (sanliang cases ...).
@@ -21,38 +24,6 @@ CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O/1/I
 CODE_CHARS = 8
 MAX_CODE_ATTEMPTS = 20
 MAX_DETAIL_CHARS = 200
-
-
-@dataclass(frozen=True)
-class Area:
-    """市州 / 区县 / 乡镇. A missing part means "all of it": Area() is everywhere."""
-
-    city: str | None = None
-    district: str | None = None
-    township: str | None = None
-
-    def covers(self, city: str | None, district: str | None, township: str | None = None) -> bool:
-        if self.city is None:
-            return True
-        if city != self.city:
-            return False
-        if self.district is None:
-            return True
-        if district != self.district:
-            return False
-        if self.township is None:
-            return True
-        return bool(township and self.township in township)
-
-    @property
-    def is_everywhere(self) -> bool:
-        return self.city is None
-
-    def parts(self) -> list[str]:
-        return [p for p in (self.city, self.district, self.township) if p]
-
-    def __str__(self) -> str:
-        return "/".join(self.parts())
 
 
 @dataclass(frozen=True)
@@ -157,7 +128,8 @@ class StaffRepo(Repo):
     async def workers_covering(
         self, city: str | None, district: str | None, township: str | None = None
     ) -> list[StaffMember]:
-        """Active workers (not admins) whose area covers this place."""
+        """Active workers (not admins) whose area covers a case of this area
+        (``Area.covers``: the area and below it, and above it on its own line)."""
         rows = await self.store.fetchall(
             f"SELECT {_MEMBER_COLUMNS} FROM staff_members WHERE active = 1 AND role = 'worker'"
             " AND (area_city IS NULL OR area_city = ?) ORDER BY user_id",
@@ -165,6 +137,16 @@ class StaffRepo(Repo):
         )
         members = [_member(r) for r in rows]
         return [m for m in members if m.area.covers(city, district, township)]
+
+    async def townships(self, city: str, district: str) -> list[str]:
+        """The 乡镇/街道 of a 区县 that have an active worker (transfer targets)."""
+        rows = await self.store.fetchall(
+            "SELECT DISTINCT area_township FROM staff_members WHERE active = 1"
+            " AND area_city = ? AND area_district = ? AND area_township IS NOT NULL"
+            " ORDER BY area_township",
+            (city, district),
+        )
+        return [str(r["area_township"]) for r in rows]
 
     async def admins(self) -> list[int]:
         """User ids of active admins invited through the assistant (config admins aside)."""

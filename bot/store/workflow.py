@@ -9,14 +9,19 @@ assignee and a complete history.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.domain.cases import ACTOR_KINDS, FINAL_STATUSES, STATUSES, UNCLAIMED, Case
+from bot.domain.regions import Area
 from bot.store import Repo, StoreError
-from bot.store.cases import CASE_COLUMNS, CaseQuery
+from bot.store.case_query import CASE_COLUMNS, CaseQuery
 from bot.store.outbox import Outgoing
 from bot.store.outbox import insert as outbox_insert
+
+# The messages a change causes, built from the case as it is after the change and
+# queued in the outbox in the change's own transaction (both happen, or neither).
+Notices = Callable[[Case], list[Outgoing]]
 
 MAX_SEARCH_CHARS = 50
 
@@ -25,6 +30,11 @@ _SETTABLE = {
     "assignee_id",
     "area_city",
     "area_district",
+    "area_township",
+    "from_city",
+    "from_district",
+    "from_township",
+    "transferred_by",
     "due_at",
     "target_days",
     "claimed_at",
@@ -62,9 +72,14 @@ class WorkflowRepo(Repo):
         due_before: float | None = None,
         limit: int | None = None,
         oldest_first: bool = True,
+        covered_by: Area | None = None,
     ) -> list[Case]:
-        """Cases by status, responsible area, assignee and deadline."""
+        """Cases by status, responsible area (``city``/``district``: that area and
+        below; ``covered_by``: what a worker of that area covers), assignee and
+        deadline."""
         query = CaseQuery().statuses(statuses).area(city, district)
+        if covered_by is not None:
+            query.covered_by(covered_by.city, covered_by.district, covered_by.township)
         if assignee_id is not None:
             query.add("assignee_id = ?", assignee_id)
         if due_before is not None:
@@ -73,7 +88,12 @@ class WorkflowRepo(Repo):
         return await query.fetch(self.store, f"urgent DESC, created_at {order}, id {order}", limit)
 
     async def search(
-        self, text: str, city: str | None = None, district: str | None = None, limit: int = 20
+        self,
+        text: str,
+        city: str | None = None,
+        district: str | None = None,
+        limit: int = 20,
+        covered_by: Area | None = None,
     ) -> list[Case]:
         """Cases whose reference, description, phone or typed place contains ``text``
         (personal data already erased is not searched), newest first."""
@@ -91,6 +111,8 @@ class WorkflowRepo(Repo):
             pattern,
         )
         query.area(city, district)
+        if covered_by is not None:
+            query.covered_by(covered_by.city, covered_by.district, covered_by.township)
         return await query.fetch(self.store, "created_at DESC, id DESC", limit)
 
     async def all_cases(self) -> list[Case]:
@@ -127,7 +149,7 @@ class WorkflowRepo(Repo):
     # -- change ---------------------------------------------------------------
 
     async def claim(
-        self, case_id: int, worker_id: int, now: float | None = None
+        self, case_id: int, worker_id: int, now: float | None = None, notices: Notices | None = None
     ) -> tuple[Case | None, Case | None]:
         """Take an unclaimed case. Returns (the case, None) for the winner, and
         (None, the case as it is now) when someone else was first or it is no longer
@@ -155,7 +177,9 @@ class WorkflowRepo(Repo):
                 )
             cur = await db.execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
             row = await cur.fetchone()
-        case = Case.from_row(row) if row else None
+            case = Case.from_row(row) if row else None
+            if won and case is not None and notices is not None:
+                await outbox_insert(db, notices(case), now)
         return (case, None) if won else (None, case)
 
     async def transition(
@@ -174,12 +198,15 @@ class WorkflowRepo(Repo):
         reopen: bool = False,
         history: bool = True,
         now: float | None = None,
+        notices: Notices | None = None,
     ) -> Case | None:
         """Move a case to ``to_status`` when its status is in ``expect_from`` (and,
         with ``expect_assignee``, it is still that worker's), writing the history row
         (who, when, from, to, note) and optionally a message, all in one transaction.
         With ``history`` False a change that keeps the status writes no history row
-        (a reply: the message itself is the record). None when nothing matched."""
+        (a reply: the message itself is the record). ``notices`` (built from the
+        changed case) are queued in the outbox in the same transaction. None when
+        nothing matched."""
         if to_status not in STATUSES:
             raise StoreError(f"unknown status {to_status!r}")
         if actor_kind not in ACTOR_KINDS:
@@ -228,7 +255,10 @@ class WorkflowRepo(Repo):
                     (case_id, now, actor_kind, actor_id, message, int(private)),
                 )
             cur = await db.execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
-            return Case.from_row(await cur.fetchone())
+            case = Case.from_row(await cur.fetchone())
+            if notices is not None:
+                await outbox_insert(db, notices(case), now)
+            return case
 
     async def add_note(
         self, case_id: int, author_id: int, body: str, now: float | None = None
@@ -248,6 +278,30 @@ class WorkflowRepo(Repo):
             )
             await db.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (now, case_id))
             return True
+
+    async def involved(self, case_id: int, user_id: int) -> bool:
+        """Did this staff member act on the case (claim, transfer, ...)? The sender of
+        a transfer keeps read access to the case this way."""
+        row = await self.store.fetchone(
+            "SELECT 1 FROM case_history WHERE case_id = ? AND actor_kind = 'staff'"
+            " AND actor_id = ? LIMIT 1",
+            (case_id, user_id),
+        )
+        return row is not None
+
+    async def log_event(
+        self, case_id: int, note: str, actor_kind: str = "system", now: float | None = None
+    ) -> bool:
+        """A line in the case's history that changes nothing (e.g. a message the
+        resident did not receive): from and to the current status."""
+        now = time.time() if now is None else now
+        changed = await self.store.execute(
+            "INSERT INTO case_history (case_id, at, actor_kind, actor_id, from_status,"
+            " to_status, note) SELECT id, ?, ?, NULL, status, status, ? FROM cases"
+            " WHERE id = ? AND erased_at IS NULL",
+            (now, actor_kind, note, case_id),
+        )
+        return changed == 1
 
     async def set_deadline(self, case_id: int, target_days: int, due_at: float) -> bool:
         """Set the working-day target and the deadline (holidays counted) of a case."""
@@ -352,7 +406,7 @@ class WorkflowRepo(Repo):
             if ids:
                 marks = ", ".join("?" * len(ids))
                 await db.execute(
-                    "UPDATE cases SET phone = NULL, region_township = NULL,"
+                    "UPDATE cases SET phone = NULL, region_township = NULL, area_township = NULL,"
                     " region_village = NULL, description = NULL, contact_time = NULL,"
                     " urgent_words = '[]', attachments = '[]', chat_id = NULL,"
                     f" rating_comment = NULL, erased_at = ? WHERE id IN ({marks})",

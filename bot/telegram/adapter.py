@@ -27,6 +27,7 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -383,4 +384,15 @@ def build_application(
     application.add_handler(CallbackQueryHandler(channel.on_callback))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, channel.on_message))
     application.add_error_handler(channel.on_error)
+
+    async def command_menu(user_id: int, commands: list[tuple[str, str]]) -> None:
+        """A staff member's own menu (BotCommandScopeChat); none: the default one."""
+        scope = BotCommandScopeChat(user_id)
+        if commands:
+            menu = [BotCommand(name, what[:256]) for name, what in commands]
+            await application.bot.set_my_commands(menu, scope=scope)
+        else:
+            await application.bot.delete_my_commands(scope=scope)
+
+    app.engine.services.command_menu = command_menu
     return application

@@ -106,9 +106,10 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
 
     from bot.admin.reload import install_sighup
     from bot.app import open_app
+    from bot.staff.home import refresh_all
     from bot.telegram.adapter import build_application, channel_of
-    from bot.telegram.inbox import TelegramInbox
     from bot.telegram.jobs import ApplicationNotifier, schedule_jobs
+    from bot.telegram.runtime import Delivery
     from bot.web.channel import with_web_residents
 
     app = await open_app(cfg)
@@ -139,17 +140,14 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
             # Messages outside a user's turn (staff reminders, reload reports) go
             # through the adapter's own delivery; the outbox sender delivers the rest.
             app.engine.services.notifier = with_web_residents(app, ApplicationNotifier(application))
-            sender = start_outbox(app, application)
+            delivery = Delivery(app, application)
             schedule_jobs(application, app)
             install_sighup(app, loop)
             await channel_of(application).setup_commands(application.bot)
+            await refresh_all(app.engine)  # each staff member's own command menu
             await application.start()
-            inbox = TelegramInbox(application, app.store)
-            await sender.recover()
-            sender_stop = asyncio.Event()
-            sender_task = asyncio.ensure_future(sender.run(sender_stop))
-            await post_unposted(app)
-            await inbox.recover()
+            inbox = delivery.inbox
+            await delivery.start()
             if args.webhook_url:
                 receiving = asyncio.ensure_future(
                     inbox.serve_webhook(
@@ -178,10 +176,7 @@ async def _run(cfg, token: str, args: argparse.Namespace, secret: str | None) ->
                 stop.set()
                 with contextlib.suppress(BaseException):
                     await asyncio.wait_for(receiving, STOP_TIMEOUT)
-                await inbox.wait_idle()
-                sender_stop.set()
-                with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(sender_task, STOP_TIMEOUT)
+                await delivery.stop(STOP_TIMEOUT)
         finally:
             print("sanliang: stopping", file=sys.stderr, flush=True)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -216,48 +211,3 @@ async def _wait_for_stop(app, stop: asyncio.Event, receiving: asyncio.Future) ->
         stopper.cancel()
     if receiving.done() and not receiving.cancelled() and receiving.exception() is not None:
         log.error("receiving updates stopped: %s", type(receiving.exception()).__name__)
-
-
-def start_outbox(app, application):
-    """The outbox sender with the Telegram channel plugged in, kept in the services."""
-    import time
-
-    from bot.outbox import Sender
-    from bot.telegram.delivery import notifier_deliver, telegram_deliver
-
-    admins = set(app.config.admin_ids or ())
-
-    async def admin_ids() -> set[int]:
-        found = set(admins)
-        staff = getattr(app.store, "staff", None)
-        lister = getattr(staff, "admins", None)
-        if lister is not None:
-            found |= {int(a) for a in await lister()}
-        return found
-
-    svc = app.engine.services.staff
-    clock = svc.now if svc is not None else time.time
-    sender = Sender(app.store, app.renderer, admins=admin_ids, clock=clock)
-    notifier = app.engine.services.notifier
-    if notifier is not None and notifier.__class__.__name__ == "ChannelRouter":
-        # Web residents' notices go to their web queue, the rest to Telegram.
-        sender.add_channel("telegram", notifier_deliver(notifier))
-    else:
-        sender.add_channel("telegram", telegram_deliver(application))
-    app.engine.services.outbox = sender
-    if svc is not None:
-        svc.wake = sender.wake
-    return sender
-
-
-async def post_unposted(app) -> None:
-    """At start: requests never posted to a staff chat (a crash between the commit
-    and the post) are posted now, without the sweep's grace period."""
-    svc = app.engine.services.staff
-    if svc is None:
-        return
-    try:
-        for case in await app.store.workflow.unposted(svc.now() + 1):
-            await svc.post_case(case)
-    except Exception as exc:  # noqa: BLE001 - the sweep job tries again
-        log.error("posting unposted requests failed: %s", type(exc).__name__)

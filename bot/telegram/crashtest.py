@@ -1,8 +1,8 @@
 """Crash runs: ``sanliang run`` against the local Bot API stand-in, SIGKILLed every few
 seconds while residents file help requests, then checked against what the residents
-and the stand-in saw. Used by bench/crash_polling.py, bench/crash_webhook.py and
-bench/crash_broadcast.py (long runs; the announcement run is in crashtest_broadcast.py)
-and by tests/test_crash_runs.py (short ones).
+and the stand-in saw. Used by bench/crash.py (long runs, ``--mode polling|webhook|broadcast``;
+the announcement run is in crashtest_broadcast.py) and by tests/test_crash_runs.py
+(short ones).
 
 What is checked, once the residents are done and the last process has stopped:
 - every reference a resident was shown exists, and no request was stored twice;
@@ -257,18 +257,15 @@ class Resident(threading.Thread):
         n = len(self.refs)
         steps: list[tuple[str, str, str]] = [
             ("say", "/start", "我要求助"),
-            ("tap", "我要求助", "您同意吗"),
+            ("tap", "我要求助", "为谁求助"),
+            ("tap", "为自己求助", "您同意吗"),
             ("tap", "同意，开始填写", "哪方面的困难"),
-            ("tap", "住房", "哪个市州"),
+            ("tap", "住房", "哪个县（区）"),
             ("say", city, "哪个区、县"),  # typed: 市州 are picked by 片区
-            ("tap", district, "乡镇或街道"),
-            ("say", f"天元街道{self.user_id}", "村或社区"),
-            ("tap", "不清楚，跳过", "遇到了什么困难"),
-            ("say", f"房子漏雨第{n}次，冬天冷", "哪个电话"),
-            ("say", "13912345678", "什么时候"),
-            ("tap", "下午", "急不急"),
-            ("tap", "不算太急", "请核对"),
-            ("tap", "确认提交", "提交成功"),
+            ("tap", district, "遇到了什么困难"),
+            ("say", f"天元街道{self.user_id}，房子漏雨第{n}次，冬天冷", "哪个电话"),
+            ("say", "13912345678", "请核对"),
+            ("tap", "确认提交", "保存好了"),
         ]
         for kind, value, expect in steps:
             got = self.act(kind, value, expect)

@@ -13,6 +13,7 @@ from telegram.error import BadRequest
 
 from bot.dialog.events import Reply
 from bot.render import html_to_plain
+from bot.sending import Permanent
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -34,6 +35,8 @@ def telegram_deliver(application: Application):
             if sent is None:
                 raise Forbidden("chat unreachable")
             return int(sent.message_id)
+        if reply.edit_message_id is not None:
+            return await edit(bot, chat_id, reply.edit_message_id, reply.text, markup)
         try:
             # HTML and no link previews: the Application's defaults.
             sent = await bot.send_message(chat_id, reply.text, reply_markup=markup)
@@ -49,6 +52,32 @@ def telegram_deliver(application: Application):
         return int(sent.message_id)
 
     return deliver
+
+
+async def edit(bot: Any, chat_id: int, message_id: int, text: str, markup: Any) -> int:
+    """Edit an earlier message (a staff group's case card). Without buttons the
+    keyboard goes (Telegram drops it when an edit has none). A message that already
+    says this counts as edited; one that cannot be edited any more is refused for
+    good (``Permanent``)."""
+    try:
+        await bot.edit_message_text(
+            text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        )
+    except BadRequest as exc:
+        words = exc.message.lower()
+        if "not modified" in words:
+            return message_id
+        if "parse entities" in words:
+            await bot.edit_message_text(
+                html_to_plain(text),
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=markup,
+                parse_mode=None,
+            )
+            return message_id
+        raise Permanent("edit_refused") from exc
+    return message_id
 
 
 def notifier_deliver(notifier: Any):

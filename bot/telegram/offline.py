@@ -23,6 +23,7 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.telegram.offline_commands import ApiError, CommandMenus
 from bot.telegram.offline_files import FileMethods
 
 BOT_ID = 7_000_000_001
@@ -52,13 +53,6 @@ _ALLOWED_TAGS = {
     "tg-emoji",
 }
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);")
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, description: str) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
 
 
 class _HTMLCheck(html.parser.HTMLParser):
@@ -104,7 +98,7 @@ class Call:
 
 
 @dataclass
-class BotAPIStub(FileMethods):
+class BotAPIStub(FileMethods, CommandMenus):
     """Canned Bot API answers; thread-safe so an HTTP server can share it."""
 
     token_ok: bool = True
@@ -242,26 +236,6 @@ class BotAPIStub(FileMethods):
     def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         text = self._check_text(params)
         return self._message(params["chat_id"], text, int(params["message_id"]))
-
-    def _m_setMyCommands(self, params: dict[str, Any]) -> bool:
-        commands = params.get("commands")
-        if isinstance(commands, str):
-            commands = json.loads(commands)
-        scope = params.get("scope") or {"type": "default"}
-        if isinstance(scope, str):
-            scope = json.loads(scope)
-        for c in commands or []:
-            if not re.fullmatch(r"[a-z0-9_]{1,32}", c["command"]) or not (
-                1 <= len(c["description"]) <= 256
-            ):
-                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-        with self._lock:
-            self.commands[scope["type"]] = list(commands or [])
-        return True
-
-    def _m_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        with self._lock:
-            return self.commands.get("default", [])
 
     # setMyDescription / setMyShortDescription, within Telegram's limits.
     def _set_text(self, params: dict[str, Any], key: str, limit: int) -> bool:

@@ -135,6 +135,17 @@ class Sender:
                 if not await send_file(bot, target, reply, inline) and target == chat_id:
                     return False
                 continue
+            if reply.edit_message_id is not None:
+                # An edit of an earlier message (a staff group's case card), never a new one.
+                from bot.telegram.delivery import edit
+
+                try:
+                    await edit(bot, target, reply.edit_message_id, reply.text, inline)
+                except Forbidden:
+                    return False
+                except Exception as exc:  # noqa: BLE001 - the card stays as it was
+                    log.info("card not edited: %s", type(exc).__name__)
+                continue
             share = reply.request_contact or reply.request_location
             if (
                 reply.edit

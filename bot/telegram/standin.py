@@ -125,6 +125,8 @@ class StandIn:
     def _call(self, method: str, params: dict[str, Any]) -> Any:
         self.methods.add(method)
         self.counts[method] = self.counts.get(method, 0) + 1
+        if method in ("setWebhook", "deleteWebhook"):
+            self.stub.call(method, params)  # recorded (stub.sent) and its failures applied
         if method == "setWebhook":
             with self._cond:
                 self.webhook = {"url": params.get("url"), "secret": params.get("secret_token")}

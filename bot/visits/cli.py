@@ -270,7 +270,7 @@ async def export_ledger(config: Any, area: str, path: Path) -> int:
     """Write the area's 台账: one row per household with its visit and actions."""
     from openpyxl import Workbook
 
-    from bot.calendar import fmt_time
+    from bot.calendar import fmt_when
     from bot.store.visits import Action
     from bot.visits.steps import needs
 
@@ -312,7 +312,7 @@ async def export_ledger(config: Any, area: str, path: Path) -> int:
                     row["campaign"] or "",
                     r.label(f"visits.tstatus.{status}"),
                     r.label(f"visits.ans.met.{row['met']}") if row["met"] else "",
-                    fmt_time(row["finished_at"]) if row["finished_at"] else "",
+                    fmt_when(row["finished_at"], year=True) if row["finished_at"] else "",
                     "、".join(found),
                     "；".join(acts),
                     r.label("visits.ledger.yes") if row["plan"] else "",

@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.calendar import fmt_cn_date, fmt_time, local_date
+from bot.calendar import fmt_when, local_date
 from bot.dialog.events import Button, Reply
 from bot.dialog.flow import StaleButton, Turn
+from bot.domain.cases import status_name
 from bot.staff.cards import staff_actor
 from bot.staff.common import parse_id
 from bot.staff.permissions import Actor
@@ -72,7 +73,7 @@ class VisitFlow(VisitRecord):
             h = t.household
             head = {
                 "campaign": t.campaign,
-                "deadline": fmt_cn_date(t.deadline),
+                "deadline": fmt_when(t.deadline, year=True),
                 "days": (fmt_days(t.deadline, today)),
                 "village": f"{h.township}{h.village}",
                 "people": [],
@@ -203,9 +204,7 @@ class VisitFlow(VisitRecord):
         for case_id in await svc.repo.linked_cases(h.id):
             case = await svc.store.workflow.get(case_id)
             if case is not None:
-                cases.append(
-                    {"ref": case.ref, "status": turn.r.label(f"staff.status.{case.status}")}
-                )
+                cases.append({"ref": case.ref, "status": status_name(turn.r, case.status)})
         rows: list[list[Button]] = []
         if svc.may_visit(actor, task) and (visit is None or visit.finished_at is None):
             key = "visits.btn.continue" if visit is not None else "visits.btn.start"
@@ -240,10 +239,10 @@ class VisitFlow(VisitRecord):
             rows,
             h=svc.household_view(h, full=True),
             campaign=task.campaign,
-            deadline=fmt_cn_date(task.deadline),
+            deadline=fmt_when(task.deadline, year=True),
             status=task.status,
             assignee=await svc.owner_label(task.assignee_id),
-            visited=fmt_time(visit.finished_at) if visit and visit.finished_at else "",
+            visited=fmt_when(visit.finished_at, year=True) if visit and visit.finished_at else "",
             met=visit.met if visit else "",
             actions=[svc.action_view(a, owners.get(a.owner_id, "")) for a in actions],
             cases=cases,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.calendar import add_working_days, fmt_cn_date, local_date
+from bot.calendar import add_working_days, fmt_when, local_date
 from bot.config import Config, ConfigError
 from bot.domain.cases import Case
 from bot.render import mask_phone
@@ -165,7 +165,7 @@ class VisitService:
             "need": a.need,
             "measure": a.measure,
             "owner": owner,
-            "due": fmt_cn_date(a.due_date),
+            "due": fmt_when(a.due_date, year=True),
             "status": a.status,
             "overdue": a.status == "open" and a.due_date < today,
         }

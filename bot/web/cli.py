@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
+STOP_TIMEOUT = 20.0
+
 
 def add_parser(
     subparsers: argparse._SubParsersAction,
@@ -63,17 +65,28 @@ async def _serve(cfg, args: argparse.Namespace) -> int:
     settings.telegram_secret = cfg.webhook_secret or settings.telegram_secret
     app = await open_app(cfg)
     application = None
+    delivery = None
     try:
         if args.telegram_webhook_url:
             application = await _telegram(app, cfg, args, settings)
             if application is None:
                 return 2
-        asgi = build_asgi(app, settings, telegram=application)
+        inbox = None
+        if application is not None:
+            from bot.telegram.inbox import TelegramInbox
+
+            inbox = TelegramInbox(application, app.store)
+        asgi = build_asgi(app, settings, telegram_inbox=inbox)
         if application is not None:
             from bot.telegram.jobs import schedule_jobs
+            from bot.telegram.runtime import Delivery
 
             # Reminders and digests reach web residents too (through the router).
             schedule_jobs(application, app, notifier=asgi.state.web.router)
+            # After the router is in place: the sender's notices to web residents go to
+            # their page. Staff cards of requests filed on the page go out from here.
+            delivery = Delivery(app, application, inbox=inbox)
+            await delivery.start()
         server = uvicorn.Server(
             uvicorn.Config(
                 asgi,
@@ -94,6 +107,10 @@ async def _serve(cfg, args: argparse.Namespace) -> int:
         await server.serve()
         return 0
     finally:
+        if delivery is not None:
+            # The server stopped taking requests: the turns in flight finish, then the
+            # sender records what it had in flight, before the store closes.
+            await delivery.stop(STOP_TIMEOUT)
         if application is not None:
             await _stop_telegram(application)
         await app.close()

@@ -99,7 +99,7 @@ class Refused(Exception):
 class WebApp:
     """Everything the routes share."""
 
-    def __init__(self, app: App, settings: WebSettings, telegram: Any = None) -> None:
+    def __init__(self, app: App, settings: WebSettings, telegram_inbox: Any = None) -> None:
         self.app = app
         self.settings = settings
         self.metrics = Metrics()
@@ -110,7 +110,8 @@ class WebApp:
         self.channel = WebChannel(app, self.sender, self.router)
         self.user_flood = FloodGuard(settings.user_limit, settings.window)
         self.ip_flood = FloodGuard(settings.ip_limit, settings.window)
-        self.telegram = telegram  # a python-telegram-bot Application, or None
+        # bot.telegram.inbox.TelegramInbox when this server receives Telegram's webhook.
+        self.telegram_inbox = telegram_inbox
         self.signer: Signer | None = None
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(
@@ -240,11 +241,14 @@ def _client_id(data: dict[str, Any]) -> str:
     return cid
 
 
-def build_asgi(app: App, settings: WebSettings | None = None, telegram: Any = None) -> Starlette:
-    """The whole web app for ``app``. ``telegram``: an initialised-but-not-started
-    python-telegram-bot Application that receives the webhook here (optional)."""
+def build_asgi(
+    app: App, settings: WebSettings | None = None, telegram_inbox: Any = None
+) -> Starlette:
+    """The whole web app for ``app``. ``telegram_inbox``: the durable inbox
+    (``bot.telegram.inbox.TelegramInbox``) of the Telegram Application that receives
+    its webhook here (optional): an update is answered 200 once it is stored."""
     settings = settings or WebSettings()
-    web = WebApp(app, settings, telegram)
+    web = WebApp(app, settings, telegram_inbox)
 
     async def index(request: Request) -> Response:
         device = web.device_of(request)
@@ -373,8 +377,8 @@ def build_asgi(app: App, settings: WebSettings | None = None, telegram: Any = No
         return Response(web.metrics.text(), media_type="text/plain; version=0.0.4")
 
     async def telegram_webhook(request: Request) -> Response:
-        application = web.telegram
-        if application is None:
+        inbox = web.telegram_inbox
+        if inbox is None:
             return Response(status_code=404)
         expected = settings.telegram_secret or ""
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
@@ -383,16 +387,9 @@ def build_asgi(app: App, settings: WebSettings | None = None, telegram: Any = No
         body = await request.body()
         if len(body) > WEBHOOK_MAX_BYTES:
             return Response(status_code=413)
-        from telegram import Update
-
-        try:
-            update = Update.de_json(json.loads(body), application.bot)
-        except (ValueError, TypeError, KeyError):
-            return Response(status_code=400)
-        if update is None:
-            return Response(status_code=400)
-        await application.update_queue.put(update)
-        return Response(status_code=200)
+        # 200 only once stored (an error answer makes Telegram send it again); the
+        # update is then handled from the store, also after a crash.
+        return Response(status_code=await inbox.receive_webhook(body))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
