@@ -51,8 +51,8 @@ W_RESULT = "已送去取暖器RSL"
 
 
 @pytest.fixture
-async def sapp(tmp_path):
-    app, _clock = await open_staff_app(tmp_path)
+async def sapp(tmp_path, db_path):
+    app, _clock = await open_staff_app(tmp_path, db=db_path)
     try:
         yield app
     finally:

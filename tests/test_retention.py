@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 from bot.staff.jobs import IDLE_FORM_DAYS, run_maintenance
 from tests.conftest import Chat
 from tests.staff_support import RESIDENT, WUHOU_A, add_worker, press, send
@@ -26,7 +24,9 @@ from tests.test_privacy import (
     sapp,  # noqa: F401 - the staff app fixture
 )
 
-pytestmark = pytest.mark.both_backends
+# SQLite only: these read the database file and its WAL (PRAGMA secure_delete). What
+# /forget erases is checked on both backends, through SQL, by tests/test_privacy.py
+# (test_forget_leaves_nothing_personal_in_any_table).
 
 PAGE_SECRETS = [R_PHONE, R_TOWN, R_VILLAGE, R_DESC, R_MESSAGE, R_COMMENT, R_QUESTION, W_REPLY]
 

@@ -35,8 +35,8 @@ pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture
-async def sapp(tmp_path):
-    app, clock = await open_staff_app(tmp_path)
+async def sapp(tmp_path, db_path):
+    app, clock = await open_staff_app(tmp_path, db=db_path)
     try:
         yield app
     finally:
