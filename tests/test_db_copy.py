@@ -7,9 +7,11 @@ import subprocess
 import sys
 
 from bot.config import PROJECT_ROOT
+from bot.dialog.events import Reply
 from bot.domain.cases import NewCase
 from bot.store import Store
 from bot.store.copy import copy_database
+from bot.store.outbox import Outgoing
 
 TELEGRAM_ID = 6_543_210_987  # above 2^31
 
@@ -49,6 +51,19 @@ async def fill(path: str) -> tuple[int, int]:
         await store.identities.resolve("telegram", str(TELEGRAM_ID))
         await store.save_turn(TELEGRAM_ID, {"flow": "help", "data": {"a": "低保"}}, update_id=77)
         await store.admin.subscribe(TELEGRAM_ID, TELEGRAM_ID, "成都市")
+        # Main's migrations 0011 (areas, card edits) and 0012 (supervision).
+        await store.execute(
+            "UPDATE cases SET area_township = ?, from_city = ?, transferred_by = ? WHERE id = ?",
+            ("玉林街道", "成都市", 42, case.id),
+        )
+        await store.outbox.enqueue([Outgoing(Reply("卡片"), "case_post", -100, case_id=case.id)])
+        (posted,) = await store.outbox.cards(case.id)
+        await store.outbox.enqueue(
+            [Outgoing(Reply("卡片改"), "card_edit", -100, case_id=case.id, edit_of=posted.id)]
+        )
+        await store.supervision.set_lead(42, True, by=1)
+        await store.supervision.open_request(case.id, "extend", 42, "等材料", days=2)
+        await store.supervision.add_contact(case.id, 42, "reached", at=1_780_000_100.0)
         return web_user, await store.cases.count()
     finally:
         await store.close()
@@ -78,6 +93,25 @@ async def test_sqlite_to_postgres_keeps_every_row_and_numbering(tmp_path, pg_url
         assert created and case.id == cases + 1
         other = await store.identities.resolve("web", "device-new")
         assert other > web_user > 10**16
+        last = await store.workflow.get(cases)
+        assert (last.area_township, last.from_city, last.transferred_by) == (
+            "玉林街道",
+            "成都市",
+            42,
+        )
+        (posted,) = await store.outbox.cards(cases)
+        (edit,) = await store.outbox.messages(kind="card_edit")
+        assert edit.edit_of == posted.id and not await store.outbox.superseded(edit.id, posted.id)
+        assert counted["staff_leads"] == (1, 1)
+        (asked,) = await store.supervision.pending(cases)
+        assert (asked.kind, asked.reason, asked.days) == ("extend", "等材料", 2)
+        (called,) = await store.supervision.contacts(cases)
+        assert called.outcome == "reached"
+        # Their ids continue after the copied ones too.
+        check = await store.supervision.open_request(cases, "invalid", 42, "核实")
+        assert check is not None and check.id == asked.id + 1
+        again = await store.supervision.add_contact(cases, 42, "no_answer", at=1_780_000_200.0)
+        assert again.id == called.id + 1
     finally:
         await store.close()
 
