@@ -3,7 +3,7 @@ on one database, behind a round-robin balancer that skips a worker that is down 
 nginx's upstream does), each SIGKILLed at random 2–5 s after each of its starts and
 restarted, while residents file help requests through the local Bot API stand-in.
 
-Prints the table of the crash runs (bench/crash_webhook.py): references lost or
+Prints the table of the crash runs (bench/crash.py --mode webhook): references lost or
 duplicated, staff cards delivered exactly once, actions left without a reply. Exit 1
 when a reference is lost, a request or card doubled, an action left without a reply,
 or a card is missing that was not cut off mid-call (at most once: a card whose send a
