@@ -49,6 +49,10 @@ SCORING = {
     "cue_half": [1.5, 2.0, 3.0, 4.0, 6.0],
     "ask_cue_weight": [0.0, 0.5, 1.0, 2.0],
     "group_weight": [0.2, 0.4, 0.6, 1.0],
+    "ask_ref": [0.0, 0.3, 0.4, 0.5],
+    "w_cue_cover": [0.0, 0.2, 0.3, 0.5],
+    "generic_weight": [0.7, 0.8, 0.9, 1.0],
+    "unseen_cover": [0.2, 0.3, 0.5, 1.0],
 }
 DECISION = {
     "answer_min": [0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55],
@@ -56,6 +60,7 @@ DECISION = {
     "answer_lead": [0.1, 0.15, 0.2, 0.25, 0.3, 1.0],
     "clarify_min": [0.15, 0.2, 0.25, 0.3],
     "oos_weight": [0.0, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5],
+    "sense_coverage": [0.0, 0.4, 0.5, 0.6, 0.7, 1.0],
     "multi_cue": [0.0, 3.0, 4.0, 5.0, 6.0, 8.0],
     "multi_window": [0.05, 0.1, 0.15],
     # thin_coverage and thin_cue act together: tried as pairs
@@ -95,6 +100,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--samples", type=int, default=120)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", default="", help="scoring settings to keep, comma-separated")
     args = ap.parse_args()
     content, report = load_content(ROOT)
     kb = content.knowledge
@@ -108,7 +114,11 @@ def main() -> int:
     old_fam = families(kb.topics)
     rng = random.Random(args.seed)
     samples = [{k: getattr(base, k) for k in SCORING}]
-    samples += [{k: rng.choice(v) for k, v in SCORING.items()} for _ in range(args.samples)]
+    keep = {k for k in args.keep.split(",") if k}
+    samples += [
+        {k: (getattr(base, k) if k in keep else rng.choice(v)) for k, v in SCORING.items()}
+        for _ in range(args.samples)
+    ]
     results = []
     for n, w in enumerate(samples):
         st = replace(base, **w)
@@ -121,7 +131,8 @@ def main() -> int:
             cue_ask = matcher.normalize(ask_raw, skip=CUE_SKIP) if ask else ""
             cues = matcher.index.cue_pair(norm, ask, cue_text, cue_ask)
             ms = matcher.index.search(norm, 3, ask, cue_text, cue_ask, cues) if norm else []
-            oos = matcher.index.out_of_scope(norm, ask, cue_text, cue_ask, cues)
+            best = ms[0].features.get("ask_best", 0.0) if ms else 0.0
+            oos = matcher.index.out_of_scope(norm, ask, cue_text, cue_ask, cues, best)
             cached[x.q] = (ms, oos, matcher.asking.many_needs(x.q) if matcher.asking else False)
 
         def evaluate(d, st=st, cached=cached):

@@ -179,6 +179,12 @@ MANIFEST = Manifest(
                     "口语、方言、错别字到标准说法的对照表",
                     upload="normalize.yml",
                 ),
+                _F(
+                    "situations",
+                    "intents/situations.yml",
+                    "问题里的提问部分、情况说法、日常说法和求助说法",
+                    upload="situations.yml",
+                ),
             ),
         ),
         PartFiles(

@@ -300,11 +300,16 @@ async def test_cancel_keeps_the_file(app, admin: User, root: Path) -> None:
 async def test_gap_question_added_as_example_takes_effect_at_once(
     app, admin: User, root: Path
 ) -> None:
-    question = "家里揭不开锅了咋整"
+    question = "手头紧周转不过来咋整"
     matcher = app.engine.content.current.knowledge.matcher
     assert matcher.match(question).decision == "fallback"
     kb = app.store.knowledge
-    for uid, q in ((1, question), (2, "屋头揭不开锅了咋个办"), (3, question), (4, "火车票怎么买")):
+    for uid, q in (
+        (1, question),
+        (2, "屋头手头紧周转不过来咋个办"),
+        (3, question),
+        (4, "火车票怎么买"),
+    ):
         result = matcher.match(q)
         await kb.log_question(uid, q, result.decision, [(m.id, m.score) for m in result.matches])
     rel = "policy_texts/temporary-relief.md"
@@ -315,8 +320,8 @@ async def test_gap_question_added_as_example_takes_effect_at_once(
     groups = admin.context()["groups"]
     assert admin.context()["total"] == 2
     assert (groups[0]["representative"], groups[0]["count"]) == (question, 3)
-    assert "屋头揭不开锅了咋个办" in groups[0]["phrasings"]
-    assert question in admin.text() and "屋头揭不开锅了咋个办" in admin.text()
+    assert "屋头手头紧周转不过来咋个办" in groups[0]["phrasings"]
+    assert question in admin.text() and "屋头手头紧周转不过来咋个办" in admin.text()
     await admin.press("adm:gap:0")
     assert question in admin.text()
     await admin.press("adm:gcat:0")

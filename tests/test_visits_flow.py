@@ -102,6 +102,50 @@ async def test_list_shows_my_households_by_village(vapp):
     assert {i["name"] for g in ctx(other[0])["groups"] for i in g["people"]} == {"王小明"}
 
 
+async def test_overdue_actions_climb_the_ladder_in_working_hours_only(vapp):
+    """督办 of actions as of requests ([escalation] defaults: the owner at once, the
+    area group after 4 working hours, the admins after 8), only inside 08:30-18:00 of
+    working days, repeated on each working day while open."""
+    app, clock = vapp
+    _, tasks = await open_first(app)
+    prefix = await start_visit(app, WUHOU_A, tasks[0])
+    await answer_all(app, WUHOU_A, prefix)
+    await press(app, WUHOU_A, f"vs:sub:{prefix.split(':')[2]}")
+    await delivered(app)
+    svc = app.engine.services.visits
+
+    sent: list = []
+
+    async def who(hour_ts: float) -> list[tuple[int, str]]:
+        clock.set(hour_ts)
+        await run_reminders(svc, clock)
+        sent[:] = await delivered(app)
+        return sorted((r.chat_id, r.template) for r in sent)
+
+    # The hazard is due Tuesday 7 Jan 2025 (ends at 24:00), the clothes Thursday 9 Jan.
+    assert await who(ts(2025, 1, 8, 7)) == []  # before working hours: nothing
+    morning = await who(ts(2025, 1, 8, 9))
+    assert morning == [(WUHOU_A, "visits/reminder")] * 2  # hazard overdue, clothes due
+    assert await who(ts(2025, 1, 8, 9, 30)) == []  # not twice the same day
+    noon = await who(ts(2025, 1, 8, 13))
+    assert noon == [(CHAT_WUHOU, "visits/overdue_post")]  # 4.5 working hours late
+    evening = await who(ts(2025, 1, 8, 17))
+    assert evening == [(ADMIN, "visits/reminder")]  # 8.5 working hours late
+    assert await who(ts(2025, 1, 11, 10)) == []  # Saturday
+    monday = await who(ts(2025, 1, 13, 9))
+    # Both overdue now; the clothes 1 working day (Friday) = 9.5 hours: every step.
+    assert monday == sorted(
+        [(WUHOU_A, "visits/reminder")] * 2
+        + [(CHAT_WUHOU, "visits/overdue_post")] * 2
+        + [(ADMIN, "visits/reminder")] * 2
+    )
+    admin = [r.text for r in sent if r.chat_id == ADMIN]
+    assert all("请督办" in t and "张大爷" in t and "负责：" in t for t in admin), admin
+    group = [r.text for r in sent if r.chat_id == CHAT_WUHOU]
+    assert all("张大爷" not in t and "张**" in t for t in group), group
+    assert any("超期 4 个工作日" in t for t in group), group  # the hazard: Wed-Fri, Mon
+
+
 async def test_a_whole_visit_turns_needs_into_actions(vapp, tmp_path):
     app, clock = vapp
     _, tasks = await open_first(app)
@@ -321,6 +365,7 @@ async def test_report_in_the_chat_and_files(vapp):
             "rate": 0.0,
             "not_met": 0,
             "flagged": 0,
+            "alone_80": 0,
             "needs_found": 0,
             "needs_resolved": 0,
             "open_actions": 0,

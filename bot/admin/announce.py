@@ -57,19 +57,19 @@ async def announce_text(turn: Turn, text: str) -> None:
     sample = announcement_reply(turn.engine, text, region)
     turn.say("admin/announce_preview_head", region=region, total=total)
     turn.add(Reply(sample.text))
-    turn.say(
-        "admin/announce_confirm",
-        [
-            [
-                turn.button("admin.send", f"adm:bcok:{token}"),
-                turn.button("admin.cancel", "adm:bcno"),
-            ]
-        ],
-        total=total,
-    )
+    rows = [[turn.button("admin.send", f"adm:bcok:{token}")]]
+    cold_wave = turn.engine.services.visits is not None
+    if cold_wave:
+        rows.append([turn.button("admin.send_cold_wave", f"adm:bccw:{token}")])
+    rows.append([turn.button("admin.cancel", "adm:bcno")])
+    turn.say("admin/announce_confirm", rows, total=total, cold_wave=cold_wave)
 
 
-async def announce_send(turn: Turn, token: str) -> None:
+async def announce_send(turn: Turn, token: str, cold_wave: bool = False) -> None:
+    """Send the previewed announcement. As a cold-wave warning (寒潮预警, with home
+    visits set up): the 市州 with flagged households first, most first; a 冬季自查
+    button for residents; each worker with flagged households there gets their list
+    for a re-visit, queued in the same transaction."""
     data = turn.state.data
     if (
         turn.state.flow != FLOW
@@ -86,7 +86,17 @@ async def announce_send(turn: Turn, token: str) -> None:
         return
     region, text = data.get("region"), data["text"]
     repo = turn.store.admin
-    recipients = await repo.recipients(region)
+    visits = turn.engine.services.visits if cold_wave else None
+    if cold_wave and visits is None:
+        raise StaleButton(token)
+    first: list[str] = []
+    lists: list = []
+    if visits is not None:
+        from bot.visits.coldwave import first_regions, revisit_lists
+
+        first = await first_regions(visits)
+        lists = await revisit_lists(visits, region, token)
+    recipients = await repo.recipients(region, first=first)
     # The run and one outbox row per recipient, in one transaction: the sender
     # delivers them (paced, resumed after a restart, each at most once).
     broadcast_id = await repo.start_broadcast(
@@ -96,7 +106,8 @@ async def announce_send(turn: Turn, token: str) -> None:
         region,
         text,
         recipients,
-        announcement_reply(turn.engine, text, region),
+        announcement_reply(turn.engine, text, region, cold_wave=visits is not None),
+        also=lists,
     )
     if broadcast_id is None:
         raise StaleButton(token)
@@ -104,6 +115,10 @@ async def announce_send(turn: Turn, token: str) -> None:
     sender.wake()
     if not recipients:
         await sender.broadcast_progress(broadcast_id)
+    if lists:
+        await turn.store.staff.audit(
+            turn.user_id, "admin", "visits_flagged", detail=f"coldwave workers={len(lists)}"
+        )
     turn.say(
         "admin/broadcast_started",
         [
@@ -111,6 +126,8 @@ async def announce_send(turn: Turn, token: str) -> None:
             [turn.button("nav.menu", "nav:menu")],
         ],
         total=len(recipients),
+        workers=len(lists),
+        cold_wave=visits is not None,
     )
 
 

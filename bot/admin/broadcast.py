@@ -20,13 +20,17 @@ if TYPE_CHECKING:
     from bot.dialog.engine import Engine
 
 
-def announcement_reply(engine: Engine, text: str, region: str | None) -> Reply:
-    """What a resident receives: the notice and a one-button 退订."""
+def announcement_reply(
+    engine: Engine, text: str, region: str | None, cold_wave: bool = False
+) -> Reply:
+    """What a resident receives: the notice and a one-button 退订; a cold-wave
+    warning also offers the 冬季自查 (被子、取暖、吃的、身体: any 不够 leads to an
+    urgent help request)."""
     r = engine.renderer
-    return Reply(
-        r.render("admin/announcement", text=text, region=region),
-        [[Button(r.label("admin.unsubscribe"), "sub:off")]],
-    )
+    rows = [[Button(r.label("admin.unsubscribe"), "sub:off")]]
+    if cold_wave and "winter" in engine.menu_targets:
+        rows.insert(0, [Button(r.label("admin.winter_check"), "menu:winter")])
+    return Reply(r.render("admin/announcement", text=text, region=region), rows)
 
 
 __all__ = ["Pacer", "announcement_reply"]

@@ -14,6 +14,8 @@ Payloads (prefix ``adm``, admins only; anything else is a stale button):
   adm:gadd:<n>:<topic>    add it to the topic's example questions and publish
   adm:bcr:*|<市州>         announcement: to all subscribers, or one region's
   adm:bcok:<token>        send the previewed announcement
+  adm:bccw:<token>        send it as a cold-wave warning (寒潮预警: flagged areas first,
+                          冬季自查 button, workers get their flagged households)
   adm:bcno                cancel it
   adm:bcstop:<id>         stop a running announcement
 Residents (prefix ``sub``): sub:pick, sub:all, sub:r:<市州>, sub:off.
@@ -74,6 +76,8 @@ class AdminFlow(Flow):
             await announce_region(turn, arg)
         elif action == "bcok":
             await announce_send(turn, arg)
+        elif action == "bccw":
+            await announce_send(turn, arg, cold_wave=True)
         elif action == "bcstop":
             await announce_stop(turn, arg)
         elif action == "bcno" and not arg:

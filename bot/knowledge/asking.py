@@ -12,6 +12,16 @@ Data in ``intents/situations.yml``:
 - ``topics``: per topic id, phrases of situations and asks that point to it without policy
   words (被偷了, 房子烧了, 不公平, 每个月固定的钱 …). With the topics' own keywords they make
   the "cue" feature of the matcher.
+- ``everyday``: words the topics share with everyday life in another sense (过年, 被子, 疫苗,
+  电话 …; with every topic phrase that is also an out-of-scope keyword). Alone they do not
+  make a request for help: "今年过年是几号", "电热毯开一晚上要多少电".
+- ``needs``: words that make one (补贴, 救助, 申请, 政府, 困难, 交不起 …): with one of them, or
+  with a phrase of the topic that is not an everyday word, a message asks for help.
+- ``meanings``: out-of-scope phrases that only ask what a word means (是什么意思): with a
+  policy named in full the message asks about the policy; any other out-of-scope subject
+  where a message asks, without a word of need, sends it to fallback.
+- ``generic``: topics about applying or calling in general (how-to-apply, hotlines): they
+  yield to a program that the message names (医疗救助要带哪些材料 → 医疗救助).
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.content import LineDict, Report, load_yaml_file
+from bot.manifest import content_path
 
 _CLAUSE = re.compile(r"[，。！？,.!?;；、\n…~～]+")
 
@@ -62,6 +73,18 @@ class Asking:
         return ""
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a message's phrases say beside the topic scores (see ``Cues.reading``)."""
+
+    plain: dict[int, float]  # per slot: the weight of its phrases that are not everyday
+    need: bool  # a word of need (补贴, 申请, 政府 …)
+    named: frozenset[int]  # topics named by their own keyword
+    other: bool  # an out-of-scope subject where the message asks
+    asked_named: frozenset[int]  # topics named there by a keyword of other_named_chars
+    covered: dict[int, float]  # per slot: the share of the message inside its phrases
+
+
 @dataclass
 class Cues:
     """Phrase -> the document slots it points to, with an IDF-like weight."""
@@ -72,9 +95,25 @@ class Cues:
     lengths: tuple[int, ...] = ()
     group_bigrams: frozenset[str] = frozenset()
     first: dict[str, tuple[int, ...]] = field(default_factory=dict)  # first char -> lengths
+    everyday: frozenset[str] = frozenset()
+    needs: tuple[str, ...] = ()
+    named: dict[str, frozenset[int]] = field(default_factory=dict)  # keyword -> its slots
+    meanings: frozenset[str] = frozenset()  # out-of-scope phrases that ask what a word means
+    _spans: dict[str, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, per_slot: Sequence[Sequence[str]], groups: Sequence[str]) -> Cues:
+    def build(
+        cls,
+        per_slot: Sequence[Sequence[str]],
+        groups: Sequence[str],
+        everyday: Sequence[str] = (),
+        needs: Sequence[str] = (),
+        keywords: Sequence[Sequence[str]] = (),
+        negatives: int = 0,
+        meanings: Sequence[str] = (),
+    ) -> Cues:
+        """``per_slot``: the phrases of each slot (topics first, then the ``negatives``
+        out-of-scope groups); ``keywords``: each topic's own keywords (a program named)."""
         phrases: dict[str, list[int]] = {}
         for slot, words in enumerate(per_slot):
             for w in set(words):
@@ -88,7 +127,30 @@ class Cues:
         for p in phrases:
             first.setdefault(p[0], set()).add(len(p))
         starts = {c: tuple(sorted(v, reverse=True)) for c, v in first.items()}
-        return cls(phrases, weight, frozenset(g for g in groups if g), lengths, bigrams, starts)
+        # A topic phrase that is also an out-of-scope keyword has an everyday sense too.
+        topics = len(per_slot) - negatives
+        shared = {
+            p
+            for p, slots in phrases.items()
+            if any(i < topics for i in slots) and any(i >= topics for i in slots)
+        }
+        named: dict[str, set[int]] = {}
+        for slot, words in enumerate(keywords):
+            for w in words:
+                if len(w) >= 2 and w not in shared and w not in everyday:
+                    named.setdefault(w, set()).add(slot)
+        return cls(
+            phrases,
+            weight,
+            frozenset(g for g in groups if g),
+            lengths,
+            bigrams,
+            starts,
+            frozenset(e for e in everyday if e) | shared,
+            tuple(n for n in needs if n),
+            {w: frozenset(v) for w, v in named.items()},
+            frozenset(m for m in meanings if m),
+        )
 
     @classmethod
     def empty(cls) -> Cues:
@@ -96,18 +158,104 @@ class Cues:
 
     def scan(self, text: str) -> list[str]:
         """The phrases found in a normalised text, longest first at each position."""
-        out: list[str] = []
+        return [p for _, p in self.spans(text)]
+
+    def spans(self, text: str) -> list[tuple[int, str]]:
+        """(start, phrase) of the phrases found in a text, longest first at each position
+        (one message's texts are scanned several times: the last ones are remembered)."""
+        hit = self._spans.get(text)
+        if hit is None:
+            if len(self._spans) > 64:
+                self._spans.clear()
+            hit = self._spans[text] = self._scan(text)
+        return hit
+
+    def _scan(self, text: str) -> list[tuple[int, str]]:
+        out: list[tuple[int, str]] = []
         i, n = 0, len(text)
         phrases, first = self.phrases, self.first
         while i < n - 1:
             for size in first.get(text[i], ()):
                 if i + size <= n and text[i : i + size] in phrases:
-                    out.append(text[i : i + size])
+                    out.append((i, text[i : i + size]))
                     i += size
                     break
             else:
                 i += 1
         return out
+
+    def junctions(self, text: str) -> frozenset[str]:
+        """Bigrams that straddle the edge of a phrase found in the text ("低保钱": 保钱):
+        made by two words side by side, they are not words of any topic."""
+        found = self.spans(text)
+        inner: set[str] = set()
+        edges: set[str] = set()
+        for i, p in found:
+            inner.update(p[k : k + 2] for k in range(len(p) - 1))
+            if i > 0:
+                edges.add(text[i - 1 : i + 1])
+            end = i + len(p)
+            if end < len(text):
+                edges.add(text[end - 1 : end + 1])
+        return frozenset(edges - inner)
+
+    def group_grams(self, text: str) -> frozenset[str]:
+        """Bigrams of the words naming a group as found in the text (not those inside a
+        longer phrase: 残疾人补贴 names a program, not who asks)."""
+        groups: set[str] = set()
+        other: set[str] = set()
+        for _, p in self.spans(text):
+            grams = {p[k : k + 2] for k in range(len(p) - 1)}
+            (groups if p in self.groups else other).update(grams)
+        return frozenset(groups - other)
+
+    def sense(self, text: str) -> tuple[dict[int, float], bool]:
+        """Per slot, the weight of its phrases found in the text that are not everyday
+        words; and whether the text has a word of need (补贴, 申请, 政府 …)."""
+        plain: dict[int, float] = {}
+        for p in self.scan(text):
+            if p in self.everyday:
+                continue
+            for slot in self.phrases[p]:
+                plain[slot] = plain.get(slot, 0.0) + self.weight[p]
+        return plain, any(n in text for n in self.needs)
+
+    def reading(self, text: str, asked: str, first_other: int, named_chars: int) -> Reading:
+        """The sense of a message (``text``) and of where it asks (``asked``); slots from
+        ``first_other`` on are the out-of-scope groups."""
+        plain, need = self.sense(text)
+        found = {
+            p for p in self.scan(asked) if any(slot >= first_other for slot in self.phrases[p])
+        }
+        # Only a question of meaning (是什么意思): a policy named in full is what it asks about.
+        meaning_only = bool(found) and found <= self.meanings
+        return Reading(
+            plain,
+            need,
+            self.named_slots(text),
+            bool(found),
+            self.named_slots(asked, named_chars) if meaning_only else frozenset(),
+            self.covered(text),
+        )
+
+    def covered(self, text: str) -> dict[int, float]:
+        """Per slot, the share of the text's characters inside its phrases (救命钱: all)."""
+        if not text:
+            return {}
+        chars: dict[int, int] = {}
+        for _, p in self.spans(text):
+            for slot in self.phrases[p]:
+                chars[slot] = chars.get(slot, 0) + len(p)
+        return {slot: n / len(text) for slot, n in chars.items()}
+
+    def named_slots(self, text: str, min_chars: int = 2) -> frozenset[int]:
+        """The topics whose own keyword (not an everyday word, at least ``min_chars``
+        long) the text names."""
+        out: set[int] = set()
+        for p in self.scan(text):
+            if len(p) >= min_chars:
+                out.update(self.named.get(p, ()))
+        return frozenset(out)
 
     def sums(
         self, text: str, ask: str, ask_weight: float, group_weight: float, short: int
@@ -129,10 +277,14 @@ class Situations:
     asking: Asking
     groups: tuple[str, ...]
     topics: dict[str, tuple[str, ...]]
+    everyday: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    generic: tuple[str, ...] = ()
+    meanings: tuple[str, ...] = ()
 
 
 def load_situations(root: Path, report: Report, topic_ids: Sequence[str]) -> Situations:
-    path = root / "intents" / "situations.yml"
+    path = content_path(root, "situations")
     empty = Situations(Asking(), (), {})
     if not path.exists():
         return empty
@@ -170,4 +322,17 @@ def load_situations(root: Path, report: Report, topic_ids: Sequence[str]) -> Sit
             continue
         topics[str(tid)] = words(str(tid), phrases, line)
     asking = Asking(words("openers"), words("asks"), tail, words("multi"))
-    return Situations(asking, words("groups"), topics)
+    generic = words("generic")
+    for tid in generic:
+        if tid not in known:
+            report.warning(path, data.line_of("generic"), f"unknown reference in generic: {tid!r}")
+    generic = tuple(t for t in generic if t in known)
+    return Situations(
+        asking,
+        words("groups"),
+        topics,
+        words("everyday"),
+        words("needs"),
+        generic,
+        words("meanings"),
+    )

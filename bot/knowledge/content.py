@@ -83,15 +83,33 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
         negatives.append(doc)
     docs = [topic_doc(t) for t in topics.topics.values()]
     situations = load_situations(root, report, list(topics.topics))
-    attach_phonetic(normalize, docs, negatives, situations.topics, intents)
+    places = place_names(root)
+    attach_phonetic(normalize, docs, negatives, situations.topics, intents, places)
     skip = (*DOC_SKIP, *CUE_SKIP)
     per_slot = [
         [normalize(w, skip=skip) for w in (*d.keywords, *situations.topics.get(d.id, ()))]
         for d in docs
     ] + [[normalize(w, skip=skip) for w in d.keywords] for d in negatives]
-    cues = Cues.build(per_slot, [normalize(g, skip=skip) for g in situations.groups])
-    places = place_names(root)
-    return Matcher(docs, intents, normalize, settings, negatives, situations.asking, cues, places)
+    cues = Cues.build(
+        per_slot,
+        [normalize(g, skip=skip) for g in situations.groups],
+        everyday=[normalize(w, skip=skip) for w in situations.everyday],
+        needs=[normalize(w, skip=skip) for w in situations.needs],
+        keywords=[[normalize(w, skip=skip) for w in d.keywords] for d in docs],
+        negatives=len(negatives),
+        meanings=[normalize(w, skip=skip) for w in situations.meanings],
+    )
+    return Matcher(
+        docs,
+        intents,
+        normalize,
+        settings,
+        negatives,
+        situations.asking,
+        cues,
+        places,
+        situations.generic,
+    )
 
 
 def place_names(root: Path) -> list[str]:
@@ -126,7 +144,7 @@ def place_names(root: Path) -> list[str]:
     return sorted(out)
 
 
-def attach_phonetic(normalize: Normalizer, docs, negatives, situations, intents) -> None:
+def attach_phonetic(normalize: Normalizer, docs, negatives, situations, intents, places=()) -> None:
     """Pinyin input and homophone repair against the policy words of this content."""
 
     def plain(text: str) -> str:
@@ -138,7 +156,9 @@ def attach_phonetic(normalize: Normalizer, docs, negatives, situations, intents)
     corpus += [plain(w) for d in (*docs, *negatives) for w in d.keywords]
     corpus += [plain(ex) for intent in intents for ex in intent.examples]
     corpus += sorted(normalize.words())
-    normalize.phonetic = Phonetic(sorted(vocabulary), corpus)
+    words = {plain(w) for d in (*docs, *negatives) for w in d.keywords} | vocabulary
+    words |= {plain(w) for w in (*places, *normalize.words())}
+    normalize.phonetic = Phonetic(sorted(vocabulary), corpus, sorted(words))
 
 
 def load(root: Path, report: Report, content: Content) -> Knowledge:

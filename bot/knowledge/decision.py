@@ -43,6 +43,26 @@ class Settings:
     # scored on its own and mixed in with this weight.
     ask_weight: float = 0.0
     ask_min_chars: int = 12  # shorter messages are all ask
+    # The clause weighs less when its best score is below ask_ref (it names nothing). 0 = off.
+    ask_ref: float = 0.0
+    # Bigrams straddling two known words ("低保钱": 保钱) are left out of the query.
+    junctions: bool = False
+    # A message naming a program: the generic topics (how-to-apply, hotlines) weigh this much.
+    generic_weight: float = 1.0
+    # Words used in another sense: a message whose best topic is found only by everyday
+    # words (过年, 被子, 疫苗) and that has no word of need goes to fallback.
+    sense_check: bool = False
+    sense_coverage: float = 1.0  # ... and covers less than this share of the message
+    # A message that names an out-of-scope subject where it asks (the asking clause, or all
+    # of a short message) and has no word of need: fallback (公租房小区的快递柜坏了).
+    other_check: bool = False
+    other_named_chars: int = 4  # ... unless it only asks what a policy named this long means
+    # The share of a message inside the phrases of a topic, mixed into its score with this
+    # weight, like the cue: final = (score + w_cue_cover * share) / (1 + w_cue_cover).
+    w_cue_cover: float = 0.0
+    # In coverage, a bigram found in no topic and no out-of-scope group weighs this much of
+    # an unseen word's IDF (1 = as much).
+    unseen_cover: float = 1.0
     # Situation and ask phrases per topic (with the topics' keywords): the "cue" feature.
     w_cue: float = 0.0
     cue_half: float = 3.0  # summed phrase weight at which cue reaches 1 - 1/e
@@ -110,15 +130,25 @@ def decide_needs(
         return "fallback", ()
     s = settings
     s1 = matches[0].score
+    top = matches[0].features
     if s.oos_weight and out_of_scope * s.oos_weight >= s1:
         return "fallback", ()
-    top = matches[0].features
+    if s.other_check and top.get("other", 0.0) and not top.get("need", 0.0):
+        return "fallback", ()
+    if (
+        s.sense_check
+        and top.get("everyday", 0.0)
+        and not top.get("need", 0.0)
+        and top.get("coverage", 0.0) < s.sense_coverage
+    ):
+        return "fallback", ()
     if (
         s.thin_coverage
         and "ask_coverage" not in top
         and top.get("chars", 0.0) <= s.thin_max_chars
         and top.get("coverage", 1.0) < s.thin_coverage
         and top.get("cue_sum", 0.0) < s.thin_cue
+        and not (s.sense_check and top.get("plain", 0.0))
     ):
         return "fallback", ()
     s2 = matches[1].score if len(matches) > 1 else 0.0

@@ -57,10 +57,13 @@ class Index:
         negatives: Sequence[Doc] = (),
         cues: Cues | None = None,
         neutral: frozenset[str] = frozenset(),
+        generic: frozenset[str] = frozenset(),
     ) -> None:
         self.docs = list(docs)
         self.negatives = list(negatives)
         self.cues = cues
+        # Topics about applying or calling in general: they yield to a program named.
+        self.generic = frozenset(i for i, d in enumerate(self.docs) if d.id in generic)
         # Bigrams that say where or how much, not what (place names): left out of coverage,
         # like every n-gram with a digit, so "宜宾低保1120够不够" is as covered as "低保够不够".
         self.neutral = neutral
@@ -120,6 +123,8 @@ class Index:
                 if len(g) == 2:
                     self.postings[g].append((i, v))
         self._df = df
+        # Bigrams of the out-of-scope groups: unseen in the topics, they are still words.
+        self.negative_grams = frozenset(g for tf in tfs[n:] for g in tf if len(g) == 2)
         self.examples_by_len = []
         for exs in self.examples:
             ordered = sorted(exs, key=len)
@@ -138,15 +143,21 @@ class Index:
 
     def query_terms(self, norm: str, damp_groups: bool = False) -> dict[str, float]:
         """Query n-grams with their weights (repeats count once). With ``damp_groups``
-        (a longer message), the bigrams of words naming a group weigh group_weight."""
+        (a longer message), the bigrams of words naming a group weigh group_weight; with
+        the ``junctions`` setting, bigrams straddling two known words are left out."""
         uni, bi = ngrams(norm)
         terms: dict[str, float] = {}
         for g in uni:
             terms[g] = self.settings.unigram_weight
+        cues = self.cues
+        skip = cues.junctions(norm) if cues is not None and self.settings.junctions else ()
+        idf, other = self.idf, self.negative_grams
         for g in bi:
-            terms[g] = 1.0
-        if damp_groups and self.cues is not None and self.settings.group_weight != 1.0:
-            for g in self.cues.group_bigrams:
+            # A junction bigram that some topic or group has is a compound (低保申请): kept.
+            if g not in skip or g in idf or g in other:
+                terms[g] = 1.0
+        if damp_groups and cues is not None and self.settings.group_weight != 1.0:
+            for g in cues.group_grams(norm):
                 if g in terms:
                     terms[g] = self.settings.group_weight
         return terms
@@ -185,6 +196,10 @@ class Index:
             idf = self.idf.get(g, self.idf_unseen)
             best += qw * idf * (k1 + 1)
             counts = not (g in neutral or g[0].isdigit() or g[-1].isdigit())
+            if g not in self.idf and g not in self.negative_grams:
+                # A bigram no topic and no out-of-scope group has: mostly two words side by
+                # side ("带些", "些证"), so it weighs unseen_cover of a word nobody has.
+                idf *= self.settings.unseen_cover
             cover[g] = qw * idf if counts else 0.0
             cov_total += cover[g]
         return Query(norm, terms, cover, best, cov_total)
@@ -264,17 +279,42 @@ class Index:
             return {}
         return self.cues.sums(cue_text, cue_ask, s.ask_cue_weight, s.group_weight, s.ask_min_chars)
 
+    def ask_features(self, qa: Query | None, ids: Sequence[int]) -> dict[int, dict[str, float]]:
+        """The asking clause's features for each slot (none without a clause)."""
+        if qa is None or not self.settings.ask_weight:
+            return {}
+        return {i: self.features(qa.norm, qa.terms, i, qa) for i in ids}
+
+    def ask_share(self, fas: dict[int, dict[str, float]], ceiling: float = 0.0) -> float:
+        """The weight of the asking clause: ask_weight, less when the clause matches no
+        slot well (想问一下政府能不能帮忙 says who to ask, the story says what)."""
+        s = self.settings
+        if not fas:
+            return 0.0
+        if not s.ask_ref:
+            return s.ask_weight
+        best = max(ceiling, max(self.combine(fa) for fa in fas.values()))
+        return s.ask_weight * min(1.0, best / s.ask_ref)
+
     def score(
-        self, q: Query, qa: Query | None, cues: dict[int, float], i: int
+        self,
+        q: Query,
+        qa: Query | None,
+        cues: dict[int, float],
+        i: int,
+        fa: dict[str, float] | None = None,
+        share: float | None = None,
     ) -> tuple[float, dict[str, float]]:
         """The final score of one slot (topic or out-of-scope group) and its features;
-        ``qa`` is the asking clause."""
+        ``qa`` is the asking clause, ``fa`` its features for this slot and ``share`` its
+        weight (ask_weight when not given)."""
         s = self.settings
         f = self.features(q.norm, q.terms, i, q)
         total = self.combine(f)
         if qa is not None and s.ask_weight:
-            fa = self.features(qa.norm, qa.terms, i, qa)
-            total = (1 - s.ask_weight) * total + s.ask_weight * self.combine(fa)
+            fa = fa if fa is not None else self.features(qa.norm, qa.terms, i, qa)
+            aw = s.ask_weight if share is None else share
+            total = (1 - aw) * total + aw * self.combine(fa)
             f = {**f, **{"ask_" + k: v for k, v in fa.items()}}
         raw = cues.get(i, 0.0)
         cue = 1 - math.exp(-raw / s.cue_half) if raw else 0.0
@@ -320,10 +360,37 @@ class Index:
             ids = list(dict.fromkeys([*ids, *top]))
         q = self.query(norm, terms)
         qa = self.query(ask, ask_terms) if ask else None
+        fas = self.ask_features(qa, ids)
+        share = self.ask_share(fas)
+        ask_best = max((self.combine(fa) for fa in fas.values()), default=0.0)
+        # An out-of-scope subject named where the message asks (商品, 股市, 旅游 …).
+        asked_text = (cue_ask or ask) if ask else (cue_text or norm)
+        sense = (self.cues or Cues.empty()).reading(
+            cue_text or norm, asked_text, self.n, self.settings.other_named_chars
+        )
+        plain, need, covered = sense.plain, sense.need, sense.covered
+        yield_generic = any(j not in self.generic for j in sense.named)
+        other, asked_named = float(sense.other), sense.asked_named
         out = []
         for i in ids:
-            total, f = self.score(q, qa, found, i)
+            total, f = self.score(q, qa, found, i, fas.get(i), share)
             f["ask_cue_sum"] = asked.get(i, 0.0)
+            f["ask_share"] = share
+            f["ask_best"] = ask_best
+            # The sense of the message for this topic: "need" (补贴, 申请, 政府 …), "plain"
+            # (its phrases that are not everyday words); only everyday words: "everyday".
+            f["need"] = float(need)
+            f["plain"] = plain.get(i, 0.0)
+            f["everyday"] = float(found.get(i, 0.0) > 0 and i not in plain)
+            # ... unless the program is named there too (低保边缘家庭是啥意思).
+            f["other"] = other and float(i not in asked_named)
+            f["cue_cover"] = covered.get(i, 0.0)
+            if self.settings.w_cue_cover:
+                total = (total + self.settings.w_cue_cover * f["cue_cover"]) / (
+                    1 + self.settings.w_cue_cover
+                )
+            if yield_generic and i in self.generic:
+                total *= self.settings.generic_weight
             doc = self.docs[i]
             out.append(Match(doc.id, doc.title, round(total, 4), f))
         out.sort(key=lambda m: (-m.score, m.id))
@@ -345,8 +412,10 @@ class Index:
         cue_text: str = "",
         cue_ask: str = "",
         cues: tuple[dict[int, float], dict[int, float]] | None = None,
+        topic_ask: float = 0.0,
     ) -> float:
-        """The best score of an out-of-scope group for this question (0 without any)."""
+        """The best score of an out-of-scope group for this question (0 without any);
+        ``topic_ask``: the best score of the asking clause among the topics."""
         if not self.negatives or not norm:
             return 0.0
         long = len(norm) >= self.settings.ask_min_chars
@@ -356,15 +425,20 @@ class Index:
         q = self.query(norm, terms)
         qa = self.query(ask, ask_terms) if ask else None
         bigrams = [g for g in terms if len(g) == 2] + [g for g in ask_terms if len(g) == 2]
-        best = 0.0
+        slots = []
         for j in range(len(self.negatives)):
             slot = self.n + j
             w = self.weights[slot]
             # A group sharing no bigram and no phrase with the question scores next to
             # nothing: not worth its rapidfuzz calls.
-            if slot not in found and not any(g in w for g in bigrams):
-                continue
-            best = max(best, self.score(q, qa, found, slot)[0])
+            if slot in found or any(g in w for g in bigrams):
+                slots.append(slot)
+        fas = self.ask_features(qa, slots)
+        # The clause's weight as for the topics, or more when it names an everyday subject.
+        share = self.ask_share(fas, topic_ask) if fas else 0.0
+        best = 0.0
+        for slot in slots:
+            best = max(best, self.score(q, qa, found, slot, fas.get(slot), share)[0])
         return best
 
 

@@ -160,7 +160,12 @@ def load_settings(root: Path, report: Report) -> Settings:
                 report.error(path, line, f"{key}: expected field: weight (numbers >= 0)")
                 continue
             values[key] = {str(k): float(v) for k, v in value.items()}
-        elif isinstance(default, int) and not isinstance(default, bool):
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                report.error(path, line, f"{key}: expected true or false")
+                continue
+            values[key] = value
+        elif isinstance(default, int):
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1_000_000:
                 report.error(path, line, f"{key}: expected a whole number from 1 to 1000000")
                 continue

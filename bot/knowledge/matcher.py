@@ -29,6 +29,13 @@ multi-need list when a message names several needs; a fallback for a short messa
 shares only one word with its best topic ("thin" evidence). The index and its features are
 in ``bot.knowledge.index``, the decision in ``bot.knowledge.decision``; pinyin input and
 homophone slips are repaired by the normaliser (``bot.knowledge.phonetic``).
+
+Matching v2.1 (``needs``, ``everyday`` and ``generic`` in ``intents/situations.yml``): the
+asking clause weighs less when it names nothing (``ask_ref``); bigrams that straddle two
+known words and that nothing has are left out (``junctions``), and unseen ones weigh less in
+coverage (``unseen_cover``); a message found only by everyday words without a word of need,
+or naming an out-of-scope subject where it asks, falls back (``sense_check``,
+``other_check``); how-to-apply and hotlines yield to a program the message names.
 """
 
 from __future__ import annotations
@@ -69,13 +76,15 @@ class Matcher:
         asking: Asking | None = None,
         cues: Cues | None = None,
         places: Sequence[str] = (),
+        generic: Sequence[str] = (),
     ) -> None:
         self.normalize = normalize
         self.settings = settings
         self.asking = asking
         self.places = tuple(places)
         neutral = frozenset(g for p in places for g in ngrams(normalize(p, skip=DOC_SKIP))[1])
-        self.index = Index(docs, normalize, settings, negatives, cues, neutral)
+        self.generic = tuple(generic)
+        self.index = Index(docs, normalize, settings, negatives, cues, neutral, frozenset(generic))
         self.intents = list(intents)
         # Intents are compared without dropping filler words ("你好" is a greeting).
         self._intent_examples = [
@@ -92,8 +101,9 @@ class Matcher:
         cue_text = self.normalize(question, skip=CUE_SKIP)
         cue_ask = self.normalize(ask_raw, skip=CUE_SKIP) if ask else ""
         matches = self.index.search(norm, k, ask, cue_text, cue_ask)
+        ask_best = matches[0].features.get("ask_best", 0.0) if matches else 0.0
         oos = (
-            self.index.out_of_scope(norm, ask, cue_text, cue_ask)
+            self.index.out_of_scope(norm, ask, cue_text, cue_ask, topic_ask=ask_best)
             if self.settings.oos_weight
             else 0.0
         )
@@ -141,7 +151,13 @@ _PARTICLES = "嘛呀啊哦吧呢噻哈嘞哟咯啦"
 
 
 def _bare(text: str) -> str:
-    """Without trailing particles and with doubled characters written once."""
+    """Without trailing particles, with doubled characters written once and a repeated
+    phrase said once ("在吗在吗")."""
+    for size in range(2, len(text) // 2 + 1):
+        unit = text[:size]
+        if len(text) % size == 0 and unit * (len(text) // size) == text:
+            text = unit
+            break
     text = text.rstrip(_PARTICLES)
     out: list[str] = []
     for ch in text:

@@ -71,7 +71,9 @@ def _key(word: str) -> tuple[str, ...] | None:
 
 
 class Phonetic:
-    def __init__(self, vocabulary: Iterable[str], corpus: Iterable[str]) -> None:
+    def __init__(
+        self, vocabulary: Iterable[str], corpus: Iterable[str], words: Iterable[str] = ()
+    ) -> None:
         self.corpus = "\n".join(corpus)
         exact: dict[tuple[str, ...], set[str]] = {}
         fuzzy: dict[tuple[str, ...], set[str]] = {}
@@ -95,6 +97,10 @@ class Phonetic:
         for key in (*self.exact, *self.fuzzy):
             first.setdefault(merged(key[0]), set()).add(len(key))
         self.first = {k: sorted(v, reverse=True) for k, v in first.items()}
+        # Bigrams inside known words (keywords, phrases, place names): a two-character window
+        # is not repaired when it would break one of them at its edge ("成都地铁": 都地 reads
+        # like 兜底, but 成都 is a word).
+        self.bigrams = frozenset(w[k : k + 2] for w in words for k in range(len(w) - 1))
         self._cache: dict[str, str] = {}
         # Syllable -> the knowledge base's most frequent character with that reading.
         counts: Counter[str] = Counter(ch for ch in self.corpus if _CJK.match(ch))
@@ -147,6 +153,11 @@ class Phonetic:
                         done = True
                         break
                     if size == 2 and not is_exact and not set(word) & set(original):
+                        continue
+                    if size == 2 and (
+                        (i > 0 and text[i - 1 : i + 1] in self.bigrams)
+                        or (i + 2 < n and text[i + 1 : i + 3] in self.bigrams)
+                    ):
                         continue
                     if original in self.corpus:
                         continue

@@ -73,12 +73,19 @@ async def _queue_replies(
 async def supervisors_of(svc: StaffService, case: Case) -> list[int]:
     """Who hears of a request at the top of the ladder: the admins (configured and
     invited) and the leads of the request's area."""
+    return await supervisors_of_area(
+        svc, case.responsible_city, case.responsible_district, case.region_township
+    )
+
+
+async def supervisors_of_area(
+    svc: StaffService, city: str, district: str | None, township: str | None
+) -> list[int]:
+    """The admins (configured and invited) and the leads covering this area."""
     found = set(svc.settings.admin_ids) | set(await svc.store.staff.admins())
     leads = await svc.store.supervision.leads()
     if leads:
-        for worker in await svc.store.staff.workers_covering(
-            case.responsible_city, case.responsible_district, case.region_township
-        ):
+        for worker in await svc.store.staff.workers_covering(city, district, township):
             if worker.user_id in leads:
                 found.add(worker.user_id)
     return sorted(found)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.dialog.events import Reply
 from bot.store import IntegrityError, Repo
 from bot.store.outbox import PRIORITY_BULK, Outgoing
 from bot.store.outbox import insert as outbox_insert
+
+MAX_FIRST_REGIONS = 30  # Sichuan has 21 市州
 
 VERSION_KINDS = ("original", "external", "upload", "rollback", "example")
 PENDING_KINDS = ("upload", "rollback", "example")
@@ -255,13 +258,21 @@ class AdminRepo(Repo):
             return "subscribed = 1 AND blocked = 0", ()
         return "subscribed = 1 AND blocked = 0 AND (region = ? OR region IS NULL)", (region,)
 
-    async def recipients(self, region: str | None) -> list[tuple[int, int]]:
-        """(user_id, chat_id) of everyone an announcement for ``region`` goes to."""
+    async def recipients(
+        self, region: str | None, first: Sequence[str] = ()
+    ) -> list[tuple[int, int]]:
+        """(user_id, chat_id) of everyone an announcement for ``region`` goes to, the
+        subscribers of the 市州 in ``first`` first, in that order (a cold wave)."""
         where, params = self._recipients_where(region)
+        order = "user_id"
+        first = list(first)[:MAX_FIRST_REGIONS]
+        if first:
+            cases = " ".join(f"WHEN ? THEN {i}" for i in range(len(first)))
+            order = f"CASE region {cases} ELSE {len(first)} END, user_id"
         rows = await self.store.fetchall(
             f"SELECT user_id, chat_id FROM announcement_subscribers WHERE {where}"  # noqa: S608
-            " ORDER BY user_id",
-            params,
+            f" ORDER BY {order}",
+            (*params, *first),
         )
         return [(r["user_id"], r["chat_id"]) for r in rows]
 
@@ -308,9 +319,11 @@ class AdminRepo(Repo):
         recipients: list[tuple[int, int]],
         reply: Reply,
         now: float | None = None,
+        also: Sequence[Outgoing] = (),
     ) -> int | None:
-        """A new run and one outbox row per recipient, in one transaction; None when
-        this draft was sent already (confirm pressed twice)."""
+        """A new run and one outbox row per recipient, in one transaction (with the
+        messages ``also`` queued beside it); None when this draft was sent already
+        (confirm pressed twice)."""
         now = time.time() if now is None else now
         try:
             async with self.store.tx() as db:
@@ -333,7 +346,8 @@ class AdminRepo(Repo):
                             user_id=user_id,
                         )
                         for user_id, chat in recipients
-                    ],
+                    ]
+                    + list(also),
                     now,
                 )
                 return broadcast_id

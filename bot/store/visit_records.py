@@ -15,6 +15,7 @@ from bot.store.visit_rows import (
     Visit,
     _action,
     _visit,
+    elderly_born_by,
 )
 
 
@@ -85,16 +86,51 @@ class VisitRecords(Repo):
     async def set_flags(self, visit_id: int, flags: str) -> None:
         await self.store.execute("UPDATE visits SET flags = ? WHERE id = ?", (flags, visit_id))
 
-    async def flagged_of(self, assignee_id: int) -> builtins.list[tuple[int, str]]:
-        """(task id, flags) of a worker's visited households with a risk flag."""
-        rows = await self.store.fetchall(
-            "SELECT t.id, v.flags FROM visit_tasks t JOIN visits v ON v.task_id = t.id"
+    async def flagged_of(
+        self, assignee_id: int | None, this_year: int, city: str | None = None
+    ) -> builtins.list[tuple[int, int | None, str]]:
+        """(task id, assignee, flags) of the households with a risk flag in the open
+        campaigns: a visit's flags, and ``alone_80`` (one person, 80 or older), which
+        needs no visit. One worker's (``assignee_id``), or every worker's in ``city``."""
+        sql = (
+            "SELECT t.id, t.assignee_id, v.flags, h.size, h.birth_year FROM visit_tasks t"
+            " JOIN households h ON h.id = t.household_id"
             " JOIN visit_campaigns c ON c.id = t.campaign_id"
-            " WHERE t.assignee_id = ? AND c.closed_at IS NULL AND v.flags != ''"
-            " ORDER BY c.deadline, t.id",
-            (assignee_id,),
+            " LEFT JOIN visits v ON v.task_id = t.id"
+            " WHERE c.closed_at IS NULL"
+            " AND ((t.status = 'done' AND v.flags != '') OR (h.size = 1 AND h.birth_year <= ?))"
         )
-        return [(int(r["id"]), str(r["flags"])) for r in rows]
+        params: list[Any] = [elderly_born_by(this_year)]
+        if assignee_id is not None:
+            sql += " AND t.assignee_id = ?"
+            params.append(assignee_id)
+        if city is not None:
+            sql += " AND h.city = ?"
+            params.append(city)
+        rows = await self.store.fetchall(sql + " ORDER BY c.deadline, t.id", params)
+        out = []
+        for r in rows:
+            flags = [f for f in str(r["flags"] or "").split(",") if f]
+            born = r["birth_year"]
+            if r["size"] == 1 and born is not None and born <= elderly_born_by(this_year):
+                flags.insert(0, "alone_80")
+            out.append((int(r["id"]), r["assignee_id"], ",".join(flags)))
+        return out
+
+    async def flagged_by_city(self, this_year: int) -> dict[str, int]:
+        """Households with a risk flag per 市州 (open campaigns): where a cold-wave
+        announcement goes first."""
+        rows = await self.store.fetchall(
+            "SELECT h.city, COUNT(DISTINCT h.id) AS n FROM visit_tasks t"
+            " JOIN households h ON h.id = t.household_id"
+            " JOIN visit_campaigns c ON c.id = t.campaign_id"
+            " LEFT JOIN visits v ON v.task_id = t.id"
+            " WHERE c.closed_at IS NULL"
+            " AND ((t.status = 'done' AND v.flags != '') OR (h.size = 1 AND h.birth_year <= ?))"
+            " GROUP BY h.city",
+            (elderly_born_by(this_year),),
+        )
+        return {str(r["city"]): int(r["n"]) for r in rows}
 
     async def finish_visit(self, visit_id: int, task_id: int, now: float) -> None:
         async with self.store.tx() as db:
@@ -194,7 +230,7 @@ class VisitRecords(Repo):
     # -- the report ----------------------------------------------------------------------
 
     async def report_rows(
-        self, campaign_id: int | None, city: str = "", district: str = ""
+        self, campaign_id: int | None, city: str = "", district: str = "", this_year: int = 0
     ) -> builtins.list[Any]:
         """Per area and worker: households, visited, not met, flagged (one row per
         group), in the open campaigns (or one campaign), in one area if given."""
@@ -203,7 +239,9 @@ class VisitRecords(Repo):
             " SUM(CASE WHEN t.status = 'done' THEN 1 ELSE 0 END) AS visited,"
             " SUM(CASE WHEN t.status = 'done' AND v.met = 'nobody' THEN 1 ELSE 0 END)"
             " AS not_met,"
-            " SUM(CASE WHEN t.status = 'done' AND v.flags != '' THEN 1 ELSE 0 END) AS flagged"
+            " SUM(CASE WHEN (t.status = 'done' AND v.flags != '')"
+            " OR (h.size = 1 AND h.birth_year <= ?) THEN 1 ELSE 0 END) AS flagged,"
+            " SUM(CASE WHEN h.size = 1 AND h.birth_year <= ? THEN 1 ELSE 0 END) AS alone_80"
             " FROM visit_tasks t JOIN households h ON h.id = t.household_id"
             " JOIN visit_campaigns c ON c.id = t.campaign_id"
             " LEFT JOIN visits v ON v.task_id = t.id"
@@ -213,7 +251,7 @@ class VisitRecords(Repo):
         where = " WHERE " + " AND ".join([campaign, *area])
         return await self.store.fetchall(
             sql + where + " GROUP BY h.city, h.district, t.assignee_id ORDER BY h.city, h.district",
-            params + more,
+            [elderly_born_by(this_year)] * 2 + params + more,
         )
 
     async def action_rows(

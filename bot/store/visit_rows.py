@@ -26,6 +26,7 @@ class HouseholdRow:
     source: str
     user_id: int | None
     updated_at: float
+    birth_year: int | None = None  # 出生年份 from the roster, when given
 
     @property
     def area(self) -> str:
@@ -90,7 +91,8 @@ class Action:
 
 _H_COLUMNS = (
     "h.id, h.head_name, h.id_tail, h.city, h.district, h.township, h.village, h.address,"
-    " h.phone, h.categories, h.size, h.note, h.plan, h.source, h.user_id, h.updated_at"
+    " h.phone, h.categories, h.size, h.note, h.plan, h.source, h.user_id, h.updated_at,"
+    " h.birth_year"
 )
 _T_COLUMNS = (
     "t.id AS task_id, t.campaign_id, c.name AS campaign, c.deadline, t.assignee_id, t.status,"
@@ -117,7 +119,21 @@ _IMPORT_FIELDS = (
     "categories",
     "size",
     "note",
+    "birth_year",
 )
+
+
+ELDERLY_AGE = 80  # living alone at this age or older: a risk flag (#17 point 5)
+
+
+def elderly_born_by(this_year: int) -> int:
+    """The latest 出生年份 of someone 80 or older in ``this_year`` (by the year)."""
+    return this_year - ELDERLY_AGE
+
+
+def alone_elderly(h: HouseholdRow, this_year: int) -> bool:
+    """One person, 80 or older: flagged before anyone has visited."""
+    return h.size == 1 and h.birth_year is not None and h.birth_year <= elderly_born_by(this_year)
 
 
 def _household(row: Any) -> HouseholdRow:
@@ -138,6 +154,7 @@ def _household(row: Any) -> HouseholdRow:
         source=row["source"],
         user_id=row["user_id"],
         updated_at=row["updated_at"],
+        birth_year=row["birth_year"],
     )
 
 

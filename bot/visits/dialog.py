@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.dialog.events import Button
 from bot.dialog.flow import Turn
 from bot.staff.cards import staff_actor
 from bot.staff.common import regions_of
 from bot.staff.roles import admin_in_private
+from bot.visits.coldwave import flagged_list
 from bot.visits.flow import VisitFlow, service_of
 from bot.visits.report import compute
 from bot.visits.selfcheck import WinterCheckFlow, on_case_created
@@ -34,23 +34,14 @@ async def cmd_visits(turn: Turn, arg: str) -> None:
 
 
 async def show_flagged(turn: Turn) -> None:
-    """A worker's visited households with a risk flag (not met, no heating, a hazard),
-    for a re-visit."""
+    """A worker's households with a risk flag (80+ living alone, not met, no heating,
+    a hazard), for a re-visit; privately, audited."""
     actor = await staff_actor(turn)
     if actor is None:
         return
     svc = service_of(turn)
-    items: list[dict] = []
-    rows: list[list[Button]] = []
-    for task_id, flags in await svc.repo.flagged_of(actor.user_id):
-        task = await svc.repo.task(task_id)
-        if task is None:
-            continue
-        h = task.household
-        words = [turn.r.label(f"visits.risk.{f}") for f in flags.split(",") if f]
-        items.append({"head": h.head_name, "village": f"{h.township}{h.village}", "flags": words})
-        if len(rows) < 20:
-            rows.append([Button(h.head_name, f"vs:h:{task.id}")])
+    items, rows = await flagged_list(svc, turn.r, actor.user_id)
+    await svc.audit(actor, "visits_flagged", detail=f"n={len(items)}")
     turn.say("visits/flagged", rows, items=items)
 
 

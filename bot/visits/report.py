@@ -46,11 +46,12 @@ async def compute(
     areas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     workers: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     city, _, district = area.partition("/")
-    for row in await repo.report_rows(chosen.id if chosen else None, city, district):
+    rows = await repo.report_rows(chosen.id if chosen else None, city, district, today.year)
+    for row in rows:
         if not _in_area(area, row["city"], row["district"]):
             continue
         key = f"{row['city']}/{row['district']}"
-        for field in ("households", "visited", "not_met", "flagged"):
+        for field in ("households", "visited", "not_met", "flagged", "alone_80"):
             value = int(row[field] or 0)
             areas[key][field] += value
             workers[row["assignee_id"]][field] += value
@@ -80,6 +81,7 @@ async def compute(
             "rate": rate(v["visited"], v["households"]),
             "not_met": v["not_met"],
             "flagged": v["flagged"],
+            "alone_80": v["alone_80"],
             "needs_found": v["needs_found"],
             "needs_resolved": v["needs_resolved"],
             "open_actions": v["open_actions"],
@@ -112,6 +114,7 @@ async def compute(
         "rate": rate(visited, total),
         "not_met": sum(v["not_met"] for v in areas.values()),
         "flagged": sum(v["flagged"] for v in areas.values()),
+        "alone_80": sum(v["alone_80"] for v in areas.values()),
         "by_area": by_area,
         "by_worker": by_worker,
         "needs_found": sum(v["needs_found"] for v in areas.values()),

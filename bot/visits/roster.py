@@ -28,6 +28,10 @@ HEADER = (
     "人数",
     "备注",
 )
+# An optional 12th column: the head of household's year of birth (for the 80+ living
+# alone flag, #17 point 5). A roster without it reads as before.
+BIRTH_YEAR = "出生年份"
+OLDEST_BIRTH_YEAR = 1900
 CATEGORIES = (
     "低保",
     "特困",
@@ -70,6 +74,7 @@ class Household:
     categories: str
     size: int
     note: str
+    birth_year: int | None = None
 
     @property
     def key(self) -> str:
@@ -151,7 +156,11 @@ def _xlsx_lines(path: Path, roster: Roster) -> list[tuple[int, list[str]]] | Non
         book.close()
 
 
-def read_roster(path: Path, regions: dict[str, list[str]]) -> Roster:
+def read_roster(path: Path, regions: dict[str, list[str]], this_year: int | None = None) -> Roster:
+    """Every row of the roster at ``path``, checked; ``this_year`` bounds 出生年份."""
+    import datetime as dt
+
+    this_year = this_year or dt.date.today().year
     roster = Roster()
     if path.suffix.lower() == ".xlsx":
         lines = _xlsx_lines(path, roster)
@@ -176,8 +185,9 @@ def read_roster(path: Path, regions: dict[str, list[str]]) -> Roster:
     header = [_cell(h) for h in header]
     while header and not header[-1]:
         header.pop()
-    if tuple(header) != HEADER:
-        roster.problem(first_line, "header", expected="，".join(HEADER))
+    columns = len(header)
+    if tuple(header) not in (HEADER, (*HEADER, BIRTH_YEAR)):
+        roster.problem(first_line, "header", expected="，".join(HEADER), optional=BIRTH_YEAR)
         return roster
     if len(lines) - 1 > MAX_ROWS:
         roster.problem(first_line, "too_many", limit=MAX_ROWS)
@@ -185,12 +195,14 @@ def read_roster(path: Path, regions: dict[str, list[str]]) -> Roster:
     seen: dict[str, int] = {}
     for number, cells in lines[1:]:
         cells = [_cell(c) for c in cells]
-        while len(cells) > len(HEADER) and not cells[-1]:
+        while len(cells) > columns and not cells[-1]:
             cells.pop()
-        if len(cells) != len(HEADER):
-            roster.problem(number, "columns", found=len(cells), expected=len(HEADER))
+        if columns > len(HEADER) and len(cells) == len(HEADER):
+            cells.append("")  # 出生年份 left empty at the end of the row
+        if len(cells) != columns:
+            roster.problem(number, "columns", found=len(cells), expected=columns)
             continue
-        row = check_row(number, cells, regions, roster)
+        row = check_row(number, cells, regions, roster, this_year)
         if row is None:
             continue
         if row.key in seen:
@@ -202,9 +214,14 @@ def read_roster(path: Path, regions: dict[str, list[str]]) -> Roster:
 
 
 def check_row(
-    number: int, cells: list[str], regions: dict[str, list[str]], roster: Roster
+    number: int,
+    cells: list[str],
+    regions: dict[str, list[str]],
+    roster: Roster,
+    this_year: int = 2026,
 ) -> Household | None:
-    name, tail, city, district, township, village, address, phone, cats, size, note = cells
+    name, tail, city, district, township, village, address, phone, cats, size, note = cells[:11]
+    born = cells[11] if len(cells) > 11 else ""
     before = len(roster.problems) + roster.more_problems
     if not name:
         roster.problem(number, "name_empty")
@@ -240,6 +257,13 @@ def check_row(
         people = int(size)
     if len(note) > MAX_NOTE_CHARS:
         roster.problem(number, "note_long", limit=MAX_NOTE_CHARS)
+    birth_year = None
+    if born:
+        digits = born.removesuffix("年")
+        if not (digits.isdigit() and OLDEST_BIRTH_YEAR <= int(digits) <= this_year):
+            roster.problem(number, "birth_year", first=OLDEST_BIRTH_YEAR, last=this_year)
+        else:
+            birth_year = int(digits)
     if len(roster.problems) + roster.more_problems != before:
         return None
     return Household(
@@ -255,4 +279,5 @@ def check_row(
         categories=CATEGORY_SEP.join(dict.fromkeys(parts)),
         size=people,
         note=note,
+        birth_year=birth_year,
     )
