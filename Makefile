@@ -14,7 +14,7 @@ COMPILE  := $(UV) pip compile pyproject.toml --generate-hashes --universal \
 	--python-version 3.11 --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: demo test lint typecheck check bench clean install lock audit wheel wheel-check units web browser
+.PHONY: demo test lint typecheck check bench clean install lock audit wheel wheel-check units web browser postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; }
 
+# PostgreSQL's server binaries for the tests on the second backend (tests/pg_support.py
+# starts a throwaway cluster on 127.0.0.1 and stops it). Debian's package, when missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    postgresql >/dev/null; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench deploy
 	$(BIN)/ruff format --check bot tests bench deploy
@@ -75,12 +82,13 @@ units:
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist; most tests wait on
 # subprocesses, servers and the browser, so more workers than cores pay), and the
-# wheel check runs beside it; its output is shown when both are done.
+# wheel check runs beside it; its output is shown when both are done. The tests on
+# PostgreSQL are required here (tests/pg_support.py starts a throwaway cluster).
 TEST_WORKERS ?= 4
-test: lint typecheck audit browser
+test: lint typecheck audit browser postgres
 	$(BIN)/sanliang check
 	@$(MAKE) --no-print-directory wheel-check > $(VENV)/wheel-check.log 2>&1 & wheel=$$!; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS); tests=$$?; \
+	SANLIANG_REQUIRE_PG=1 $(BIN)/python -m pytest -n $(TEST_WORKERS); tests=$$?; \
 	wait $$wheel; checked=$$?; cat $(VENV)/wheel-check.log; \
 	[ $$tests -eq 0 ] && [ $$checked -eq 0 ]
 

@@ -24,7 +24,7 @@ setup(
     ],
     package_dir={f"{CONTENT_PACKAGE}.{folder}": folder for folder in CONTENT_FOLDERS},
     package_data={
-        "bot.store.migrations": ["*.sql"],
+        "bot.store.migrations": ["sqlite/*.sql", "postgresql/*.sql"],
         "bot.web": ["static/*"],
         **{f"{CONTENT_PACKAGE}.{folder}": ["**/*"] for folder in CONTENT_FOLDERS},
     },

@@ -40,6 +40,11 @@ async def open_app(config: Config, content: ContentHolder | None = None) -> App:
         renderer: Renderer = LiveRenderer(content)
         engine = Engine(store, content, renderer, config)
         jobs = features.install(engine)
+        if store.is_postgres:
+            # A publish or reload in another worker process reaches this one too.
+            from bot.admin.publish import publisher_of
+
+            await store.listen("reload", publisher_of(engine).reloaded_elsewhere)
     except BaseException:
         await store.close()
         raise

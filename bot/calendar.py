@@ -13,6 +13,7 @@ logged on Friday with a target of 3 working days is due at the end of Wednesday.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +100,12 @@ def parse_dates(values: Any, where: str) -> frozenset[dt.date]:
 
 def local_date(ts: float) -> dt.date:
     return dt.datetime.fromtimestamp(ts, CHINA_TZ).date()
+
+
+def china_today() -> dt.date:
+    """Today in China (the server may run on UTC: from 16:00 UTC it is already the next
+    day there). Use it, not the server's own date, for any date a person means."""
+    return local_date(time.time())
 
 
 def local_datetime(ts: float) -> dt.datetime:

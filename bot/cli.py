@@ -24,7 +24,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="TOML configuration file (default: sanliang.toml if present)",
     )
     parser.add_argument(
-        "--db", metavar="PATH", help=f"SQLite database (default: $SANLIANG_DB, else ./{DEFAULT_DB})"
+        "--db",
+        metavar="PATH|URL",
+        help="SQLite database file, or postgresql://USER@HOST:PORT/DB"
+        f" (default: $SANLIANG_DB, else ./{DEFAULT_DB})",
     )
 
 

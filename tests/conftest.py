@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pg_support import pg_server, pg_url, pytest_configure, pytest_generate_tests  # noqa: F401
 
 from bot.app import App, open_app
 from bot.config import PROJECT_ROOT, Config
@@ -13,7 +14,10 @@ from bot.dialog.events import Event, Reply
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> str:
+def db_path(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A SQLite file; in a module marked both_backends, also a PostgreSQL schema."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("pg_url")
     return str(tmp_path / "test.db")
 
 

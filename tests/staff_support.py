@@ -68,8 +68,12 @@ def _bundled() -> Content:
     return holder.current
 
 
-async def open_staff_app(tmp_path: Path, start: float | None = None, **extra) -> tuple[App, Clock]:
-    config = staff_config(str(tmp_path / "staff.db"), **extra)
+async def open_staff_app(
+    tmp_path: Path, start: float | None = None, db: str | None = None, **extra
+) -> tuple[App, Clock]:
+    """A staff app on ``db`` (the ``db_path`` fixture, so that a module marked
+    both_backends runs on PostgreSQL too), else on a SQLite file in ``tmp_path``."""
+    config = staff_config(db or str(tmp_path / "staff.db"), **extra)
     app = await open_app(config, ContentHolder(PROJECT_ROOT, _bundled()))
     clock = Clock(ts(2025, 1, 6, 10) if start is None else start)  # a Monday, 10:00
     app.engine.services.clock = clock

@@ -37,10 +37,9 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def app(root: Path, tmp_path: Path):
-    config = Config(
-        db_path=str(tmp_path / "admin.db"), content_dir=root, admin_ids=[ADMIN, OTHER_ADMIN]
-    )
+async def app(root: Path, db_path: str):
+    # db_path: a SQLite file here; on both backends where a module is marked so.
+    config = Config(db_path=db_path, content_dir=root, admin_ids=[ADMIN, OTHER_ADMIN])
     app = await open_app(config)
     try:
         yield app

@@ -19,13 +19,15 @@ from tests.staff_support import (
     write,
 )
 
+pytestmark = pytest.mark.both_backends
+
 REPLY = "您好，我们明天上午上门看看。"
 ANSWER = "好的谢谢，我明天上午都在家"
 
 
 @pytest.fixture
-async def sapp(tmp_path):
-    app, _clock = await open_staff_app(tmp_path)
+async def sapp(tmp_path, db_path):
+    app, _clock = await open_staff_app(tmp_path, db=db_path)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     try:
         yield app

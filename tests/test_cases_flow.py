@@ -9,6 +9,8 @@ import pytest
 from bot.dialog.events import Contact, Event
 from tests.conftest import Chat
 
+pytestmark = pytest.mark.both_backends
+
 REF = re.compile(r"SC-\d{4}-[2-9A-HJ-NP-Z]{4}")
 
 

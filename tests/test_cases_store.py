@@ -11,6 +11,8 @@ from bot.domain.cases import REF_ALPHABET, NewCase, new_ref
 from bot.store import Store, StoreError
 from bot.store import cases as cases_mod
 
+pytestmark = pytest.mark.both_backends
+
 
 def draft(n: int = 1, **kw) -> NewCase:
     base = dict(

@@ -24,6 +24,8 @@ from tests.staff_support import (
 )
 from tests.test_cases_flow import REF, confirm_payload, count, fill
 
+pytestmark = pytest.mark.both_backends
+
 ALIAS = "region: &r 成都市\nhousehold_size: 1\nother: *r\n"
 
 
@@ -39,8 +41,8 @@ def die_before_the_turn_is_saved(app, monkeypatch) -> None:
 
 
 @pytest.fixture
-async def sapp(tmp_path):
-    app, _clock = await open_staff_app(tmp_path)
+async def sapp(tmp_path, db_path):
+    app, _clock = await open_staff_app(tmp_path, db=db_path)
     app.engine.services.staff.queue_notices = True  # as sanliang run sets it
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     try:

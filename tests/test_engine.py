@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.app import open_app
 from bot.dialog.engine import split_text
 from bot.dialog.events import Event
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.menu import MENU_ITEMS
+
+pytestmark = pytest.mark.both_backends
 
 
 async def test_start_shows_greeting_and_every_menu_item(chat):

@@ -140,6 +140,29 @@ def test_the_regions_are_written_only_in_regions_yml():
         assert len(named) <= 2, f"{path} lists 市州: {named}"  # an example, not a list
 
 
+def test_dates_people_mean_are_chinas():
+    """The server may run on UTC: from 16:00 UTC it is the next day in China. Dates a
+    person means (a content check's "today", a screening's date, a birth year's year)
+    come from bot.calendar (china_today, local_date), never the server's date."""
+    found = [
+        f"{p.relative_to(PROJECT_ROOT)}:{n}"
+        for p in BOT.rglob("*.py")
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if "date.today()" in line or "datetime.now()" in line
+    ]
+    assert found == []
+
+
+def test_china_today_is_a_day_ahead_of_utc_in_the_evening(monkeypatch):
+    import datetime as dt
+
+    import bot.calendar as calendar
+
+    evening_utc = dt.datetime(2026, 12, 1, 17, 0, tzinfo=dt.UTC).timestamp()
+    monkeypatch.setattr(calendar.time, "time", lambda: evening_utc)
+    assert calendar.china_today() == dt.date(2026, 12, 2)
+
+
 def test_no_file_in_bot_is_a_god_file():
     sizes = {p: len(p.read_text(encoding="utf-8").splitlines()) for p in BOT.rglob("*.py")}
     big = {str(p.relative_to(PROJECT_ROOT)): n for p, n in sizes.items() if n > 450}

@@ -31,6 +31,8 @@ from tests.staff_support import (
 )
 from tests.test_telegram import tg  # noqa: F401 - the offline Telegram fixture
 
+pytestmark = pytest.mark.both_backends
+
 EXPIRED = "该按钮已过期"
 FORBIDDEN = "没有这个权限"
 REF = re.compile(r"SC-\d{4}-[2-9A-HJ-NP-Z]{4}")
@@ -49,8 +51,8 @@ W_RESULT = "已送去取暖器RSL"
 
 
 @pytest.fixture
-async def sapp(tmp_path):
-    app, _clock = await open_staff_app(tmp_path)
+async def sapp(tmp_path, db_path):
+    app, _clock = await open_staff_app(tmp_path, db=db_path)
     try:
         yield app
     finally:
@@ -279,12 +281,7 @@ async def test_forget_leaves_nothing_personal_in_any_table(sapp):
         W_NOTE,
         W_RESULT,
     ]
-    tables = [
-        r["name"]
-        for r in await sapp.store.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
+    tables = await sapp.store.tables()
 
     async def dump() -> str:
         out = []
@@ -412,12 +409,7 @@ async def test_consent_says_what_why_who_how_long_how_to_delete_and_declining_st
     for words in ("要填什么", "为什么", "谁能看到", "保存多久", "/forget", "180"):
         assert words in text, words
     await chat.tap("不同意，只看求助电话")
-    tables = [
-        r["name"]
-        for r in await app.store.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
+    tables = await app.store.tables()
     for table in tables:
         if table in ("processed_updates", "schema_migrations"):
             continue

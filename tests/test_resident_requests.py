@@ -25,12 +25,14 @@ from tests.staff_support import (
 )
 from tests.test_cases_flow import REF, confirm_payload
 
+pytestmark = pytest.mark.both_backends
+
 MAX_MESSAGE_CHARS = 600
 
 
 @pytest.fixture
-async def sapp(tmp_path):
-    app, _clock = await open_staff_app(tmp_path)
+async def sapp(tmp_path, db_path):
+    app, _clock = await open_staff_app(tmp_path, db=db_path)
     try:
         yield app
     finally:

@@ -24,6 +24,10 @@ from tests.test_privacy import (
     sapp,  # noqa: F401 - the staff app fixture
 )
 
+# SQLite only: these read the database file and its WAL (PRAGMA secure_delete). What
+# /forget erases is checked on both backends, through SQL, by tests/test_privacy.py
+# (test_forget_leaves_nothing_personal_in_any_table).
+
 PAGE_SECRETS = [R_PHONE, R_TOWN, R_VILLAGE, R_DESC, R_MESSAGE, R_COMMENT, R_QUESTION, W_REPLY]
 
 

@@ -36,6 +36,8 @@ from tests.staff_support import (
     ts,
 )
 
+pytestmark = pytest.mark.both_backends
+
 CHAT_BAZHONG = -100200
 BAZHONG = 701  # a worker of the whole 巴中市
 YULIN = 801  # a street worker: 成都市/武侯区/玉林街道
@@ -142,7 +144,7 @@ class Bot:
 
 
 @pytest.fixture
-async def tg(tmp_path):
+async def tg(tmp_path, db_path):
     staff = {
         "area_chats": {
             "成都市/武侯区": CHAT_WUHOU,
@@ -151,7 +153,7 @@ async def tg(tmp_path):
         },
         "default_chat": CHAT_DEFAULT,
     }
-    app, _clock = await open_staff_app(tmp_path, staff=staff)
+    app, _clock = await open_staff_app(tmp_path, db=db_path, staff=staff)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     await add_worker(app, WUHOU_B, "成都市/武侯区", "李四")
     stub = BlockingStub()

@@ -27,6 +27,8 @@ from tests.staff_support import (
     write,
 )
 
+pytestmark = pytest.mark.both_backends
+
 
 class FakeNotifier:
     """For the JobQueue test: jobs queue in the outbox and never send themselves."""
@@ -46,8 +48,8 @@ def chats(out: list[Reply]) -> list[int | None]:
 
 
 @pytest.fixture
-async def sapp(tmp_path):
-    app, clock = await open_staff_app(tmp_path)
+async def sapp(tmp_path, db_path):
+    app, clock = await open_staff_app(tmp_path, db=db_path)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     try:
         yield app
@@ -94,10 +96,10 @@ async def test_due_soon_to_the_assignee_then_the_ladder_in_working_hours(sapp):
     assert case.ref in "\n".join(r.text for r in await send(sapp, WUHOU_A, "/overdue"))
 
 
-async def test_holiday_moves_the_reminders(tmp_path):
+async def test_holiday_moves_the_reminders(tmp_path, db_path):
     # Friday 3 Jan 2025 with Monday 6 Jan declared a holiday: due end of Thursday 9 Jan.
     app, clock = await open_staff_app(
-        tmp_path, start=ts(2025, 1, 3, 10), deadlines={"holidays": ["2025-01-06"]}
+        tmp_path, db=db_path, start=ts(2025, 1, 3, 10), deadlines={"holidays": ["2025-01-06"]}
     )
     try:
         await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")

@@ -31,10 +31,12 @@ from tests.staff_support import (
     to,
 )
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
-async def sapp(tmp_path):
-    app, clock = await open_staff_app(tmp_path)
+async def sapp(tmp_path, db_path):
+    app, clock = await open_staff_app(tmp_path, db=db_path)
     try:
         yield app
     finally:

@@ -33,6 +33,8 @@ from tests.staff_support import (
     ts,
 )
 
+pytestmark = pytest.mark.both_backends
+
 JINJIANG_W = 601  # a worker of another district
 
 
@@ -108,8 +110,8 @@ class Bot:
         return out
 
 
-async def make_bot(tmp_path, **extra):
-    app, _clock = await open_staff_app(tmp_path, **extra)
+async def make_bot(tmp_path, db_path=None, **extra):
+    app, _clock = await open_staff_app(tmp_path, db=db_path, **extra)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     await add_worker(app, WUHOU_B, "成都市/武侯区", "李四")
     await add_worker(app, JINJIANG_W, "成都市/锦江区", "王五")
@@ -129,8 +131,8 @@ async def make_bot(tmp_path, **extra):
 
 
 @pytest.fixture
-async def tg(tmp_path):
-    bot = await make_bot(tmp_path)
+async def tg(tmp_path, db_path):
+    bot = await make_bot(tmp_path, db_path)
     try:
         yield bot
     finally:
@@ -139,9 +141,11 @@ async def tg(tmp_path):
 
 
 @pytest.fixture
-async def checked(tmp_path):
+async def checked(tmp_path, db_path):
     bot = await make_bot(
-        tmp_path, staff={"area_chats": {"成都市/武侯区": CHAT_WUHOU}, "invalid_needs_check": True}
+        tmp_path,
+        db_path,
+        staff={"area_chats": {"成都市/武侯区": CHAT_WUHOU}, "invalid_needs_check": True},
     )
     try:
         yield bot
@@ -344,14 +348,14 @@ async def test_admins_see_the_full_phone_privately_and_it_is_audited(tg):
 # -- point 6: 督办 ----------------------------------------------------------------------
 
 
-async def test_escalation_ladder_across_the_2026_holidays(tmp_path):
+async def test_escalation_ladder_across_the_2026_holidays(tmp_path, db_path):
     # Monday 28 Sep 2026, 2 working days: due at the end of Wednesday 30 Sep. Then
     # 1-7 Oct is the National Day holiday, Saturday 10 Oct a working day (调休) and
     # Sunday 11 Oct a rest day (chinesecalendar's official 2026 calendar).
     assert official_working_day(dt.date(2026, 10, 5)) is False
     assert official_working_day(dt.date(2026, 10, 10)) is True
     bot = await make_bot(
-        tmp_path, start=ts(2026, 9, 28, 10), deadlines={"ordinary": 2, "urgent": 1}
+        tmp_path, db_path, start=ts(2026, 9, 28, 10), deadlines={"ordinary": 2, "urgent": 1}
     )
     try:
         a, _ = await new_case(bot.app)

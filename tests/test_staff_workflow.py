@@ -32,10 +32,12 @@ from tests.staff_support import (
     write,
 )
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
-async def sapp(tmp_path):
-    app, clock = await open_staff_app(tmp_path)
+async def sapp(tmp_path, db_path):
+    app, clock = await open_staff_app(tmp_path, db=db_path)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     await add_worker(app, WUHOU_B, "成都市/武侯区", "李四")
     await add_worker(app, JINJIANG, "成都市/锦江区", "王五")

@@ -10,15 +10,35 @@ import pytest
 
 from bot.store import Store, _migrations
 
+pytestmark = pytest.mark.both_backends
+
+
+async def refuse_update(store: Store, update_id: int) -> None:
+    """Make recording this update id fail (a constraint-like error) on either backend."""
+    if store.backend == "sqlite":
+        await store.execute(
+            f"CREATE TEMP TRIGGER refuse_{update_id} BEFORE INSERT ON processed_updates"
+            f" WHEN NEW.update_id = {update_id} BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        return
+    await store.execute(
+        f"CREATE FUNCTION refuse_{update_id}() RETURNS trigger LANGUAGE plpgsql AS $$"
+        f" BEGIN IF NEW.update_id = {update_id} THEN"
+        " RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END IF;"
+        f" RETURN NEW; END $$; CREATE TRIGGER refuse_{update_id} BEFORE INSERT"
+        f" ON processed_updates FOR EACH ROW EXECUTE FUNCTION refuse_{update_id}()"
+    )
+
 
 async def test_migrations_apply_once_and_are_numbered(db_path):
     store = await Store.open(db_path)
     try:
-        assert await store.schema_version() == len(_migrations())
-        row = await store.fetchone("PRAGMA journal_mode")
-        assert row[0] == "wal"
-        row = await store.fetchone("PRAGMA foreign_keys")
-        assert row[0] == 1
+        assert await store.schema_version() == len(_migrations(store.backend))
+        if store.backend == "sqlite":
+            row = await store.fetchone("PRAGMA journal_mode")
+            assert row[0] == "wal"
+            row = await store.fetchone("PRAGMA foreign_keys")
+            assert row[0] == 1
     finally:
         await store.close()
     again = await Store.open(db_path)  # re-opening applies nothing twice
@@ -98,10 +118,7 @@ async def test_a_turn_save_writes_state_and_update_id_or_neither(db_path):
     try:
         await store.save_turn(1, {"flow": "before"}, update_id=1)
         # Make recording update 2 fail inside the save statement.
-        await store.execute(
-            "CREATE TEMP TRIGGER refuse_2 BEFORE INSERT ON processed_updates"
-            " WHEN NEW.update_id = 2 BEGIN SELECT RAISE(ABORT, 'refused'); END"
-        )
+        await refuse_update(store, 2)
         with pytest.raises(sqlite3.IntegrityError):
             await store.save_turn(1, {"flow": "after"}, update_id=2)
         assert await store.load_state(1) == {"flow": "before"}
@@ -113,27 +130,22 @@ async def test_a_turn_save_writes_state_and_update_id_or_neither(db_path):
 async def test_concurrent_turns_share_statements_and_keep_their_own_results(db_path):
     store = await Store.open(db_path)
     trips = 0
-    real = store._conn.execute
 
-    async def counting(*args, **kwargs):
-        nonlocal trips
-        trips += 1
-        return await real(*args, **kwargs)
+    def counted(real):
+        async def counting(*args, **kwargs):
+            nonlocal trips
+            trips += 1
+            return await real(*args, **kwargs)
+
+        return counting
 
     try:
         users = range(1, 101)
         await asyncio.gather(
             *(store.save_turn(u, {"flow": f"f{u}"}, update_id=1000 + u) for u in users)
         )
-        real_fetchall = store._conn.execute_fetchall
-
-        async def counting_fetchall(*args, **kwargs):
-            nonlocal trips
-            trips += 1
-            return await real_fetchall(*args, **kwargs)
-
-        store._conn.execute = counting  # type: ignore[method-assign]
-        store._conn.execute_fetchall = counting_fetchall  # type: ignore[method-assign]
+        for name in ("execute", "fetchall", "fetchone"):  # every statement of the store
+            setattr(store.db, name, counted(getattr(store.db, name)))
         got = await asyncio.gather(
             *(store.begin_turn(u, 1000 + u if u % 2 == 0 else 50_000 + u) for u in users)
         )
@@ -155,10 +167,7 @@ async def test_concurrent_turns_share_statements_and_keep_their_own_results(db_p
 async def test_one_bad_save_in_a_shared_statement_fails_only_itself(db_path):
     store = await Store.open(db_path)
     try:
-        await store.execute(
-            "CREATE TEMP TRIGGER refuse_13 BEFORE INSERT ON processed_updates"
-            " WHEN NEW.update_id = 13 BEGIN SELECT RAISE(ABORT, 'refused'); END"
-        )
+        await refuse_update(store, 13)
         results = await asyncio.gather(
             *(store.save_turn(u, {"u": u}, update_id=u) for u in range(1, 30)),
             return_exceptions=True,
@@ -188,7 +197,8 @@ async def test_store_execute_is_one_atomic_statement(db_path):
                 " VALUES (3, '{}', 0), (1, '{}', 0)"
             )
         assert await store.load_state(3) is None
-        assert not store._conn.in_transaction
+        if store.backend == "sqlite":
+            assert not store._conn.in_transaction
     finally:
         await store.close()
 

@@ -25,10 +25,12 @@ from tests.staff_support import (
 )
 from tests.visits_support import visits_app
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
-async def vapp(tmp_path):
-    app, clock = await visits_app(tmp_path)
+async def vapp(tmp_path, db_path):
+    app, clock = await visits_app(tmp_path, db=db_path)
     try:
         yield app, clock
     finally:

@@ -16,6 +16,8 @@ from tests.staff_support import ADMIN, JINJIANG, WUHOU_A, delivered, payloads, p
 from tests.visits_support import ROSTER, visits_app
 
 REGIONS = {"成都市": ["武侯区", "锦江区"]}
+# The new queries (the flag by 出生年份, a cold wave's order of 市州) on both backends.
+pytestmark = pytest.mark.both_backends
 
 
 def write(tmp_path, header, rows, name="roster.csv"):
@@ -66,8 +68,8 @@ async def reimport_with_birth_years(app, tmp_path, years: dict[str, str]) -> Non
 
 
 @pytest.fixture
-async def vapp(tmp_path):
-    app, clock = await visits_app(tmp_path)
+async def vapp(tmp_path, db_path):
+    app, clock = await visits_app(tmp_path, db=db_path)
     try:
         yield app, clock
     finally:

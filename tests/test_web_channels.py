@@ -3,6 +3,7 @@ for a web resident produced in a Telegram turn reaching the resident's web queue
 
 from __future__ import annotations
 
+import pytest
 from telegram import Update
 
 from bot.dialog.events import Reply
@@ -10,6 +11,8 @@ from bot.store.identities import FIRST_ALLOCATED_ID
 from bot.telegram.adapter import build_application, channel_of
 from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
 from tests.test_web_http import client_for, open_page
+
+pytestmark = pytest.mark.both_backends
 
 
 async def test_telegram_goes_through_identities_and_reaches_web_residents(app):

@@ -50,8 +50,10 @@ async def import_rows(app: App, tmp_path: Path, rows: list[list[str]] = ROSTER) 
     await app.store.visits.import_households(roster.rows, app.engine.services.now())
 
 
-async def visits_app(tmp_path: Path, **extra):
-    app, clock = await open_staff_app(tmp_path, **extra)
+async def visits_app(tmp_path: Path, db: str | None = None, **extra):
+    """The staff app with the roster and a campaign; on ``db`` when given (the
+    ``db_path`` fixture: PostgreSQL too in a module marked both_backends)."""
+    app, clock = await open_staff_app(tmp_path, db=db, **extra)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     await add_worker(app, JINJIANG, "成都市/锦江区", "王五")
     await import_rows(app, tmp_path)

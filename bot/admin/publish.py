@@ -166,11 +166,34 @@ class Publisher:
             if pending is not None:
                 await repo.delete_pending(pending)
             log.info("content published: %s version %d", path, version.version)
-            return Published(True, version=version)
+        await self.engine.store.notify("reload", path)  # the other worker processes
+        return Published(True, version=version)
 
     async def reload(self) -> Report:
         async with self.lock:
-            return await asyncio.to_thread(self.engine.content.reload)
+            report = await asyncio.to_thread(self.engine.content.reload)
+        if not report.errors:
+            await self.engine.store.notify("reload", "")
+        return report
+
+    async def reloaded_elsewhere(self, path: str) -> None:
+        """Another worker published ``path`` (or reloaded all, path ""): write the text
+        it recorded when this worker's copy differs (workers on other machines), then
+        reload here. A reload that fails keeps the last good snapshot, as always."""
+        async with self.lock:
+            text = await self.engine.store.admin.latest_text(path) if path else None
+            try:
+                if text is not None and files.read_current(self.root, path) != text:
+                    await asyncio.to_thread(files.write_atomic, self.root, path, text)
+            except files.UploadRejected:
+                log.warning("another worker published a file this one does not take")
+            report = await asyncio.to_thread(self.engine.content.reload)
+        if report.errors:
+            log.error("content reload from another worker refused: %d error(s)", len(report.errors))
+        else:
+            log.info(
+                "content reloaded for another worker (version %d)", self.engine.content.version
+            )
 
 
 def publisher_of(engine: Engine) -> Publisher:

@@ -19,6 +19,7 @@ from typing import Any
 from bot.calendar import iso_time
 from bot.domain.cases import STATUSES, Case, Message, StatusChange, status_label
 from bot.render import Renderer, mask_phone
+from bot.store.backends import is_url
 
 CSV_COLUMNS = [
     "ref",
@@ -168,7 +169,7 @@ def _db_path(args: argparse.Namespace) -> str | None:
     from bot.config import config_from
 
     path = config_from(args).db_path
-    if path != ":memory:" and not Path(path).exists():
+    if path != ":memory:" and not is_url(path) and not Path(path).exists():
         print(f"no database at {path} (use --db PATH)", file=sys.stderr)
         return None
     return path

@@ -136,7 +136,9 @@ class Engine:
         return lock
 
     async def handle(self, event: Event) -> list[Reply]:
-        async with self._lock(event.user_id):
+        # One turn per user at a time: in this process (the lock), and across the
+        # worker processes sharing a PostgreSQL store (``store.turn_lock``).
+        async with self._lock(event.user_id), self.store.turn_lock(event.user_id):
             # One round trip: was this update handled already, and the user's state.
             seen, raw = await self.store.begin_turn(event.user_id, event.update_id)
             if seen:

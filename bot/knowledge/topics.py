@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.calendar import china_today
 from bot.content import (
     LineDict,
     LineList,
@@ -296,7 +297,7 @@ def load_topic(path: Path, report: Report, today: dt.date) -> Topic | None:
 
 
 def load_topics(root: Path, report: Report, today: dt.date | None = None) -> Topics:
-    today = today or dt.date.today()
+    today = today or china_today()
     categories = load_categories(root, report)
     category_ids = {c.id for c in categories}
     topics: dict[str, Topic] = {}

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.store.backends import is_url
+
 
 def add_parser(
     subparsers: argparse._SubParsersAction,
@@ -66,7 +68,11 @@ async def run_report(config, args: argparse.Namespace, now: float | None = None)
         area = found
     if not args.html and not args.xlsx:
         return 2, str(renderer.render("reports/no_output"))
-    if config.db_path != ":memory:" and not await asyncio.to_thread(Path(config.db_path).exists):
+    if (
+        config.db_path != ":memory:"
+        and not is_url(config.db_path)
+        and not await asyncio.to_thread(Path(config.db_path).exists)
+    ):
         return 1, f"no database at {config.db_path} (use --db PATH)"
     scope = Scope(period, area)
     settings = StaffSettings.from_config(config)

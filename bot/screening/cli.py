@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from bot.calendar import china_today
 from bot.content import read_yaml
 from bot.screening.facts import FACTS, InvalidAnswer, validate_answers
 from bot.screening.result import result_context, screen
@@ -66,7 +67,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         answers = read_answers(args.answers)
     except InvalidAnswer as exc:
         return _fail(f"invalid answer: {exc}")
-    on = dt.date.today()
+    on = china_today()
     if args.date:
         try:
             on = dt.date.fromisoformat(args.date)

@@ -19,6 +19,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from bot.answers.picker import MAX_BUTTONS, groups_for
+from bot.calendar import local_date
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.screening.catalogue import CatalogueFlow
 from bot.screening.facts import InvalidAnswer, check_value
@@ -50,9 +51,11 @@ class ScreeningFlow(Flow):
     def screening(turn: Turn) -> Screening:
         return turn.content.screening
 
-    @staticmethod
-    def today() -> dt.date:
-        return dt.date.today()
+    def today(self) -> dt.date:
+        """China's date by the engine's clock: the day the rules are evaluated on, and
+        the day 我要求助 compares with (``HelpFlow.prefill``), whatever the server's
+        own time zone."""
+        return local_date(self.engine.services.now())
 
     # state helpers
     @staticmethod

@@ -10,6 +10,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+from bot.calendar import china_today
 from bot.content import LineDict, LineList, Report, load_yaml_file, parse_date
 from bot.manifest import content_path
 from bot.screening.facts import AREAS, REGIONS
@@ -89,7 +90,7 @@ def _entry(item: Any, where: str, path: Path, line: int, report: Report) -> Entr
                 path, item.line_of("checked"), f"{where}: 'checked' must be a date like 2026-12-01"
             )
             ok = False
-        elif checked > dt.date.today():
+        elif checked > china_today():
             report.error(path, item.line_of("checked"), f"{where}: 'checked' is in the future")
             ok = False
     flags = {}
@@ -136,7 +137,7 @@ def _entry(item: Any, where: str, path: Path, line: int, report: Report) -> Entr
         )
     if checked is None:
         report.warning(path, item.line, f"unchecked: {where} from {start}: no 'checked' date")
-    elif (dt.date.today() - checked).days > 365:
+    elif (china_today() - checked).days > 365:
         report.warning(
             path, item.line, f"unchecked: {where} from {start}: last checked {checked}, "
             "more than a year ago"
@@ -243,7 +244,7 @@ def load_standards(root: Path, report: Report, today: dt.date | None = None) -> 
                          f"{m.derive.measure!r}")  # fmt: skip
             m.derive = None
     standards = Standards(measures, _texts(data.get("texts"), path, data, report))
-    _warn_regions(standards, path, raw_measures, report, today or dt.date.today())
+    _warn_regions(standards, path, raw_measures, report, today or china_today())
     return standards
 
 

@@ -1,30 +1,35 @@
 """All persistent state, behind one narrow async API.
 
-SQL lives in this package and nowhere else. One aiosqlite connection per
-process; every statement runs under one asyncio lock so that a transaction
-opened by one coroutine never interleaves with another's statements.
+SQL lives in this package and nowhere else. Two backends share that API
+(``bot/store/backends.py``): SQLite, the embedded default (one aiosqlite connection
+per process, every statement under one asyncio lock), and PostgreSQL for a
+``postgresql://`` URL (an asyncpg pool, shared by several worker processes).
 Feature data sits in repositories (``store.knowledge``, ``store.cases`` ...),
-each in its own module here, sharing the connection and the lock.
+each in its own module here, sharing the store's primitives.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import re
+import secrets
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import aiosqlite
 
-T = TypeVar("T")
-R = TypeVar("R")
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+from bot.store import catalog
+from bot.store.backends import IntegrityError, is_url, redact
+from bot.store.coalesce import Coalescer, _padded
+from bot.store.postgres import PostgresDB
+from bot.store.sqlite import SqliteDB
+
+__all__ = ["Coalescer", "IntegrityError", "Repo", "Store", "StoreError", "_padded", "is_url"]
+
+BACKENDS = ("sqlite", "postgresql")
 
 
 # Exit codes of the ``sanliang`` command for a store that cannot be used.
@@ -41,26 +46,23 @@ class StoreError(Exception):
         self.exit_code = exit_code
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    found = []
-    for entry in resources.files("bot.store.migrations").iterdir():
-        m = _MIGRATION_NAME.match(entry.name)
-        if m:
-            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise StoreError(f"migrations must be numbered 1..n without gaps, found {numbers}")
-    return found
+from bot.store.migrate import _migrations, migrate_postgres, migrate_sqlite  # noqa: E402
+
+__all__ += ["_migrations"]
 
 
 class Store:
-    """The process's store. Create with ``await Store.open(path)``."""
+    """The process's store. Create with ``await Store.open(path_or_url)``."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
-        self._conn = conn
-        self._lock = asyncio.Lock()
-        self.path = path
+    def __init__(self, db: SqliteDB | PostgresDB, path: str) -> None:
+        self.db = db
+        self.backend: str = db.name  # "sqlite" | "postgresql"
+        self._worker = secrets.token_hex(6)
+        self.path = path  # the file, or the URL without its password
+        if isinstance(db, SqliteDB):
+            # The SQLite connection and its lock (tests and tools that read the file).
+            self._conn = db.conn
+            self._lock = db.lock
         # Turns of different users that start or end at the same time share one
         # statement (and one trip to the database thread).
         self._turn_reads = Coalescer(self._read_turns)
@@ -96,12 +98,34 @@ class Store:
 
         self.visits = VisitRepo(self)
 
+    @property
+    def is_postgres(self) -> bool:
+        return self.backend == "postgresql"
+
+    @property
+    def worker(self) -> str:
+        """This process's name in rows it claims (outbox 'sending', inbox)."""
+        if isinstance(self.db, PostgresDB):
+            return self.db.token
+        return self._worker
+
+    def gone(self, column: str) -> str:
+        """An SQL condition: the worker named in ``column`` is no longer running, so
+        its claimed rows may be recovered. SQLite: always (one process, which recovers
+        at start what the previous one left)."""
+        if isinstance(self.db, PostgresDB):
+            return self.db.gone(column)
+        return "1 = 1"
+
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
-        """Open (and migrate) the database. Raises StoreError, with one line to show
-        and an exit code, when the file cannot be used: a folder that cannot be
-        created or written, a damaged file, a schema newer than this code."""
+    async def open(cls, path: str | Path, pool_size: int = 10) -> Store:
+        """Open (and migrate) the database: a SQLite file, or a ``postgresql://`` URL.
+        Raises StoreError, with one line to show and an exit code, when it cannot be
+        used: a folder that cannot be created or written, a damaged file, a server
+        that cannot be reached, a schema newer than this code."""
         path = str(path)
+        if is_url(path):
+            return await cls._open_postgres(path, pool_size)
         if path != ":memory:":
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -131,8 +155,8 @@ class Store:
             # space: what /forget and the retention purge erase is gone from the disk
             # once the WAL is checkpointed (``scrub``).
             await conn.execute("PRAGMA secure_delete = ON")
-            store = cls(conn, path)
-            await store._migrate()
+            store = cls(SqliteDB(conn), path)
+            await migrate_sqlite(store)
         except sqlite3.OperationalError as exc:
             await conn.close()  # else aiosqlite's thread keeps the process alive
             raise StoreError(
@@ -149,50 +173,37 @@ class Store:
             raise
         return store
 
-    async def close(self) -> None:
-        async with self._lock:
-            await self._conn.close()
+    @classmethod
+    async def _open_postgres(cls, url: str, pool_size: int) -> Store:
+        shown = redact(url)
+        try:
+            db = await PostgresDB.connect(url, max_size=max(2, pool_size))
+        except (TimeoutError, OSError) as exc:
+            raise StoreError(
+                f"cannot reach the PostgreSQL server of {shown}: {str(exc) or type(exc).__name__}"
+            ) from None
+        except Exception as exc:  # asyncpg's errors: authentication, no such database ...
+            raise StoreError(f"cannot use the PostgreSQL database {shown}: {exc}") from None
+        store = cls(db, shown)
+        try:
+            await migrate_postgres(store)
+        except BaseException:
+            await db.close()
+            raise
+        return store
 
-    async def _migrate(self) -> None:
-        async with self._lock:
-            await self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-            )
-            cur = await self._conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            row = await cur.fetchone()
-            current = row[0] if row is not None else 0
-            known = _migrations()
-            newest = known[-1][0] if known else 0
-            if current > newest:
-                raise StoreError(
-                    f"the database {self.path} has schema version {current}, newer than this"
-                    f" sanliang knows ({newest}); run the newer version, or restore a backup",
-                    EXIT_STORE_TOO_NEW,
-                )
-            for number, name, sql in known:
-                if number <= current:
-                    continue
-                script = (
-                    "BEGIN IMMEDIATE;\n"
-                    + sql
-                    + f"\n;INSERT INTO schema_version VALUES ({number}, '{name}', {time.time()});\nCOMMIT;"
-                )
-                try:
-                    await self._conn.executescript(script)
-                except Exception:
-                    if self._conn.in_transaction:
-                        await self._conn.execute("ROLLBACK")
-                    raise
+    async def close(self) -> None:
+        await self.db.close()
 
     async def scrub(self) -> None:
         """Copy the WAL into the database file and truncate it: after an erasure
         (/forget, a retention purge) the old page images in the WAL are gone too.
-        (``secure_delete`` has already zeroed the erased bytes in the new pages.)"""
-        if self.path == ":memory:":
+        (``secure_delete`` has already zeroed the erased bytes in the new pages.)
+        PostgreSQL: nothing to do here (its own VACUUM reclaims the dead rows)."""
+        if self.path == ":memory:" or not isinstance(self.db, SqliteDB):
             return
-        async with self._lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        async with self.db.lock:
+            await self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def purge_idle_conversations(self, idle_before: float) -> int:
         """Delete the conversation state (half-filled forms, last question, screening
@@ -200,28 +211,69 @@ class Store:
         unfinished form simply starts over."""
         return await self.execute("DELETE FROM conversations WHERE updated_at < ?", (idle_before,))
 
+    async def tables(self) -> list[str]:
+        """The names of the store's tables (views aside), sorted."""
+        return await catalog.tables(self)
+
+    async def columns(self, table: str) -> dict[str, str]:
+        """The columns of a table (in order) with their declared type, lower case."""
+        return await catalog.columns(self, table)
+
+    async def foreign_keys(self) -> dict[str, set[str]]:
+        """For each table, the tables its foreign keys reference."""
+        return await catalog.foreign_keys(self)
+
+    async def continue_ids(self, table: str) -> None:
+        """After rows were copied in with their ids: new rows are numbered after them."""
+        await catalog.continue_ids(self, table)
+
     async def schema_version(self) -> int:
         return int(await self.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
 
     # -- primitives for the repositories in this package ---------------------
 
     @asynccontextmanager
-    async def tx(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT), exclusive in this process."""
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            else:
-                await self._conn.execute("COMMIT")
+    async def tx(self) -> AsyncIterator[Any]:
+        """One write transaction, serialised against every other one: SQLite's
+        BEGIN IMMEDIATE; PostgreSQL's BEGIN with a transaction-scoped advisory lock
+        (across every worker process). ``await db.execute(sql, params)`` inside it
+        returns a result with ``fetchone()``, ``fetchall()`` and ``rowcount``."""
+        async with self.db.tx() as db:
+            yield db
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._lock:
-            cur = await self._conn.execute(sql, tuple(params))
-            return await cur.fetchone()
+    @asynccontextmanager
+    async def turn_lock(self, user_id: int) -> AsyncIterator[None]:
+        """Held around one resident's turn. SQLite: nothing (one process, whose
+        engine serialises the resident's turns itself). PostgreSQL: a session
+        advisory lock on the user id, so that two worker processes never run the
+        same resident's turns at once."""
+        if not isinstance(self.db, PostgresDB):
+            yield
+            return
+        async with self.db.turn_lock(user_id):
+            yield
+
+    async def leader(self) -> bool:
+        """Whether this process runs the scheduled jobs. SQLite: always (one process).
+        PostgreSQL: the one process holding the leader lock; when it dies, the next
+        one that asks takes over (``pg_try_advisory_lock``)."""
+        if not isinstance(self.db, PostgresDB):
+            return True
+        return await self.db.leader()
+
+    async def notify(self, name: str, payload: str = "") -> None:
+        """Tell the other processes on this database (PostgreSQL's NOTIFY; SQLite: there
+        are none)."""
+        if isinstance(self.db, PostgresDB):
+            await self.db.notify(name, payload)
+
+    async def listen(self, name: str, callback: Callable[[str], Any]) -> None:
+        """``callback(payload)`` for each ``notify(name, payload)`` of another process."""
+        if isinstance(self.db, PostgresDB):
+            await self.db.listen(name, callback)
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return await self.db.fetchone(sql, params)
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """The first column of the first row (a COUNT, a MAX); StoreError when no row."""
@@ -230,20 +282,17 @@ class Store:
             raise StoreError("the query returned no row")
         return row[0]
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._lock:
-            cur = await self._conn.execute(sql, tuple(params))
-            return list(await cur.fetchall())
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        return await self.db.fetchall(sql, params)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One statement in its own transaction; returns the number of rows changed.
+        """One statement in its own transaction; returns the number of rows changed
+        (for a statement with RETURNING: the number of rows it returned).
 
-        The connection is in autocommit mode, so a lone statement outside ``tx()`` is
-        its own transaction (a write takes the write lock when it starts, as BEGIN
+        SQLite's connection is in autocommit mode, so a lone statement outside ``tx()``
+        is its own transaction (a write takes the write lock when it starts, as BEGIN
         IMMEDIATE would): atomic, and one round trip to the database thread."""
-        async with self._lock:
-            cur = await self._conn.execute(sql, tuple(params))
-            return cur.rowcount
+        return await self.db.execute(sql, params)
 
     # -- conversation state ---------------------------------------------------
 
@@ -300,15 +349,14 @@ class Store:
         rows = _padded(items, (None, None))
         sql = (
             "WITH q (k, user_id, update_id) AS (VALUES "
-            + ", ".join(["(?, ?, ?)"] * len(rows))
+            + ", ".join(["(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT))"] * len(rows))
             + ") SELECT q.k AS k,"
             " (SELECT state FROM conversations c WHERE c.user_id = q.user_id) AS state,"
             " EXISTS (SELECT 1 FROM processed_updates p WHERE p.update_id = q.update_id) AS seen"
             " FROM q"
         )
         params = [v for k, (user_id, update_id) in enumerate(rows) for v in (k, user_id, update_id)]
-        async with self._lock:
-            found = await self._conn.execute_fetchall(sql, params)
+        found = await self.fetchall(sql, params)
         out: list[tuple[bool, str | None]] = [(False, None)] * len(items)
         for row in found:
             if row["k"] < len(items):
@@ -355,70 +403,6 @@ async def _check_integrity(conn: aiosqlite.Connection, path: str) -> None:
             f"the database {path} is damaged (quick_check: {detail}); restore it from a backup",
             EXIT_STORE_DAMAGED,
         )
-
-
-def _padded(items: list[Any], filler: Any) -> list[Any]:
-    """``items`` filled up to the next power of two, so that batched statements come
-    in a handful of sizes (each prepared once, then reused from the statement cache)."""
-    size = 1
-    while size < len(items):
-        size *= 2
-    return items + [filler] * (size - len(items))
-
-
-class Coalescer(Generic[T, R]):
-    """Requests made while a round trip is in flight wait and go together in the next.
-
-    ``run(items)`` returns one result per item. A lone request goes at once (no timer,
-    no added latency); under load, many requests share one trip to the database
-    thread. If a batch fails, its items are retried one by one, so one bad request
-    fails only itself (``run`` must be all-or-nothing, e.g. one statement).
-    """
-
-    def __init__(self, run: Callable[[list[T]], Awaitable[list[R]]], limit: int = 128) -> None:
-        self._run = run
-        self.limit = limit
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def submit(self, item: T) -> R:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[R] = loop.create_future()
-        self._pending.append((item, future))
-        if self._task is None:
-            self._task = loop.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        batch: list[tuple[T, asyncio.Future[R]]] = []
-        try:
-            while self._pending:
-                batch = self._pending[: self.limit]
-                del self._pending[: self.limit]
-                await self._settle(batch)
-        except BaseException:
-            # Cancelled (the loop is shutting down): nobody may wait forever.
-            for _, future in batch + self._pending:
-                if not future.done():
-                    future.set_exception(StoreError("the store stopped"))
-            self._pending.clear()
-            raise
-        finally:
-            self._task = None
-
-    async def _settle(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
-        try:
-            results = await self._run([item for item, _ in batch])
-        except Exception as exc:
-            if len(batch) > 1:
-                for one in batch:
-                    await self._settle([one])
-            elif not batch[0][1].done():
-                batch[0][1].set_exception(exc)
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
 
 
 def _state_value(raw: str | None) -> dict[str, Any] | None:

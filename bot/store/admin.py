@@ -4,13 +4,12 @@ subscriptions and broadcast runs."""
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.dialog.events import Reply
-from bot.store import Repo
+from bot.store import IntegrityError, Repo
 from bot.store.outbox import PRIORITY_BULK, Outgoing
 from bot.store.outbox import insert as outbox_insert
 
@@ -136,6 +135,14 @@ class AdminRepo(Repo):
                 (path, number, text, author_id, kind, now),
             )
         return Version(path, number, text, author_id, kind, now)
+
+    async def latest_text(self, path: str) -> str | None:
+        """The newest recorded text of ``path`` (what another worker published)."""
+        row = await self.store.fetchone(
+            "SELECT text FROM content_versions WHERE path = ? ORDER BY version DESC LIMIT 1",
+            (path,),
+        )
+        return None if row is None else str(row["text"])
 
     async def drop_version(self, version: Version) -> None:
         """Remove a version recorded for a publish that did not go live."""
@@ -295,11 +302,11 @@ class AdminRepo(Repo):
             async with self.store.tx() as db:
                 cur = await db.execute(
                     "INSERT INTO broadcasts (token, admin_id, region, text, total, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (token, admin_id, region, text, total, now),
                 )
-                return cur.lastrowid
-        except sqlite3.IntegrityError:
+                return int((await cur.fetchone())["id"])
+        except IntegrityError:
             return None
 
     async def start_broadcast(
@@ -322,10 +329,10 @@ class AdminRepo(Repo):
             async with self.store.tx() as db:
                 cur = await db.execute(
                     "INSERT INTO broadcasts (token, admin_id, chat_id, region, text, total,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (token, admin_id, chat_id, region, text, len(recipients), now),
                 )
-                broadcast_id = cur.lastrowid
+                broadcast_id = int((await cur.fetchone())["id"])
                 await outbox_insert(
                     db,
                     [
@@ -344,7 +351,7 @@ class AdminRepo(Repo):
                     now,
                 )
                 return broadcast_id
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             return None
 
     async def running_broadcast(self) -> int | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import builtins  # CaseRepo.list shadows list in the class body
 import json
-import sqlite3
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -79,46 +78,44 @@ class CaseRepo(Repo):
                 return Case.from_row(row), False
             for _ in range(MAX_REF_ATTEMPTS):
                 ref = new_ref(now)
-                try:
-                    cur = await db.execute(
-                        "INSERT INTO cases (ref, draft_id, user_id, chat_id, status, category,"
-                        " region_city, region_district, region_township, region_village,"
-                        " description, phone, contact_time, urgent, urgent_by_resident,"
-                        " urgent_words, attachments, target_days, due_at, area_city,"
-                        " area_district, area_township, created_at, updated_at)"
-                        " VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                        " ?, ?, ?, ?, ?)",
-                        (
-                            ref,
-                            new.draft_id,
-                            new.user_id,
-                            new.chat_id,
-                            new.category,
-                            new.region_city,
-                            new.region_district,
-                            new.region_township,
-                            new.region_village,
-                            new.description,
-                            new.phone,
-                            new.contact_time,
-                            int(urgent),
-                            int(new.urgent_by_resident),
-                            _dump(list(new.urgent_words)),
-                            _dump(list(new.attachments)),
-                            int(new.target_days),
-                            new.due_at,
-                            new.region_city,
-                            new.region_district,
-                            responsible_township(new.region_township),
-                            now,
-                            now,
-                        ),
-                    )
-                except sqlite3.IntegrityError as exc:
-                    if "cases.ref" in str(exc):
-                        continue  # the random part collided: draw again
-                    raise
-                case_id = cur.lastrowid
+                cur = await db.execute(
+                    "INSERT INTO cases (ref, draft_id, user_id, chat_id, status, category,"
+                    " region_city, region_district, region_township, region_village,"
+                    " description, phone, contact_time, urgent, urgent_by_resident,"
+                    " urgent_words, attachments, target_days, due_at, area_city,"
+                    " area_district, area_township, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                    " ?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING RETURNING id",
+                    (
+                        ref,
+                        new.draft_id,
+                        new.user_id,
+                        new.chat_id,
+                        new.category,
+                        new.region_city,
+                        new.region_district,
+                        new.region_township,
+                        new.region_village,
+                        new.description,
+                        new.phone,
+                        new.contact_time,
+                        int(urgent),
+                        int(new.urgent_by_resident),
+                        _dump(list(new.urgent_words)),
+                        _dump(list(new.attachments)),
+                        int(new.target_days),
+                        new.due_at,
+                        new.region_city,
+                        new.region_district,
+                        responsible_township(new.region_township),
+                        now,
+                        now,
+                    ),
+                )
+                inserted = await cur.fetchone()
+                if inserted is None:
+                    continue  # the random part collided: draw again
+                case_id = int(inserted["id"])
                 await db.execute(
                     "INSERT INTO case_history (case_id, at, actor_kind, actor_id, from_status,"
                     " to_status) VALUES (?, ?, 'resident', ?, NULL, 'new')",
@@ -245,11 +242,12 @@ class CaseRepo(Repo):
                 return None
             cur = await db.execute(
                 "INSERT INTO case_messages (case_id, at, author_kind, author_id, body, private)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (case_id, now, author_kind, author_id, body, int(private)),
             )
+            message_id = int((await cur.fetchone())["id"])
             await db.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (now, case_id))
-            return Message(cur.lastrowid or 0, case_id, now, author_kind, author_id, body, private)
+            return Message(message_id, case_id, now, author_kind, author_id, body, private)
 
     async def change_status(
         self,

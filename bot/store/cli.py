@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 from bot.config import config_from
+from bot.store.backends import is_url, redact
 from bot.store.backup import BackupError, backup, human_size, restore
 
 
@@ -55,7 +56,47 @@ def add_parser(
     )
     copy.add_argument("dir", metavar="DIR")
     copy.set_defaults(func=cmd_copy_content)
+
+    db = subparsers.add_parser("db", help="move the database to another backend")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    dbcopy = db_sub.add_parser(
+        "copy",
+        help="copy every table into an empty database (SQLite file or PostgreSQL URL)",
+        description="Copy every table of SRC into DST, an empty database (both are migrated "
+        "to this version first), then compare the row counts of every table. Stop the bot "
+        "first. Example: sanliang db copy --from sanliang.db --to postgresql://sanliang@db/sanliang. "
+        "Exit 1 when a count differs or the target is not empty.",
+    )
+    dbcopy.add_argument("--from", dest="source", required=True, metavar="SRC")
+    dbcopy.add_argument("--to", dest="target", required=True, metavar="DST")
+    dbcopy.set_defaults(func=cmd_db_copy)
     return cmd
+
+
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from bot.store import StoreError
+    from bot.store.copy import copy_database
+
+    if not is_url(args.source) and not Path(args.source).is_file():
+        print(f"db copy: no database at {args.source}", file=sys.stderr)
+        return 1
+    try:
+        result = asyncio.run(copy_database(args.source, args.target, say=print))
+    except StoreError as exc:
+        print(f"db copy: {exc}", file=sys.stderr)
+        return 1
+    shown = redact(args.target)
+    if not result.ok:
+        print(f"db copy: row counts differ in {shown}; do not switch to it", file=sys.stderr)
+        return 1
+    print(
+        f"copied {result.rows} rows in {len(result.tables)} tables to {shown}"
+        f" in {result.seconds:.1f} s; every count matches"
+    )
+    return 0
 
 
 def cmd_copy_content(args: argparse.Namespace) -> int:
@@ -83,8 +124,22 @@ def _version() -> str:
     return __version__
 
 
+def _postgres(path: str, what: str) -> bool:
+    """A PostgreSQL store is backed up with the server's tools (docs/deploy)."""
+    if not is_url(path):
+        return False
+    print(
+        f"{what}: the database is PostgreSQL ({redact(path)}); use pg_dump / pg_restore"
+        " (docs/deploy-postgresql.md)",
+        file=sys.stderr,
+    )
+    return True
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     cfg = config_from(args)
+    if _postgres(cfg.db_path, "backup"):
+        return 1
     try:
         result = backup(cfg.db_path, args.dest, args.keep)
     except (BackupError, OSError) as exc:
@@ -102,6 +157,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     cfg = config_from(args)
+    if _postgres(cfg.db_path, "restore"):
+        return 1
     try:
         version, kept = restore(args.backup, cfg.db_path)
     except (BackupError, OSError) as exc:

@@ -3,7 +3,6 @@ user id every other table uses (migration 0007 says why the ids cannot collide).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections import OrderedDict
 
@@ -55,13 +54,16 @@ class IdentityRepo(Repo):
             if 0 < value < FIRST_ALLOCATED_ID:
                 preferred = value  # a Telegram user keeps their id
         async with self.store.tx() as db:
-            try:
+            cur = (
                 await db.execute(
                     "INSERT INTO channel_identities (id, channel, external_id, created_at,"
-                    " seen_at) VALUES (?, ?, ?, ?, ?)",
+                    " seen_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (preferred, channel, external_id, now, now),
                 )
-            except sqlite3.IntegrityError:
+                if preferred is not None
+                else None
+            )
+            if cur is None or cur.rowcount != 1:
                 # Either the same identity was created meanwhile, or (never for a real
                 # Telegram id) the preferred id is taken: allocate one.
                 cur = await db.execute(

@@ -79,15 +79,13 @@ class InboxRepo(Repo):
 
     async def _store_received(self, items: list[tuple[int, str, float]]) -> list[bool]:
         sql = (
-            "INSERT OR IGNORE INTO inbox (update_id, raw, received_at) VALUES "
-            + ", ".join(["(?, ?, ?)"] * len(items))
-            + " RETURNING update_id"
+            "INSERT INTO inbox (update_id, raw, received_at, worker) VALUES "
+            + ", ".join(["(?, ?, ?, ?)"] * len(items))
+            + " ON CONFLICT DO NOTHING RETURNING update_id"
         )
-        async with self.store._lock:  # noqa: SLF001 - one statement, as Store.execute does
-            rows = await self.store._conn.execute_fetchall(  # noqa: SLF001 - one trip
-                sql, [v for item in items for v in item]
-            )
-            fresh = {r[0] for r in rows}
+        worker = self.store.worker
+        rows = await self.store.fetchall(sql, [v for item in items for v in (*item, worker)])
+        fresh = {r[0] for r in rows}
         return [u in fresh for u, _raw, _now in items]
 
     def done_soon(self, update_id: int) -> None:
@@ -130,10 +128,20 @@ class InboxRepo(Repo):
         return [None] * len(ids)
 
     async def pending(self) -> list[Stored]:
+        """The updates a process that is gone left (at start-up: to handle again, or
+        to deliver their stored replies). They become this worker's first, in one
+        statement, so two workers starting together never take the same update;
+        an update another running worker is handling is left to it."""
+        await self.store.execute(
+            f"UPDATE inbox SET worker = ? WHERE {self.store.gone('worker')}",
+            (self.store.worker,),
+        )
         rows = await self.store.fetchall(
             "SELECT i.update_id AS update_id, i.raw AS raw, p.update_id IS NOT NULL AS handled,"
             " p.replies AS replies FROM inbox i"
-            " LEFT JOIN processed_updates p ON p.update_id = i.update_id ORDER BY i.update_id"
+            " LEFT JOIN processed_updates p ON p.update_id = i.update_id WHERE i.worker = ?"
+            " ORDER BY i.update_id",
+            (self.store.worker,),
         )
         out = []
         for r in rows:

@@ -145,7 +145,7 @@ _COLUMNS = (
     " status, attempts, next_at, error, message_id, edit_of"
 )
 _INSERT = (
-    "INSERT OR IGNORE INTO outbox (channel, recipient, kind, body, priority, dedup, case_id,"
+    "INSERT INTO outbox (channel, recipient, kind, body, priority, dedup, case_id,"
     " broadcast_id, user_id, cause, next_at, created_at, edit_of) VALUES"
 )
 
@@ -179,7 +179,11 @@ async def insert(db: Any, items: Iterable[Outgoing], now: float | None = None) -
     added = 0
     for start in range(0, len(rows), 200):  # SQLite's limit on bound parameters
         chunk = rows[start : start + 200]
-        sql = _INSERT + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        sql = (
+            _INSERT
+            + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            + " ON CONFLICT DO NOTHING"
+        )
         cur = await db.execute(sql, [v for row in chunk for v in row])
         added += max(cur.rowcount, 0)
     return added
@@ -214,10 +218,13 @@ class OutboxRepo(Repo):
 
     async def claim(self, message_id: int) -> bool:
         """pending → sending (committed before the channel is called)."""
+        # SKIP LOCKED: a row another worker is claiming right now is left to it at once
+        # (no wait); either way only one claim can find it still pending.
         changed = await self.store.execute(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1"
-            " WHERE id = ? AND status = 'pending'",
-            (message_id,),
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_by = ?"
+            " WHERE id = (SELECT id FROM outbox WHERE id = ? AND status = 'pending'"
+            " FOR UPDATE SKIP LOCKED) AND status = 'pending'",
+            (self.store.worker, message_id),
         )
         return changed == 1
 
@@ -247,17 +254,16 @@ class OutboxRepo(Repo):
     async def interrupted(self, now: float | None = None) -> list[Message]:
         """Rows left 'sending' by a process that died: whether the channel took them
         is unknown, so they are not sent again; they become 'unknown' (returned, to
-        be reported)."""
+        be reported). Rows another running worker is sending are left to it."""
         now = time.time() if now is None else now
+        gone = self.store.gone("claimed_by")
         async with self.store.tx() as db:
-            cur = await db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE status = 'sending'")  # noqa: S608
-            rows = [_message(r) for r in await cur.fetchall()]
-            if rows:
-                await db.execute(
-                    "UPDATE outbox SET status = 'unknown', error = 'interrupted', done_at = ?"
-                    " WHERE status = 'sending'",
-                    (now,),
-                )
+            cur = await db.execute(
+                "UPDATE outbox SET status = 'unknown', error = 'interrupted', done_at = ?"
+                f" WHERE status = 'sending' AND {gone} RETURNING {_COLUMNS}",
+                (now,),
+            )
+            rows = sorted((_message(r) for r in await cur.fetchall()), key=lambda m: m.id)
         return rows
 
     async def cards(self, case_id: int) -> list[Message]:
@@ -289,7 +295,7 @@ class OutboxRepo(Repo):
 
     async def messages(self, **where: Any) -> list[Message]:
         """Rows matching column = value (tests, reports)."""
-        clause = " AND ".join(f"{k} = ?" for k in where) or "1"
+        clause = " AND ".join(f"{k} = ?" for k in where) or "1 = 1"
         rows = await self.store.fetchall(
             f"SELECT {_COLUMNS} FROM outbox WHERE {clause} ORDER BY id",  # noqa: S608
             tuple(where.values()),

@@ -8,13 +8,12 @@ compare-and-set, so a code shared by mistake makes one member, not two.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.regions import Area
-from bot.store import Repo, StoreError
+from bot.store import IntegrityError, Repo, StoreError
 
 __all__ = ["Area", "Invite", "StaffMember", "StaffRepo"]
 
@@ -197,7 +196,7 @@ class StaffRepo(Repo):
                         now + ttl_seconds,
                     ),
                 )
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 continue
             invite = await self.invite(code)
             assert invite is not None

@@ -106,7 +106,7 @@ class WebRepo(Repo):
     async def history(self, user_id: int, limit: int = HISTORY_LIMIT) -> list[WebMessage]:
         rows = await self.store.fetchall(
             "SELECT * FROM (SELECT * FROM web_messages WHERE user_id = ? ORDER BY id DESC"
-            " LIMIT ?) ORDER BY id",
+            " LIMIT ?) AS recent ORDER BY id",
             (user_id, limit),
         )
         return [_message(r) for r in rows]
@@ -152,7 +152,7 @@ class WebRepo(Repo):
     async def secret(self, name: str = "cookie_key") -> str:
         """A random key kept in the database, made on first use."""
         await self.store.execute(
-            "INSERT OR IGNORE INTO web_settings (key, value) VALUES (?, ?)",
+            "INSERT INTO web_settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (name, secrets.token_urlsafe(32)),
         )
         row = await self.store.fetchone("SELECT value FROM web_settings WHERE key = ?", (name,))

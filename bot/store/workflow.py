@@ -341,7 +341,8 @@ class WorkflowRepo(Repo):
         """Record that a notice went out; False when it had been recorded already."""
         now = time.time() if now is None else now
         changed = await self.store.execute(
-            "INSERT OR IGNORE INTO case_notices (case_id, kind, key, sent_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO case_notices (case_id, kind, key, sent_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (case_id, kind, key, now),
         )
         return changed == 1
@@ -359,8 +360,8 @@ class WorkflowRepo(Repo):
         now = time.time() if now is None else now
         async with self.store.tx() as db:
             cur = await db.execute(
-                "INSERT OR IGNORE INTO case_notices (case_id, kind, key, sent_at)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO case_notices (case_id, kind, key, sent_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (case_id, kind, key, now),
             )
             if cur.rowcount != 1:

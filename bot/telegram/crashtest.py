@@ -20,7 +20,6 @@ import random
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import bundled_content
+from bot.telegram.crashtest_db import rows
 from bot.telegram.offline import Updates
 from bot.telegram.standin import StandIn
 
@@ -141,6 +141,8 @@ class Bot:
         self.api = api
         self.mode = mode
         self.port = port
+        # Several workers (bench/pg_crash.py): a PostgreSQL URL, a balancer's address.
+        self.db, self.webhook_url = str(work / "crash.db"), f"http://127.0.0.1:{port}/tg"
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.kills = 0
@@ -155,12 +157,12 @@ class Bot:
         )
         env["SANLIANG_LOG_LEVEL"] = "DEBUG" if os.environ.get("CRASH_DEBUG") else "WARNING"
         env.pop("SANLIANG_CONFIG", None)
-        args = [sys.executable, "-m", "bot", "run", "--db", str(self.work / "crash.db")]
+        args = [sys.executable, "-m", "bot", "run", "--db", self.db]
         args += ["--config", str(self.work / "sanliang.toml"), "--api-url", self.api.api_url]
         if self.mode == "webhook":
             args += [
                 "--webhook-url",
-                f"http://127.0.0.1:{self.port}/tg",
+                self.webhook_url,
                 "--listen",
                 "127.0.0.1",
                 "--port",
@@ -342,7 +344,7 @@ def _wait_started(bot: Bot, api: StandIn, timeout: float = 60.0, since: int = 0)
     raise RuntimeError("the bot did not start")
 
 
-def _settle(api: StandIn, db: Path, timeout: float = 60.0) -> None:
+def _settle(api: StandIn, db: str | Path, timeout: float = 60.0) -> None:
     """After the last kill: until Telegram has nothing unconfirmed and the outbox and
     the inbox are empty."""
     deadline = time.monotonic() + timeout
@@ -351,12 +353,11 @@ def _settle(api: StandIn, db: Path, timeout: float = 60.0) -> None:
         if api.unconfirmed():
             continue
         try:
-            with sqlite3.connect(db, timeout=5) as conn:
-                pending = conn.execute(
-                    "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
-                ).fetchone()[0]
-                inbox = conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]
-        except sqlite3.Error:
+            ((pending,),) = rows(
+                db, "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
+            )
+            ((inbox,),) = rows(db, "SELECT COUNT(*) FROM inbox")
+        except Exception:  # noqa: BLE001, S112 - busy or restarting: look again
             continue
         if not pending and not inbox:
             return
@@ -406,21 +407,16 @@ def run_requests(
     return figures
 
 
-def _check_requests(figures: Figures, people: list[Resident], api: StandIn, db: Path) -> None:
+def _check_requests(figures: Figures, people: list[Resident], api: StandIn, db: str | Path) -> None:
     shown = {ref: place for p in people for ref, place in p.places.items()}
     figures.refs_shown = len(shown)
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT ref, user_id, region_city, region_district FROM cases"
-        ).fetchall()
-        figures.unknown_rows = conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'unknown'"
-        ).fetchone()[0]
-    stored = {ref: (city, district) for ref, _u, city, district in rows}
-    figures.cases_stored = len(rows)
+    cases = rows(db, "SELECT ref, user_id, region_city, region_district FROM cases")
+    ((figures.unknown_rows,),) = rows(db, "SELECT COUNT(*) FROM outbox WHERE status = 'unknown'")
+    stored = {ref: (city, district) for ref, _u, city, district in cases}
+    figures.cases_stored = len(cases)
     figures.refs_lost = sum(1 for ref in shown if ref not in stored)
     # Stored twice: more requests stored for a resident than references shown.
-    per_user = Counter(u for _r, u, _c, _d in rows)
+    per_user = Counter(u for _r, u, _c, _d in cases)
     for p in people:
         extra = per_user.get(p.user_id, 0) - len(p.refs)
         if extra > 0:

@@ -39,12 +39,16 @@ def schedule_jobs(application: Any, app: App, notifier: Notifier | None = None) 
     sender = notifier or app.engine.services.notifier or ApplicationNotifier(application)
     out = []
     for job in app.jobs:
-        out.append(_schedule(queue, job, sender))
+        out.append(_schedule(queue, job, sender, app))
     return out
 
 
-def _schedule(queue: Any, job: ScheduledJob, sender: Notifier) -> Any:
+def _schedule(queue: Any, job: ScheduledJob, sender: Notifier, app: App | None = None) -> Any:
     async def callback(context: Any) -> None:
+        # Several workers on one PostgreSQL store: only the leader runs the jobs (the
+        # others take over when it dies). SQLite's one process always leads.
+        if app is not None and not await app.store.leader():
+            return
         await job.run(sender)
 
     if job.daily_at is not None:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.store.backends import is_url
+
 
 def add_parser(
     subparsers: argparse._SubParsersAction,
@@ -245,7 +247,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bot.config import config_from
 
     config = config_from(args)
-    if config.db_path != ":memory:" and not Path(config.db_path).exists():
+    if (
+        config.db_path != ":memory:"
+        and not is_url(config.db_path)
+        and not Path(config.db_path).exists()
+    ):
         print(f"no database at {config.db_path} (use --db PATH)", file=sys.stderr)
         return 1
     figures = asyncio.run(report_figures(config, args.campaign, args.area.strip()))

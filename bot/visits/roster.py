@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.calendar import china_today
+
 HEADER = (
     "户主姓名",
     "身份证后四位",
@@ -158,9 +160,7 @@ def _xlsx_lines(path: Path, roster: Roster) -> list[tuple[int, list[str]]] | Non
 
 def read_roster(path: Path, regions: dict[str, list[str]], this_year: int | None = None) -> Roster:
     """Every row of the roster at ``path``, checked; ``this_year`` bounds 出生年份."""
-    import datetime as dt
-
-    this_year = this_year or dt.date.today().year
+    this_year = this_year or china_today().year
     roster = Roster()
     if path.suffix.lower() == ".xlsx":
         lines = _xlsx_lines(path, roster)

@@ -99,6 +99,7 @@ class WebSender:
             return False
         await self.store.web.append(user_id, [reply_entry(reply, "notice")])
         self.wake(user_id)
+        await self.store.notify("web", str(user_id))  # pages open on other workers
         return True
 
     async def send(self, chat_id: int, reply: Reply) -> bool:
@@ -107,6 +108,11 @@ class WebSender:
     def wake(self, user_id: int) -> None:
         for flag in self._pages.get(user_id, ()):
             flag.set()
+
+    def woken_elsewhere(self, payload: str) -> None:
+        """Another worker stored a notice for this resident (LISTEN/NOTIFY)."""
+        if payload.isdigit():
+            self.wake(int(payload))
 
     @asynccontextmanager
     async def listen(self, user_id: int) -> AsyncIterator[asyncio.Event]:

@@ -132,8 +132,11 @@ class WebApp:
         app.engine.services.notifier = self.router
 
     async def start(self) -> None:
+        # The key is kept in the database: every worker signs and reads the same cookies.
         key = self.settings.secret or await self.app.store.web.secret()
         self.signer = Signer(key, salt="sanliang-device")
+        # A notice stored by another worker wakes this worker's open pages too.
+        await self.app.store.listen("web", self.sender.woken_elsewhere)
         self.csrf_key = hashlib.sha256(("csrf:" + key).encode()).digest()
 
     # -- identity ------------------------------------------------------------------
