@@ -14,14 +14,13 @@ from bot.telegram.guards import FloodGuard
 from bot.telegram.offline import BotAPIStub, OfflineRequest
 
 
-@asynccontextmanager
-async def offline_application(
-    app: App, flood: FloodGuard | None = None
-) -> AsyncIterator[tuple[Application, BotAPIStub]]:
-    """The real Telegram adapter for ``app`` on a fresh offline Bot API (no HTTP, no rate
-    limiter), initialised; yields ``(application, stub)`` with the start-up calls
-    cleared, and shuts the application down after."""
-    stub = BotAPIStub()
+async def start_offline_application(
+    app: App, stub: BotAPIStub | None = None, flood: FloodGuard | None = None
+) -> tuple[Application, BotAPIStub]:
+    """The real Telegram adapter for ``app`` on an offline Bot API (``stub``, else a
+    fresh one; no HTTP, no rate limiter), initialised, with the start-up calls cleared.
+    The caller shuts it down (``offline_application`` does that itself)."""
+    stub = stub if stub is not None else BotAPIStub()
     request = OfflineRequest(stub)
     application = build_application(
         app,
@@ -33,6 +32,16 @@ async def offline_application(
     )
     await application.initialize()
     stub.clear()
+    return application, stub
+
+
+@asynccontextmanager
+async def offline_application(
+    app: App, flood: FloodGuard | None = None, stub: BotAPIStub | None = None
+) -> AsyncIterator[tuple[Application, BotAPIStub]]:
+    """``start_offline_application`` as a context: yields ``(application, stub)`` and
+    shuts the application down after."""
+    application, stub = await start_offline_application(app, stub, flood)
     try:
         yield application, stub
     finally:

@@ -13,10 +13,8 @@ import pytest
 from telegram import Update
 
 from bot.outbox import Sender
-from bot.telegram.adapter import build_application
 from bot.telegram.delivery import telegram_deliver
-from bot.telegram.guards import FloodGuard
-from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
+from bot.telegram.offline import Updates
 from tests.staff_support import (
     ADMIN,
     CHAT_WUHOU,
@@ -29,6 +27,7 @@ from tests.staff_support import (
     new_case,
     open_staff_app,
 )
+from tests.telegram_support import start_offline_application
 from tests.test_reports import parse, svgs
 
 
@@ -79,18 +78,7 @@ async def bot(tmp_path):
     app, _clock = await open_staff_app(tmp_path)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     await add_worker(app, JINJIANG, "成都市/锦江区", "王五")
-    stub = BotAPIStub()
-    request = OfflineRequest(stub)
-    application = build_application(
-        app,
-        "123456:TEST-TOKEN",
-        request=request,
-        get_updates_request=request,
-        rate_limiter=None,
-        flood=FloodGuard(),
-    )
-    await application.initialize()
-    stub.clear()
+    application, stub = await start_offline_application(app)
     b = Bot(app, application, stub)
     b.wuhou = [(await new_case(app))[0], (await new_case(app, category="housing"))[0]]
     b.jinjiang = (await new_case(app, district="锦江区"))[0]

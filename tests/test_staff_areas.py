@@ -16,10 +16,8 @@ from telegram import Update
 from bot.domain.cases import NewCase
 from bot.outbox import Sender
 from bot.staff.coverage import run_uncovered
-from bot.telegram.adapter import build_application
 from bot.telegram.delivery import telegram_deliver
-from bot.telegram.guards import FloodGuard
-from bot.telegram.offline import ApiError, BotAPIStub, OfflineRequest, Updates
+from bot.telegram.offline import ApiError, BotAPIStub, Updates
 from tests.staff_support import (
     ADMIN,
     CHAT_CHENGDU,
@@ -35,6 +33,7 @@ from tests.staff_support import (
     service,
     ts,
 )
+from tests.telegram_support import start_offline_application
 
 pytestmark = pytest.mark.both_backends
 
@@ -156,18 +155,7 @@ async def tg(tmp_path, db_path):
     app, _clock = await open_staff_app(tmp_path, db=db_path, staff=staff)
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     await add_worker(app, WUHOU_B, "成都市/武侯区", "李四")
-    stub = BlockingStub()
-    request = OfflineRequest(stub)
-    application = build_application(
-        app,
-        "123456:TEST-TOKEN",
-        request=request,
-        get_updates_request=request,
-        rate_limiter=None,
-        flood=FloodGuard(),
-    )
-    await application.initialize()
-    stub.clear()
+    application, stub = await start_offline_application(app, BlockingStub())
     try:
         yield Bot(app, application, stub)
     finally:

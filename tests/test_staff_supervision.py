@@ -15,10 +15,8 @@ from telegram import Update
 from bot.calendar import WorkCalendar, calendar_warnings, official_working_day
 from bot.outbox import Sender
 from bot.staff.jobs import run_digest, run_reminders
-from bot.telegram.adapter import build_application
 from bot.telegram.delivery import telegram_deliver
-from bot.telegram.guards import FloodGuard
-from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
+from bot.telegram.offline import Updates
 from tests.staff_support import (
     ADMIN,
     CHAT_WUHOU,
@@ -32,6 +30,7 @@ from tests.staff_support import (
     service,
     ts,
 )
+from tests.telegram_support import start_offline_application
 
 pytestmark = pytest.mark.both_backends
 
@@ -115,18 +114,7 @@ async def make_bot(tmp_path, db_path=None, **extra):
     await add_worker(app, WUHOU_A, "成都市/武侯区", "张三")
     await add_worker(app, WUHOU_B, "成都市/武侯区", "李四")
     await add_worker(app, JINJIANG_W, "成都市/锦江区", "王五")
-    stub = BotAPIStub()
-    request = OfflineRequest(stub)
-    application = build_application(
-        app,
-        "123456:TEST-TOKEN",
-        request=request,
-        get_updates_request=request,
-        rate_limiter=None,
-        flood=FloodGuard(),
-    )
-    await application.initialize()
-    stub.clear()
+    application, stub = await start_offline_application(app)
     return Bot(app, application, stub)
 
 

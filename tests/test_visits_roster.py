@@ -13,36 +13,9 @@ from openpyxl import Workbook
 
 from bot.cli import main
 from bot.visits.roster import HEADER
+from tests.visits_support import ROSTER
 
-ROWS = [
-    [
-        "张大爷",
-        "123X",
-        "成都市",
-        "武侯区",
-        "玉林街道",
-        "玉林社区",
-        "玉林北路1号",
-        "13812345678",
-        "低保、留守老人",
-        "1",
-        "独居",
-    ],
-    ["李孃孃", "4567", "成都市", "武侯区", "玉林街道", "黉门街社区", "", "", "特困", "2", ""],
-    [
-        "王小明",
-        "0001",
-        "成都市",
-        "锦江区",
-        "春熙路街道",
-        "和平社区",
-        "",
-        "028-86001234",
-        "孤儿",
-        "1",
-        "",
-    ],
-]
+ROWS = ROSTER  # three households of two districts (tests/visits_support.py)
 
 
 def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:

@@ -11,30 +11,18 @@ import pytest
 from telegram import Update
 
 from bot.outbox import Sender
-from bot.telegram.adapter import build_application
 from bot.telegram.delivery import telegram_deliver
-from bot.telegram.guards import FloodGuard
-from bot.telegram.offline import BotAPIStub, OfflineRequest, Updates
+from bot.telegram.offline import BotAPIStub, Updates
 from bot.visits.jobs import run_reminders
 from tests.staff_support import WUHOU_A
+from tests.telegram_support import start_offline_application
 from tests.visits_support import visits_app
 
 
 @pytest.fixture
 async def tg(tmp_path):
     app, clock = await visits_app(tmp_path, visits={"photo_max_kb": 100})
-    stub = BotAPIStub()
-    request = OfflineRequest(stub)
-    application = build_application(
-        app,
-        "123456:TEST-TOKEN",
-        request=request,
-        get_updates_request=request,
-        rate_limiter=None,
-        flood=FloodGuard(),
-    )
-    await application.initialize()
-    stub.clear()
+    application, stub = await start_offline_application(app)
     try:
         yield app, application, stub, clock
     finally:
