@@ -138,7 +138,9 @@ class Sender:
             if msg.broadcast_id is not None:
                 continue  # counted as unknown in the run's final report
             await self._report_failure(msg, "interrupted")
-        for broadcast_id in {m.broadcast_id for m in lost if m.broadcast_id is not None}:
+        # Every run still marked running: one whose last row was done just before the
+        # process died gets its final report now (a run with rows left just goes on).
+        for broadcast_id in await self.store.admin.running_broadcasts():
             await self.broadcast_progress(broadcast_id)
         return len(lost)
 
@@ -377,15 +379,9 @@ class Sender:
             failed=c["failed"] + c["unknown"],
         )
         if c["pending"] == 0:
+            if b.status == "done":
+                return
             stopped = row["stopped_at"] is not None
-            await self.store.admin.update_broadcast(
-                broadcast_id,
-                sent=counts.sent,
-                blocked=counts.blocked,
-                failed=counts.failed,
-                status="done",
-                now=self.clock(),
-            )
             text = self.renderer.render(
                 "admin/broadcast_done",
                 c=counts,
@@ -393,9 +389,18 @@ class Sender:
                 stopped=stopped,
                 cancelled=c["cancelled"],
             )
-            await self.enqueue(
-                [Outgoing(Reply(text), "report", recipient=chat, dedup=f"bc:{broadcast_id}:done")]
+            report = Outgoing(
+                Reply(text), "report", recipient=chat, dedup=f"bc:{broadcast_id}:done"
             )
+            if await self.store.admin.finish_broadcast(
+                broadcast_id,
+                sent=counts.sent,
+                blocked=counts.blocked,
+                failed=counts.failed,
+                report=report,
+                now=self.clock(),
+            ):
+                self.wake()
             return
         if self.progress_every <= 0:
             return

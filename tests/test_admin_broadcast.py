@@ -165,6 +165,29 @@ async def test_a_run_resumes_exactly_where_it_stopped(app) -> None:
     assert (await app.store.admin.broadcast(bid)).status == "done"
 
 
+async def test_a_kill_after_the_last_message_still_reports_the_final_counts(app) -> None:
+    """The process dies after the last row was marked sent but before the run was
+    finished: the next start finishes it and tells the admin, once."""
+    clock = FakeClock()
+    channel = Channel(clock)
+    bid = await start(app, 5)
+    for msg in await app.store.outbox.due(clock(), limit=10):  # the dead process's work
+        assert await app.store.outbox.claim(msg.id)
+        await app.store.outbox.mark_sent(msg.id, 1, now=clock())
+    assert (await app.store.admin.broadcast(bid)).status == "running"
+    second = make_sender(app, clock, channel)
+    await second.recover()
+    await second.drain()
+    assert channel.residents() == []  # nobody gets it twice
+    (final,) = channel.admin()
+    assert "通知发完了" in final and "送达 5" in final
+    assert (await app.store.admin.broadcast(bid)).status == "done"
+    third = make_sender(app, clock, channel)  # another restart: no second report
+    await third.recover()
+    await third.drain()
+    assert len(channel.admin()) == 1
+
+
 async def test_the_admin_starts_and_stops_a_run_in_the_chat(app) -> None:
     repo = app.store.admin
     for uid in range(1, 31):

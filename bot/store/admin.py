@@ -360,22 +360,36 @@ class AdminRepo(Repo):
         )
         return None if row is None else int(row["id"])
 
-    async def update_broadcast(
+    async def running_broadcasts(self) -> list[int]:
+        rows = await self.store.fetchall(
+            "SELECT id FROM broadcasts WHERE status = 'running' ORDER BY id"
+        )
+        return [int(r["id"]) for r in rows]
+
+    async def finish_broadcast(
         self,
         broadcast_id: int,
         *,
         sent: int,
         blocked: int,
         failed: int,
-        status: str = "running",
+        report: Outgoing,
         now: float | None = None,
-    ) -> None:
-        finished = (time.time() if now is None else now) if status != "running" else None
-        await self.store.execute(
-            "UPDATE broadcasts SET sent = ?, blocked = ?, failed = ?, status = ?,"
-            " finished_at = ? WHERE id = ?",
-            (sent, blocked, failed, status, finished, broadcast_id),
-        )
+    ) -> bool:
+        """Mark the run done and queue the admin's final report in one transaction, so
+        that no crash can leave a run 'done' whose report was never queued (or queued
+        twice: the report has a dedup key). False when the run was done already."""
+        now = time.time() if now is None else now
+        async with self.store.tx() as db:
+            cur = await db.execute(
+                "UPDATE broadcasts SET sent = ?, blocked = ?, failed = ?, status = 'done',"
+                " finished_at = ? WHERE id = ? AND status <> 'done'",
+                (sent, blocked, failed, now, broadcast_id),
+            )
+            if cur.rowcount != 1:
+                return False
+            await outbox_insert(db, [report], now)
+            return True
 
     async def broadcast(self, broadcast_id: int) -> Broadcast | None:
         row = await self.store.fetchone(
