@@ -5,12 +5,58 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pg_support import pg_server, pg_url, pytest_configure, pytest_generate_tests  # noqa: F401
+from pg_support import pg_server, pg_url, pytest_generate_tests  # noqa: F401
+from pg_support import pytest_configure as _pg_configure
 
 from bot.app import App, open_app
 from bot.config import PROJECT_ROOT, Config
 from bot.content import Content, ContentHolder
 from bot.dialog.events import Event, Reply
+
+# -- scheduling on xdist workers (make test: -n 4 on 2 cores) ---------------------------
+# The run ends when its last test does, so the long ones are started first, longest
+# first: a test marked ``@pytest.mark.slow(seconds)`` (its usual time on a 2-core machine
+# under make test) comes before every unmarked test. The modules below keep all their
+# tests on one worker, because a module-scoped fixture (a browser, a server) is costly
+# to set up on each of the workers that would run one of them; every other test is dealt
+# out on its own. (xdist's own ``--dist loadgroup`` does that with ``xdist_group`` marks,
+# but it renames the node ids, which pytest 9 ignores: the groups are not kept.)
+ONE_WORKER_MODULES = frozenset({"tests/test_web_browser.py", "tests/test_matching_quality.py"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _pg_configure(config)
+    config.addinivalue_line(
+        "markers", "slow(seconds): a long test, started before the others (longest first)"
+    )
+
+
+def _slow_seconds(item: pytest.Item) -> float:
+    mark = item.get_closest_marker("slow")
+    return float(mark.args[0]) if mark is not None and mark.args else 0.0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_slow_seconds, reverse=True)  # stable: the others keep their order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getoption("dist") != "load":
+        return None  # an explicit --dist keeps xdist's own scheduler
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        """Each test is a unit of its own, except the tests of ONE_WORKER_MODULES (one
+        unit per module). Units go out in collection order; a worker is given the next
+        one when it has two tests or fewer left, so a long test holds back few others."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    config.option.loadscopereorder = False  # keep the collection order (slow first)
+    return Scheduling(config, log)
 
 
 @pytest.fixture

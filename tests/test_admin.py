@@ -177,6 +177,7 @@ async def test_sighup_reloads(app, root: Path) -> None:
 # -- upload, preview, publish, history, rollback --------------------------------------
 
 
+@pytest.mark.slow(20)
 async def test_upload_preview_publish_history_rollback(app, admin: User, root: Path) -> None:
     rel = "policy_texts/dibao.md"
     original = read(root, rel)
@@ -249,6 +250,7 @@ async def test_a_broken_upload_lists_errors_and_changes_nothing(
     assert await app.store.admin.versions(rel) == []
 
 
+@pytest.mark.slow(17)
 async def test_yaml_upload_and_a_new_topic(app, admin: User, root: Path) -> None:
     chat = read(root, "intents/chat.yml")
     await admin.upload("chat.yml", chat.replace("[你好, ", "[你好, 你好哇, ", 1))
@@ -284,6 +286,7 @@ async def test_bad_uploads_are_refused_kindly(
     assert not admin.payloads() or all(not p.startswith("adm:pub:") for p in admin.payloads())
 
 
+@pytest.mark.slow(11)
 async def test_cancel_keeps_the_file(app, admin: User, root: Path) -> None:
     original = read(root, "policy_texts/dibao.md")
     await admin.upload("dibao.md", original.replace("按月补差", "按月补差额"))
@@ -297,6 +300,7 @@ async def test_cancel_keeps_the_file(app, admin: User, root: Path) -> None:
 # -- gaps → example question ----------------------------------------------------------
 
 
+@pytest.mark.slow(8)
 async def test_gap_question_added_as_example_takes_effect_at_once(
     app, admin: User, root: Path
 ) -> None:

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from bot.config import PROJECT_ROOT
 from bot.store import Store
 from tests.cases_submitter import expected
@@ -89,6 +91,7 @@ async def check_db(db: str, printed: list[tuple[str, int]], total: int | None = 
         await store.close()
 
 
+@pytest.mark.slow(25)
 def test_sigkill_loses_and_duplicates_nothing(tmp_path):
     db = str(tmp_path / "crash.db")
     rng = random.Random()

@@ -117,6 +117,7 @@ class Crash(BaseException):
     """Stands for the process dying at this point (nothing after it runs)."""
 
 
+@pytest.mark.slow(15)
 @pytest.mark.parametrize("where", ["before_swap", "after_swap"])
 async def test_a_publish_interrupted_anywhere_completes_on_the_next_press(
     root: Path,  # noqa: F811

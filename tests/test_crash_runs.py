@@ -10,6 +10,8 @@ import pytest
 from bot.telegram.crashtest import run_requests
 from bot.telegram.crashtest_broadcast import run_broadcast
 
+pytestmark = pytest.mark.slow(45)
+
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 def test_requests_survive_sigkill(tmp_path, mode):

@@ -66,6 +66,7 @@ inputs = st.one_of(
 )
 
 
+@pytest.mark.slow(12)
 @settings(
     max_examples=60,
     deadline=None,

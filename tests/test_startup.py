@@ -135,6 +135,7 @@ def read_only_mount(tmp_path):
         point.rmdir()
 
 
+@pytest.mark.slow(8)
 def test_a_read_only_file_system(read_only_mount):
     db = read_only_mount / "x.db"
     make_db(db)

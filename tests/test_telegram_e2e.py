@@ -20,6 +20,8 @@ from bot.telegram.standin import StandIn
 TOKEN = "4242:E2E-TEST-TOKEN"
 STEP_TIMEOUT = 20.0
 
+pytestmark = pytest.mark.slow(9)  # a bot process per test
+
 
 def run_bot(tmp_path: Path, *args: str, token: str | None = TOKEN) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}

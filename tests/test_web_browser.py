@@ -49,9 +49,10 @@ ADMIN = 900
 SHOTS = Path(os.environ.get("SANLIANG_SCREENSHOTS", PROJECT_ROOT / "web-screenshots"))
 WAIT_MS = 30_000  # generous: the machine may be busy
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="no chromium (make test installs it)"
-)
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium (make test installs it)"),
+    pytest.mark.slow(40),  # the whole module, on one worker (tests/conftest.py)
+]
 
 
 def free_port() -> int:

@@ -275,6 +275,7 @@ def test_a_file_without_a_header_is_a_warning_and_headers_change_no_meaning(root
 # -- an admin changes a button's wording through the chat -------------------------
 
 
+@pytest.mark.slow(8)
 async def test_an_uploaded_label_file_is_checked_previewed_and_published(root: Path, tmp_path):
     from bot.app import open_app
     from bot.dialog.events import Document, Event
