@@ -118,6 +118,8 @@ def site(tmp_path_factory) -> Iterator[Site]:
             NO_PROXY="127.0.0.1,localhost",
             SANLIANG_LOG_LEVEL="INFO",
         )
+        log_path = tmp / "site.log"
+        log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - the child's, closed below
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -135,12 +137,13 @@ def site(tmp_path_factory) -> Iterator[Site]:
             ],
             cwd=tmp,
             env=env,
-            stdout=subprocess.PIPE,
+            # A file, not a pipe: nobody reads a pipe while the tests run, and a full one
+            # would stop the server at its next log line.
+            stdout=log,
             stderr=subprocess.STDOUT,
-            text=True,
         )
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while True:
                 try:
                     if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -148,18 +151,23 @@ def site(tmp_path_factory) -> Iterator[Site]:
                 except httpx.HTTPError:
                     pass
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"sanliang web did not start: {proc.stdout.read()}")
+                    proc.kill()
+                    proc.wait()
+                    raise AssertionError(
+                        f"sanliang web did not start: {log_path.read_text('utf-8')}"
+                    )
                 time.sleep(0.1)
             site = Site(base, standin)
             yield site
         finally:
             proc.terminate()
             try:
-                out, _ = proc.communicate(timeout=10)
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                out, _ = proc.communicate()
-            site_log = out or ""
+                proc.wait()
+            log.close()
+            site_log = log_path.read_text(encoding="utf-8", errors="replace")
             # The access log holds routes and statuses only: no message, no phone number.
             assert "13800138000" not in site_log and "低保" not in site_log, site_log[-2000:]
 
