@@ -11,16 +11,12 @@ import pytest
 from bot.admin.gaps import GapItem, group_gaps, similar
 from bot.calendar import CHINA_TZ
 from bot.cli import main
-from bot.config import PROJECT_ROOT
-from bot.content import load_content
 from bot.store import Store
 
 
 @pytest.fixture(scope="module")
-def normalize():
-    content, report = load_content(PROJECT_ROOT)
-    assert not report.errors, report.errors
-    return content.knowledge.normalize
+def normalize(bundled_content):
+    return bundled_content.knowledge.normalize  # loaded once per worker
 
 
 def ts(day: str, hour: int = 12) -> float:

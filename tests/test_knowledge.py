@@ -19,10 +19,8 @@ from bot.content import load_content
 
 
 @pytest.fixture(scope="module")
-def kb():
-    content, report = load_content(PROJECT_ROOT)
-    assert not report.errors, [str(p) for p in report.errors]
-    return content.knowledge
+def kb(bundled_content):
+    return bundled_content.knowledge  # loaded once per worker; a load with errors fails
 
 
 def test_normalise_width_case_punctuation_emoji(kb):

@@ -25,7 +25,6 @@ import time
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.content import load_content
 from bot.knowledge.evaluate import (
     STYLES,
     Prediction,
@@ -45,10 +44,8 @@ OLD_FLOOR = {"r1": 0.94, "r3": 0.98, "oos": 0.94, "in_fallback": 0.09, "wrong": 
 
 
 @pytest.fixture(scope="module")
-def kb():
-    content, report = load_content(PROJECT_ROOT)
-    assert not report.errors, [str(p) for p in report.errors]
-    return content.knowledge
+def kb(bundled_content):
+    return bundled_content.knowledge  # loaded once per worker; a load with errors fails
 
 
 def _predict(matcher):

@@ -14,7 +14,7 @@ import yaml
 
 from bot.cli import main
 from bot.config import PROJECT_ROOT
-from bot.content import load_content
+from bot.content import ContentHolder, Report, load_content
 from bot.screening.expr import ExprError, compile_expr, evaluate
 from bot.screening.facts import FACTS, PROGRAMS, REGIONS, InvalidAnswer, validate_answers
 from bot.screening.questionnaire import NumberError, parse_number
@@ -88,8 +88,23 @@ def test_household_rules(screening, case):
         assert out["warnings"] == []
 
 
+@pytest.fixture
+def bundled_loaded_once(monkeypatch, bundled_content):
+    """The commands' load of the bundled content answered with the snapshot this worker
+    has loaded already (a load takes a second or two; the commands' own loads are run by
+    the other tests of the command line)."""
+    real = ContentHolder.load.__func__
+
+    def load(cls, root, *args, **kwargs):
+        if Path(root) != PROJECT_ROOT or args or kwargs:
+            return real(cls, root, *args, **kwargs)
+        return cls(root, bundled_content), Report(Path(root))
+
+    monkeypatch.setattr(ContentHolder, "load", classmethod(load))
+
+
 @pytest.mark.parametrize("case", CASES[::3])
-def test_household_cli(tmp_path, capsys, case):
+def test_household_cli(tmp_path, capsys, case, bundled_loaded_once):
     path = tmp_path / "answers.yml"
     path.write_text(yaml.safe_dump(case["input"], allow_unicode=True), encoding="utf-8")
     rc = main(["screen", "--answers", str(path), "--date", str(case["date"]), "--json"])
