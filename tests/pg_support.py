@@ -6,6 +6,10 @@ per test, in one cluster for the whole session). The cluster is made with initdb
 temporary folder, listens on 127.0.0.1 only, runs as the ``postgres`` user when the
 tests run as root (the server refuses root), and is stopped at the end.
 
+A test of such a module that needs an app but never reaches its store (its
+configuration, its parsing) is marked ``sqlite_only``: its PostgreSQL run would test
+nothing more.
+
 ``SANLIANG_TEST_PG=postgresql://...`` uses that server instead. Without PostgreSQL
 installed the PostgreSQL runs are skipped, unless ``SANLIANG_REQUIRE_PG=1`` (as
 ``make test`` sets) makes that a failure.
@@ -118,10 +122,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "both_backends: run the tests using db_path on SQLite and on PostgreSQL"
     )
+    config.addinivalue_line(
+        "markers", "sqlite_only: in a both_backends module, a test that never reaches the store"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "db_path" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
-        "both_backends"
-    ):
+    marked = metafunc.definition.get_closest_marker
+    if "db_path" in metafunc.fixturenames and marked("both_backends") and not marked("sqlite_only"):
         metafunc.parametrize("db_path", ["sqlite", "postgresql"], indirect=True)

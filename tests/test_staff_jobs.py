@@ -244,6 +244,7 @@ async def test_resolved_and_not_rated_is_closed_after_followup_days(sapp):
     assert (history[-1].actor_kind, history[-1].to_status) == ("system", "closed")
 
 
+@pytest.mark.sqlite_only
 async def test_schedule_jobs_on_the_job_queue(sapp):
     from telegram.ext import Application
 

@@ -257,6 +257,7 @@ async def test_revoked_worker_loses_access(sapp):
     assert said(await send(sapp, WUHOU_A, "/mine")) == ["staff/not_staff"]
 
 
+@pytest.mark.sqlite_only
 async def test_staff_prefix_is_allowed_in_groups(sapp):
     assert "st" in sapp.engine.services.group_safe_prefixes
 
@@ -304,6 +305,7 @@ def test_area_covers_and_parse():
     assert not district.covers("巴中市", None) and not city.covers("巴中市", None)
 
 
+@pytest.mark.sqlite_only
 async def test_parse_area_against_regions(sapp):
     svc = service(sapp)
     regions = sapp.content.current.channels.regions
