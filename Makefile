@@ -14,7 +14,8 @@ COMPILE  := $(UV) pip compile pyproject.toml --generate-hashes --universal \
 	--python-version 3.11 --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: demo test lint typecheck check bench clean install lock audit wheel wheel-check units web browser postgres
+.PHONY: demo test lint typecheck check bench clean install lock audit wheel wheel-check units web browser postgres \
+	system-packages bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +54,11 @@ postgres:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    postgresql >/dev/null; }
 
+# Both, one after the other (apt-get holds dpkg's lock), so that make -j can run them
+# beside the other checks.
+system-packages:
+	@$(MAKE) --no-print-directory browser && $(MAKE) --no-print-directory postgres
+
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench deploy
 	$(BIN)/ruff format --check bot tests bench deploy
@@ -80,12 +86,25 @@ wheel-check: $(STAMP)
 units:
 	deploy/verify-units.sh
 
+# Bytecode for bot/ and the tests, written once, also where the environment sets
+# PYTHONDONTWRITEBYTECODE (which stops writing, not reading): every xdist worker then
+# reads the tests pytest has already assertion-rewritten, and every sanliang process the
+# suite starts reads bot/ compiled, instead of each compiling it all again.
+# (A collection error is not reported here: the suite reports it.)
+bytecode: $(STAMP)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m compileall -qq bot tests bench deploy
+	-@PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest --collect-only -qq >/dev/null 2>&1
+
+# The install, then the checks before the suite, side by side (each one's output shown
+# as it ends; the system packages are installed meanwhile).
 # The suite runs on TEST_WORKERS processes (pytest-xdist; most tests wait on
 # subprocesses, servers and the browser, so more workers than cores pay), and the
 # wheel check runs beside it; its output is shown when both are done. The tests on
 # PostgreSQL are required here (tests/pg_support.py starts a throwaway cluster).
 TEST_WORKERS ?= 4
-test: lint typecheck audit browser postgres
+test:
+	@$(MAKE) --no-print-directory -j4 --output-sync=target \
+	  system-packages lint typecheck audit bytecode
 	$(BIN)/sanliang check
 	@$(MAKE) --no-print-directory wheel-check > $(VENV)/wheel-check.log 2>&1 & wheel=$$!; \
 	SANLIANG_REQUIRE_PG=1 $(BIN)/python -m pytest -n $(TEST_WORKERS); tests=$$?; \
@@ -108,3 +127,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache sanliang-demo.db* build dist web-screenshots
+	find bot tests bench deploy -name __pycache__ -type d -prune -exec rm -rf {} +
