@@ -122,6 +122,7 @@ async def _make_db(db: Path, users: range) -> None:
         await app.close()
 
 
+@pytest.mark.slow(5)
 def test_restore_as_documented(tmp_path, capsys):
     db = tmp_path / "sanliang.db"
     asyncio.run(_make_db(db, range(1, 6)))

@@ -194,6 +194,7 @@ def test_cli_reads_stdin_and_prints_text(capsys, monkeypatch):
     assert "乡镇人民政府或街道办事处" in out and "<b>" not in out
 
 
+@pytest.mark.slow(5)
 def test_cli_date_drives_staleness(tmp_path, capsys):
     path = tmp_path / "a.yml"
     path.write_text(

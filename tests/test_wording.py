@@ -44,6 +44,7 @@ def line_of(path: Path, needle: str) -> int:
     return next(i for i, line in enumerate(lines, 1) if needle in line)
 
 
+@pytest.mark.slow(5)
 def test_check_fails_when_a_template_a_flow_uses_is_missing(root: Path) -> None:
     (root / "templates/zh-CN/cases/summary.j2").unlink()
     done = sanliang_check(root)
@@ -124,6 +125,7 @@ def test_check_fails_when_a_label_the_code_uses_is_missing(root: Path) -> None:
     assert f"bot/dialog/flow.py:{line}:" in "\n".join(found)
 
 
+@pytest.mark.slow(5)
 def test_a_template_that_does_not_compile_is_an_error_at_its_line(root: Path) -> None:
     path = root / "templates/zh-CN/core/menu.j2"
     path.write_text("第一行\n{% if x %}\n没有结束\n", encoding="utf-8")
@@ -183,6 +185,7 @@ def test_a_rendered_text_and_its_reply_carry_the_template_name() -> None:
 # -- reload changes wording, atomically -----------------------------------------
 
 
+@pytest.mark.slow(5)
 async def test_reload_changes_wording_and_keeps_the_last_good_on_error(root: Path, tmp_path):
     from bot.admin.reload import reload_content
     from bot.app import open_app
