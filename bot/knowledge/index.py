@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from rapidfuzz import fuzz, process
 
@@ -109,7 +111,8 @@ class Index:
         self.idf = {g: math.log(1 + (n - d + 0.5) / (d + 0.5)) for g, d in df.items()}
         self.idf_unseen = math.log(1 + (n + 0.5) / 0.5)
         self.weights: list[dict[str, float]] = []
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        slots: dict[str, list[int]] = defaultdict(list)
+        values: dict[str, list[float]] = defaultdict(list)
         for i, tf in enumerate(tfs):
             norm_len = k1 * (1 - b + b * lengths[i] / avg) if avg else k1
             w = {
@@ -121,7 +124,14 @@ class Index:
                 continue
             for g, v in w.items():
                 if len(g) == 2:
-                    self.postings[g].append((i, v))
+                    slots[g].append(i)
+                    values[g].append(v)
+        # Bigram -> its topics and their weights, in topic order. Two flat arrays per bigram:
+        # on a large index the candidate search reads thousands of postings per query, and
+        # reading them from contiguous memory is several times faster than from tuples.
+        self.postings: dict[str, tuple[array[int], array[float]]] = {
+            g: (array("l", ids), array("d", values[g])) for g, ids in slots.items()
+        }
         self._df = df
         # Bigrams of the out-of-scope groups: unseen in the topics, they are still words.
         self.negative_grams = frozenset(g for tf in tfs[n:] for g in tf if len(g) == 2)
@@ -166,19 +176,27 @@ class Index:
         """Topics sharing the query's rarest bigrams, within a budget of postings read,
         so that a query costs about the same on a large index."""
         budget = self.settings.candidate_budget
-        grams = sorted((g for g in terms if g in self.postings), key=self._df.__getitem__)
-        scores: dict[int, float] = defaultdict(float)
-        read = 0
         postings = self.postings
+        grams = sorted((g for g in terms if g in postings), key=self._df.__getitem__)
+        # Each topic's score is summed in the order of the bigrams read; the topics are
+        # ranked in the order they were first reached (which breaks ties, as nlargest does).
+        acc = [0.0] * self.n
+        read = 0
+        reached: list[array[int]] = []
         for g in grams:
-            plist = postings[g]
-            if read and read + len(plist) > budget:
+            ids, values = postings[g]
+            if read and read + len(ids) > budget:
                 continue
-            read += len(plist)
+            read += len(ids)
+            reached.append(ids)
             qw = terms[g]
-            for i, v in plist:
-                scores[i] += qw * v
-        if not scores and self.n * len(terms) <= budget:
+            for i, v in zip(ids, values, strict=True):
+                acc[i] += qw * v
+        if reached:
+            order = dict.fromkeys(chain.from_iterable(reached))
+            return heapq.nlargest(limit, order, key=acc.__getitem__)
+        scores: dict[int, float] = defaultdict(float)
+        if self.n * len(terms) <= budget:
             # Only single characters in common: a small index can afford to look at all.
             for i, w in enumerate(self.weights[: self.n]):
                 for g in terms:
