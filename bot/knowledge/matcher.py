@@ -100,10 +100,14 @@ class Matcher:
         ask, ask_raw = self.ask_part(question, norm)
         cue_text = self.normalize(question, skip=CUE_SKIP)
         cue_ask = self.normalize(ask_raw, skip=CUE_SKIP) if ask else ""
-        matches = self.index.search(norm, k, ask, cue_text, cue_ask)
+        index = self.index
+        # Worked out once for the topics and the out-of-scope groups.
+        queries = index.queries(norm, ask)
+        cues = index.cue_pair(norm, ask, cue_text, cue_ask)
+        matches = index.search(norm, k, ask, cue_text, cue_ask, cues, queries)
         ask_best = matches[0].features.get("ask_best", 0.0) if matches else 0.0
         oos = (
-            self.index.out_of_scope(norm, ask, cue_text, cue_ask, topic_ask=ask_best)
+            index.out_of_scope(norm, ask, cue_text, cue_ask, cues, ask_best, queries)
             if self.settings.oos_weight
             else 0.0
         )
