@@ -194,7 +194,12 @@ class Index:
             for i, v in zip(ids, values, strict=True):
                 acc[i] += qw * v
         if reached:
-            order = dict.fromkeys(chain.from_iterable(reached))
+            order = list(dict.fromkeys(chain.from_iterable(reached)))
+            if len(order) > limit:
+                # Only topics scoring at least the limit-th best can be among the best
+                # (found by sorting in C); nlargest over them picks the same, in order.
+                cut = sorted(map(acc.__getitem__, order), reverse=True)[limit - 1]
+                order = [i for i in order if acc[i] >= cut]
             return heapq.nlargest(limit, order, key=acc.__getitem__)
         scores: dict[int, float] = defaultdict(float)
         if self.n * len(terms) <= budget:
