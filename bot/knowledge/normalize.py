@@ -51,6 +51,8 @@ _T2S = opencc.OpenCC("t2s")
 # Texts up to this long are remembered with their forms (see ``Normalizer.__call__``).
 _REMEMBER_CHARS = 400
 _REMEMBER_TEXTS = 128
+# Texts simplified (``Normalizer._chars``) are remembered up to this many characters in all.
+_SIMPLIFIED_CHARS = 1_000_000
 
 
 class Normalizer:
@@ -63,6 +65,8 @@ class Normalizer:
         # are remembered prepared, and with each run of stages applied so far.
         self._prepared: dict[str, str] = {}
         self._forms: dict[tuple[str, bool], dict[tuple[bool, ...], str]] = {}
+        self._simplified: dict[str, str] = {}
+        self._simplified_chars = 0
 
     @property
     def phonetic(self) -> Phonetic | None:
@@ -81,14 +85,28 @@ class Normalizer:
         hit = self._prepared.get(text)
         if hit is not None:
             return hit
-        out = unicodedata.normalize("NFKC", text).lower()
-        out = _T2S.convert(out).translate(self.table)
+        out = self._chars(text)
         if self._phonetic is not None:
             out = self._phonetic.latin(out)
         if len(text) <= _REMEMBER_CHARS:
             if len(self._prepared) >= _REMEMBER_TEXTS:
                 self._prepared.clear()
             self._prepared[text] = out
+        return out
+
+    def _chars(self, text: str) -> str:
+        """Width, case and simplified characters (not pinyin: known only later), kept for
+        many texts: building the index reads every text of the knowledge base twice, once
+        before the pinyin repair is set up and once after."""
+        hit = self._simplified.get(text)
+        if hit is not None:
+            return hit
+        out = _T2S.convert(unicodedata.normalize("NFKC", text).lower()).translate(self.table)
+        if self._simplified_chars + len(text) > _SIMPLIFIED_CHARS:
+            self._simplified.clear()
+            self._simplified_chars = 0
+        self._simplified[text] = out
+        self._simplified_chars += len(text)
         return out
 
     def __call__(self, text: str, skip: tuple[str, ...] = ()) -> str:

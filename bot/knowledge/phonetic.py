@@ -103,7 +103,7 @@ class Phonetic:
         self.bigrams = frozenset(w[k : k + 2] for w in words for k in range(len(w) - 1))
         self._cache: dict[str, str] = {}
         # Syllable -> the knowledge base's most frequent character with that reading.
-        counts: Counter[str] = Counter(ch for ch in self.corpus if _CJK.match(ch))
+        counts = Counter({c: k for c, k in Counter(self.corpus).items() if _CJK.match(c)})
         self.char_of: dict[str, str] = {}
         for ch, _n in counts.most_common():
             syl = reading(ch)
