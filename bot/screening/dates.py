@@ -79,3 +79,80 @@ def check_topic_figures(
                 report.error(
                     topic.path, line, f"figures: unknown measure {mid!r} (see standards.yml)"
                 )
+
+
+def figure_lines(
+    standards: Standards | None,
+    measures: list[str],
+    on: dt.date,
+    region: str | None = None,
+    area: str | None = None,
+) -> list[str]:
+    """The figures a topic cites, in force on ``on``, one plain line each (元 per person
+    and month): the resident's 市州 when known (both 城市 and 农村 unless the area is
+    known), else the provincial floor with a word that local figures may be higher.
+    Caveats (推算, 待核实, the floor used for a 市州 without its own) stay with the figure."""
+    if standards is None:
+        return []
+    out: list[str] = []
+    for mid in measures:
+        m = standards.measures.get(mid)
+        if m is None:
+            continue
+        if not m.regional:
+            s = standards.lookup(mid, None, "urban", on)
+            if s is not None:
+                out.append(
+                    f"{s.title}：每月 {_yuan(s.value)} 元{_paren(s.note, _age(s.start, on))}"
+                )
+            continue
+        if region in REGIONS:
+            found = [
+                s
+                for a in ((area,) if area in AREAS else AREAS)
+                if (s := standards.lookup(mid, region, a, on)) is not None
+            ]
+            if len(found) == 2 and found[0].value == found[1].value:
+                found = found[:1]
+            out.extend(
+                f"{s.title}：每人每月 {_yuan(s.value)} 元"
+                + _paren(
+                    f"部分区县 {_yuan(s.low)} 元" if s.low < s.value else "",
+                    s.note,
+                    _age(s.start, on),
+                )
+                for s in found
+            )
+            continue
+        e = _in_force(m.province, on)
+        if e is None or e.admin_set:
+            continue
+        values = "、".join(
+            f"{label} {_yuan(e.values[a])} 元"
+            for a, label in (("urban", "城市每人每月"), ("rural", "农村"))
+            if a in e.values
+        )
+        caveat = standards.text("inferred") if e.inferred else ""
+        out.append(
+            f"四川省 {e.start.year} 年{m.floor_name}：{values}"
+            f"{_paren(caveat, _age(e.start, on))}；各市州按本地标准发，不低于这个数"
+        )
+    return out
+
+
+def _age(start: dt.date, on: dt.date) -> str:
+    """A figure more than 12 months old says so where it stands."""
+    if not is_stale(start, on):
+        return ""
+    return f"{start.year} 年 {start.month} 月起执行，现在可能已经调高"
+
+
+def _paren(*parts: str) -> str:
+    """Caveats in one pair of brackets: （推算的数，待核实；2024 年 7 月起执行 …）."""
+    kept = [p.strip().strip("（）").strip() for p in parts]
+    kept = [p for p in kept if p]
+    return f"（{'；'.join(kept)}）" if kept else ""
+
+
+def _yuan(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
