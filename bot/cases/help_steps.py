@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.cases.areas import Area, read_area
 from bot.cases.attachments import available_attachments
+from bot.cases.categories import STORY_MIN_CHARS, Story, story_category
 from bot.cases.common import (
     MAX_DESCRIPTION_CHARS,
     MAX_PLACE_CHARS,
@@ -46,28 +47,6 @@ WHOM = ("self", "proxy")
 RELATIONS = ("family", "neighbour", "worker", "other")  # 家人 / 邻居 / 村社区干部网格员 / 其他
 # 第 N 步: the 区县 is part of the 地区 question.
 PLAN_GROUP = {"district": "city", "district_text": "city"}
-# Help categories for screening programs' topics (policy_texts/categories.yml ids).
-TOPIC_CATEGORY = {
-    "basic-living": "living",
-    "medical": "medical",
-    "education": "school",
-    "housing": "housing",
-    "jobs": "jobs",
-    "disaster-safety": "safety",
-}
-# ... and for topics whose category is broader than one help category.
-TOPIC_ID_CATEGORY = {"winter-visits": "winter"}
-# Typed text this long at the category step is someone telling what happened.
-STORY_MIN_CHARS = 6
-
-
-@dataclass(frozen=True)
-class Story:
-    """What happened, typed at the category step instead of picking a button: kept as
-    the description, with the category read from it (None: not clear)."""
-
-    body: str
-    category: str | None
 
 
 class Retry(Exception):
@@ -232,38 +211,21 @@ def _district_typed(turn: Turn, draft: HelpDraft, text: str) -> str:
 
 
 def _story(turn: Turn, draft: HelpDraft, text: str) -> Story:
-    """家里没得吃的了两天没吃饭了 at the category step: the story, and the category of
-    the policy topic it matches (the knowledge matcher), when it matches one. Short text
+    """家里没得吃的了两天没吃饭了 at the category step (bot.cases.categories). Short text
     (a label, 住房) or an area is no story: Retry, and the buttons are read."""
     body = text.strip()
     squashed = turn.content.answers.squash(body)
     if len(squashed) < STORY_MIN_CHARS or len(body) > MAX_DESCRIPTION_CHARS:
         raise Retry("buttons")
-    if read_area(turn.content.answers, channels_of(turn).regions, body) is not None:
-        if len(squashed) <= MAX_PLACE_CHARS:
-            raise Retry("buttons")
+    area = read_area(turn.content.answers, channels_of(turn).regions, body)
+    if area is not None and len(squashed) <= MAX_PLACE_CHARS:
+        raise Retry("buttons")
     return Story(body, story_category(turn, body))
 
 
-def story_category(turn: Turn, text: str) -> str | None:
-    """The help category of the policy topic a text clearly matches, or None."""
-    knowledge = getattr(turn.content, "knowledge", None)
-    matcher = getattr(knowledge, "matcher", None)
-    if knowledge is None or matcher is None:
-        return None
-    result = matcher.match(text)
-    if result.decision != "answer" or not result.matches:
-        return None  # a guess would file the request under the wrong heading
-    topic = knowledge.topics.get(result.matches[0].id)
-    if topic is None:
-        return None
-    return TOPIC_ID_CATEGORY.get(topic.id) or TOPIC_CATEGORY.get(topic.category)
-
-
 def _category(turn: Turn, draft: HelpDraft, value: str | Story) -> None:
-    """A category button, or a story: its text becomes the description (unless one was
-    written already) and its category, when clear, is taken; otherwise the question comes
-    again, saying the story was kept."""
+    """A button, or a story: its text becomes the description (unless there is one) and
+    its category, when clear, is taken; else the question comes again, saying so."""
     if isinstance(value, Story):
         if not draft.description:
             _described(turn, draft, value.body)
