@@ -224,11 +224,11 @@ def _story(turn: Turn, draft: HelpDraft, text: str) -> Story:
 
 
 def _category(turn: Turn, draft: HelpDraft, value: str | Story) -> None:
-    """A button, or a story: its text becomes the description (unless there is one) and
-    its category, when clear, is taken; else the question comes again, saying so."""
+    """A button, or a story: the description (unless there is one) and, if clear, the category."""
     if isinstance(value, Story):
         if not draft.description:
             _described(turn, draft, value.body)
+            draft.plan = [q for q in draft.plan if q != "description"]  # 第 N 步 of fewer
         if value.category is not None:
             draft.category = value.category
         return
