@@ -318,8 +318,8 @@ async def test_a_question_of_amount_gets_the_figures_with_their_age(chat):
     assert "💰 泸州市 2024 年农村特困人员基本生活标准：每人每月 754 元" in text
     await chat.send("重度残疾人护理补贴每月有没有100块")
     text = chat.text()
-    assert "一级重度残疾人护理补贴标准：每月 120 元" in text
-    assert "二级重度残疾人护理补贴标准：每月 90 元" in text
+    assert "一级重度残疾人护理补贴标准：每人每月 120 元" in text
+    assert "二级重度残疾人护理补贴标准：每人每月 90 元" in text
 
 
 def test_figure_lines_by_place_and_date():

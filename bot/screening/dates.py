@@ -88,63 +88,54 @@ def figure_lines(
     region: str | None = None,
     area: str | None = None,
 ) -> list[str]:
-    """The figures a topic cites, in force on ``on``, one plain line each (元 per person
-    and month): the resident's 市州 when known (both 城市 and 农村 unless the area is
-    known), else the provincial floor with a word that local figures may be higher.
-    Caveats (推算, 待核实, the floor used for a 市州 without its own) stay with the figure."""
+    """The figures a topic cites, in force on ``on``, one plain line each (the sentences
+    are ``texts`` of standards.yml): the resident's 市州 when known (城市 and 农村 unless
+    the area is known), else the provincial floor with a word that local figures are not
+    lower. Caveats (推算, 待核实, the floor used for a 市州 without its own, districts
+    lower, the age) stay with the figure, in one bracket."""
     if standards is None:
         return []
     out: list[str] = []
+
+    def age(start: dt.date) -> str:
+        if not is_stale(start, on):
+            return ""
+        return standards.text("figure_age", since=f"{start.year} 年 {start.month} 月")
+
     for mid in measures:
         m = standards.measures.get(mid)
         if m is None:
             continue
-        if not m.regional:
-            s = standards.lookup(mid, None, "urban", on)
-            if s is not None:
-                out.append(
-                    f"{s.title}：每月 {_yuan(s.value)} 元{_paren(s.note, _age(s.start, on))}"
-                )
-            continue
-        if region in REGIONS:
+        if not m.regional or region in REGIONS:
+            areas = ("urban",) if not m.regional else (area,) if area in AREAS else AREAS
             found = [
                 s
-                for a in ((area,) if area in AREAS else AREAS)
-                if (s := standards.lookup(mid, region, a, on)) is not None
+                for a in areas
+                if (s := standards.lookup(mid, region if m.regional else None, a, on))
             ]
             if len(found) == 2 and found[0].value == found[1].value:
                 found = found[:1]
-            out.extend(
-                f"{s.title}：每人每月 {_yuan(s.value)} 元"
-                + _paren(
-                    f"部分区县 {_yuan(s.low)} 元" if s.low < s.value else "",
-                    s.note,
-                    _age(s.start, on),
-                )
-                for s in found
-            )
+            for s in found:
+                low = standards.text("figure_low", low=_yuan(s.low)) if s.low < s.value else ""
+                caveats = _paren(low, s.note, age(s.start))
+                out.append(standards.text("figure", title=s.title, value=_yuan(s.value),
+                                          caveats=caveats))  # fmt: skip
             continue
         e = _in_force(m.province, on)
         if e is None or e.admin_set:
             continue
-        values = "、".join(
-            f"{label} {_yuan(e.values[a])} 元"
-            for a, label in (("urban", "城市每人每月"), ("rural", "农村"))
-            if a in e.values
-        )
-        caveat = standards.text("inferred") if e.inferred else ""
+        caveats = _paren(standards.text("inferred") if e.inferred else "", age(e.start))
+        title = f"四川省 {e.start.year} 年{m.floor_name}"
         out.append(
-            f"四川省 {e.start.year} 年{m.floor_name}：{values}"
-            f"{_paren(caveat, _age(e.start, on))}；各市州按本地标准发，不低于这个数"
+            standards.text(
+                "figure_floor",
+                title=title,
+                urban=_yuan(e.values["urban"]),
+                rural=_yuan(e.values["rural"]),
+                caveats=caveats,
+            )
         )
     return out
-
-
-def _age(start: dt.date, on: dt.date) -> str:
-    """A figure more than 12 months old says so where it stands."""
-    if not is_stale(start, on):
-        return ""
-    return f"{start.year} 年 {start.month} 月起执行，现在可能已经调高"
 
 
 def _paren(*parts: str) -> str:
