@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import heapq
 import math
-from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 from operator import mul
 
 from rapidfuzz import fuzz, process
@@ -18,6 +16,7 @@ from rapidfuzz import fuzz, process
 from bot.knowledge.asking import Cues
 from bot.knowledge.decision import Match, Settings
 from bot.knowledge.normalize import Normalizer, ngrams
+from bot.knowledge.postings import Postings
 
 # Stages left out for intents: "你好" and "我要" matter there.
 INTENT_SKIP = ("fillers", "stopwords")
@@ -112,28 +111,15 @@ class Index:
         self.idf = {g: math.log(1 + (n - d + 0.5) / (d + 0.5)) for g, d in df.items()}
         self.idf_unseen = math.log(1 + (n + 0.5) / 0.5)
         self.weights: list[dict[str, float]] = []
-        slots: dict[str, list[int]] = defaultdict(list)
-        values: dict[str, list[float]] = defaultdict(list)
         for i, tf in enumerate(tfs):
             norm_len = k1 * (1 - b + b * lengths[i] / avg) if avg else k1
-            w = {
-                g: self.idf.get(g, self.idf_unseen) * t * (k1 + 1) / (t + norm_len)
-                for g, t in tf.items()
-            }
-            self.weights.append(w)
-            if i >= n:
-                continue
-            for g, v in w.items():
-                if len(g) == 2:
-                    slots[g].append(i)
-                    values[g].append(v)
-        # Bigram -> its topics and their weights, in topic order. Two flat arrays per bigram:
-        # on a large index the candidate search reads thousands of postings per query, and
-        # reading them from contiguous memory is several times faster than from tuples.
-        self.postings: dict[str, tuple[array[int], array[float]]] = {
-            g: (array("l", ids), array("d", values[g])) for g, ids in slots.items()
-        }
-        self._df = df
+            self.weights.append(
+                {
+                    g: self.idf.get(g, self.idf_unseen) * t * (k1 + 1) / (t + norm_len)
+                    for g, t in tf.items()
+                }
+            )
+        self.postings = Postings(self.weights[:n], df, settings.candidate_budget)
         # Bigrams of the out-of-scope groups: unseen in the topics, they are still words.
         self.negative_grams = frozenset(g for tf in tfs[n:] for g in tf if len(g) == 2)
         self.examples_by_len = []
@@ -172,43 +158,6 @@ class Index:
                 if g in terms:
                     terms[g] = self.settings.group_weight
         return terms
-
-    def candidates(self, terms: dict[str, float], limit: int) -> list[int]:
-        """Topics sharing the query's rarest bigrams, within a budget of postings read,
-        so that a query costs about the same on a large index."""
-        budget = self.settings.candidate_budget
-        postings = self.postings
-        grams = sorted((g for g in terms if g in postings), key=self._df.__getitem__)
-        # Each topic's score is summed in the order of the bigrams read; the topics are
-        # ranked in the order they were first reached (which breaks ties, as nlargest does).
-        acc = [0.0] * self.n
-        read = 0
-        reached: list[array[int]] = []
-        for g in grams:
-            ids, values = postings[g]
-            if read and read + len(ids) > budget:
-                continue
-            read += len(ids)
-            reached.append(ids)
-            qw = terms[g]
-            for i, v in zip(ids, values, strict=True):
-                acc[i] += qw * v
-        if reached:
-            order = list(dict.fromkeys(chain.from_iterable(reached)))
-            if len(order) > limit:
-                # Only topics scoring at least the limit-th best can be among the best
-                # (found by sorting in C); nlargest over them picks the same, in order.
-                cut = sorted(map(acc.__getitem__, order), reverse=True)[limit - 1]
-                order = [i for i in order if acc[i] >= cut]
-            return heapq.nlargest(limit, order, key=acc.__getitem__)
-        scores: dict[int, float] = defaultdict(float)
-        if self.n * len(terms) <= budget:
-            # Only single characters in common: a small index can afford to look at all.
-            for i, w in enumerate(self.weights[: self.n]):
-                for g in terms:
-                    if g in w:
-                        scores[i] += w[g]
-        return heapq.nlargest(limit, scores, key=scores.__getitem__)
 
     def query(self, norm: str, terms: dict[str, float]) -> Query:
         """What one query's features need, worked out once for all the topics scored."""
@@ -313,7 +262,7 @@ class Index:
         self, norm: str, k: int, damp_groups: bool = False
     ) -> tuple[dict[str, float], list[int]]:
         terms = self.query_terms(norm, damp_groups)
-        ids = self.candidates(terms, max(self.settings.shortlist, k)) if terms else []
+        ids = self.postings.candidates(terms, max(self.settings.shortlist, k)) if terms else []
         if len(ids) < k:
             seen = set(ids)
             ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
@@ -412,7 +361,7 @@ class Index:
         for g, v in ask_terms.items():
             both[g] = both.get(g, 0.0) + v
         limit = max(self.settings.shortlist, k) + (4 if ask else 0)
-        ids = self.candidates(both, limit) if both else []
+        ids = self.postings.candidates(both, limit) if both else []
         if len(ids) < k:
             seen = set(ids)
             ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
@@ -465,61 +414,6 @@ class Index:
         cues = self.cue_sums(cue_text or norm, cue_ask or ask)
         asked = self.cue_sums("", cue_ask or ask) if ask else {}
         return cues, asked
-
-    def out_of_scope(
-        self,
-        norm: str,
-        ask: str = "",
-        cue_text: str = "",
-        cue_ask: str = "",
-        cues: tuple[dict[int, float], dict[int, float]] | None = None,
-        topic_ask: float = 0.0,
-        queries: tuple[Query, Query | None] | None = None,
-    ) -> float:
-        """The best score of an out-of-scope group for this question (0 without any);
-        ``topic_ask``: the best score of the asking clause among the topics."""
-        if not self.negatives or not norm:
-            return 0.0
-        q, qa = queries or self.queries(norm, ask)
-        terms = q.terms
-        ask_terms = qa.terms if qa is not None else {}
-        found = (cues or self.cue_pair(norm, ask, cue_text, cue_ask))[0]
-        bigrams = [g for g in terms if len(g) == 2] + [g for g in ask_terms if len(g) == 2]
-        slots = []
-        for j in range(len(self.negatives)):
-            slot = self.n + j
-            w = self.weights[slot]
-            # A group sharing no bigram and no phrase with the question scores next to
-            # nothing: not worth its rapidfuzz calls.
-            if slot in found or not w.keys().isdisjoint(bigrams):
-                slots.append(slot)
-        fas = self.ask_features(qa, slots)
-        totals = {slot: self.combine(fa) for slot, fa in fas.items()}
-        # The clause's weight as for the topics, or more when it names an everyday subject.
-        share = self.ask_share(fas, topic_ask, totals) if fas else 0.0
-        s = self.settings
-        # Only the best score counts. The message's partial similarity (rapidfuzz, most of
-        # the cost) is computed only for a group whose score could still beat the best so
-        # far: its score with that similarity at its most is an upper bound, as the score
-        # grows with it (weights >= 0, the clause's share at most 1).
-        prune = s.w_partial >= 0 and s.w_cue >= 0 and (qa is None or 0 <= share <= 1)
-
-        def score(slot: int, bound: bool = False) -> float:
-            return self.score(q, qa, found, slot, fas.get(slot), share, bound, totals.get(slot))[0]
-
-        best = 0.0
-        bounded: list[tuple[float, int]] = []
-        for slot in slots:
-            if prune and self.partial_choices(q.norm, slot):
-                bounded.append((score(slot, bound=True), slot))
-            else:
-                best = max(best, score(slot))
-        bounded.sort(key=lambda x: -x[0])
-        for upper, slot in bounded:
-            if upper <= best:
-                break  # nor can any after it
-            best = max(best, score(slot))
-        return best
 
 
 # The features' names (``Index.features``, in its order), as the asking clause's.
