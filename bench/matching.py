@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import math
 import os
@@ -72,12 +73,15 @@ def synthetic_docs(docs: Sequence[Doc], scale: int, seed: int = 7) -> list[Doc]:
     corpus = "".join(t for d in docs for t in d.fields.values())
     counts = Counter(ch for ch in corpus if "\u4e00" <= ch <= "\u9fff")
     chars, weights = zip(*counts.items(), strict=True)
+    # Accumulated once: random.choices would add up the weights again for every character
+    # drawn (the same draws either way: the weights are whole numbers).
+    cum = list(itertools.accumulate(weights))
 
     def mutate(text: str) -> str:
         out = []
         for ch in text:
             if "\u4e00" <= ch <= "\u9fff" and rng.random() < 0.6:
-                ch = rng.choices(chars, weights)[0]
+                ch = rng.choices(chars, cum_weights=cum)[0]
             out.append(ch)
         return "".join(out)
 

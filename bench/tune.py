@@ -35,6 +35,7 @@ from bot.knowledge.evaluate import (  # noqa: E402
     score_messages,
 )
 from bot.knowledge.matcher import CUE_SKIP, decide_needs  # noqa: E402
+from bot.knowledge.out_of_scope import out_of_scope  # noqa: E402
 
 SCORING = {
     "w_bm25": [0.0, 0.1, 0.2, 0.3],
@@ -132,7 +133,7 @@ def main() -> int:
             cues = matcher.index.cue_pair(norm, ask, cue_text, cue_ask)
             ms = matcher.index.search(norm, 3, ask, cue_text, cue_ask, cues) if norm else []
             best = ms[0].features.get("ask_best", 0.0) if ms else 0.0
-            oos = matcher.index.out_of_scope(norm, ask, cue_text, cue_ask, cues, best)
+            oos = out_of_scope(matcher.index, norm, ask, cue_text, cue_ask, cues, best)
             cached[x.q] = (ms, oos, matcher.asking.many_needs(x.q) if matcher.asking else False)
 
         def evaluate(d, st=st, cached=cached):

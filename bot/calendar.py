@@ -3,9 +3,12 @@ residents and workers see.
 
 Working days: the State Council's official holidays and 调休 make-up working days from
 the ``chinesecalendar`` package (each year as it is announced), with holidays and working
-days from the configuration over them; for a year the package has no data for, weekends
-only, plus the configured days (``check --warnings`` says so). Pure functions over a
-``WorkCalendar``. A target of N working days counts from the first
+days from the configuration over them. For a year not announced yet (or not in the
+installed package), the statutory holidays of the 《全国年节及纪念日放假办法》 from the
+``holidays`` package: the fixed days, 春节 (除夕 to 初三), 清明, 端午 and 中秋 from the lunar
+calendar, and a holiday on a weekend made up on the next working days, as the 办法
+requires; the 调休 swaps themselves are only known once announced (``check --warnings``
+says so). Pure functions over a ``WorkCalendar``. A target of N working days counts from the first
 working day *after* the day the request arrived, as 12345 practice does: a request
 logged on Friday with a target of 3 working days is due at the end of Wednesday.
 """
@@ -13,6 +16,7 @@ logged on Friday with a target of 3 working days is due at the end of Wednesday.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,17 +48,37 @@ def official_working_day(day: dt.date) -> bool | None:
         return None
 
 
+@functools.lru_cache(maxsize=16)
+def _statutory(year: int) -> frozenset[dt.date]:
+    # Imported here: ~0.25 s, needed only for a year chinesecalendar has no data for.
+    import holidays
+
+    return frozenset(holidays.country_holidays("CN", years=year))
+
+
+def statutory_holiday(day: dt.date) -> bool:
+    """A day off by the 放假办法 itself (holidays and their make-up days for a weekend),
+    without the 调休 swaps the State Council announces each year."""
+    return day in _statutory(day.year)
+
+
 def calendar_warnings(today: dt.date) -> list[str]:
     """For ``check --warnings``: the current or next year missing from the official
-    calendar, so that deadlines there skip weekends only."""
+    calendar, so that deadlines there count the statutory holidays only, not 调休."""
     return [
         f"calendar: chinesecalendar {chinese_calendar.__version__} has no official holidays "
-        f"for {year}: deadlines in {year} skip weekends only. Upgrade it once the State "
-        f"Council has announced {year}'s holidays (make lock), or list them under [deadlines] "
-        "holidays and workdays."
+        f"for {year}: deadlines in {year} skip weekends and the statutory holidays "
+        f"(春节 {_spring_festival(year)}), not yet the 调休 make-up working days. Upgrade it "
+        f"once the State Council has announced {year}'s holidays (make lock), or list them "
+        "under [deadlines] holidays and workdays."
         for year in (today.year, today.year + 1)
         if official_working_day(dt.date(year, 7, 1)) is None
     ]
+
+
+def _spring_festival(year: int) -> str:
+    days = sorted(d for d in _statutory(year) if d.month <= 2 and d != dt.date(year, 1, 1))
+    return f"{days[0]:%m-%d}–{days[-1]:%m-%d}" if days else "?"
 
 
 @dataclass(frozen=True)
@@ -75,6 +99,7 @@ class WorkCalendar:
             known = official_working_day(day)
             if known is not None:
                 return known
+            return day.weekday() < 5 and not statutory_holiday(day)
         return day.weekday() < 5
 
 

@@ -58,18 +58,37 @@ def test_official_calendar_can_be_switched_off():
         Deadlines.from_config({"official_calendar": "yes"})
 
 
-def test_a_year_without_data_counts_weekends_and_configured_days():
+def test_a_year_without_data_counts_weekends_statutory_and_configured_days():
     assert official_working_day(D(2026, 2, 16)) is False
     assert official_working_day(D(2099, 1, 1)) is None
     cal = Deadlines.from_config({"holidays": ["2099-01-05"]}).calendar
-    # 2099-01-02 is a Friday: Monday 05 configured off, so Tuesday 06.
+    # 2099-01-01 (元旦) is a Thursday, 02 a Friday: Monday 05 configured off, so Tuesday 06.
+    assert add_working_days(cal, D(2098, 12, 31), 1) == D(2099, 1, 2)
     assert add_working_days(cal, D(2099, 1, 2), 1) == D(2099, 1, 6)
+
+
+def test_a_year_not_announced_keeps_the_statutory_holidays():
+    """2027 (not in chinesecalendar 1.11): 春节 is 除夕 to 初三 by the 放假办法, 02-05 to
+    02-08, and its Saturday and Sunday are made up on 02-09 and 02-10."""
+    if official_working_day(D(2027, 7, 1)) is not None:
+        pytest.skip("chinesecalendar knows 2027 now: the announced days are used")
+    cal = Deadlines.from_config({}).calendar
+    off = [d for d in range(1, 16) if not cal.is_working_day(D(2027, 2, d))]
+    assert off == [5, 6, 7, 8, 9, 10, 13, 14]
+    assert not cal.is_working_day(D(2027, 1, 1))  # 元旦
+    assert not cal.is_working_day(D(2027, 10, 4))  # 国庆 Saturday, made up on Monday
+    assert cal.is_working_day(D(2027, 10, 6))
+    # A request on Thursday 02-04 with 3 working days: 02-11, 02-12, then Monday 02-15.
+    assert add_working_days(cal, D(2027, 2, 4), 3) == D(2027, 2, 15)
+    # Without the official calendar: weekends and configured days only, as configured.
+    plain = Deadlines.from_config({"official_calendar": False}).calendar
+    assert plain.is_working_day(D(2027, 2, 5))
 
 
 def test_warning_for_the_current_or_next_year_without_data():
     assert calendar_warnings(D(2025, 6, 1)) == []  # 2025 and 2026 are covered
     (only,) = calendar_warnings(D(2026, 12, 1))
-    assert "2027" in only and "weekends only" in only
+    assert "2027" in only and "statutory holidays (春节 02-05–02-10)" in only and "调休" in only
     assert len(calendar_warnings(D(2099, 1, 1))) == 2
 
 

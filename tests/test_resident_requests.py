@@ -141,6 +141,45 @@ async def test_an_urgent_description_in_the_form_skips_nothing_but_flags(app, ch
     assert chat.context()["d"]["urgent"] and "hc:ux:on" not in chat.payloads()
 
 
+async def test_a_story_typed_at_the_category_step_is_kept_and_read(app, chat):
+    """An elderly resident types what happened instead of pressing a category: the text
+    becomes the description (not asked again), the category is read from it when the
+    matcher is sure, and the urgent words flag it."""
+    await chat.press("menu:help")
+    await chat.choose("hc:who:self")
+    await chat.choose("hc:consent:yes")
+    await chat.send("家里没得吃的了两天没吃饭了")
+    assert chat.templates() == ["cases/ask_city"]  # category and description known
+    await chat.send("凉山州昭觉县")
+    await chat.send("13812345678")
+    d = chat.context()["d"]
+    assert (d["category"], d["description"]) == ("生活困难", "家里没得吃的了两天没吃饭了")
+    assert d["urgent"]
+
+
+async def test_an_unclear_story_at_the_category_step_is_kept_and_the_question_comes_again(
+    app, chat
+):
+    await chat.press("menu:help")
+    await chat.choose("hc:who:self")
+    await chat.choose("hc:consent:yes")
+    await chat.send("我也说不清楚是啥子情况，反正就是很麻烦")
+    assert chat.templates() == ["cases/ask_category"]
+    assert "已经记下您说的情况：“我也说不清楚是啥子情况" in chat.text()
+    await chat.choose("hc:cat:other")
+    assert chat.templates() == ["cases/ask_city"]
+    await chat.send("凉山州昭觉县")
+    assert chat.templates() == ["cases/ask_phone"]  # the story is the description
+    # A label typed is still the button; a short word is no story.
+    await chat.press("menu:help")
+    await chat.choose("hc:who:self")
+    await chat.choose("hc:consent:yes")
+    await chat.send("住房")
+    assert chat.templates() == ["cases/ask_city"]
+    await chat.send("凉山州昭觉县")
+    assert chat.templates() == ["cases/ask_description"]  # nothing kept from 住房
+
+
 # -- 8. never promise what is not set up ---------------------------------------------
 
 

@@ -295,10 +295,53 @@ def test_figure_notes_follow_the_date_and_the_area():
 
 
 async def test_answer_warns_about_an_old_floor(chat):
-    await chat.send("低保标准是好多")
+    await chat.send("低保咋个申请")
     text = chat.text()
     assert "最低生活保障" in text
     assert "四川省 2024 年低保最低标准是 2024 年 7 月起执行的" in text
+    assert "💰" not in text  # no amount asked: no figures
+
+
+async def test_a_question_of_amount_gets_the_figures_with_their_age(chat):
+    await chat.send("低保一个月好多钱")
+    text = chat.text()
+    assert "💰 四川省 2024 年低保最低标准：城市每人每月 788 元、农村 580 元" in text
+    assert "这是推算的数，待核实；2024 年 7 月起执行，现在可能已经调高" in text
+    assert "不低于这个数" in text
+    assert "⚠️" not in text  # the age is said with the figure, once
+    assert len(text) <= 300
+    # A 市州 named in the question: its own figures, 城市 and 农村.
+    await chat.send("泸州特困供养一个月多少")
+    text = chat.text()
+    assert "特困人员救助供养" in text
+    assert "💰 泸州市 2024 年城市特困人员基本生活标准：每人每月 1025 元" in text
+    assert "💰 泸州市 2024 年农村特困人员基本生活标准：每人每月 754 元" in text
+    await chat.send("重度残疾人护理补贴每月有没有100块")
+    text = chat.text()
+    assert "一级重度残疾人护理补贴标准：每人每月 120 元" in text
+    assert "二级重度残疾人护理补贴标准：每人每月 90 元" in text
+
+
+def test_figure_lines_by_place_and_date():
+    import datetime as dt
+
+    from bot.config import PROJECT_ROOT
+    from bot.content import load_content
+
+    content, _report = load_content(PROJECT_ROOT)
+    sc = content.screening
+    dibao = content.knowledge.topics["dibao"]
+    (floor,) = sc.figure_lines(dibao, dt.date(2024, 8, 1))
+    assert floor.startswith("四川省 2024 年低保最低标准：城市每人每月 788 元、农村 580 元")
+    assert "调高" not in floor  # one month old
+    (older,) = sc.figure_lines(dibao, dt.date(2024, 6, 1))
+    assert "2023 年低保最低标准：城市每人每月 740 元、农村 533 元" in older
+    (chengdu,) = sc.figure_lines(dibao, dt.date(2026, 12, 1), "成都市")  # one standard
+    assert chengdu.startswith("成都市 2026 年低保标准：每人每月 1120 元")
+    (rural,) = sc.figure_lines(content.knowledge.topics["tekun"], dt.date(2026, 12, 1),
+                               "泸州市", "rural")  # fmt: skip
+    assert rural.startswith("泸州市 2024 年农村特困人员基本生活标准：每人每月 754 元")
+    assert sc.figure_lines(content.knowledge.topics["hotlines"], dt.date(2026, 12, 1)) == []
 
 
 async def test_check_rejects_an_unknown_figure_in_a_topic(tmp_path):

@@ -396,17 +396,19 @@ async def test_escalation_ladder_across_the_2026_holidays(tmp_path, db_path):
         await bot.app.close()
 
 
-def test_a_year_the_calendar_does_not_know_falls_back_to_weekends_and_says_so():
+def test_a_year_the_calendar_does_not_know_falls_back_to_the_statutory_days_and_says_so():
     day = dt.date(2027, 7, 1)
     if official_working_day(day) is not None:
         assert not [w for w in calendar_warnings(dt.date(2026, 12, 1)) if "2027" in w]
         return
-    # chinesecalendar has no 2027 yet: Monday-Friday only, and `check --warnings` says so.
+    # chinesecalendar has no 2027 yet: weekends and the statutory holidays, no 调休, and
+    # `check --warnings` says so.
     warnings = calendar_warnings(dt.date(2026, 12, 1))
-    assert any("2027" in w and "weekends only" in w for w in warnings)
+    assert any("2027" in w and "not yet the 调休" in w for w in warnings)
     cal = WorkCalendar(official=True)
-    assert cal.is_working_day(dt.date(2027, 1, 1))  # no invented holiday
+    assert not cal.is_working_day(dt.date(2027, 1, 1))  # 元旦, by the 放假办法
     assert not cal.is_working_day(dt.date(2027, 1, 2))  # a Saturday
+    assert cal.is_working_day(dt.date(2027, 1, 4))
 
 
 # -- point 8: staff at home -----------------------------------------------------------

@@ -73,6 +73,7 @@ class Answers:
     values: dict[str, frozenset[str]] = field(default_factory=dict)
     place_suffixes: tuple[str, ...] = ()
     progress: tuple[re.Pattern[str], ...] = ()
+    amount: tuple[re.Pattern[str], ...] = ()
     # (label, member names) for pickers of 市州 (bot.answers.picker)
     region_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
     other_group_label: str = "其他"
@@ -111,6 +112,11 @@ class Answers:
         """我的求助办得咋样了, 我昨天交的那个求助有人管没有 ..."""
         t = squash(text)
         return any(p.search(t) for p in self.progress)
+
+    def asks_amount(self, text: str) -> bool:
+        """低保一个月好多钱, 护理补贴有多少, 特困标准是多少 ...: the answer shows the figures."""
+        t = squash(text)
+        return any(p.search(t) for p in self.amount)
 
     # -- places -------------------------------------------------------------------
 

@@ -47,21 +47,8 @@ def load(root: Path, report: Report, content: Content) -> Answers:
         for value in raw_values:
             values[str(value)] = _words(raw_values, value, path, report)
     suffixes = _words(data, "place_suffixes", path, report)
-    progress = []
-    raw_progress = data.get("progress", LineList())
-    if not isinstance(raw_progress, LineList):
-        report.error(path, data.line_of("progress"), "progress: expected a list of patterns")
-        raw_progress = LineList()
-    for i, value in enumerate(raw_progress):
-        try:
-            pattern = re.compile(str(value))
-        except re.error as exc:
-            report.error(path, raw_progress.line_of(i), f"progress: not a valid pattern: {exc}")
-            continue
-        if not str(value).strip() or pattern.search(""):
-            report.error(path, raw_progress.line_of(i), "progress: pattern matches empty text")
-            continue
-        progress.append(pattern)
+    progress = _patterns(data, "progress", path, report)
+    amount = _patterns(data, "amount", path, report)
     groups = []
     raw_groups = data.get("region_groups", LineList())
     if not isinstance(raw_groups, LineList):
@@ -87,9 +74,31 @@ def load(root: Path, report: Report, content: Content) -> Answers:
         alone=words["alone"],
         values=values,
         place_suffixes=tuple(sorted(suffixes, key=len, reverse=True)),
-        progress=tuple(progress),
+        progress=progress,
+        amount=amount,
         region_groups=tuple(groups),
     )
+
+
+def _patterns(data: LineDict, key: str, path: Path, report: Report) -> tuple[re.Pattern[str], ...]:
+    """A list of regular expressions; a broken one, or one that matches empty text, is
+    reported and left out."""
+    raw = data.get(key, LineList())
+    if not isinstance(raw, LineList):
+        report.error(path, data.line_of(key), f"{key}: expected a list of patterns")
+        return ()
+    out = []
+    for i, value in enumerate(raw):
+        try:
+            pattern = re.compile(str(value))
+        except re.error as exc:
+            report.error(path, raw.line_of(i), f"{key}: not a valid pattern: {exc}")
+            continue
+        if not str(value).strip() or pattern.search(""):
+            report.error(path, raw.line_of(i), f"{key}: pattern matches empty text")
+            continue
+        out.append(pattern)
+    return tuple(out)
 
 
 def _words(data: LineDict, key: str, path: Path, report: Report) -> frozenset[str]:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from bot.calendar import hours_of, local_date
+from bot.cases.categories import TOPIC_CATEGORY
 from bot.cases.channels_flow import ChannelsFlow
 from bot.cases.common import (
     area_covered,
@@ -30,7 +31,6 @@ from bot.cases.help_steps import (
     OTHER_DISTRICT,
     PLAN_GROUP,
     STEPS,
-    TOPIC_CATEGORY,
     HelpDraft,
     Retry,
     prepare_summary,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.cases.areas import Area, read_area
 from bot.cases.attachments import available_attachments
+from bot.cases.categories import STORY_MIN_CHARS, Story, story_category
 from bot.cases.common import (
     MAX_DESCRIPTION_CHARS,
     MAX_PLACE_CHARS,
@@ -46,15 +47,6 @@ WHOM = ("self", "proxy")
 RELATIONS = ("family", "neighbour", "worker", "other")  # 家人 / 邻居 / 村社区干部网格员 / 其他
 # 第 N 步: the 区县 is part of the 地区 question.
 PLAN_GROUP = {"district": "city", "district_text": "city"}
-# Help categories for screening programs' topics (policy_texts/categories.yml ids).
-TOPIC_CATEGORY = {
-    "basic-living": "living",
-    "medical": "medical",
-    "education": "school",
-    "housing": "housing",
-    "jobs": "jobs",
-    "disaster-safety": "safety",
-}
 
 
 class Retry(Exception):
@@ -218,6 +210,31 @@ def _district_typed(turn: Turn, draft: HelpDraft, text: str) -> str:
     return found.district
 
 
+def _story(turn: Turn, draft: HelpDraft, text: str) -> Story:
+    """家里没得吃的了两天没吃饭了 at the category step (bot.cases.categories). Short text
+    (a label, 住房) or an area is no story: Retry, and the buttons are read."""
+    body = text.strip()
+    squashed = turn.content.answers.squash(body)
+    if len(squashed) < STORY_MIN_CHARS or len(body) > MAX_DESCRIPTION_CHARS:
+        raise Retry("buttons")
+    area = read_area(turn.content.answers, channels_of(turn).regions, body)
+    if area is not None and len(squashed) <= MAX_PLACE_CHARS:
+        raise Retry("buttons")
+    return Story(body, story_category(turn, body))
+
+
+def _category(turn: Turn, draft: HelpDraft, value: str | Story) -> None:
+    """A button, or a story: the description (unless there is one) and, if clear, the category."""
+    if isinstance(value, Story):
+        if not draft.description:
+            _described(turn, draft, value.body)
+            draft.plan = [q for q in draft.plan if q != "description"]  # 第 N 步 of fewer
+        if value.category is not None:
+            draft.category = value.category
+        return
+    draft.category = value
+
+
 def _described(turn: Turn, draft: HelpDraft, body: str) -> None:
     draft.description = body
     draft.urgent_words = channels_of(turn).urgent_hits(body)
@@ -344,6 +361,9 @@ STEPS: dict[str, Step] = {
         code="cat",
         choices=_labelled("cases.cat", CATEGORIES),
         per_row=2,
+        parse_fallback=_story,
+        apply=_category,
+        context=lambda turn, d: {"noted": d.description or ""},
     ),
     "city": Step(
         "cases/ask_city",

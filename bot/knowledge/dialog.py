@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING
 
 from bot.calendar import local_date
+from bot.cases.areas import read_area
 from bot.dialog.events import Button
 from bot.dialog.flow import Flow, StaleButton, Turn
 from bot.knowledge.matcher import Result, Settings
@@ -41,35 +42,57 @@ def screenable(turn: Turn, topic: Topic) -> bool:
     return topic.program and topic.id in (getattr(screening, "programs", None) or {})
 
 
-def date_notes(turn: Turn, topic: Topic) -> list[str]:
-    """Warnings for the old figures the topic cites, for the resident's 市州 when their
-    screening said it (bot.screening.dates)."""
-    screening = getattr(turn.content, "screening", None)
-    if screening is None:
-        return []
+def resident_place(turn: Turn, question: str | None = None) -> tuple[str | None, str | None]:
+    """The 市州 and 城市/农村 to show figures for: a 市州 the question names (泸州特困一个月
+    多少), else what the resident's screening said."""
     memory = turn.state.memory.get("screening")
     answers = memory.get("answers") if isinstance(memory, dict) else None
     answers = answers if isinstance(answers, dict) else {}
     region, area = answers.get("region"), answers.get("area")
-    return screening.date_notes(
-        topic,
-        local_date(time.time()),
-        region if isinstance(region, str) else None,
-        area if isinstance(area, str) else None,
-    )
+    region = region if isinstance(region, str) else None
+    area = area if isinstance(area, str) else None
+    channels = getattr(turn.content, "channels", None)
+    regions = getattr(channels, "regions", None)
+    if question and regions:
+        named = read_area(turn.content.answers, regions, question)
+        if named is not None and named.city != region:
+            region, area = named.city, None
+    return region, area
+
+
+def date_notes(turn: Turn, topic: Topic, question: str | None = None) -> list[str]:
+    """Warnings for the old figures the topic cites, for the resident's 市州 when their
+    screening (or the question) said it (bot.screening.dates)."""
+    screening = getattr(turn.content, "screening", None)
+    if screening is None:
+        return []
+    region, area = resident_place(turn, question)
+    return screening.date_notes(topic, local_date(time.time()), region, area)
+
+
+def figure_lines(turn: Turn, topic: Topic, question: str | None) -> list[str]:
+    """The figures in force, when the question asks an amount (低保一个月好多钱)."""
+    screening = getattr(turn.content, "screening", None)
+    if screening is None or not question or not turn.content.answers.asks_amount(question):
+        return []
+    region, area = resident_place(turn, question)
+    return screening.figure_lines(topic, local_date(time.time()), region, area)
 
 
 def topic_reply(
     turn: Turn, topic: Topic, *, token: str | None = None, question: str | None = None
 ) -> None:
     """Say the topic's short answer (bot.knowledge.short), with the warnings about old
-    figures first; details on demand."""
+    figures first — or, when the question asks an amount, the figures in force, each
+    with its age; details on demand."""
+    figures = figure_lines(turn, topic, question)
     turn.add(
         short_answer(
             turn.r,
             topic,
             token=token,
-            notes=date_notes(turn, topic),
+            notes=[] if figures else date_notes(turn, topic, question),
+            figures=figures,
             screenable=screenable(turn, topic),
         )
     )

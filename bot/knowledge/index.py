@@ -9,12 +9,14 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import mul
 
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.asking import Cues
 from bot.knowledge.decision import Match, Settings
 from bot.knowledge.normalize import Normalizer, ngrams
+from bot.knowledge.postings import Postings
 
 # Stages left out for intents: "你好" and "我要" matter there.
 INTENT_SKIP = ("fillers", "stopwords")
@@ -109,20 +111,15 @@ class Index:
         self.idf = {g: math.log(1 + (n - d + 0.5) / (d + 0.5)) for g, d in df.items()}
         self.idf_unseen = math.log(1 + (n + 0.5) / 0.5)
         self.weights: list[dict[str, float]] = []
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, tf in enumerate(tfs):
             norm_len = k1 * (1 - b + b * lengths[i] / avg) if avg else k1
-            w = {
-                g: self.idf.get(g, self.idf_unseen) * t * (k1 + 1) / (t + norm_len)
-                for g, t in tf.items()
-            }
-            self.weights.append(w)
-            if i >= n:
-                continue
-            for g, v in w.items():
-                if len(g) == 2:
-                    self.postings[g].append((i, v))
-        self._df = df
+            self.weights.append(
+                {
+                    g: self.idf.get(g, self.idf_unseen) * t * (k1 + 1) / (t + norm_len)
+                    for g, t in tf.items()
+                }
+            )
+        self.postings = Postings(self.weights[:n], df, settings.candidate_budget)
         # Bigrams of the out-of-scope groups: unseen in the topics, they are still words.
         self.negative_grams = frozenset(g for tf in tfs[n:] for g in tf if len(g) == 2)
         self.examples_by_len = []
@@ -162,30 +159,6 @@ class Index:
                     terms[g] = self.settings.group_weight
         return terms
 
-    def candidates(self, terms: dict[str, float], limit: int) -> list[int]:
-        """Topics sharing the query's rarest bigrams, within a budget of postings read,
-        so that a query costs about the same on a large index."""
-        budget = self.settings.candidate_budget
-        grams = sorted((g for g in terms if g in self.postings), key=self._df.__getitem__)
-        scores: dict[int, float] = defaultdict(float)
-        read = 0
-        postings = self.postings
-        for g in grams:
-            plist = postings[g]
-            if read and read + len(plist) > budget:
-                continue
-            read += len(plist)
-            qw = terms[g]
-            for i, v in plist:
-                scores[i] += qw * v
-        if not scores and self.n * len(terms) <= budget:
-            # Only single characters in common: a small index can afford to look at all.
-            for i, w in enumerate(self.weights[: self.n]):
-                for g in terms:
-                    if g in w:
-                        scores[i] += w[g]
-        return heapq.nlargest(limit, scores, key=scores.__getitem__)
-
     def query(self, norm: str, terms: dict[str, float]) -> Query:
         """What one query's features need, worked out once for all the topics scored."""
         k1 = self.settings.bm25_k1
@@ -204,27 +177,49 @@ class Index:
             cov_total += cover[g]
         return Query(norm, terms, cover, best, cov_total)
 
+    def queries(self, norm: str, ask: str = "") -> tuple[Query, Query | None]:
+        """The message's query and its asking clause's (None without a clause)."""
+        long = len(norm) >= self.settings.ask_min_chars
+        q = self.query(norm, self.query_terms(norm, long))
+        return q, (self.query(ask, self.query_terms(ask, long)) if ask else None)
+
+    def partial_choices(self, norm: str, i: int) -> list[str]:
+        """The example questions of slot ``i`` that ``norm`` is compared with by partial
+        similarity: from partial_min_chars up to shorter than the query (none when the
+        feature is off or the query is longer than partial_max_chars)."""
+        s = self.settings
+        if not s.w_partial or len(norm) > s.partial_max_chars:
+            return []
+        by_len, lens = self.examples_by_len[i]
+        return by_len[bisect_left(lens, s.partial_min_chars) : bisect_left(lens, len(norm))]
+
     def features(
-        self, norm: str, terms: dict[str, float], i: int, q: Query | None = None
+        self,
+        norm: str,
+        terms: dict[str, float],
+        i: int,
+        q: Query | None = None,
+        bound: bool = False,
     ) -> dict[str, float]:
-        """The scores of one topic for one query, each in [0, 1]."""
+        """The scores of one topic for one query, each in [0, 1]. With ``bound``, the
+        partial similarity is not computed but taken at its most (1): a score from these
+        features is an upper bound of the real one."""
         s = self.settings
         q = q or self.query(norm, terms)
         w = self.weights[i]
-        bm = cov = 0.0
         terms, cover = q.terms, q.cover
-        for g in terms.keys() & w.keys():  # the shared grams, intersected in C
-            bm += terms[g] * w[g]
-            cov += cover[g]
+        common = terms.keys() & w.keys()  # intersected in C, summed in C
+        bm = sum(map(mul, map(terms.__getitem__, common), map(w.__getitem__, common)), 0.0)
+        cov = sum(map(cover.__getitem__, common), 0.0)
         ratio = partial = 0.0
         examples = self.examples[i]
         if s.w_fuzzy and examples:
             ratio = process.extractOne(norm, examples, scorer=fuzz.ratio)[1]
-        if s.w_partial and len(norm) <= s.partial_max_chars:
-            # Examples by length: those from partial_min_chars up to shorter than the query.
-            by_len, lens = self.examples_by_len[i]
-            shorter = by_len[bisect_left(lens, s.partial_min_chars) : bisect_left(lens, len(norm))]
-            if shorter:
+        shorter = self.partial_choices(norm, i)
+        if shorter:
+            if bound:
+                partial = 100.0
+            else:
                 partial = process.extractOne(norm, shorter, scorer=fuzz.partial_ratio)[1]
         overlap = 0.0
         if s.w_overlap:
@@ -267,7 +262,7 @@ class Index:
         self, norm: str, k: int, damp_groups: bool = False
     ) -> tuple[dict[str, float], list[int]]:
         terms = self.query_terms(norm, damp_groups)
-        ids = self.candidates(terms, max(self.settings.shortlist, k)) if terms else []
+        ids = self.postings.candidates(terms, max(self.settings.shortlist, k)) if terms else []
         if len(ids) < k:
             seen = set(ids)
             ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
@@ -285,15 +280,23 @@ class Index:
             return {}
         return {i: self.features(qa.norm, qa.terms, i, qa) for i in ids}
 
-    def ask_share(self, fas: dict[int, dict[str, float]], ceiling: float = 0.0) -> float:
+    def ask_share(
+        self,
+        fas: dict[int, dict[str, float]],
+        ceiling: float = 0.0,
+        totals: dict[int, float] | None = None,
+    ) -> float:
         """The weight of the asking clause: ask_weight, less when the clause matches no
-        slot well (想问一下政府能不能帮忙 says who to ask, the story says what)."""
+        slot well (想问一下政府能不能帮忙 says who to ask, the story says what).
+        ``totals``: ``combine`` of each of ``fas``, when already worked out."""
         s = self.settings
         if not fas:
             return 0.0
         if not s.ask_ref:
             return s.ask_weight
-        best = max(ceiling, max(self.combine(fa) for fa in fas.values()))
+        if totals is None:
+            totals = {i: self.combine(fa) for i, fa in fas.items()}
+        best = max(ceiling, max(totals.values()))
         return s.ask_weight * min(1.0, best / s.ask_ref)
 
     def score(
@@ -304,18 +307,24 @@ class Index:
         i: int,
         fa: dict[str, float] | None = None,
         share: float | None = None,
+        bound: bool = False,
+        fa_total: float | None = None,
     ) -> tuple[float, dict[str, float]]:
         """The final score of one slot (topic or out-of-scope group) and its features;
-        ``qa`` is the asking clause, ``fa`` its features for this slot and ``share`` its
-        weight (ask_weight when not given)."""
+        ``qa`` is the asking clause, ``fa`` its features for this slot (``fa_total``: their
+        ``combine``) and ``share`` its weight (ask_weight when not given); ``bound``: an
+        upper bound of the score, the message's partial similarity taken at its most (see
+        ``features``)."""
         s = self.settings
-        f = self.features(q.norm, q.terms, i, q)
+        f = self.features(q.norm, q.terms, i, q, bound)
         total = self.combine(f)
         if qa is not None and s.ask_weight:
             fa = fa if fa is not None else self.features(qa.norm, qa.terms, i, qa)
             aw = s.ask_weight if share is None else share
-            total = (1 - aw) * total + aw * self.combine(fa)
-            f = {**f, **{"ask_" + k: v for k, v in fa.items()}}
+            if fa_total is None:
+                fa_total = self.combine(fa)
+            total = (1 - aw) * total + aw * fa_total
+            f = {**f, **dict(zip(_ASK_NAMES, fa.values(), strict=True))}
         raw = cues.get(i, 0.0)
         cue = 1 - math.exp(-raw / s.cue_half) if raw else 0.0
         f["cue"] = cue
@@ -333,24 +342,26 @@ class Index:
         cue_text: str = "",
         cue_ask: str = "",
         cues: tuple[dict[int, float], dict[int, float]] | None = None,
+        queries: tuple[Query, Query | None] | None = None,
     ) -> list[Match]:
         """Best matches first; at least ``k`` when the index has that many docs.
 
         ``ask``: the normalised asking clause; ``cue_text``/``cue_ask``: the message and
         its asking clause normalised with function words kept, for the situation cues
-        (the plain normalised texts when not given)."""
+        (the plain normalised texts when not given); ``cues`` and ``queries``: their
+        ``cue_pair`` and ``queries``, when already worked out for this message."""
         if not self.docs:
             return []
-        long = len(norm) >= self.settings.ask_min_chars
-        terms = self.query_terms(norm, long)
-        ask_terms = self.query_terms(ask, long) if ask else {}
+        q, qa = queries or self.queries(norm, ask)
+        terms = q.terms
+        ask_terms = qa.terms if qa is not None else {}
         # One pass over the postings for both texts, the asking clause's grams counted
         # twice: the clause is part of the message.
         both = dict(terms)
         for g, v in ask_terms.items():
             both[g] = both.get(g, 0.0) + v
         limit = max(self.settings.shortlist, k) + (4 if ask else 0)
-        ids = self.candidates(both, limit) if both else []
+        ids = self.postings.candidates(both, limit) if both else []
         if len(ids) < k:
             seen = set(ids)
             ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
@@ -358,11 +369,10 @@ class Index:
         if found:
             top = heapq.nlargest(4, (i for i in found if i < self.n), key=found.__getitem__)
             ids = list(dict.fromkeys([*ids, *top]))
-        q = self.query(norm, terms)
-        qa = self.query(ask, ask_terms) if ask else None
         fas = self.ask_features(qa, ids)
-        share = self.ask_share(fas)
-        ask_best = max((self.combine(fa) for fa in fas.values()), default=0.0)
+        totals = {i: self.combine(fa) for i, fa in fas.items()}
+        share = self.ask_share(fas, totals=totals)
+        ask_best = max(totals.values(), default=0.0)
         # An out-of-scope subject named where the message asks (商品, 股市, 旅游 …).
         asked_text = (cue_ask or ask) if ask else (cue_text or norm)
         sense = (self.cues or Cues.empty()).reading(
@@ -373,7 +383,7 @@ class Index:
         other, asked_named = float(sense.other), sense.asked_named
         out = []
         for i in ids:
-            total, f = self.score(q, qa, found, i, fas.get(i), share)
+            total, f = self.score(q, qa, found, i, fas.get(i), share, fa_total=totals.get(i))
             f["ask_cue_sum"] = asked.get(i, 0.0)
             f["ask_share"] = share
             f["ask_best"] = ask_best
@@ -405,41 +415,11 @@ class Index:
         asked = self.cue_sums("", cue_ask or ask) if ask else {}
         return cues, asked
 
-    def out_of_scope(
-        self,
-        norm: str,
-        ask: str = "",
-        cue_text: str = "",
-        cue_ask: str = "",
-        cues: tuple[dict[int, float], dict[int, float]] | None = None,
-        topic_ask: float = 0.0,
-    ) -> float:
-        """The best score of an out-of-scope group for this question (0 without any);
-        ``topic_ask``: the best score of the asking clause among the topics."""
-        if not self.negatives or not norm:
-            return 0.0
-        long = len(norm) >= self.settings.ask_min_chars
-        terms = self.query_terms(norm, long)
-        ask_terms = self.query_terms(ask, long) if ask else {}
-        found = (cues or self.cue_pair(norm, ask, cue_text, cue_ask))[0]
-        q = self.query(norm, terms)
-        qa = self.query(ask, ask_terms) if ask else None
-        bigrams = [g for g in terms if len(g) == 2] + [g for g in ask_terms if len(g) == 2]
-        slots = []
-        for j in range(len(self.negatives)):
-            slot = self.n + j
-            w = self.weights[slot]
-            # A group sharing no bigram and no phrase with the question scores next to
-            # nothing: not worth its rapidfuzz calls.
-            if slot in found or any(g in w for g in bigrams):
-                slots.append(slot)
-        fas = self.ask_features(qa, slots)
-        # The clause's weight as for the topics, or more when it names an everyday subject.
-        share = self.ask_share(fas, topic_ask) if fas else 0.0
-        best = 0.0
-        for slot in slots:
-            best = max(best, self.score(q, qa, found, slot, fas.get(slot), share)[0])
-        return best
+
+# The features' names (``Index.features``, in its order), as the asking clause's.
+_ASK_NAMES = tuple(
+    "ask_" + k for k in ("keyword", "bm25", "mass", "coverage", "fuzzy", "partial", "overlap")
+)
 
 
 def _gram_set(text: str) -> frozenset[str]:

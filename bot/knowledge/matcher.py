@@ -49,6 +49,7 @@ from bot.knowledge.asking import Asking, Cues
 from bot.knowledge.decision import Match, Result, Settings, decide, decide_needs
 from bot.knowledge.index import CUE_SKIP, DOC_SKIP, INTENT_SKIP, Doc, Index, Query
 from bot.knowledge.normalize import Normalizer, ngrams
+from bot.knowledge.out_of_scope import out_of_scope
 
 __all__ = ["CUE_SKIP", "DOC_SKIP", "INTENT_SKIP", "Doc", "Index", "Intent", "Match",
            "Matcher", "Query", "Result", "Settings", "decide", "decide_needs"]  # fmt: skip
@@ -100,10 +101,14 @@ class Matcher:
         ask, ask_raw = self.ask_part(question, norm)
         cue_text = self.normalize(question, skip=CUE_SKIP)
         cue_ask = self.normalize(ask_raw, skip=CUE_SKIP) if ask else ""
-        matches = self.index.search(norm, k, ask, cue_text, cue_ask)
+        index = self.index
+        # Worked out once for the topics and the out-of-scope groups.
+        queries = index.queries(norm, ask)
+        cues = index.cue_pair(norm, ask, cue_text, cue_ask)
+        matches = index.search(norm, k, ask, cue_text, cue_ask, cues, queries)
         ask_best = matches[0].features.get("ask_best", 0.0) if matches else 0.0
         oos = (
-            self.index.out_of_scope(norm, ask, cue_text, cue_ask, topic_ask=ask_best)
+            out_of_scope(index, norm, ask, cue_text, cue_ask, cues, ask_best, queries)
             if self.settings.oos_weight
             else 0.0
         )

@@ -48,28 +48,97 @@ class Stage:
 _T2S = opencc.OpenCC("t2s")
 
 
+# Texts up to this long are remembered with their forms (see ``Normalizer.__call__``).
+_REMEMBER_CHARS = 400
+_REMEMBER_TEXTS = 128
+# Texts simplified (``Normalizer._chars``) are remembered up to this many characters in all.
+_SIMPLIFIED_CHARS = 1_000_000
+
+
 class Normalizer:
     def __init__(self, chars: Mapping[str, str] | None = None, stages: Iterable[Stage] = ()):
         self.table = str.maketrans(dict(chars or {}))
         self.stages = list(stages)
-        self.phonetic: Phonetic | None = None  # set once the knowledge base is known
+        self._phonetic: Phonetic | None = None
+        # One message is normalised several times (as a question, with the function words
+        # kept for the situation cues, for the intents, its asking clause): the last texts
+        # are remembered prepared, and with each run of stages applied so far.
+        self._prepared: dict[str, str] = {}
+        self._forms: dict[tuple[str, bool], dict[tuple[bool, ...], str]] = {}
+        self._simplified: dict[str, str] = {}
+        self._simplified_chars = 0
+
+    @property
+    def phonetic(self) -> Phonetic | None:
+        """Pinyin input and homophone repair: set once the knowledge base is known."""
+        return self._phonetic
+
+    @phonetic.setter
+    def phonetic(self, value: Phonetic | None) -> None:
+        self._phonetic = value
+        self._prepared.clear()
+        self._forms.clear()
 
     def prepare(self, text: str) -> str:
         """Width, case, simplified characters, pinyin to characters; punctuation kept."""
-        text = unicodedata.normalize("NFKC", text or "").lower()
-        text = _T2S.convert(text).translate(self.table)
-        if self.phonetic is not None:
-            text = self.phonetic.latin(text)
-        return text
+        text = text or ""
+        hit = self._prepared.get(text)
+        if hit is not None:
+            return hit
+        out = self._chars(text)
+        if self._phonetic is not None:
+            out = self._phonetic.latin(out)
+        if len(text) <= _REMEMBER_CHARS:
+            if len(self._prepared) >= _REMEMBER_TEXTS:
+                self._prepared.clear()
+            self._prepared[text] = out
+        return out
+
+    def _chars(self, text: str) -> str:
+        """Width, case and simplified characters (not pinyin: known only later), kept for
+        many texts: building the index reads every text of the knowledge base twice, once
+        before the pinyin repair is set up and once after."""
+        hit = self._simplified.get(text)
+        if hit is not None:
+            return hit
+        out = _T2S.convert(unicodedata.normalize("NFKC", text).lower()).translate(self.table)
+        if self._simplified_chars + len(text) > _SIMPLIFIED_CHARS:
+            self._simplified.clear()
+            self._simplified_chars = 0
+        self._simplified[text] = out
+        self._simplified_chars += len(text)
+        return out
 
     def __call__(self, text: str, skip: tuple[str, ...] = ()) -> str:
-        text = _DROP.sub("", self.prepare(text))
-        if self.phonetic is not None and "homophones" not in skip:
-            text = self.phonetic.fix(text)
-        for stage in self.stages:
-            if stage.name not in skip:
-                text = stage.apply(text)
-        return text
+        fix = self._phonetic is not None and "homophones" not in skip
+        applied = tuple(stage.name not in skip for stage in self.stages)
+        forms = self._forms.get((text, fix))
+        if forms is None:
+            forms = {}
+            if len(text or "") <= _REMEMBER_CHARS:
+                if len(self._forms) >= _REMEMBER_TEXTS:
+                    self._forms.clear()
+                self._forms[(text, fix)] = forms
+        else:
+            hit = forms.get(applied)
+            if hit is not None:
+                return hit
+        # The longest run of the same stages already applied to this text, then the rest.
+        done = len(applied)
+        while done and applied[:done] not in forms:
+            done -= 1
+        if done:
+            out = forms[applied[:done]]
+        else:
+            out = _DROP.sub("", self.prepare(text))
+            if fix:
+                assert self._phonetic is not None
+                out = self._phonetic.fix(out)
+        for j in range(done, len(applied)):
+            if applied[j]:
+                out = self.stages[j].apply(out)
+            forms[applied[: j + 1]] = out
+        return out
 
     def words(self) -> set[str]:
         """Every phrase and replacement of the stages (words residents really use)."""

@@ -91,19 +91,19 @@ class Phonetic:
         self.lengths = sorted(
             {len(k) for k in self.exact} | {len(k) for k in self.fuzzy}, reverse=True
         )
-        # First syllable (merged) -> the word lengths starting with it, longest first: most
-        # positions of a message start no policy word and are passed over at once.
-        first: dict[str, set[int]] = {}
+        # First two syllables (merged) -> the word lengths starting with them, longest first:
+        # most positions of a message start no policy word and are passed over at once.
+        starts: dict[tuple[str, str], set[int]] = {}
         for key in (*self.exact, *self.fuzzy):
-            first.setdefault(merged(key[0]), set()).add(len(key))
-        self.first = {k: sorted(v, reverse=True) for k, v in first.items()}
+            starts.setdefault((merged(key[0]), merged(key[1])), set()).add(len(key))
+        self.starts = {k: sorted(v, reverse=True) for k, v in starts.items()}
         # Bigrams inside known words (keywords, phrases, place names): a two-character window
         # is not repaired when it would break one of them at its edge ("成都地铁": 都地 reads
         # like 兜底, but 成都 is a word).
         self.bigrams = frozenset(w[k : k + 2] for w in words for k in range(len(w) - 1))
         self._cache: dict[str, str] = {}
         # Syllable -> the knowledge base's most frequent character with that reading.
-        counts: Counter[str] = Counter(ch for ch in self.corpus if _CJK.match(ch))
+        counts = Counter({c: k for c, k in Counter(self.corpus).items() if _CJK.match(c)})
         self.char_of: dict[str, str] = {}
         for ch, _n in counts.most_common():
             syl = reading(ch)
@@ -128,22 +128,25 @@ class Phonetic:
 
     def _fix(self, text: str) -> str:
         keys = [reading(ch) for ch in text]
+        sounds = [merged(k) for k in keys]
+        # ends[i]: where the run of characters with a reading that holds i ends.
+        n = len(text)
+        ends = [n] * (n + 1)
+        for j in range(n - 1, -1, -1):
+            ends[j] = ends[j + 1] if keys[j] else j
         out: list[str] = []
-        i, n = 0, len(text)
+        i = 0
         while i < n:
             done = False
-            if keys[i]:
-                for size in self.first.get(merged(keys[i]), ()):
-                    if i + size > n:
+            if keys[i] and i + 1 < n:
+                for size in self.starts.get((sounds[i], sounds[i + 1]), ()):
+                    if i + size > ends[i]:
                         continue
-                    window = keys[i : i + size]
-                    if not all(window):
-                        continue
-                    key = tuple(window)
+                    key = tuple(keys[i : i + size])
                     word = self.exact.get(key)
                     is_exact = word is not None
                     if word is None:
-                        word = self.fuzzy.get(tuple(map(merged, key)))
+                        word = self.fuzzy.get(tuple(sounds[i : i + size]))
                     if word is None:
                         continue
                     original = text[i : i + size]

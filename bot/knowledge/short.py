@@ -32,10 +32,12 @@ def short_answer(
     *,
     token: str | None = None,
     notes: Sequence[str] = (),
+    figures: Sequence[str] = (),
     screenable: bool = False,
 ) -> Reply:
     """The first message of an answer. ``notes`` are the warnings that must be seen
-    first (old figures); ``screenable``: the screening has rules for this program."""
+    first (old figures); ``figures``: the amounts in force, when the question asked one;
+    ``screenable``: the screening has rules for this program."""
     text = ""
     # Longest first; drop the summary, then who-gets-it, before the limit is passed
     # (the details say everything).
@@ -44,6 +46,7 @@ def short_answer(
             "knowledge/short",
             topic=topic,
             notes=list(notes),
+            figures=list(figures),
             summary=keep_summary,
             who=keep_who,
         )

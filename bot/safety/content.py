@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import Content, LineDict, LineList, Report, load_yaml_file
+from bot.domain.cases import CATEGORIES
 from bot.manifest import content_path
 from bot.safety.triage import Kind, Triage, normalize
-from bot.store.cases import CATEGORIES
 
 # The only numbers the triage may tell a resident to call (FACTS_2026_UPDATE.md §10):
 # fire, medical emergency, police, and the national psychological assistance line.

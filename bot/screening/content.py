@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.content import Content, Report
 from bot.manifest import content_path
-from bot.screening.dates import check_topic_figures, figure_notes, topic_figures
+from bot.screening.dates import check_topic_figures, figure_lines, figure_notes, topic_figures
 from bot.screening.expr import evaluate
 from bot.screening.facts import FACTS, PROGRAMS, REGIONS
 from bot.screening.questionnaire import Question, Questionnaire, load_questionnaire
@@ -109,6 +109,12 @@ class Screening:
     ) -> list[str]:
         """Plain-words warnings for the old figures a topic cites (see bot.screening.dates)."""
         return figure_notes(self.standards, topic_figures(topic), on, region, area)
+
+    def figure_lines(
+        self, topic: Any, on: dt.date, region: str | None = None, area: str | None = None
+    ) -> list[str]:
+        """The topic's figures in force on ``on`` (see bot.screening.dates), one line each."""
+        return figure_lines(self.standards, topic_figures(topic), on, region, area)
 
     def results(self, ev: Evaluation) -> list[ProgramResult]:
         return [ev.program(pid) for pid in PROGRAMS if pid in self.programs]

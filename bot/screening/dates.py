@@ -79,3 +79,71 @@ def check_topic_figures(
                 report.error(
                     topic.path, line, f"figures: unknown measure {mid!r} (see standards.yml)"
                 )
+
+
+def figure_lines(
+    standards: Standards | None,
+    measures: list[str],
+    on: dt.date,
+    region: str | None = None,
+    area: str | None = None,
+) -> list[str]:
+    """The figures a topic cites, in force on ``on``, one plain line each (the sentences
+    are ``texts`` of standards.yml): the resident's 市州 when known (城市 and 农村 unless
+    the area is known), else the provincial floor with a word that local figures are not
+    lower. Caveats (推算, 待核实, the floor used for a 市州 without its own, districts
+    lower, the age) stay with the figure, in one bracket."""
+    if standards is None:
+        return []
+    out: list[str] = []
+
+    def age(start: dt.date) -> str:
+        if not is_stale(start, on):
+            return ""
+        return standards.text("figure_age", since=f"{start.year} 年 {start.month} 月")
+
+    for mid in measures:
+        m = standards.measures.get(mid)
+        if m is None:
+            continue
+        if not m.regional or region in REGIONS:
+            areas = ("urban",) if not m.regional else (area,) if area in AREAS else AREAS
+            found = [
+                s
+                for a in areas
+                if (s := standards.lookup(mid, region if m.regional else None, a, on))
+            ]
+            if len(found) == 2 and found[0].value == found[1].value:
+                found = found[:1]
+            for s in found:
+                low = standards.text("figure_low", low=_yuan(s.low)) if s.low < s.value else ""
+                caveats = _paren(low, s.note, age(s.start))
+                out.append(standards.text("figure", title=s.title, value=_yuan(s.value),
+                                          caveats=caveats))  # fmt: skip
+            continue
+        e = _in_force(m.province, on)
+        if e is None or e.admin_set:
+            continue
+        caveats = _paren(standards.text("inferred") if e.inferred else "", age(e.start))
+        title = f"四川省 {e.start.year} 年{m.floor_name}"
+        out.append(
+            standards.text(
+                "figure_floor",
+                title=title,
+                urban=_yuan(e.values["urban"]),
+                rural=_yuan(e.values["rural"]),
+                caveats=caveats,
+            )
+        )
+    return out
+
+
+def _paren(*parts: str) -> str:
+    """Caveats in one pair of brackets: （推算的数，待核实；2024 年 7 月起执行 …）."""
+    kept = [p.strip().strip("（）").strip() for p in parts]
+    kept = [p for p in kept if p]
+    return f"（{'；'.join(kept)}）" if kept else ""
+
+
+def _yuan(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"

@@ -37,6 +37,12 @@ DEFAULT_TEXTS = {
     "no_own": "（还没有{region}自己的标准，按全省最低标准算，当地的可能更高）",
     "derived": "（{region}没有单独公布的数字，按{rule}推算：{base_title} {base} 元 × {factor}，至少 {value} 元）",
     "admin_set": "（这是管理员设定的测评用数字，不是政策规定）",
+    # A figure in an answer to 好多钱 (bot.screening.dates.figure_lines); {caveats}: the
+    # notes above, the district low and the age, in one bracket.
+    "figure": "{title}：每人每月 {value} 元{caveats}",
+    "figure_floor": "{title}：城市每人每月 {urban} 元、农村 {rural} 元{caveats}；各市州按本地标准发，不低于这个数",
+    "figure_low": "部分区县 {low} 元",
+    "figure_age": "{since}起执行，现在可能已经调高",
 }
 
 

@@ -1,0 +1,63 @@
+"""The out-of-scope check of ``bot.knowledge.matcher``: the best score of an everyday
+subject's group (``intents/out_of_scope.yml``) for a message, scored like the topics with
+their statistics, and with the costly similarity only where it could change the best."""
+
+from __future__ import annotations
+
+from bot.knowledge.index import Index, Query
+
+
+def out_of_scope(
+    index: Index,
+    norm: str,
+    ask: str = "",
+    cue_text: str = "",
+    cue_ask: str = "",
+    cues: tuple[dict[int, float], dict[int, float]] | None = None,
+    topic_ask: float = 0.0,
+    queries: tuple[Query, Query | None] | None = None,
+) -> float:
+    """The best score of an out-of-scope group for this question (0 without any);
+    ``topic_ask``: the best score of the asking clause among the topics."""
+    if not index.negatives or not norm:
+        return 0.0
+    q, qa = queries or index.queries(norm, ask)
+    terms = q.terms
+    ask_terms = qa.terms if qa is not None else {}
+    found = (cues or index.cue_pair(norm, ask, cue_text, cue_ask))[0]
+    bigrams = [g for g in terms if len(g) == 2] + [g for g in ask_terms if len(g) == 2]
+    slots = []
+    for j in range(len(index.negatives)):
+        slot = index.n + j
+        w = index.weights[slot]
+        # A group sharing no bigram and no phrase with the question scores next to
+        # nothing: not worth its rapidfuzz calls.
+        if slot in found or not w.keys().isdisjoint(bigrams):
+            slots.append(slot)
+    fas = index.ask_features(qa, slots)
+    totals = {slot: index.combine(fa) for slot, fa in fas.items()}
+    # The clause's weight as for the topics, or more when it names an everyday subject.
+    share = index.ask_share(fas, topic_ask, totals) if fas else 0.0
+    s = index.settings
+    # Only the best score counts. The message's partial similarity (rapidfuzz, most of
+    # the cost) is computed only for a group whose score could still beat the best so
+    # far: its score with that similarity at its most is an upper bound, as the score
+    # grows with it (weights >= 0, the clause's share at most 1).
+    prune = s.w_partial >= 0 and s.w_cue >= 0 and (qa is None or 0 <= share <= 1)
+
+    def score(slot: int, bound: bool = False) -> float:
+        return index.score(q, qa, found, slot, fas.get(slot), share, bound, totals.get(slot))[0]
+
+    best = 0.0
+    bounded: list[tuple[float, int]] = []
+    for slot in slots:
+        if prune and index.partial_choices(q.norm, slot):
+            bounded.append((score(slot, bound=True), slot))
+        else:
+            best = max(best, score(slot))
+    bounded.sort(key=lambda x: -x[0])
+    for upper, slot in bounded:
+        if upper <= best:
+            break  # nor can any after it
+        best = max(best, score(slot))
+    return best
