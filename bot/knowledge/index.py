@@ -17,6 +17,7 @@ from bot.knowledge.asking import Cues
 from bot.knowledge.decision import Match, Settings
 from bot.knowledge.normalize import Normalizer, ngrams
 from bot.knowledge.postings import Postings
+from bot.knowledge.similarity import best_partial
 
 # Stages left out for intents: "你好" and "我要" matter there.
 INTENT_SKIP = ("fillers", "stopwords")
@@ -71,6 +72,7 @@ class Index:
         self.neutral = neutral
         self.normalize = normalize
         self.settings = settings
+        self._grams: dict[str, tuple[float, float | None]] = {}  # see ``_gram``
         n = len(self.docs)
         # Slots 0..n-1 are the topics; slots from n on are the out-of-scope groups, which
         # are weighted with the topics' statistics but kept out of the postings.
@@ -162,20 +164,32 @@ class Index:
     def query(self, norm: str, terms: dict[str, float]) -> Query:
         """What one query's features need, worked out once for all the topics scored."""
         k1 = self.settings.bm25_k1
-        neutral = self.neutral
+        grams = self._grams
         cover = {}
         best = cov_total = 0.0
         for g, qw in terms.items():
-            idf = self.idf.get(g, self.idf_unseen)
+            known = grams.get(g)
+            if known is None:
+                known = self._gram(g)
+            idf, cover_idf = known
             best += qw * idf * (k1 + 1)
-            counts = not (g in neutral or g[0].isdigit() or g[-1].isdigit())
-            if g not in self.idf and g not in self.negative_grams:
-                # A bigram no topic and no out-of-scope group has: mostly two words side by
-                # side ("带些", "些证"), so it weighs unseen_cover of a word nobody has.
-                idf *= self.settings.unseen_cover
-            cover[g] = qw * idf if counts else 0.0
-            cov_total += cover[g]
+            cover[g] = c = qw * cover_idf if cover_idf is not None else 0.0
+            cov_total += c
         return Query(norm, terms, cover, best, cov_total)
+
+    def _gram(self, g: str) -> tuple[float, float | None]:
+        """A query n-gram's IDF and its weight in coverage (None: it does not count), the
+        same for every query: remembered (up to _GRAMS of them)."""
+        idf = cover = self.idf.get(g, self.idf_unseen)
+        if g not in self.idf and g not in self.negative_grams:
+            # A bigram no topic and no out-of-scope group has: mostly two words side by
+            # side ("带些", "些证"), so it weighs unseen_cover of a word nobody has.
+            cover *= self.settings.unseen_cover
+        counts = not (g in self.neutral or g[0].isdigit() or g[-1].isdigit())
+        if len(self._grams) >= _GRAMS:
+            self._grams.clear()
+        known = self._grams[g] = (idf, cover if counts else None)
+        return known
 
     def queries(self, norm: str, ask: str = "") -> tuple[Query, Query | None]:
         """The message's query and its asking clause's (None without a clause)."""
@@ -192,6 +206,10 @@ class Index:
             return []
         by_len, lens = self.examples_by_len[i]
         return by_len[bisect_left(lens, s.partial_min_chars) : bisect_left(lens, len(norm))]
+
+    def partial(self, norm: str, i: int) -> float:
+        """The ``partial`` feature of slot ``i`` for ``norm`` (see ``features``)."""
+        return best_partial(norm, self.partial_choices(norm, i)) / 100.0
 
     def features(
         self,
@@ -217,10 +235,7 @@ class Index:
             ratio = process.extractOne(norm, examples, scorer=fuzz.ratio)[1]
         shorter = self.partial_choices(norm, i)
         if shorter:
-            if bound:
-                partial = 100.0
-            else:
-                partial = process.extractOne(norm, shorter, scorer=fuzz.partial_ratio)[1]
+            partial = 100.0 if bound else best_partial(norm, shorter)
         overlap = 0.0
         if s.w_overlap:
             qset = _gram_set(norm)
@@ -309,14 +324,16 @@ class Index:
         share: float | None = None,
         bound: bool = False,
         fa_total: float | None = None,
+        f: dict[str, float] | None = None,
     ) -> tuple[float, dict[str, float]]:
         """The final score of one slot (topic or out-of-scope group) and its features;
         ``qa`` is the asking clause, ``fa`` its features for this slot (``fa_total``: their
         ``combine``) and ``share`` its weight (ask_weight when not given); ``bound``: an
         upper bound of the score, the message's partial similarity taken at its most (see
-        ``features``)."""
+        ``features``); ``f``: the message's features for this slot, when already worked
+        out (not changed)."""
         s = self.settings
-        f = self.features(q.norm, q.terms, i, q, bound)
+        f = dict(f) if f is not None else self.features(q.norm, q.terms, i, q, bound)
         total = self.combine(f)
         if qa is not None and s.ask_weight:
             fa = fa if fa is not None else self.features(qa.norm, qa.terms, i, qa)
@@ -416,6 +433,8 @@ class Index:
         return cues, asked
 
 
+# Query n-grams remembered with their IDF (``Index._gram``).
+_GRAMS = 100_000
 # The features' names (``Index.features``, in its order), as the asking clause's.
 _ASK_NAMES = tuple(
     "ask_" + k for k in ("keyword", "bm25", "mass", "coverage", "fuzzy", "partial", "overlap")

@@ -45,19 +45,21 @@ def out_of_scope(
     # grows with it (weights >= 0, the clause's share at most 1).
     prune = s.w_partial >= 0 and s.w_cue >= 0 and (qa is None or 0 <= share <= 1)
 
-    def score(slot: int, bound: bool = False) -> float:
-        return index.score(q, qa, found, slot, fas.get(slot), share, bound, totals.get(slot))[0]
+    def score(slot: int, f: dict[str, float] | None = None) -> float:
+        return index.score(q, qa, found, slot, fas.get(slot), share, False, totals.get(slot), f)[0]
 
     best = 0.0
-    bounded: list[tuple[float, int]] = []
+    # The features with the message's partial similarity at its most (1), then the real one.
+    bounded: list[tuple[float, int, dict[str, float]]] = []
     for slot in slots:
         if prune and index.partial_choices(q.norm, slot):
-            bounded.append((score(slot, bound=True), slot))
+            f = index.features(q.norm, q.terms, slot, q, bound=True)
+            bounded.append((score(slot, f), slot, f))
         else:
             best = max(best, score(slot))
     bounded.sort(key=lambda x: -x[0])
-    for upper, slot in bounded:
+    for upper, slot, f in bounded:
         if upper <= best:
             break  # nor can any after it
-        best = max(best, score(slot))
+        best = max(best, score(slot, {**f, "partial": index.partial(q.norm, slot)}))
     return best

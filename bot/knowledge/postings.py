@@ -7,13 +7,14 @@ import heapq
 from array import array
 from collections import defaultdict
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, compress
 
 
 class Postings:
     """Bigram -> its topics and their weights, in topic order. Two flat arrays per bigram:
     on a large index the candidate search reads thousands of postings per query, and
-    reading them from contiguous memory is several times faster than from tuples."""
+    reading them from contiguous memory is several times faster than from tuples (even of
+    shared int objects: made one topic at a time, they lie all over memory)."""
 
     def __init__(self, weights: Sequence[dict[str, float]], df: dict[str, int], budget: int):
         self.weights = list(weights)  # the topics' n-gram weights, slot by slot
@@ -55,8 +56,14 @@ class Postings:
             if len(order) > limit:
                 # Only topics scoring at least the limit-th best can be among the best
                 # (found by sorting in C); nlargest over them picks the same, in order.
-                cut = sorted(map(acc.__getitem__, order), reverse=True)[limit - 1]
-                order = [i for i in order if acc[i] >= cut]
+                # The limit-th best of the first topics reached is at most that cut: the
+                # topics below it are dropped first, so that few are left to sort.
+                score = acc.__getitem__
+                if len(order) > 4 * limit:
+                    low = sorted(map(score, order[: 4 * limit]), reverse=True)[limit - 1]
+                    order = list(compress(order, map(low.__le__, map(score, order))))
+                cut = sorted(map(score, order), reverse=True)[limit - 1]
+                order = list(compress(order, map(cut.__le__, map(score, order))))
             return heapq.nlargest(limit, order, key=acc.__getitem__)
         scores: dict[int, float] = defaultdict(float)
         if len(self.weights) * len(terms) <= budget:
