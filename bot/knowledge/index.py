@@ -122,8 +122,12 @@ class Index:
                 }
             )
         self.postings = Postings(self.weights[:n], df, settings.candidate_budget)
-        # Bigrams of the out-of-scope groups: unseen in the topics, they are still words.
-        self.negative_grams = frozenset(g for tf in tfs[n:] for g in tf if len(g) == 2)
+        # Bigrams of the out-of-scope groups (unseen in the topics, they are still words),
+        # each with the slots of the groups that have it.
+        self.negative_grams: dict[str, list[int]] = {}
+        for slot in range(n, len(tfs)):
+            for g in (g for g in tfs[slot] if len(g) == 2):
+                self.negative_grams.setdefault(g, []).append(slot)
         self.examples_by_len = []
         for exs in self.examples:
             ordered = sorted(exs, key=len)
@@ -341,7 +345,7 @@ class Index:
             if fa_total is None:
                 fa_total = self.combine(fa)
             total = (1 - aw) * total + aw * fa_total
-            f = {**f, **dict(zip(_ASK_NAMES, fa.values(), strict=True))}
+            f.update(zip(_ASK_NAMES, fa.values(), strict=True))
         raw = cues.get(i, 0.0)
         cue = 1 - math.exp(-raw / s.cue_half) if raw else 0.0
         f["cue"] = cue

@@ -25,15 +25,12 @@ def out_of_scope(
     terms = q.terms
     ask_terms = qa.terms if qa is not None else {}
     found = (cues or index.cue_pair(norm, ask, cue_text, cue_ask))[0]
-    bigrams = [g for g in terms if len(g) == 2] + [g for g in ask_terms if len(g) == 2]
-    slots = []
-    for j in range(len(index.negatives)):
-        slot = index.n + j
-        w = index.weights[slot]
-        # A group sharing no bigram and no phrase with the question scores next to
-        # nothing: not worth its rapidfuzz calls.
-        if slot in found or not w.keys().isdisjoint(bigrams):
-            slots.append(slot)
+    # A group sharing no bigram and no phrase with the question scores next to nothing:
+    # not worth its rapidfuzz calls.
+    grams = index.negative_grams
+    shared = {slot for g in (*terms, *ask_terms) if g in grams for slot in grams[g]}
+    slots = [slot for slot in range(index.n, index.n + len(index.negatives))
+             if slot in found or slot in shared]  # fmt: skip
     fas = index.ask_features(qa, slots)
     totals = {slot: index.combine(fa) for slot, fa in fas.items()}
     # The clause's weight as for the topics, or more when it names an everyday subject.
