@@ -49,6 +49,24 @@ def test_everyday_words_with_a_word_of_need_are_answered(kb):
     assert r.decision != "fallback"
 
 
+@pytest.mark.parametrize(
+    "question", ["走访客户有什么技巧", "给学校捐图书要走啥子流程", "物价指数是咋个算出来的"]
+)
+def test_topic_words_used_in_their_everyday_sense_fall_back(kb, question):
+    # 走访, 流程, 物价: words of a topic that everyday life uses too (``everyday``).
+    r = kb.matcher.match(question)
+    assert r.decision == "fallback", r.matches[:3]
+
+
+def test_a_phrase_of_another_topic_keeps_the_message_in_scope(kb):
+    # 电话 alone is an everyday word (hotlines leads on it), but 申诉 is a phrase of
+    # appeals that is not: the message asks about help, so it is not sent to fallback.
+    r = kb.matcher.match("复核申诉电话是多少")
+    assert r.decision != "fallback"
+    assert {"appeals", "hotlines"} & {m.id for m in r.matches[:2]}
+    assert r.matches[0].features["everyday"] == 0.0
+
+
 def test_sense_check_is_what_sends_them_to_fallback(tmp_path):
     content, errors = _with_settings(tmp_path, "sense_check: false\nthin_coverage: 0")
     assert not errors

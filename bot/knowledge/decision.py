@@ -49,8 +49,8 @@ class Settings:
     junctions: bool = False
     # A message naming a program: the generic topics (how-to-apply, hotlines) weigh this much.
     generic_weight: float = 1.0
-    # Words used in another sense: a message whose best topic is found only by everyday
-    # words (过年, 被子, 疫苗) and that has no word of need goes to fallback.
+    # Words used in another sense: a message whose topic phrases are all everyday words
+    # (过年, 被子, 疫苗, 走访) and that has no word of need goes to fallback.
     sense_check: bool = False
     sense_coverage: float = 1.0  # ... and covers less than this share of the message
     # A message that names an out-of-scope subject where it asks (the asking clause, or all
