@@ -145,6 +145,25 @@ def test_a_repeated_greeting_is_a_greeting(kb, text):
     assert intent is not None and intent.action == "greeting"
 
 
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("嗯嗯好的", "thanks"),
+        ("好嘞，晓得了", "thanks"),
+        ("多谢多谢，帮了大忙了", "thanks"),
+        ("在吗？在吗", "greeting"),
+    ],
+)
+def test_a_reply_of_several_clauses_of_one_kind_is_that_intent(kb, text, action):
+    intent = kb.matcher.match_intent(text)
+    assert intent is not None and intent.action == action
+
+
+@pytest.mark.parametrize("text", ["你好，我想问低保", "你好，谢谢", "谢谢，低保好多钱"])
+def test_a_clause_that_is_not_an_intent_keeps_the_message_a_question(kb, text):
+    assert kb.matcher.match_intent(text) is None
+
+
 def test_switches_must_be_true_or_false(tmp_path):
     content, errors = _with_settings(tmp_path, "junctions: 1")
     assert any("junctions: expected true or false" in e for e in errors), errors
