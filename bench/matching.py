@@ -191,7 +191,9 @@ def ours(model: Matcher) -> Predict:
     def predict(q: str) -> Prediction:
         intent = model.match_intent(q)
         if intent is not None:
-            return Prediction("greeting" if intent.action in ("greeting", "thanks") else "intent", ())
+            return Prediction(
+                "greeting" if intent.action in ("greeting", "thanks") else "intent", ()
+            )
         r = model.match(q)
         return Prediction(r.decision, tuple(m.id for m in r.matches), r.listed)
 

@@ -52,7 +52,9 @@ def _predict(matcher):
     def predict(q: str) -> Prediction:
         intent = matcher.match_intent(q)
         if intent is not None:
-            return Prediction("greeting" if intent.action in ("greeting", "thanks") else "intent", ())
+            return Prediction(
+                "greeting" if intent.action in ("greeting", "thanks") else "intent", ()
+            )
         r = matcher.match(q)
         return Prediction(r.decision, tuple(m.id for m in r.matches), r.listed)
 

@@ -164,6 +164,15 @@ def test_a_clause_that_is_not_an_intent_keeps_the_message_a_question(kb, text):
     assert kb.matcher.match_intent(text) is None
 
 
+def test_a_phrase_said_with_de_inside_is_the_phrase(kb):
+    cues = kb.matcher.index.cues
+    assert "残疾人的补贴" in cues.scan("残疾人的补贴一个月多少")
+    assert cues.named_slots("残疾人的补贴") == cues.named_slots("残疾人补贴") != frozenset()
+    # The group word alone (残疾人) used to leave the story's 每月领 to 低保.
+    r = kb.matcher.match("那个残疾人的补贴，我屋娃娃是二级，一个月拿得到好多")
+    assert r.matches[0].id == "disability-subsidies", r.matches[:3]
+
+
 def test_switches_must_be_true_or_false(tmp_path):
     content, errors = _with_settings(tmp_path, "junctions: 1")
     assert any("junctions: expected true or false" in e for e in errors), errors
