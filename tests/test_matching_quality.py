@@ -7,11 +7,12 @@ situations. ``tests/data/questions.yml``: the earlier, plainer set. Weights and 
 (intents/matching.yml) are tuned on the dev splits only (bench/tune.py).
 
 ``test_*_floor`` guard against regressions at the level reached now, less a small margin
-(matching v2.2, messages test split: in-scope R@1 0.948, answered directly and correctly
-0.902, confident-wrong 0.017 of all (all of it out-of-scope questions answered),
-out-of-scope to fallback 0.881, long stories R@1 0.951, dialect 0.912, figures 0.957,
-greetings 1.0; earlier set test split: R@1 0.951, R@3 0.989, out-of-scope to fallback
-0.949, in-scope to fallback 0.070, wrong 0.022).
+(matching v2.3, messages test split of 352, with the independent probe's test half:
+in-scope R@1 0.941, answered directly and correctly 0.890, confident-wrong 0.043 of all
+(14 of its 15 out-of-scope questions answered), out-of-scope to fallback 0.860, long
+stories R@1 0.918, dialect 0.889, short 0.921, figures 0.957, greetings and thanks 1.0;
+earlier set test split: R@1 0.951, R@3 0.989, out-of-scope to fallback 0.949, in-scope
+to fallback 0.070, wrong 0.022).
 ``test_issue_targets`` holds the targets of issue #16 that are met;
 ``test_issue_targets_not_yet_met`` the others (strict xfail: it fails once they are met,
 to be moved up).
@@ -38,8 +39,8 @@ from bot.knowledge.evaluate import (
 
 LABELLED = PROJECT_ROOT / "tests" / "data" / "questions.yml"
 MESSAGES = PROJECT_ROOT / "tests" / "data" / "messages.yml"
-FLOOR = {"r1": 0.935, "answered": 0.885, "wrong": 0.025, "oos": 0.86, "long": 0.93,
-         "greet": 1.0, "style_r1": 0.88}  # fmt: skip
+FLOOR = {"r1": 0.93, "answered": 0.88, "wrong": 0.05, "oos": 0.85, "long": 0.9,
+         "greet": 1.0, "style_r1": 0.87}  # fmt: skip
 OLD_FLOOR = {"r1": 0.94, "r3": 0.98, "oos": 0.94, "in_fallback": 0.09, "wrong": 0.025}
 
 
