@@ -36,6 +36,11 @@ known words and that nothing has are left out (``junctions``), and unseen ones w
 coverage (``unseen_cover``); a message found only by everyday words without a word of need,
 or naming an out-of-scope subject where it asks, falls back (``sense_check``,
 ``other_check``); how-to-apply and hotlines yield to a program the message names.
+
+Matching v2.3: "only everyday words" means no topic phrase found is other than an
+everyday word (电话 beside 申诉 keeps a message in scope); situation phrases are also found
+with 的 inside (残疾人的补贴); a greeting or thanks of several clauses (好嘞，晓得了) is
+that intent when every clause is.
 """
 
 from __future__ import annotations
