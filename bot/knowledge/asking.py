@@ -152,7 +152,10 @@ class Cues:
                     named.setdefault(w, set()).add(slot)
         # Said with 的 inside (残疾人的补贴, 低保的钱): the same phrase.
         everyday_set = {e for e in everyday if e} | shared
+        group_set = {g for g in groups if g}
         for p, alias in _de_aliases(phrases):
+            if p in group_set:
+                group_set.add(alias)
             phrases[alias] = phrases[p]
             weight[alias] = weight[p]
             if p in everyday_set:
@@ -167,7 +170,7 @@ class Cues:
         return cls(
             phrases,
             weight,
-            frozenset(g for g in groups if g),
+            frozenset(group_set),
             lengths,
             bigrams,
             starts,
