@@ -173,6 +173,19 @@ def test_a_phrase_said_with_de_inside_is_the_phrase(kb):
     assert r.matches[0].id == "disability-subsidies", r.matches[:3]
 
 
+STORY = "我男人在工地上摔断了腿包工头不认账，家里现在一点钱都没有了，两个娃还要吃饭，政府能不能先帮我们一把"
+
+
+def test_a_hardship_told_with_everyday_words_is_not_sent_away(kb, tmp_path):
+    # 工地, 包工头: the labour-disputes group scores high on the story; a word of need
+    # (政府, 帮) and two phrases of 临时救助 (摔断了腿, 一点钱都没有) keep it in scope.
+    r = kb.matcher.match(STORY)
+    assert r.decision == "answer" and r.matches[0].id == "temporary-relief", r.matches[:3]
+    content, errors = _with_settings(tmp_path, "oos_need_weight: 0")
+    assert not errors
+    assert content.knowledge.matcher.match(STORY).decision == "fallback"
+
+
 def test_switches_must_be_true_or_false(tmp_path):
     content, errors = _with_settings(tmp_path, "junctions: 1")
     assert any("junctions: expected true or false" in e for e in errors), errors
