@@ -191,7 +191,9 @@ def ours(model: Matcher) -> Predict:
     def predict(q: str) -> Prediction:
         intent = model.match_intent(q)
         if intent is not None:
-            return Prediction("greeting" if intent.action == "greeting" else "intent", ())
+            return Prediction(
+                "greeting" if intent.action in ("greeting", "thanks") else "intent", ()
+            )
         r = model.match(q)
         return Prediction(r.decision, tuple(m.id for m in r.matches), r.listed)
 
@@ -214,7 +216,7 @@ for q in json.load(sys.stdin):
     t = time.thread_time()
     intent = m.match_intent(q)
     if intent is not None:
-        d, ids = ("greeting" if intent.action == "greeting" else "intent"), []
+        d, ids = ("greeting" if intent.action in ("greeting", "thanks") else "intent"), []
     else:
         r = m.match(q)
         d, ids = r.decision, [x.id for x in r.matches]

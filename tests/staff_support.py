@@ -150,7 +150,8 @@ async def delivered(app: App) -> list[Reply]:
     to their chats: staff cards and alerts queued by the last turn or job."""
     out = []
     for msg in await app.store.outbox.due(float("inf"), limit=10_000):
-        assert await app.store.outbox.claim(msg.id)
+        if not await app.store.outbox.claim(msg.id):
+            continue  # a concurrent turn's drain (asyncio.gather) has taken it
         await app.store.outbox.mark_sent(msg.id, None)
         out.append(msg.reply)
     return out

@@ -7,11 +7,12 @@ situations. ``tests/data/questions.yml``: the earlier, plainer set. Weights and 
 (intents/matching.yml) are tuned on the dev splits only (bench/tune.py).
 
 ``test_*_floor`` guard against regressions at the level reached now, less a small margin
-(matching v2.2, messages test split: in-scope R@1 0.948, answered directly and correctly
-0.902, confident-wrong 0.017 of all (all of it out-of-scope questions answered),
-out-of-scope to fallback 0.881, long stories R@1 0.951, dialect 0.912, figures 0.957,
-greetings 1.0; earlier set test split: R@1 0.951, R@3 0.989, out-of-scope to fallback
-0.949, in-scope to fallback 0.070, wrong 0.022).
+(matching v2.3, messages test split of 451, with the test halves of two blind probes:
+in-scope R@1 0.933, answered directly and correctly 0.883, confident-wrong 0.040 of all
+(16 of its 18 out-of-scope questions answered), out-of-scope to fallback 0.892, long
+stories R@1 0.930, dialect 0.887, short 0.913, figures 0.957, greetings and thanks 0.917;
+earlier set test split: R@1 0.951, R@3 0.989, out-of-scope to fallback 0.949, in-scope
+to fallback 0.070, wrong 0.022).
 ``test_issue_targets`` holds the targets of issue #16 that are met;
 ``test_issue_targets_not_yet_met`` the others (strict xfail: it fails once they are met,
 to be moved up).
@@ -38,8 +39,8 @@ from bot.knowledge.evaluate import (
 
 LABELLED = PROJECT_ROOT / "tests" / "data" / "questions.yml"
 MESSAGES = PROJECT_ROOT / "tests" / "data" / "messages.yml"
-FLOOR = {"r1": 0.935, "answered": 0.885, "wrong": 0.025, "oos": 0.86, "long": 0.93,
-         "greet": 1.0, "style_r1": 0.88}  # fmt: skip
+FLOOR = {"r1": 0.925, "answered": 0.875, "wrong": 0.045, "oos": 0.88, "long": 0.91,
+         "greet": 0.9, "style_r1": 0.87}  # fmt: skip
 OLD_FLOOR = {"r1": 0.94, "r3": 0.98, "oos": 0.94, "in_fallback": 0.09, "wrong": 0.025}
 
 
@@ -52,7 +53,9 @@ def _predict(matcher):
     def predict(q: str) -> Prediction:
         intent = matcher.match_intent(q)
         if intent is not None:
-            return Prediction("greeting" if intent.action == "greeting" else "intent", ())
+            return Prediction(
+                "greeting" if intent.action in ("greeting", "thanks") else "intent", ()
+            )
         r = matcher.match(q)
         return Prediction(r.decision, tuple(m.id for m in r.matches), r.listed)
 

@@ -49,6 +49,24 @@ def test_everyday_words_with_a_word_of_need_are_answered(kb):
     assert r.decision != "fallback"
 
 
+@pytest.mark.parametrize(
+    "question", ["走访客户有什么技巧", "给学校捐图书要走啥子流程", "物价指数是咋个算出来的"]
+)
+def test_topic_words_used_in_their_everyday_sense_fall_back(kb, question):
+    # 走访, 流程, 物价: words of a topic that everyday life uses too (``everyday``).
+    r = kb.matcher.match(question)
+    assert r.decision == "fallback", r.matches[:3]
+
+
+def test_a_phrase_of_another_topic_keeps_the_message_in_scope(kb):
+    # 电话 alone is an everyday word (hotlines leads on it), but 申诉 is a phrase of
+    # appeals that is not: the message asks about help, so it is not sent to fallback.
+    r = kb.matcher.match("复核申诉电话是多少")
+    assert r.decision != "fallback"
+    assert {"appeals", "hotlines"} & {m.id for m in r.matches[:2]}
+    assert r.matches[0].features["everyday"] == 0.0
+
+
 def test_sense_check_is_what_sends_them_to_fallback(tmp_path):
     content, errors = _with_settings(tmp_path, "sense_check: false\nthin_coverage: 0")
     assert not errors
@@ -125,6 +143,47 @@ def test_homophone_repair_does_not_break_a_word(kb):
 def test_a_repeated_greeting_is_a_greeting(kb, text):
     intent = kb.matcher.match_intent(text)
     assert intent is not None and intent.action == "greeting"
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("嗯嗯好的", "thanks"),
+        ("好嘞，晓得了", "thanks"),
+        ("多谢多谢，帮了大忙了", "thanks"),
+        ("在吗？在吗", "greeting"),
+    ],
+)
+def test_a_reply_of_several_clauses_of_one_kind_is_that_intent(kb, text, action):
+    intent = kb.matcher.match_intent(text)
+    assert intent is not None and intent.action == action
+
+
+@pytest.mark.parametrize("text", ["你好，我想问低保", "你好，谢谢", "谢谢，低保好多钱"])
+def test_a_clause_that_is_not_an_intent_keeps_the_message_a_question(kb, text):
+    assert kb.matcher.match_intent(text) is None
+
+
+def test_a_phrase_said_with_de_inside_is_the_phrase(kb):
+    cues = kb.matcher.index.cues
+    assert "残疾人的补贴" in cues.scan("残疾人的补贴一个月多少")
+    assert cues.named_slots("残疾人的补贴") == cues.named_slots("残疾人补贴") != frozenset()
+    # The group word alone (残疾人) used to leave the story's 每月领 to 低保.
+    r = kb.matcher.match("那个残疾人的补贴，我屋娃娃是二级，一个月拿得到好多")
+    assert r.matches[0].id == "disability-subsidies", r.matches[:3]
+
+
+STORY = "我男人在工地上摔断了腿包工头不认账，家里现在一点钱都没有了，两个娃还要吃饭，政府能不能先帮我们一把"
+
+
+def test_a_hardship_told_with_everyday_words_is_not_sent_away(kb, tmp_path):
+    # 工地, 包工头: the labour-disputes group scores high on the story; a word of need
+    # (政府, 帮) and two phrases of 临时救助 (摔断了腿, 一点钱都没有) keep it in scope.
+    r = kb.matcher.match(STORY)
+    assert r.decision == "answer" and r.matches[0].id == "temporary-relief", r.matches[:3]
+    content, errors = _with_settings(tmp_path, "oos_need_weight: 0")
+    assert not errors
+    assert content.knowledge.matcher.match(STORY).decision == "fallback"
 
 
 def test_switches_must_be_true_or_false(tmp_path):

@@ -178,16 +178,19 @@ async def test_two_workers_claim_at_once_one_wins(sapp):
     winner, loser = (a, b) if fresh.assignee_id == WUHOU_A else (b, a)
     winner_name = "张三" if fresh.assignee_id == WUHOU_A else "李四"
     loser_id = WUHOU_B if fresh.assignee_id == WUHOU_A else WUHOU_A
+    # What went through the outbox may have been drained by either turn: messages to a
+    # named chat are looked for in both; the replies in the group (None) are each turn's.
+    both = a + b
     # The loser is told who has it (privately, and the group post shows it).
-    assert said(loser, loser_id) == ["staff/claim_lost"]
-    assert said_with(loser, loser_id)["holder"] == winner_name
+    assert said(both, loser_id) == ["staff/claim_lost"]
+    assert said_with(both, loser_id)["holder"] == winner_name
     assert said(loser) == ["staff/claimed_post"] and said_with(loser)["holder"] == winner_name
-    assert said(winner, fresh.assignee_id) == ["staff/card"]
-    assert said_with(winner, fresh.assignee_id)["notice"] == "claimed"
+    assert said(both, fresh.assignee_id) == ["staff/card"]
+    assert said_with(both, fresh.assignee_id)["notice"] == "claimed"
     history = await sapp.store.cases.history(case.id)
     assert [h.to_status for h in history] == ["new", "claimed"]
     # The resident was told once.
-    assert len(to(winner, RESIDENT)) == 1 and not to(loser, RESIDENT)
+    assert len(to(both, RESIDENT)) == 1
 
 
 async def test_many_claims_at_the_store_level(sapp):

@@ -73,6 +73,22 @@ class Asking:
         return ""
 
 
+def _de_aliases(phrases: dict[str, list[int]]) -> list[tuple[str, str]]:
+    """(phrase, the phrase with 的 between its words) for phrases of 4 or more characters,
+    split after 2 or 3 of them and leaving 2 or more (残疾人补贴: 残疾的人补贴 is never
+    typed and harms nothing, 残疾人的补贴 is). Not where the alias is a phrase itself."""
+    out = []
+    for p in phrases:
+        if len(p) < 4 or "的" in p:
+            continue
+        for k in (2, 3):
+            if len(p) - k >= 2:
+                alias = p[:k] + "的" + p[k:]
+                if alias not in phrases:
+                    out.append((p, alias))
+    return out
+
+
 @dataclass(frozen=True)
 class Reading:
     """What a message's phrases say beside the topic scores (see ``Cues.reading``)."""
@@ -121,12 +137,7 @@ class Cues:
                     phrases.setdefault(w, []).append(slot)
         n = max(1, len(per_slot))
         weight = {p: math.log(1 + n / len(slots)) for p, slots in phrases.items()}
-        lengths = tuple(sorted({len(p) for p in phrases}, reverse=True))
         bigrams = frozenset(g[i : i + 2] for g in groups for i in range(len(g) - 1))
-        first: dict[str, set[int]] = {}
-        for p in phrases:
-            first.setdefault(p[0], set()).add(len(p))
-        starts = {c: tuple(sorted(v, reverse=True)) for c, v in first.items()}
         # A topic phrase that is also an out-of-scope keyword has an everyday sense too.
         topics = len(per_slot) - negatives
         shared = {
@@ -139,10 +150,27 @@ class Cues:
             for w in words:
                 if len(w) >= 2 and w not in shared and w not in everyday:
                     named.setdefault(w, set()).add(slot)
+        # Said with 的 inside (残疾人的补贴, 低保的钱): the same phrase.
+        everyday_set = {e for e in everyday if e} | shared
+        group_set = {g for g in groups if g}
+        for p, alias in _de_aliases(phrases):
+            if p in group_set:
+                group_set.add(alias)
+            phrases[alias] = phrases[p]
+            weight[alias] = weight[p]
+            if p in everyday_set:
+                shared.add(alias)
+            if p in named:
+                named[alias] = named[p]
+        lengths = tuple(sorted({len(p) for p in phrases}, reverse=True))
+        first: dict[str, set[int]] = {}
+        for p in phrases:
+            first.setdefault(p[0], set()).add(len(p))
+        starts = {c: tuple(sorted(v, reverse=True)) for c, v in first.items()}
         return cls(
             phrases,
             weight,
-            frozenset(g for g in groups if g),
+            frozenset(group_set),
             lengths,
             bigrams,
             starts,

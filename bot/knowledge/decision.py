@@ -39,6 +39,11 @@ class Settings:
     clarify_min: float = 0.30
     clarify_window: float = 0.10
     oos_weight: float = 0.0  # 0 switches the out-of-scope check off
+    # ... this weight instead for a message with a word of need and at least this much
+    # weight of its best topic's own situation phrases (two of them: a hardship described,
+    # 摔断了腿 … 一点钱都没有了 … 政府能不能帮一把, where 包工头 and 工地 are the story).
+    oos_need_weight: float = 0.0  # 0: oos_weight for all
+    oos_need_plain: float = 8.0
     # Finding the ask (intents/situations.yml): the asking clause of a longer message is
     # scored on its own and mixed in with this weight.
     ask_weight: float = 0.0
@@ -49,8 +54,8 @@ class Settings:
     junctions: bool = False
     # A message naming a program: the generic topics (how-to-apply, hotlines) weigh this much.
     generic_weight: float = 1.0
-    # Words used in another sense: a message whose best topic is found only by everyday
-    # words (过年, 被子, 疫苗) and that has no word of need goes to fallback.
+    # Words used in another sense: a message whose topic phrases are all everyday words
+    # (过年, 被子, 疫苗, 走访) and that has no word of need goes to fallback.
     sense_check: bool = False
     sense_coverage: float = 1.0  # ... and covers less than this share of the message
     # A message that names an out-of-scope subject where it asks (the asking clause, or all
@@ -131,7 +136,10 @@ def decide_needs(
     s = settings
     s1 = matches[0].score
     top = matches[0].features
-    if s.oos_weight and out_of_scope * s.oos_weight >= s1:
+    oos_weight = s.oos_weight
+    if s.oos_need_weight and top.get("need", 0.0) and top.get("plain", 0.0) >= s.oos_need_plain:
+        oos_weight = s.oos_need_weight
+    if s.oos_weight and out_of_scope * oos_weight >= s1:
         return "fallback", ()
     if s.other_check and top.get("other", 0.0) and not top.get("need", 0.0):
         return "fallback", ()

@@ -402,6 +402,8 @@ class Index:
         plain, need, covered = sense.plain, sense.need, sense.covered
         yield_generic = any(j not in self.generic for j in sense.named)
         other, asked_named = float(sense.other), sense.asked_named
+        # A phrase of any topic that is not an everyday word: the message is about help.
+        plain_any = any(j < self.n for j in plain)
         out = []
         for i in ids:
             total, f = self.score(q, qa, found, i, fas.get(i), share, fa_total=totals.get(i))
@@ -409,10 +411,11 @@ class Index:
             f["ask_share"] = share
             f["ask_best"] = ask_best
             # The sense of the message for this topic: "need" (补贴, 申请, 政府 …), "plain"
-            # (its phrases that are not everyday words); only everyday words: "everyday".
+            # (its phrases that are not everyday words); "everyday": its phrases are found,
+            # but no topic's phrase other than everyday words is.
             f["need"] = float(need)
             f["plain"] = plain.get(i, 0.0)
-            f["everyday"] = float(found.get(i, 0.0) > 0 and i not in plain)
+            f["everyday"] = float(found.get(i, 0.0) > 0 and not plain_any)
             # ... unless the program is named there too (低保边缘家庭是啥意思).
             f["other"] = other and float(i not in asked_named)
             f["cue_cover"] = covered.get(i, 0.0)

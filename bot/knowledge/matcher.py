@@ -36,10 +36,16 @@ known words and that nothing has are left out (``junctions``), and unseen ones w
 coverage (``unseen_cover``); a message found only by everyday words without a word of need,
 or naming an out-of-scope subject where it asks, falls back (``sense_check``,
 ``other_check``); how-to-apply and hotlines yield to a program the message names.
+
+Matching v2.3: "only everyday words" means no topic phrase found is other than an
+everyday word (电话 beside 申诉 keeps a message in scope); situation phrases are also found
+with 的 inside (残疾人的补贴); a greeting or thanks of several clauses (好嘞，晓得了) is
+that intent when every clause is.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -136,6 +142,19 @@ class Matcher:
         return [Match(d.id, d.title, 0.0) for d in self.index.docs[:k]]
 
     def match_intent(self, text: str) -> Intent | None:
+        found = self._one_intent(text)
+        if found is not None:
+            return found
+        # "好嘞，晓得了", "多谢多谢，帮了大忙了": every clause says the same kind of thing.
+        clauses = [c for c in _CLAUSES.split(text) if c.strip()]
+        if len(clauses) < 2:
+            return None
+        each = [self._one_intent(c) for c in clauses]
+        if any(i is None for i in each) or len({i.action for i in each if i}) != 1:
+            return None
+        return each[0]
+
+    def _one_intent(self, text: str) -> Intent | None:
         norm = self.normalize(text, skip=INTENT_SKIP)
         if not norm or len(norm) > self.settings.intent_max_chars:
             return None
@@ -153,6 +172,8 @@ class Matcher:
 
 
 _PARTICLES = "嘛呀啊哦吧呢噻哈嘞哟咯啦"
+_INTERJECTIONS = "嗯哦噢喔呃额唔"
+_CLAUSES = re.compile(r"[，,。.！!？?、；;~～\s]+")
 
 
 def _bare(text: str) -> str:
@@ -163,7 +184,7 @@ def _bare(text: str) -> str:
         if len(text) % size == 0 and unit * (len(text) // size) == text:
             text = unit
             break
-    text = text.rstrip(_PARTICLES)
+    text = text.rstrip(_PARTICLES).lstrip(_INTERJECTIONS) or text
     out: list[str] = []
     for ch in text:
         if not out or out[-1] != ch:
