@@ -277,16 +277,6 @@ class Index:
             + s.w_overlap * f["overlap"]
         )
 
-    def shortlist(
-        self, norm: str, k: int, damp_groups: bool = False
-    ) -> tuple[dict[str, float], list[int]]:
-        terms = self.query_terms(norm, damp_groups)
-        ids = self.postings.candidates(terms, max(self.settings.shortlist, k)) if terms else []
-        if len(ids) < k:
-            seen = set(ids)
-            ids += [i for i in range(self.n) if i not in seen][: k - len(ids)]
-        return terms, ids
-
     def cue_sums(self, cue_text: str, cue_ask: str) -> dict[int, float]:
         s = self.settings
         if self.cues is None or not s.w_cue:
