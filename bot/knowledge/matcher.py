@@ -99,6 +99,13 @@ class Matcher:
             for intent in self.intents
             for ex in intent.examples
         ]
+        # Each intent's examples (2 characters or more) one or more times, longest first.
+        self._runs = []
+        for intent in self.intents:
+            exs = {ex for i, ex in self._intent_examples if i is intent and len(ex) >= 2}
+            if exs:
+                alts = "|".join(map(re.escape, sorted(exs, key=len, reverse=True)))
+                self._runs.append((intent, re.compile(f"(?:{alts})+")))
 
     def match(self, question: str, k: int = 3) -> Result:
         norm = self.normalize(question)
@@ -168,7 +175,17 @@ class Matcher:
                 score = 1.0 if form == ex else fuzz.ratio(form, ex) / 100.0
                 if score > best_score:
                     best, best_score = intent, score
-        return best if best_score >= self.settings.intent_min_score else None
+        if best_score >= self.settings.intent_min_score:
+            return best
+        # "好的晓得了": examples of one intent said one after the other.
+        return next(filter(None, (self._run_of_examples(form) for form in forms)), None)
+
+    def _run_of_examples(self, text: str) -> Intent | None:
+        """The intent whose examples, one after the other, make up all of ``text``."""
+        for intent, run in self._runs:
+            if run.fullmatch(text):
+                return intent
+        return None
 
 
 _PARTICLES = "嘛呀啊哦吧呢噻哈嘞哟咯啦"
