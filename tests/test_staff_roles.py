@@ -175,7 +175,7 @@ async def test_two_workers_claim_at_once_one_wins(sapp):
     )
     fresh = await sapp.store.workflow.get(case.id)
     assert fresh.status == "claimed" and fresh.assignee_id in (WUHOU_A, WUHOU_B)
-    winner, loser = (a, b) if fresh.assignee_id == WUHOU_A else (b, a)
+    loser = b if fresh.assignee_id == WUHOU_A else a
     winner_name = "张三" if fresh.assignee_id == WUHOU_A else "李四"
     loser_id = WUHOU_B if fresh.assignee_id == WUHOU_A else WUHOU_A
     # What went through the outbox may have been drained by either turn: messages to a

@@ -151,14 +151,14 @@ class Cues:
                 if len(w) >= 2 and w not in shared and w not in everyday:
                     named.setdefault(w, set()).add(slot)
         # Said with 的 inside (残疾人的补贴, 低保的钱): the same phrase.
-        everyday_set = {e for e in everyday if e} | shared
+        everyday_set = frozenset(e for e in everyday if e)
         group_set = {g for g in groups if g}
         for p, alias in _de_aliases(phrases):
             if p in group_set:
                 group_set.add(alias)
             phrases[alias] = phrases[p]
             weight[alias] = weight[p]
-            if p in everyday_set:
+            if p in shared or p in everyday_set:
                 shared.add(alias)
             if p in named:
                 named[alias] = named[p]
@@ -174,7 +174,7 @@ class Cues:
             lengths,
             bigrams,
             starts,
-            frozenset(e for e in everyday if e) | shared,
+            everyday_set | shared,
             tuple(n for n in needs if n),
             {w: frozenset(v) for w, v in named.items()},
             frozenset(m for m in meanings if m),
