@@ -14,11 +14,13 @@ COMPILE  := $(UV) pip compile pyproject.toml --generate-hashes --universal \
 	--python-version 3.11 --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: demo test lint typecheck check bench clean install lock audit wheel wheel-check units web browser postgres \
-	system-packages bytecode
+.PHONY: demo test lint typecheck check content-check bench clean install lock audit wheel wheel-check units \
+	web browser postgres system-packages bytecode
 
+# Without pip of its own (ensurepip costs ~6 s of CPU): the locked pip comes with the
+# locked wheels (requirements-dev.lock, for pip-audit), installed by uv below.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --without-pip $(VENV)
 
 # uv installs the locked wheels (hashes required) in ~2 s where pip takes ~40 s; it is
 # itself pinned and kept in its own venv, which `make lock` also uses.
@@ -99,8 +101,8 @@ bytecode: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m compileall -qq bot tests bench deploy
 	-@PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest --collect-only -qq >/dev/null 2>&1
 
-# The install, then the checks before the suite, side by side (each one's output shown
-# as it ends; the system packages are installed meanwhile).
+# The install, then the checks before the suite (the content's among them), side by side
+# (each one's output shown as it ends; the system packages are installed meanwhile).
 # The suite runs on TEST_WORKERS processes (pytest-xdist; most tests wait on
 # subprocesses, servers and the browser, so more workers than cores pay), and the
 # wheel check runs beside it; its output is shown when both are done. The tests on
@@ -108,8 +110,7 @@ bytecode: $(STAMP)
 TEST_WORKERS ?= 4
 test:
 	@$(MAKE) --no-print-directory -j4 --output-sync=target \
-	  system-packages lint typecheck audit bytecode
-	$(BIN)/sanliang check
+	  system-packages lint typecheck audit bytecode content-check
 	@$(MAKE) --no-print-directory wheel-check > $(VENV)/wheel-check.log 2>&1 & wheel=$$!; \
 	SANLIANG_REQUIRE_PG=1 $(BIN)/python -m pytest -n $(TEST_WORKERS); tests=$$?; \
 	wait $$wheel; checked=$$?; cat $(VENV)/wheel-check.log; \
@@ -117,6 +118,10 @@ test:
 
 check: $(STAMP)
 	$(BIN)/sanliang check --warnings
+
+# The content's errors only (make test, beside the other checks).
+content-check: $(STAMP)
+	$(BIN)/sanliang check
 
 # The wheel an operator installs (README, Deployment), in dist/.
 wheel: $(STAMP)

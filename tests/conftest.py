@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from bot.app import App, open_app
 from bot.config import PROJECT_ROOT, Config
 from bot.content import Content, ContentHolder
 from bot.dialog.events import Event, Reply
+from tests.staff_support import _bundled
 
 # -- scheduling on xdist workers (make test: -n 4 on 2 cores) ---------------------------
 # The run ends when its last test does, so the long ones are started first, longest
@@ -75,9 +78,66 @@ def config(db_path: str) -> Config:
 @pytest.fixture(scope="session")
 def bundled_content() -> Content:
     """The bundled content, loaded once: snapshots are immutable, and each app gets its
-    own holder, so a test that reloads changes only its own app."""
-    holder, _ = ContentHolder.load(PROJECT_ROOT)
-    return holder.current
+    own holder, so a test that reloads changes only its own app. (The same snapshot as
+    the staff apps' and the helpers' without fixtures: staff_support._bundled.)"""
+    return _bundled()
+
+
+class ContentCopy:
+    """A writable copy of the bundled content (policy_texts and intents copied, templates
+    linked), for tests that publish into it. It is always the same folder on a worker and
+    restored before each test, so its snapshot is loaded once per worker: a snapshot
+    knows its folder (content.root, every topic's path), and a copy elsewhere would need
+    a load of its own (~1 s)."""
+
+    FOLDERS = ("policy_texts", "intents")
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.restore()
+        holder, _ = ContentHolder.load(root)
+        self.snapshot = holder.current
+        self._digest = self.digest()
+
+    def restore(self) -> Path:
+        """The folder as the bundled content, whatever the last test did to it."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        for folder in self.FOLDERS:
+            shutil.copytree(PROJECT_ROOT / folder, self.root / folder)
+        (self.root / "templates").symlink_to(PROJECT_ROOT / "templates")
+        return self.root
+
+    def digest(self) -> str:
+        """Every name in the folder, and every byte of the copied files."""
+        h = hashlib.sha256()
+        for path in sorted(self.root.iterdir()):
+            h.update(path.name.encode() + b"\0")
+        for folder in self.FOLDERS:
+            for path in sorted((self.root / folder).rglob("*")):
+                h.update(str(path.relative_to(self.root)).encode() + b"\0")
+                if path.is_file():
+                    h.update(path.read_bytes())
+        return h.hexdigest()
+
+    def holder(self, root: Path) -> ContentHolder | None:
+        """A holder of the loaded snapshot when ``root`` is this folder and unchanged
+        since it was restored; otherwise None (the app then loads the folder itself)."""
+        if Path(root) != self.root or self.digest() != self._digest:
+            return None
+        return ContentHolder(self.root, self.snapshot)
+
+
+@pytest.fixture(scope="session")
+def _content_copy(tmp_path_factory: pytest.TempPathFactory) -> ContentCopy:
+    return ContentCopy(tmp_path_factory.mktemp("content-copy") / "content")
+
+
+@pytest.fixture
+def content_copy(_content_copy: ContentCopy) -> ContentCopy:
+    """The writable copy of the bundled content, restored for this test (its folder:
+    ``content_copy.root``; ``content_copy.holder(root)`` for open_app)."""
+    _content_copy.restore()
+    return _content_copy
 
 
 @pytest.fixture

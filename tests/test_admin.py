@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import signal
 from pathlib import Path
 
@@ -17,10 +16,10 @@ import pytest
 from bot.admin.reload import install_sighup
 from bot.app import open_app
 from bot.cli import main
-from bot.config import PROJECT_ROOT, Config
+from bot.config import Config
 from bot.dialog.events import Document, Event, Reply
 from bot.outbox import Sender
-from tests.conftest import Chat
+from tests.conftest import Chat, ContentCopy
 
 ADMIN = 4242
 OTHER_ADMIN = 4343
@@ -28,19 +27,16 @@ RESIDENT = 1001
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    content = tmp_path / "content"
-    for folder in ("policy_texts", "intents"):
-        shutil.copytree(PROJECT_ROOT / folder, content / folder)
-    (content / "templates").symlink_to(PROJECT_ROOT / "templates")
-    return content
+def root(content_copy: ContentCopy) -> Path:
+    return content_copy.root  # restored for each test (tests/conftest.py)
 
 
 @pytest.fixture
-async def app(root: Path, db_path: str):
+async def app(root: Path, db_path: str, content_copy: ContentCopy):
     # db_path: a SQLite file here; on both backends where a module is marked so.
     config = Config(db_path=db_path, content_dir=root, admin_ids=[ADMIN, OTHER_ADMIN])
-    app = await open_app(config)
+    # The copy's snapshot, loaded once per worker, while the folder is as restored.
+    app = await open_app(config, content_copy.holder(root))
     try:
         yield app
     finally:

@@ -14,8 +14,10 @@ import pytest
 from bot.app import open_app
 from bot.cli import main
 from bot.config import PROJECT_ROOT, Config
+from bot.content import ContentHolder
 from bot.dialog.events import Event
 from bot.store.backup import BackupError, backup, check_database, prune, restore
+from tests.staff_support import _bundled
 
 
 async def talk(app, users: range) -> None:
@@ -34,8 +36,6 @@ def conversations(path: Path) -> set[int]:
 
 
 async def test_backup_while_the_app_writes(tmp_path, bundled_content):
-    from bot.content import ContentHolder
-
     db = tmp_path / "live.db"
     app = await open_app(
         Config(db_path=str(db), content_dir=PROJECT_ROOT),
@@ -115,7 +115,8 @@ def test_backup_refuses_what_it_cannot_do(tmp_path, capsys):
 
 
 async def _make_db(db: Path, users: range) -> None:
-    app = await open_app(Config(db_path=str(db), content_dir=PROJECT_ROOT))
+    config = Config(db_path=str(db), content_dir=PROJECT_ROOT)
+    app = await open_app(config, ContentHolder(PROJECT_ROOT, _bundled()))
     try:
         await talk(app, users)
     finally:

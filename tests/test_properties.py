@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 
 from bot.app import open_app
 from bot.config import PROJECT_ROOT, Config
+from bot.content import ContentHolder
 from bot.dialog.events import MAX_REPLY_CHARS, Event
 from bot.menu import MENU_ITEMS
+from tests.staff_support import _bundled
 
 KNOWN_PREFIXES = [
     "nav",
@@ -33,7 +35,10 @@ KNOWN_PREFIXES = [
 def running(tmp_path):
     loop = asyncio.new_event_loop()
     app = loop.run_until_complete(
-        open_app(Config(db_path=str(tmp_path / "p.db"), content_dir=PROJECT_ROOT))
+        open_app(
+            Config(db_path=str(tmp_path / "p.db"), content_dir=PROJECT_ROOT),
+            ContentHolder(PROJECT_ROOT, _bundled()),
+        )
     )
     offered: set[str] = set()
     yield loop, app, offered
