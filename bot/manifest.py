@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -111,7 +112,10 @@ class Manifest:
         return [f for f in self if f.upload is not None]
 
 
+@lru_cache(maxsize=256)
 def _pattern(path: str) -> re.Pattern[str]:
+    """The paths a declared path (with ``{locale}``, ``*`` and ``**/``) stands for; kept:
+    a content load asks for each declaration's pattern for every file it finds."""
     out = []
     for piece in re.split(r"(\{locale\}|\*\*/|\*)", path):
         if piece == "{locale}":

@@ -8,6 +8,7 @@ index together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from bot.content import Content, Report, read_yaml
@@ -47,6 +48,11 @@ def topic_doc(topic: Topic) -> Doc:
 
 def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
     normalize = load_normalizer(root, report)
+    with normalize.remembering():
+        return _build_matcher(topics, root, report, normalize)
+
+
+def _build_matcher(topics: Topics, root: Path, report: Report, normalize: Normalizer) -> Matcher:
     settings = load_settings(root, report)
     intents = load_intents(root, report)
     # The same question under two topics, once normalised, cannot be matched reliably.
@@ -147,6 +153,7 @@ def place_names(root: Path) -> list[str]:
 def attach_phonetic(normalize: Normalizer, docs, negatives, situations, intents, places=()) -> None:
     """Pinyin input and homophone repair against the policy words of this content."""
 
+    @cache  # the keywords are read three times over
     def plain(text: str) -> str:
         return _DROP.sub("", normalize.prepare(text))
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,6 +68,8 @@ class Normalizer:
         self._forms: dict[tuple[str, bool], dict[tuple[bool, ...], str]] = {}
         self._simplified: dict[str, str] = {}
         self._simplified_chars = 0
+        self._remember = _REMEMBER_TEXTS  # see ``remembering``
+        self._applied: dict[tuple[str, ...], tuple[bool, ...]] = {}  # skip -> stages run
 
     @property
     def phonetic(self) -> Phonetic | None:
@@ -75,9 +78,33 @@ class Normalizer:
 
     @phonetic.setter
     def phonetic(self, value: Phonetic | None) -> None:
+        prepared, forms = self._prepared, self._forms
         self._phonetic = value
-        self._prepared.clear()
-        self._forms.clear()
+        self._prepared, self._forms = {}, {}
+        # Forms without the homophone repair follow from the prepared text alone: those of
+        # a text prepared as before (no Latin letters read as pinyin now: nearly all) stay.
+        # The knowledge base's examples are read before the repair is set up and after.
+        for key, known in forms.items():
+            text, fix = key
+            before = prepared.get(text)
+            if not fix and before is not None and before == self.prepare(text):
+                self._forms[key] = known
+
+    @contextmanager
+    def remembering(self) -> Iterator[None]:
+        """While the index is built: every text is remembered with its forms, not only the
+        last few (the knowledge base's texts are read several times over, with different
+        stages skipped: its keywords alone five times). Forgotten afterwards, so that
+        messages are remembered as before (the last few)."""
+        before = self._remember
+        self._remember = 1 << 62
+        try:
+            yield
+        finally:
+            self._remember = before
+            if before == _REMEMBER_TEXTS:
+                self._prepared.clear()
+                self._forms.clear()
 
     def prepare(self, text: str) -> str:
         """Width, case, simplified characters, pinyin to characters; punctuation kept."""
@@ -89,7 +116,7 @@ class Normalizer:
         if self._phonetic is not None:
             out = self._phonetic.latin(out)
         if len(text) <= _REMEMBER_CHARS:
-            if len(self._prepared) >= _REMEMBER_TEXTS:
+            if len(self._prepared) >= self._remember:
                 self._prepared.clear()
             self._prepared[text] = out
         return out
@@ -101,7 +128,9 @@ class Normalizer:
         hit = self._simplified.get(text)
         if hit is not None:
             return hit
-        out = _T2S.convert(unicodedata.normalize("NFKC", text).lower()).translate(self.table)
+        out = _T2S.convert(unicodedata.normalize("NFKC", text).lower())
+        if self.table:  # most contents add no pairs of their own
+            out = out.translate(self.table)
         if self._simplified_chars + len(text) > _SIMPLIFIED_CHARS:
             self._simplified.clear()
             self._simplified_chars = 0
@@ -111,12 +140,14 @@ class Normalizer:
 
     def __call__(self, text: str, skip: tuple[str, ...] = ()) -> str:
         fix = self._phonetic is not None and "homophones" not in skip
-        applied = tuple(stage.name not in skip for stage in self.stages)
+        applied = self._applied.get(skip)
+        if applied is None:
+            applied = self._applied[skip] = tuple(stage.name not in skip for stage in self.stages)
         forms = self._forms.get((text, fix))
         if forms is None:
             forms = {}
             if len(text or "") <= _REMEMBER_CHARS:
-                if len(self._forms) >= _REMEMBER_TEXTS:
+                if len(self._forms) >= self._remember:
                     self._forms.clear()
                 self._forms[(text, fix)] = forms
         else:

@@ -20,16 +20,19 @@ class Postings:
         self.weights = list(weights)  # the topics' n-gram weights, slot by slot
         self.df = df
         self.budget = budget  # postings read per query
-        slots: dict[str, list[int]] = defaultdict(list)
-        values: dict[str, list[float]] = defaultdict(list)
+        # Filled straight into the arrays (no lists to copy, and nothing for the garbage
+        # collector to walk: arrays hold no objects).
+        self.table: dict[str, tuple[array[int], array[float]]] = {}
+        table = self.table
         for i, w in enumerate(self.weights):
             for g, v in w.items():
                 if len(g) == 2:
-                    slots[g].append(i)
-                    values[g].append(v)
-        self.table: dict[str, tuple[array[int], array[float]]] = {
-            g: (array("l", ids), array("d", values[g])) for g, ids in slots.items()
-        }
+                    found = table.get(g)
+                    if found is None:
+                        table[g] = (array("l", (i,)), array("d", (v,)))
+                    else:
+                        found[0].append(i)
+                        found[1].append(v)
 
     def candidates(self, terms: dict[str, float], limit: int) -> list[int]:
         """Topics sharing the query's rarest bigrams, within a budget of postings read,
