@@ -57,6 +57,7 @@ def _build_matcher(topics: Topics, root: Path, report: Report, normalize: Normal
     intents = load_intents(root, report)
     # The same question under two topics, once normalised, cannot be matched reliably.
     owner: dict[str, str] = {}
+    normalize.warm(q for topic in topics.topics.values() for q in topic.questions)
     for topic in topics.topics.values():
         for i, q in enumerate(topic.questions):
             norm = normalize(q)
@@ -74,7 +75,9 @@ def _build_matcher(topics: Topics, root: Path, report: Report, normalize: Normal
     # An out-of-scope example that is also a topic's example would send it to fallback.
     negatives = []
     oos_path = content_path(root, "out_of_scope")
-    for doc, lines in load_out_of_scope(root, report):
+    out_of_scope = list(load_out_of_scope(root, report))
+    normalize.warm(q for doc, _lines in out_of_scope for q in doc.examples)
+    for doc, lines in out_of_scope:
         for q, line in zip(doc.examples, lines, strict=True):
             norm = normalize(q)
             if not norm:
@@ -92,6 +95,17 @@ def _build_matcher(topics: Topics, root: Path, report: Report, normalize: Normal
     places = place_names(root)
     attach_phonetic(normalize, docs, negatives, situations.topics, intents, places)
     skip = (*DOC_SKIP, *CUE_SKIP)
+    normalize.warm(
+        (
+            *(w for d in (*docs, *negatives) for w in d.keywords),
+            *(w for words in situations.topics.values() for w in words),
+            *situations.groups,
+            *situations.everyday,
+            *situations.needs,
+            *situations.meanings,
+        ),
+        skip,
+    )
     per_slot = [
         [normalize(w, skip=skip) for w in (*d.keywords, *situations.topics.get(d.id, ()))]
         for d in docs

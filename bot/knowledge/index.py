@@ -131,15 +131,13 @@ class Index:
             ordered = sorted(exs, key=len)
             self.examples_by_len.append((ordered, [len(e) for e in ordered]))
         # Example questions as n-gram sets with their IDF mass, for the overlap feature.
-        uw = settings.unigram_weight
-
-        def mass(grams: frozenset[str]) -> float:  # ``_mass``, without its calls
-            return sum(
-                idf_get(g, unseen) if len(g) == 2 else idf_get(g, unseen) * uw for g in grams
-            )
-
+        uw = settings.unigram_weight  # each mass as ``_mass`` sums it, without its calls
         self.example_sets: list[tuple[tuple[frozenset[str], float], ...]] = [
-            tuple((g, mass(g)) for g in sets) for sets in example_grams
+            tuple(
+                (g, sum(idf_get(x, unseen) if len(x) == 2 else idf_get(x, unseen) * uw for x in g))
+                for g in sets
+            )
+            for sets in example_grams
         ]
 
     def _idf(self, gram: str) -> float:

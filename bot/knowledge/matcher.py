@@ -46,7 +46,7 @@ that intent when every clause is.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -89,8 +89,11 @@ class Matcher:
         self.settings = settings
         self.asking = asking
         self.places = tuple(places)
+        normalize.warm(self.places, DOC_SKIP)  # at once, while the content loads
+        normalize.warm((ex for intent in intents for ex in intent.examples), INTENT_SKIP)
         neutral = frozenset(g for p in places for g in ngrams(normalize(p, skip=DOC_SKIP))[1])
         self.generic = tuple(generic)
+        normalize.warm(_indexed_texts((*docs, *negatives), settings), DOC_SKIP)
         self.index = Index(docs, normalize, settings, negatives, cues, neutral, frozenset(generic))
         self.intents = list(intents)
         # Intents are compared without dropping filler words ("你好" is a greeting).
@@ -186,6 +189,15 @@ class Matcher:
             if run.fullmatch(text):
                 return intent
         return None
+
+
+def _indexed_texts(docs: Sequence[Doc], settings: Settings) -> Iterator[str]:
+    """The texts ``Index`` normalises (to be worked out at once while the content loads):
+    the fields it weighs, the example questions and the keywords."""
+    for doc in docs:
+        yield from (t for f, t in doc.fields.items() if settings.field_weights.get(f, 0.0))
+        yield from doc.examples
+        yield from doc.keywords
 
 
 _PARTICLES = "嘛呀啊哦吧呢噻哈嘞哟咯啦"

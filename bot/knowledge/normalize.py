@@ -69,7 +69,7 @@ class Normalizer:
         self._simplified: dict[str, str] = {}
         self._simplified_chars = 0
         self._remember = _REMEMBER_TEXTS  # see ``remembering``
-        self._applied: dict[tuple[str, ...], tuple[bool, ...]] = {}  # skip -> stages run
+        self._runs: dict[tuple[str, ...], tuple[tuple[bool, ...], ...]] = {}  # see _runs_for
 
     @property
     def phonetic(self) -> Phonetic | None:
@@ -140,9 +140,10 @@ class Normalizer:
 
     def __call__(self, text: str, skip: tuple[str, ...] = ()) -> str:
         fix = self._phonetic is not None and "homophones" not in skip
-        applied = self._applied.get(skip)
-        if applied is None:
-            applied = self._applied[skip] = tuple(stage.name not in skip for stage in self.stages)
+        runs = self._runs.get(skip) if type(skip) is tuple else None
+        if runs is None:
+            runs = self._runs_for(skip)
+        applied = runs[-1]
         forms = self._forms.get((text, fix))
         if forms is None:
             forms = {}
@@ -156,10 +157,10 @@ class Normalizer:
                 return hit
         # The longest run of the same stages already applied to this text, then the rest.
         done = len(applied)
-        while done and applied[:done] not in forms:
+        while done and runs[done] not in forms:
             done -= 1
         if done:
-            out = forms[applied[:done]]
+            out = forms[runs[done]]
         else:
             out = _DROP.sub("", self.prepare(text))
             if fix:
@@ -168,8 +169,54 @@ class Normalizer:
         for j in range(done, len(applied)):
             if applied[j]:
                 out = self.stages[j].apply(out)
-            forms[applied[: j + 1]] = out
+            forms[runs[j + 1]] = out
         return out
+
+    def warm(self, texts: Iterable[str], skip: tuple[str, ...] = ()) -> None:
+        """While remembering (``remembering``): work out at once the forms that calling
+        for each text with ``skip`` would, the same, for the texts not seen yet. Each stage
+        runs once over all of them joined by newlines: no phrase of a stage holds one (they
+        are letters, digits and characters), none is left in a text by then (punctuation
+        is dropped first), and no replacement makes one, so no phrase is found across two
+        texts and each comes out as it would alone (a fifth of the content load was one
+        stage after the other on one short text after the other)."""
+        if self._remember == _REMEMBER_TEXTS or any(
+            "\n" in k or "\n" in v for stage in self.stages for k, v in stage.mapping.items()
+        ):
+            return
+        fix = self._phonetic is not None and "homophones" not in skip
+        runs = self._runs_for(tuple(skip))
+        applied = runs[-1]
+        todo = [
+            t
+            for t in dict.fromkeys(texts)
+            if len(t or "") <= _REMEMBER_CHARS and (t, fix) not in self._forms
+        ]
+        if not todo or not any(applied):
+            return
+        outs = [_DROP.sub("", self.prepare(t)) for t in todo]
+        if fix:
+            assert self._phonetic is not None
+            outs = [self._phonetic.fix(out) for out in outs]
+        forms: list[dict[tuple[bool, ...], str]] = [{} for _ in todo]
+        joined = "\n".join(outs)
+        for j, stage in enumerate(self.stages):
+            if applied[j]:
+                joined = stage.apply(joined)
+                outs = joined.split("\n")
+            for known, out in zip(forms, outs, strict=True):
+                known[runs[j + 1]] = out
+        for t, known in zip(todo, forms, strict=True):
+            self._forms[(t, fix)] = known
+
+    def _runs_for(self, skip: Iterable[str]) -> tuple[tuple[bool, ...], ...]:
+        """Which stages run with ``skip`` (the last item), and each run of them from the
+        first (the keys of a text's forms), made once for each ``skip``."""
+        applied = tuple(stage.name not in skip for stage in self.stages)
+        runs = tuple(applied[:j] for j in range(len(applied) + 1))
+        if type(skip) is tuple:
+            self._runs[skip] = runs
+        return runs
 
     def words(self) -> set[str]:
         """Every phrase and replacement of the stages (words residents really use)."""

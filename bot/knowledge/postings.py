@@ -20,8 +20,7 @@ class Postings:
         self.weights = list(weights)  # the topics' n-gram weights, slot by slot
         self.df = df
         self.budget = budget  # postings read per query
-        # Filled straight into the arrays (no lists to copy, and nothing for the garbage
-        # collector to walk: arrays hold no objects).
+        # Filled straight into the arrays (no lists made to be copied and thrown away).
         self.table: dict[str, tuple[array[int], array[float]]] = {}
         table = self.table
         for i, w in enumerate(self.weights):
