@@ -11,6 +11,8 @@ The wording is part of the content snapshot (the part ``wording``): every templa
 read and compiled, and every label read, when the content is loaded, so ``/reload``
 and SIGHUP change wording together with the rest, and a template that does not
 compile or a label file that does not parse keeps the last good snapshot served.
+(Compiled code is kept by the template's text, ``bot.render_cache``: a text kept
+compiled is only looked up then, and its code read when the template is first said.)
 Each rendered text remembers the template it came from (``Rendered.template``), and a
 ``Reply`` built from it carries that name: tests assert which reply was given, not
 its sentences.
