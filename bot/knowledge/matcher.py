@@ -48,8 +48,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.knowledge.asking import Asking, Cues
 from bot.knowledge.decision import Match, Result, Settings, decide, decide_needs
@@ -107,6 +108,12 @@ class Matcher:
                 alts = "|".join(map(re.escape, sorted(exs, key=len, reverse=True)))
                 self._runs.append((intent, re.compile(f"(?:{alts})+")))
 
+    @cached_property
+    def _intent_choices(self) -> tuple[list[Intent], list[str]]:
+        """The intents' non-empty examples, and the intent of each (for rapidfuzz)."""
+        pairs = [(i, ex) for i, ex in self._intent_examples if ex]
+        return [i for i, _ in pairs], [ex for _, ex in pairs]
+
     def match(self, question: str, k: int = 3) -> Result:
         norm = self.normalize(question)
         if not norm:
@@ -156,10 +163,14 @@ class Matcher:
         clauses = [c for c in _CLAUSES.split(text) if c.strip()]
         if len(clauses) < 2:
             return None
-        each = [self._one_intent(c) for c in clauses]
-        if any(i is None for i in each) or len({i.action for i in each if i}) != 1:
-            return None
-        return each[0]
+        # Clause by clause, stopping at the first that is no intent or another kind.
+        first = None
+        for c in clauses:
+            found = self._one_intent(c)
+            if found is None or (first is not None and found.action != first.action):
+                return None
+            first = first or found
+        return first
 
     def _one_intent(self, text: str) -> Intent | None:
         norm = self.normalize(text, skip=INTENT_SKIP)
@@ -167,16 +178,22 @@ class Matcher:
             return None
         # "喂喂", "在不在嘛", "你好呀": repeats and trailing particles do not change the intent.
         forms = {norm, _bare(norm)} - {""}
+        # The first example with the best similarity to either form (rapidfuzz's extractOne
+        # keeps the first of equal scores), if it reaches intent_min_score.
+        owners, examples = self._intent_choices
+        least = self.settings.intent_min_score
         best, best_score = None, 0.0
-        for intent, ex in self._intent_examples:
-            if not ex:
+        for form in forms:
+            hit = process.extractOne(
+                form, examples, scorer=fuzz.ratio, score_cutoff=max(0.0, least * 100 - _SLACK)
+            )
+            if hit is None:
                 continue
-            for form in forms:
-                score = 1.0 if form == ex else fuzz.ratio(form, ex) / 100.0
-                if score > best_score:
-                    best, best_score = intent, score
-        if best_score >= self.settings.intent_min_score:
-            return best
+            score = hit[1] / 100.0
+            if score > best_score or (score == best_score and best is not None and hit[2] < best):
+                best, best_score = hit[2], score
+        if best_score >= least:
+            return None if best is None else owners[best]
         # "好的晓得了": examples of one intent said one after the other.
         return next(filter(None, (self._run_of_examples(form) for form in forms)), None)
 
@@ -188,6 +205,8 @@ class Matcher:
         return None
 
 
+# Rounding: a score this close to intent_min_score is compared all the same.
+_SLACK = 1e-6
 _PARTICLES = "嘛呀啊哦吧呢噻哈嘞哟咯啦"
 _INTERJECTIONS = "嗯哦噢喔呃额唔"
 _CLAUSES = re.compile(r"[，,。.！!？?、；;~～\s]+")
