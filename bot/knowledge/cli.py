@@ -38,6 +38,9 @@ def add_parser(subparsers, common) -> argparse.ArgumentParser:
         "-k", type=int, default=3, metavar="N", help="how many matches to print (default 3)"
     )
     parser.set_defaults(func=cmd_ask)
+    from bot.knowledge.scope_train import add_parser as add_train_scope
+
+    add_train_scope(subparsers, common)
     return parser
 
 

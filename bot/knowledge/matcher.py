@@ -56,6 +56,7 @@ from bot.knowledge.decision import Match, Result, Settings, decide, decide_needs
 from bot.knowledge.index import CUE_SKIP, DOC_SKIP, INTENT_SKIP, Doc, Index, Query
 from bot.knowledge.normalize import Normalizer, ngrams
 from bot.knowledge.out_of_scope import out_of_scope
+from bot.knowledge.scope import ScopeModel, fingerprint
 
 __all__ = ["CUE_SKIP", "DOC_SKIP", "INTENT_SKIP", "Doc", "Index", "Intent", "Match",
            "Matcher", "Query", "Result", "Settings", "decide", "decide_needs"]  # fmt: skip
@@ -84,8 +85,12 @@ class Matcher:
         cues: Cues | None = None,
         places: Sequence[str] = (),
         generic: Sequence[str] = (),
+        scope: ScopeModel | None = None,
     ) -> None:
         self.normalize = normalize
+        self.scope = scope
+        # What each topic's examples are now: the scope model judges only topics it knows.
+        self._prints = {d.id: fingerprint(d.examples) for d in docs} if scope else {}
         self.settings = settings
         self.asking = asking
         self.places = tuple(places)
@@ -126,8 +131,19 @@ class Matcher:
             else 0.0
         )
         many = self.asking is not None and self.asking.many_needs(question)
-        decision, listed = decide_needs(matches, self.settings, oos, many)
-        return Result(question, norm, decision, tuple(matches), listed)
+        in_scope = self.in_scope(norm, matches)
+        decision, listed = decide_needs(matches, self.settings, oos, many, in_scope)
+        return Result(question, norm, decision, tuple(matches), listed, in_scope)
+
+    def in_scope(self, norm: str, matches: Sequence[Match]) -> float | None:
+        """The scope model's probability for the message, if it knows the best topic as it
+        is now (None without a model, with the check off, or for an edited topic)."""
+        if self.scope is None or not self.settings.scope_min or not matches:
+            return None
+        top = matches[0].id
+        if not self.scope.knows(top, self._prints.get(top, "")):
+            return None
+        return self.scope.probability(norm)
 
     def ask_part(self, question: str, norm: str) -> tuple[str, str]:
         """The asking clause of a longer message, normalised and as written ('' when the
