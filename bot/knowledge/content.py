@@ -122,6 +122,7 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
         places,
         situations.generic,
         scope,
+        [normalize(w, skip=skip) for w in situations.compares],
     )
 
 

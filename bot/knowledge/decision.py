@@ -87,6 +87,9 @@ class Settings:
     # The scope model (intents/scope_model.json, bot.knowledge.scope): fallback when its
     # probability that the message is in scope is below this. 0 = off.
     scope_min: float = 0.0
+    # A message asking how programs differ (``compares`` in intents/situations.yml): the
+    # topics with at least this weight of their own phrases are listed to compare. 0 = off.
+    compare_plain: float = 0.0
     intent_min_score: float = 0.85
     intent_max_chars: int = 12
 
@@ -107,6 +110,7 @@ class Result:
     matches: tuple[Match, ...]  # best first
     listed: tuple[str, ...] = ()  # decision "multi": the topics of the needs found, best first
     in_scope: float | None = None  # the scope model's probability (None: not asked)
+    compare: bool = False  # decision "multi": the message asks how the listed programs differ
 
     @property
     def best(self) -> Match | None:
