@@ -57,6 +57,7 @@ from bot.knowledge.decision import Match, Result, Settings, decide, decide_needs
 from bot.knowledge.index import CUE_SKIP, DOC_SKIP, INTENT_SKIP, Doc, Index, Query
 from bot.knowledge.normalize import Normalizer, ngrams
 from bot.knowledge.out_of_scope import out_of_scope
+from bot.knowledge.scope import ScopeModel, fingerprint
 
 __all__ = ["CUE_SKIP", "DOC_SKIP", "INTENT_SKIP", "Doc", "Index", "Intent", "Match",
            "Matcher", "Query", "Result", "Settings", "decide", "decide_needs"]  # fmt: skip
@@ -85,8 +86,14 @@ class Matcher:
         cues: Cues | None = None,
         places: Sequence[str] = (),
         generic: Sequence[str] = (),
+        scope: ScopeModel | None = None,
+        compares: Sequence[str] = (),
     ) -> None:
         self.normalize = normalize
+        self.scope = scope
+        self.compares = tuple(sorted({c for c in compares if c}, key=len, reverse=True))
+        # What each topic's examples are now: the scope model judges only topics it knows.
+        self._prints = {d.id: fingerprint(d.examples) for d in docs} if scope else {}
         self.settings = settings
         self.asking = asking
         self.places = tuple(places)
@@ -133,8 +140,31 @@ class Matcher:
             else 0.0
         )
         many = self.asking is not None and self.asking.many_needs(question)
-        decision, listed = decide_needs(matches, self.settings, oos, many)
-        return Result(question, norm, decision, tuple(matches), listed)
+        in_scope = self.in_scope(norm, matches)
+        decision, listed = decide_needs(matches, self.settings, oos, many, in_scope)
+        named = self.compared(cue_text, matches) if decision in ("answer", "clarify") else ()
+        if named:
+            return Result(question, norm, "multi", tuple(matches), named, in_scope, True)
+        return Result(question, norm, decision, tuple(matches), listed, in_scope)
+
+    def compared(self, cue_text: str, matches: Sequence[Match]) -> tuple[str, ...]:
+        """The programs a message asks to compare (低保和特困有什么区别): two or three topics
+        each named by its own phrases, when the message has a word of difference."""
+        least = self.settings.compare_plain
+        if not least or not any(c in cue_text for c in self.compares):
+            return ()
+        named = tuple(m.id for m in matches if m.features.get("plain", 0.0) >= least)
+        return named[:3] if len(named) >= 2 else ()
+
+    def in_scope(self, norm: str, matches: Sequence[Match]) -> float | None:
+        """The scope model's probability for the message, if it knows the best topic as it
+        is now (None without a model, with the check off, or for an edited topic)."""
+        if self.scope is None or not self.settings.scope_min or not matches:
+            return None
+        top = matches[0].id
+        if not self.scope.knows(top, self._prints.get(top, "")):
+            return None
+        return self.scope.probability(norm)
 
     def ask_part(self, question: str, norm: str) -> tuple[str, str]:
         """The asking clause of a longer message, normalised and as written ('' when the
