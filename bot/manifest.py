@@ -184,6 +184,12 @@ MANIFEST = Manifest(
                     upload="normalize.yml",
                 ),
                 _F(
+                    "scope_model",
+                    "intents/scope_model.json",
+                    "判断问题归不归本助手管的模型（sanliang train-scope 生成，不要手改）",
+                    header=False,
+                ),
+                _F(
                     "situations",
                     "intents/situations.yml",
                     "问题里的提问部分、情况说法、日常说法和求助说法",
