@@ -131,6 +131,7 @@ wheel: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet jieba
 	$(BIN)/python bench/matching.py
+	$(BIN)/python bench/scope.py
 	$(BIN)/python bench/telegram_load.py
 	$(BIN)/python bench/web_load.py
 

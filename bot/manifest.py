@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -111,7 +112,10 @@ class Manifest:
         return [f for f in self if f.upload is not None]
 
 
+@lru_cache(maxsize=256)
 def _pattern(path: str) -> re.Pattern[str]:
+    """The paths a declared path (with ``{locale}``, ``*`` and ``**/``) stands for; kept:
+    a content load asks for each declaration's pattern for every file it finds."""
     out = []
     for piece in re.split(r"(\{locale\}|\*\*/|\*)", path):
         if piece == "{locale}":
@@ -178,6 +182,12 @@ MANIFEST = Manifest(
                     "intents/normalize.yml",
                     "口语、方言、错别字到标准说法的对照表",
                     upload="normalize.yml",
+                ),
+                _F(
+                    "scope_model",
+                    "intents/scope_model.json",
+                    "判断问题归不归本助手管的模型（sanliang train-scope 生成，不要手改）",
+                    header=False,
                 ),
                 _F(
                     "situations",

@@ -11,6 +11,8 @@ The wording is part of the content snapshot (the part ``wording``): every templa
 read and compiled, and every label read, when the content is loaded, so ``/reload``
 and SIGHUP change wording together with the rest, and a template that does not
 compile or a label file that does not parse keeps the last good snapshot served.
+(Compiled code is kept by the template's text, ``bot.render_cache``: a text kept
+compiled is only looked up then, and its code read when the template is first said.)
 Each rendered text remembers the template it came from (``Rendered.template``), and a
 ``Reply`` built from it carries that name: tests assert which reply was given, not
 its sentences.
@@ -25,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-import jinja2.meta
 
 from bot.calendar import fmt_when
 from bot.content import LineDict, Report, load_yaml_file
 from bot.manifest import FALLBACK_LOCALE, MANIFEST
+from bot.render_cache import COMPILED, references
 from bot.wording_names import check_names_used
 
 if TYPE_CHECKING:
@@ -129,12 +131,14 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             auto_reload=False,
             cache_size=-1,
-            bytecode_cache=_COMPILED,
+            bytecode_cache=COMPILED,
         )
         self.env.filters["mask_phone"] = mask_phone
         self.env.filters["yuan"] = _yuan
         self.env.filters["when"] = fmt_when  # the one date format (bot.calendar)
         self.files = files
+        # The templates that compile, each read into a jinja2.Template when first said.
+        self._names: set[str] = set()
         self._templates: dict[str, jinja2.Template] = {}
         self._compile(sources, report)
         self._labels, self.label_lines = self._load_labels(report)
@@ -147,8 +151,13 @@ class Renderer:
             name = key[: -len(TEMPLATE_SUFFIX)]
             path = self.files[name]
             try:
-                self._templates[name] = self.env.get_template(key)
-                refs = _references(self.env, source)
+                # Compiled once (a syntax error is raised here) and kept by its text, which
+                # is then only looked up: the code is read when the template is first said
+                # (reading the code of every template took a third of the wording's load).
+                if not COMPILED.holds(key, source):
+                    self.env.get_template(key)
+                self._names.add(name)
+                refs = references(source)
             except jinja2.TemplateSyntaxError as exc:
                 report.error(path, exc.lineno or 1, f"模板写法有误，无法编译：{exc.message}")
                 continue
@@ -183,7 +192,7 @@ class Renderer:
                     raw = str(value)
                     if "{" in raw:
                         try:
-                            _label_template(raw)
+                            _label_checked(raw)
                         except jinja2.TemplateSyntaxError as exc:
                             report.error(path, line, f"按钮文字 {key!r} 写法有误：{exc.message}")
                             continue
@@ -210,7 +219,9 @@ class Renderer:
     def _render(self, name: str, context: dict[str, Any]) -> Rendered:
         template = self._templates.get(name)
         if template is None:
-            raise jinja2.TemplateNotFound(f"{name}{TEMPLATE_SUFFIX}")
+            if name not in self._names:
+                raise jinja2.TemplateNotFound(f"{name}{TEMPLATE_SUFFIX}")
+            template = self._templates[name] = self.env.get_template(f"{name}{TEMPLATE_SUFFIX}")
         text = template.render(**context)
         lines = [line.rstrip() for line in text.strip().splitlines()]
         return Rendered(_MANY_BLANKS.sub("\n\n", "\n".join(lines)), name, context)
@@ -231,7 +242,7 @@ class Renderer:
         return dict(self._labels)
 
     def has_template(self, name: str) -> bool:
-        return name in self._templates
+        return name in self._names
 
     def template_names(self) -> list[str]:
         return sorted(self.files)
@@ -283,73 +294,6 @@ def load(root: Path, report: Report, content: Content) -> Renderer:
     return wording
 
 
-class _CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept by name and source (jinja checks the source's checksum):
-    in memory, so a reload compiles only the templates whose text changed, and in
-    jinja's per-user cache folder, so a new process (``sanliang check``, a restart)
-    does not compile them all again."""
-
-    def __init__(self) -> None:
-        self._code: dict[str, bytes] = {}
-        self._disk: jinja2.FileSystemBytecodeCache | None = None
-        self._no_disk = False
-
-    def disk(self) -> jinja2.FileSystemBytecodeCache | None:
-        if self._disk is None and not self._no_disk:
-            try:
-                self._disk = jinja2.FileSystemBytecodeCache()
-            except (OSError, RuntimeError):  # no private temporary folder: memory only
-                self._no_disk = True
-        return self._disk
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        code = self._code.get(bucket.key)
-        if code is not None:
-            bucket.bytecode_from_string(code)
-            if bucket.code is not None:
-                return
-        disk = self.disk()
-        if disk is not None:
-            try:
-                disk.load_bytecode(bucket)
-            except (OSError, ValueError, EOFError):
-                bucket.reset()
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._code[bucket.key] = bucket.bytecode_to_string()
-        disk = self.disk()
-        if disk is not None:
-            try:
-                disk.dump_bytecode(bucket)
-            except OSError:
-                pass
-
-
-_COMPILED = _CompiledTemplates()
-
-
-def _references(env: jinja2.Environment, source: str) -> tuple[str, ...]:
-    """The templates ``source`` includes, imports or extends by a literal name."""
-    # Only a tag that starts with one of those words can name a template: a source without
-    # one is not parsed (parsing every template took a fifth of a content load).
-    if not _REFERENCE_TAG.search(source):
-        return ()
-    return _references_in(source)
-
-
-_REFERENCE_TAG = re.compile(r"\{%[-+]?\s*(?:include|import|from|extends)\b")
-
-
-@lru_cache(maxsize=4096)
-def _references_in(source: str) -> tuple[str, ...]:
-    # Kept by source, like the compiled templates: a reload parses only what changed.
-    refs = jinja2.meta.find_referenced_templates(_PARSER.parse(source))
-    return tuple(r for r in refs if r is not None)
-
-
-_PARSER = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-
-
 def _line_of(source: str, needle: str) -> int:
     for i, line in enumerate(source.splitlines(), 1):
         if needle in line:
@@ -357,11 +301,32 @@ def _line_of(source: str, needle: str) -> int:
     return 1
 
 
+def _label_checked(raw: str) -> None:
+    """Raise jinja2.TemplateSyntaxError if a label does not compile (one kept compiled
+    did: it is not read again)."""
+    if not COMPILED.holds(_LABEL_PREFIX + raw, raw):
+        _label_template(raw)
+
+
 @lru_cache(maxsize=512)
 def _label_template(raw: str) -> jinja2.Template:
-    # Button labels are plain text (Telegram shows them as typed), never HTML: escaping
-    # would show "&amp;" on a button.
-    return jinja2.Environment(autoescape=False).from_string(raw)  # noqa: S701
+    # What ``_LABELS.from_string(raw)`` makes, its code kept in the cache of compiled
+    # templates (by the label's text, which jinja checks), like the templates: compiling
+    # the fifty labels with a placeholder took a sixth of the wording's load in every new
+    # process.
+    bucket = COMPILED.get_bucket(_LABELS, _LABEL_PREFIX + raw, None, raw)
+    code = bucket.code
+    if code is None:
+        code = bucket.code = _LABELS.compile(raw)
+        COMPILED.set_bucket(bucket)
+    return _LABELS.template_class.from_code(_LABELS, code, _LABELS.make_globals(None), None)
+
+
+# Button labels are plain text (Telegram shows them as typed), never HTML: escaping
+# would show "&amp;" on a button.
+_LABELS = jinja2.Environment(autoescape=False)  # noqa: S701
+# The names labels are kept under in the cache, apart from the templates' (area/name.j2).
+_LABEL_PREFIX = "label:"
 
 
 def html_to_plain(text: str) -> str:

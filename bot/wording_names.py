@@ -78,16 +78,16 @@ def check_names_used(wording: Renderer, report: Report, package: Path = PACKAGE_
             continue
         if use.family is not None and use.family not in known_families:
             continue
-        try:  # the code's path as a developer reads it: bot/cases/dialog.py
-            where_used = use.path.relative_to(package.parent).as_posix()
-        except ValueError:
-            where_used = str(use.path)
         have = templates if use.kind == "template" else labels
         if use.pattern is not None:
             if any(use.pattern.fullmatch(n) for n in have):
                 continue
         elif use.name in have:
             continue
+        try:  # the code's path as a developer reads it: bot/cases/dialog.py
+            where_used = use.path.relative_to(package.parent).as_posix()
+        except ValueError:
+            where_used = str(use.path)
         if use.kind == "template":
             where = f"templates/{wording.locale}/{use.name}{TEMPLATE_SUFFIX}"
             report.error(

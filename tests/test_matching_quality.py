@@ -41,8 +41,8 @@ from bot.knowledge.evaluate import (
 
 LABELLED = PROJECT_ROOT / "tests" / "data" / "questions.yml"
 MESSAGES = PROJECT_ROOT / "tests" / "data" / "messages.yml"
-FLOOR = {"r1": 0.925, "answered": 0.875, "wrong": 0.04, "oos": 0.88, "long": 0.91,
-         "greet": 0.75, "style_r1": 0.87}  # fmt: skip
+FLOOR = {"r1": 0.92, "answered": 0.87, "wrong": 0.04, "oos": 0.89, "long": 0.88,
+         "greet": 0.65, "style_r1": 0.86}  # fmt: skip
 OLD_FLOOR = {"r1": 0.94, "r3": 0.98, "oos": 0.94, "in_fallback": 0.09, "wrong": 0.025}
 
 

@@ -70,7 +70,7 @@ def test_a_phrase_of_another_topic_keeps_the_message_in_scope(kb):
 
 
 def test_sense_check_is_what_sends_them_to_fallback(tmp_path):
-    content, errors = _with_settings(tmp_path, "sense_check: false\nthin_coverage: 0")
+    content, errors = _with_settings(tmp_path, "sense_check: false\nthin_coverage: 0\nscope_min: 0")
     assert not errors
     assert content.knowledge.matcher.match("棉被晒了还是潮").decision != "fallback"
 
@@ -98,7 +98,7 @@ def test_a_policy_named_in_full_beside_another_subject_falls_back(kb, question):
 
 
 def test_other_check_is_what_sends_them_to_fallback(tmp_path):
-    content, errors = _with_settings(tmp_path, "other_check: false\noos_weight: 0")
+    content, errors = _with_settings(tmp_path, "other_check: false\noos_weight: 0\nscope_min: 0")
     assert not errors
     assert content.knowledge.matcher.match("公租房楼下的快递柜打不开").decision != "fallback"
 

@@ -309,6 +309,7 @@ class Situations:
     needs: tuple[str, ...] = ()
     generic: tuple[str, ...] = ()
     meanings: tuple[str, ...] = ()
+    compares: tuple[str, ...] = ()
 
 
 def load_situations(root: Path, report: Report, topic_ids: Sequence[str]) -> Situations:
@@ -363,4 +364,5 @@ def load_situations(root: Path, report: Report, topic_ids: Sequence[str]) -> Sit
         words("needs"),
         generic,
         words("meanings"),
+        words("compares"),
     )

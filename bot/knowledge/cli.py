@@ -6,7 +6,8 @@ best first, at least 3 matches whenever the knowledge base has 3 topics.
 
 decision is "answer", "clarify", "fallback", or "multi": the message names several
 needs; then "needs" lists their topic ids (2 or 3, best first, all among the matches) and
-the chat offers them with the self-screening.
+the chat offers them with the self-screening; "compare": true when the message asks how
+those programs differ (低保和特困有什么区别) rather than naming several needs.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def add_parser(subparsers, common) -> argparse.ArgumentParser:
         "-k", type=int, default=3, metavar="N", help="how many matches to print (default 3)"
     )
     parser.set_defaults(func=cmd_ask)
+    from bot.knowledge.scope_train import add_parser as add_train_scope
+
+    add_train_scope(subparsers, common)
     return parser
 
 
@@ -49,6 +53,8 @@ def result_json(result) -> dict:
     }
     if result.decision == "multi":
         out["needs"] = list(result.listed)
+        if result.compare:
+            out["compare"] = True
     return out
 
 

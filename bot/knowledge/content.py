@@ -8,6 +8,7 @@ index together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from bot.content import Content, Report, read_yaml
@@ -16,6 +17,7 @@ from bot.knowledge.intents import load_intents, load_out_of_scope, load_settings
 from bot.knowledge.matcher import CUE_SKIP, DOC_SKIP, Doc, Matcher
 from bot.knowledge.normalize import _DROP, Normalizer, load_normalizer
 from bot.knowledge.phonetic import Phonetic
+from bot.knowledge.scope import fingerprint, load_scope_model
 from bot.knowledge.topics import Topic, Topics, load_topics
 from bot.manifest import content_path
 
@@ -47,10 +49,16 @@ def topic_doc(topic: Topic) -> Doc:
 
 def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
     normalize = load_normalizer(root, report)
+    with normalize.remembering():
+        return _build_matcher(topics, root, report, normalize)
+
+
+def _build_matcher(topics: Topics, root: Path, report: Report, normalize: Normalizer) -> Matcher:
     settings = load_settings(root, report)
     intents = load_intents(root, report)
     # The same question under two topics, once normalised, cannot be matched reliably.
     owner: dict[str, str] = {}
+    normalize.warm(q for topic in topics.topics.values() for q in topic.questions)
     for topic in topics.topics.values():
         for i, q in enumerate(topic.questions):
             norm = normalize(q)
@@ -68,7 +76,9 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
     # An out-of-scope example that is also a topic's example would send it to fallback.
     negatives = []
     oos_path = content_path(root, "out_of_scope")
-    for doc, lines in load_out_of_scope(root, report):
+    out_of_scope = list(load_out_of_scope(root, report))
+    normalize.warm(q for doc, _lines in out_of_scope for q in doc.examples)
+    for doc, lines in out_of_scope:
         for q, line in zip(doc.examples, lines, strict=True):
             norm = normalize(q)
             if not norm:
@@ -86,6 +96,17 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
     places = place_names(root)
     attach_phonetic(normalize, docs, negatives, situations.topics, intents, places)
     skip = (*DOC_SKIP, *CUE_SKIP)
+    normalize.warm(
+        (
+            *(w for d in (*docs, *negatives) for w in d.keywords),
+            *(w for words in situations.topics.values() for w in words),
+            *situations.groups,
+            *situations.everyday,
+            *situations.needs,
+            *situations.meanings,
+        ),
+        skip,
+    )
     per_slot = [
         [normalize(w, skip=skip) for w in (*d.keywords, *situations.topics.get(d.id, ()))]
         for d in docs
@@ -99,6 +120,17 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
         negatives=len(negatives),
         meanings=[normalize(w, skip=skip) for w in situations.meanings],
     )
+    scope = load_scope_model(content_path(root, "scope_model"), report)
+    if scope is not None:
+        changed = [d.id for d in docs if not scope.knows(d.id, fingerprint(d.examples))]
+        if changed:
+            report.warning(
+                content_path(root, "scope_model"),
+                1,
+                f"trained before {len(changed)} topic(s) changed ({', '.join(changed[:5])}):"
+                " their answers are not checked by it until it is trained again"
+                " (sanliang train-scope)",
+            )
     return Matcher(
         docs,
         intents,
@@ -109,6 +141,8 @@ def build_matcher(topics: Topics, root: Path, report: Report) -> Matcher:
         cues,
         places,
         situations.generic,
+        scope,
+        [normalize(w, skip=skip) for w in situations.compares],
     )
 
 
@@ -147,6 +181,7 @@ def place_names(root: Path) -> list[str]:
 def attach_phonetic(normalize: Normalizer, docs, negatives, situations, intents, places=()) -> None:
     """Pinyin input and homophone repair against the policy words of this content."""
 
+    @cache  # the keywords are read three times over
     def plain(text: str) -> str:
         return _DROP.sub("", normalize.prepare(text))
 

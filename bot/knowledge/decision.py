@@ -84,6 +84,12 @@ class Settings:
     thin_coverage: float = 0.0
     thin_cue: float = 0.0
     thin_max_chars: int = 32  # longer messages are never "thin"
+    # The scope model (intents/scope_model.json, bot.knowledge.scope): fallback when its
+    # probability that the message is in scope is below this. 0 = off.
+    scope_min: float = 0.0
+    # A message asking how programs differ (``compares`` in intents/situations.yml): the
+    # topics with at least this weight of their own phrases are listed to compare. 0 = off.
+    compare_plain: float = 0.0
     intent_min_score: float = 0.85
     intent_max_chars: int = 12
 
@@ -103,6 +109,8 @@ class Result:
     decision: str  # "answer" | "clarify" | "multi" | "fallback"
     matches: tuple[Match, ...]  # best first
     listed: tuple[str, ...] = ()  # decision "multi": the topics of the needs found, best first
+    in_scope: float | None = None  # the scope model's probability (None: not asked)
+    compare: bool = False  # decision "multi": the message asks how the listed programs differ
 
     @property
     def best(self) -> Match | None:
@@ -122,10 +130,16 @@ def decide(matches: Sequence[Match], settings: Settings, out_of_scope: float = 0
 
 
 def decide_needs(
-    matches: Sequence[Match], settings: Settings, out_of_scope: float = 0.0, many: bool = False
+    matches: Sequence[Match],
+    settings: Settings,
+    out_of_scope: float = 0.0,
+    many: bool = False,
+    in_scope: float | None = None,
 ) -> tuple[str, tuple[str, ...]]:
     """The decision, and for "multi" the topics of the needs found (best first).
 
+    ``in_scope``: the scope model's probability that the message is in scope (None: no
+    model, or it does not know the best topic as it is now).
     ``many``: the message asks for help in general (能申请哪些帮助); then two or more
     topics with strong situation cues make a list even when one of them leads. Otherwise
     a list needs each of its topics named in the asking clause itself: a story that
@@ -140,6 +154,8 @@ def decide_needs(
     if s.oos_need_weight and top.get("need", 0.0) and top.get("plain", 0.0) >= s.oos_need_plain:
         oos_weight = s.oos_need_weight
     if s.oos_weight and out_of_scope * oos_weight >= s1:
+        return "fallback", ()
+    if s.scope_min and in_scope is not None and in_scope < s.scope_min:
         return "fallback", ()
     if s.other_check and top.get("other", 0.0) and not top.get("need", 0.0):
         return "fallback", ()

@@ -179,8 +179,8 @@ class KnowledgeFlow(Flow):
             rows.append([turn.button("nav.menu", "nav:menu")])
             turn.say("knowledge/clarify", rows, question=question)
         elif result.decision == "multi":
-            # Several needs in one message: their topics as a short list, and the
-            # self-screening that looks at all of them. Stored as a clarify (the resident
+            # Several needs in one message, or programs to compare (低保和特困有什么区别):
+            # their topics as a short list, and the self-screening that looks at all of them. Stored as a clarify (the resident
             # picks one), so the picked topic and 都不是 work the same way.
             token = await turn.store.knowledge.log_question(
                 turn.user_id, question, "clarify", cands
@@ -193,7 +193,7 @@ class KnowledgeFlow(Flow):
             rows.append([turn.button("knowledge.screen_all", "menu:screen")])
             rows.append([turn.button("knowledge.none", f"kb:n:{token}")])
             rows.append([turn.button("nav.menu", "nav:menu")])
-            turn.say("knowledge/multi", rows, question=question)
+            turn.say("knowledge/multi", rows, question=question, compare=result.compare)
         else:
             await turn.store.knowledge.log_question(turn.user_id, question, "fallback", cands)
             fallback_reply(turn, question)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import mul
+from operator import add, mul
 
 from rapidfuzz import fuzz, process
 
@@ -90,10 +90,9 @@ class Index:
                 if not weight:
                     continue
                 norm = normalize(text, skip=DOC_SKIP)
-                uni, bi = ngrams(norm)
-                for g in uni:
+                for g in norm:  # the unigrams and bigrams of ``ngrams``, in its order
                     tf[g] += weight
-                for g in bi:
+                for g in map(add, norm, norm[1:]):
                     tf[g] += weight
                 length += weight * len(norm)
             tfs.append(tf)
@@ -105,21 +104,20 @@ class Index:
             kws = {normalize(k, skip=DOC_SKIP) for k in doc.keywords}
             self.keywords.append(tuple(sorted((k for k in kws if len(k) >= 2), key=len)))
         avg = (sum(lengths[:n]) / n) if n else 1.0
-        df: dict[str, int] = defaultdict(int)
+        counts: Counter[str] = Counter()
         for tf in tfs[:n]:
-            for g in tf:
-                df[g] += 1
+            counts.update(tf.keys())  # counted in C, in the same order
+        df: dict[str, int] = defaultdict(int, counts)
         self.n = n
-        self.idf = {g: math.log(1 + (n - d + 0.5) / (d + 0.5)) for g, d in df.items()}
-        self.idf_unseen = math.log(1 + (n + 0.5) / 0.5)
+        log = math.log
+        self.idf = {g: log(1 + (n - d + 0.5) / (d + 0.5)) for g, d in df.items()}
+        self.idf_unseen = unseen = math.log(1 + (n + 0.5) / 0.5)
         self.weights: list[dict[str, float]] = []
+        idf_get, k1_1 = self.idf.get, k1 + 1
         for i, tf in enumerate(tfs):
             norm_len = k1 * (1 - b + b * lengths[i] / avg) if avg else k1
             self.weights.append(
-                {
-                    g: self.idf.get(g, self.idf_unseen) * t * (k1 + 1) / (t + norm_len)
-                    for g, t in tf.items()
-                }
+                {g: idf_get(g, unseen) * t * k1_1 / (t + norm_len) for g, t in tf.items()}
             )
         self.postings = Postings(self.weights[:n], df, settings.candidate_budget)
         # Bigrams of the out-of-scope groups (unseen in the topics, they are still words),
@@ -133,8 +131,13 @@ class Index:
             ordered = sorted(exs, key=len)
             self.examples_by_len.append((ordered, [len(e) for e in ordered]))
         # Example questions as n-gram sets with their IDF mass, for the overlap feature.
+        uw = settings.unigram_weight  # each mass as ``_mass`` sums it, without its calls
         self.example_sets: list[tuple[tuple[frozenset[str], float], ...]] = [
-            tuple((g, self._mass(g)) for g in sets) for sets in example_grams
+            tuple(
+                (g, sum(idf_get(x, unseen) if len(x) == 2 else idf_get(x, unseen) * uw for x in g))
+                for g in sets
+            )
+            for sets in example_grams
         ]
 
     def _idf(self, gram: str) -> float:

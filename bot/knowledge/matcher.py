@@ -46,16 +46,18 @@ that intent when every clause is.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.knowledge.asking import Asking, Cues
 from bot.knowledge.decision import Match, Result, Settings, decide, decide_needs
 from bot.knowledge.index import CUE_SKIP, DOC_SKIP, INTENT_SKIP, Doc, Index, Query
 from bot.knowledge.normalize import Normalizer, ngrams
 from bot.knowledge.out_of_scope import out_of_scope
+from bot.knowledge.scope import ScopeModel, fingerprint
 
 __all__ = ["CUE_SKIP", "DOC_SKIP", "INTENT_SKIP", "Doc", "Index", "Intent", "Match",
            "Matcher", "Query", "Result", "Settings", "decide", "decide_needs"]  # fmt: skip
@@ -84,13 +86,22 @@ class Matcher:
         cues: Cues | None = None,
         places: Sequence[str] = (),
         generic: Sequence[str] = (),
+        scope: ScopeModel | None = None,
+        compares: Sequence[str] = (),
     ) -> None:
         self.normalize = normalize
+        self.scope = scope
+        self.compares = tuple(sorted({c for c in compares if c}, key=len, reverse=True))
+        # What each topic's examples are now: the scope model judges only topics it knows.
+        self._prints = {d.id: fingerprint(d.examples) for d in docs} if scope else {}
         self.settings = settings
         self.asking = asking
         self.places = tuple(places)
+        normalize.warm(self.places, DOC_SKIP)  # at once, while the content loads
+        normalize.warm((ex for intent in intents for ex in intent.examples), INTENT_SKIP)
         neutral = frozenset(g for p in places for g in ngrams(normalize(p, skip=DOC_SKIP))[1])
         self.generic = tuple(generic)
+        normalize.warm(_indexed_texts((*docs, *negatives), settings), DOC_SKIP)
         self.index = Index(docs, normalize, settings, negatives, cues, neutral, frozenset(generic))
         self.intents = list(intents)
         # Intents are compared without dropping filler words ("你好" is a greeting).
@@ -106,6 +117,12 @@ class Matcher:
             if exs:
                 alts = "|".join(map(re.escape, sorted(exs, key=len, reverse=True)))
                 self._runs.append((intent, re.compile(f"(?:{alts})+")))
+
+    @cached_property
+    def _intent_choices(self) -> tuple[list[Intent], list[str]]:
+        """The intents' non-empty examples, and the intent of each (for rapidfuzz)."""
+        pairs = [(i, ex) for i, ex in self._intent_examples if ex]
+        return [i for i, _ in pairs], [ex for _, ex in pairs]
 
     def match(self, question: str, k: int = 3) -> Result:
         norm = self.normalize(question)
@@ -126,8 +143,31 @@ class Matcher:
             else 0.0
         )
         many = self.asking is not None and self.asking.many_needs(question)
-        decision, listed = decide_needs(matches, self.settings, oos, many)
-        return Result(question, norm, decision, tuple(matches), listed)
+        in_scope = self.in_scope(norm, matches)
+        decision, listed = decide_needs(matches, self.settings, oos, many, in_scope)
+        named = self.compared(cue_text, matches) if decision in ("answer", "clarify") else ()
+        if named:
+            return Result(question, norm, "multi", tuple(matches), named, in_scope, True)
+        return Result(question, norm, decision, tuple(matches), listed, in_scope)
+
+    def compared(self, cue_text: str, matches: Sequence[Match]) -> tuple[str, ...]:
+        """The programs a message asks to compare (低保和特困有什么区别): two or three topics
+        each named by its own phrases, when the message has a word of difference."""
+        least = self.settings.compare_plain
+        if not least or not any(c in cue_text for c in self.compares):
+            return ()
+        named = tuple(m.id for m in matches if m.features.get("plain", 0.0) >= least)
+        return named[:3] if len(named) >= 2 else ()
+
+    def in_scope(self, norm: str, matches: Sequence[Match]) -> float | None:
+        """The scope model's probability for the message, if it knows the best topic as it
+        is now (None without a model, with the check off, or for an edited topic)."""
+        if self.scope is None or not self.settings.scope_min or not matches:
+            return None
+        top = matches[0].id
+        if not self.scope.knows(top, self._prints.get(top, "")):
+            return None
+        return self.scope.probability(norm)
 
     def ask_part(self, question: str, norm: str) -> tuple[str, str]:
         """The asking clause of a longer message, normalised and as written ('' when the
@@ -156,10 +196,14 @@ class Matcher:
         clauses = [c for c in _CLAUSES.split(text) if c.strip()]
         if len(clauses) < 2:
             return None
-        each = [self._one_intent(c) for c in clauses]
-        if any(i is None for i in each) or len({i.action for i in each if i}) != 1:
-            return None
-        return each[0]
+        # Clause by clause, stopping at the first that is no intent or another kind.
+        first = None
+        for c in clauses:
+            found = self._one_intent(c)
+            if found is None or (first is not None and found.action != first.action):
+                return None
+            first = first or found
+        return first
 
     def _one_intent(self, text: str) -> Intent | None:
         norm = self.normalize(text, skip=INTENT_SKIP)
@@ -167,16 +211,22 @@ class Matcher:
             return None
         # "喂喂", "在不在嘛", "你好呀": repeats and trailing particles do not change the intent.
         forms = {norm, _bare(norm)} - {""}
+        # The first example with the best similarity to either form (rapidfuzz's extractOne
+        # keeps the first of equal scores), if it reaches intent_min_score.
+        owners, examples = self._intent_choices
+        least = self.settings.intent_min_score
         best, best_score = None, 0.0
-        for intent, ex in self._intent_examples:
-            if not ex:
+        for form in forms:
+            hit = process.extractOne(
+                form, examples, scorer=fuzz.ratio, score_cutoff=max(0.0, least * 100 - _SLACK)
+            )
+            if hit is None:
                 continue
-            for form in forms:
-                score = 1.0 if form == ex else fuzz.ratio(form, ex) / 100.0
-                if score > best_score:
-                    best, best_score = intent, score
-        if best_score >= self.settings.intent_min_score:
-            return best
+            score = hit[1] / 100.0
+            if score > best_score or (score == best_score and best is not None and hit[2] < best):
+                best, best_score = hit[2], score
+        if best_score >= least:
+            return None if best is None else owners[best]
         # "好的晓得了": examples of one intent said one after the other.
         return next(filter(None, (self._run_of_examples(form) for form in forms)), None)
 
@@ -188,6 +238,17 @@ class Matcher:
         return None
 
 
+def _indexed_texts(docs: Sequence[Doc], settings: Settings) -> Iterator[str]:
+    """The texts ``Index`` normalises (to be worked out at once while the content loads):
+    the fields it weighs, the example questions and the keywords."""
+    for doc in docs:
+        yield from (t for f, t in doc.fields.items() if settings.field_weights.get(f, 0.0))
+        yield from doc.examples
+        yield from doc.keywords
+
+
+# Rounding: a score this close to intent_min_score is compared all the same.
+_SLACK = 1e-6
 _PARTICLES = "嘛呀啊哦吧呢噻哈嘞哟咯啦"
 _INTERJECTIONS = "嗯哦噢喔呃额唔"
 _CLAUSES = re.compile(r"[，,。.！!？?、；;~～\s]+")

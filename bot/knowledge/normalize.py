@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,6 +68,8 @@ class Normalizer:
         self._forms: dict[tuple[str, bool], dict[tuple[bool, ...], str]] = {}
         self._simplified: dict[str, str] = {}
         self._simplified_chars = 0
+        self._remember = _REMEMBER_TEXTS  # see ``remembering``
+        self._runs: dict[tuple[str, ...], tuple[tuple[bool, ...], ...]] = {}  # see _runs_for
 
     @property
     def phonetic(self) -> Phonetic | None:
@@ -75,9 +78,33 @@ class Normalizer:
 
     @phonetic.setter
     def phonetic(self, value: Phonetic | None) -> None:
+        prepared, forms = self._prepared, self._forms
         self._phonetic = value
-        self._prepared.clear()
-        self._forms.clear()
+        self._prepared, self._forms = {}, {}
+        # Forms without the homophone repair follow from the prepared text alone: those of
+        # a text prepared as before (no Latin letters read as pinyin now: nearly all) stay.
+        # The knowledge base's examples are read before the repair is set up and after.
+        for key, known in forms.items():
+            text, fix = key
+            before = prepared.get(text)
+            if not fix and before is not None and before == self.prepare(text):
+                self._forms[key] = known
+
+    @contextmanager
+    def remembering(self) -> Iterator[None]:
+        """While the index is built: every text is remembered with its forms, not only the
+        last few (the knowledge base's texts are read several times over, with different
+        stages skipped: its keywords alone five times). Forgotten afterwards, so that
+        messages are remembered as before (the last few)."""
+        before = self._remember
+        self._remember = 1 << 62
+        try:
+            yield
+        finally:
+            self._remember = before
+            if before == _REMEMBER_TEXTS:
+                self._prepared.clear()
+                self._forms.clear()
 
     def prepare(self, text: str) -> str:
         """Width, case, simplified characters, pinyin to characters; punctuation kept."""
@@ -89,7 +116,7 @@ class Normalizer:
         if self._phonetic is not None:
             out = self._phonetic.latin(out)
         if len(text) <= _REMEMBER_CHARS:
-            if len(self._prepared) >= _REMEMBER_TEXTS:
+            if len(self._prepared) >= self._remember:
                 self._prepared.clear()
             self._prepared[text] = out
         return out
@@ -101,7 +128,9 @@ class Normalizer:
         hit = self._simplified.get(text)
         if hit is not None:
             return hit
-        out = _T2S.convert(unicodedata.normalize("NFKC", text).lower()).translate(self.table)
+        out = _T2S.convert(unicodedata.normalize("NFKC", text).lower())
+        if self.table:  # most contents add no pairs of their own
+            out = out.translate(self.table)
         if self._simplified_chars + len(text) > _SIMPLIFIED_CHARS:
             self._simplified.clear()
             self._simplified_chars = 0
@@ -111,12 +140,15 @@ class Normalizer:
 
     def __call__(self, text: str, skip: tuple[str, ...] = ()) -> str:
         fix = self._phonetic is not None and "homophones" not in skip
-        applied = tuple(stage.name not in skip for stage in self.stages)
+        runs = self._runs.get(skip) if type(skip) is tuple else None
+        if runs is None:
+            runs = self._runs_for(skip)
+        applied = runs[-1]
         forms = self._forms.get((text, fix))
         if forms is None:
             forms = {}
             if len(text or "") <= _REMEMBER_CHARS:
-                if len(self._forms) >= _REMEMBER_TEXTS:
+                if len(self._forms) >= self._remember:
                     self._forms.clear()
                 self._forms[(text, fix)] = forms
         else:
@@ -125,10 +157,10 @@ class Normalizer:
                 return hit
         # The longest run of the same stages already applied to this text, then the rest.
         done = len(applied)
-        while done and applied[:done] not in forms:
+        while done and runs[done] not in forms:
             done -= 1
         if done:
-            out = forms[applied[:done]]
+            out = forms[runs[done]]
         else:
             out = _DROP.sub("", self.prepare(text))
             if fix:
@@ -137,8 +169,54 @@ class Normalizer:
         for j in range(done, len(applied)):
             if applied[j]:
                 out = self.stages[j].apply(out)
-            forms[applied[: j + 1]] = out
+            forms[runs[j + 1]] = out
         return out
+
+    def warm(self, texts: Iterable[str], skip: tuple[str, ...] = ()) -> None:
+        """While remembering (``remembering``): work out at once the forms that calling
+        for each text with ``skip`` would, the same, for the texts not seen yet. Each stage
+        runs once over all of them joined by newlines: no phrase of a stage holds one (they
+        are letters, digits and characters), none is left in a text by then (punctuation
+        is dropped first), and no replacement makes one, so no phrase is found across two
+        texts and each comes out as it would alone (a fifth of the content load was one
+        stage after the other on one short text after the other)."""
+        if self._remember == _REMEMBER_TEXTS or any(
+            "\n" in k or "\n" in v for stage in self.stages for k, v in stage.mapping.items()
+        ):
+            return
+        fix = self._phonetic is not None and "homophones" not in skip
+        runs = self._runs_for(tuple(skip))
+        applied = runs[-1]
+        todo = [
+            t
+            for t in dict.fromkeys(texts)
+            if len(t or "") <= _REMEMBER_CHARS and (t, fix) not in self._forms
+        ]
+        if not todo or not any(applied):
+            return
+        outs = [_DROP.sub("", self.prepare(t)) for t in todo]
+        if fix:
+            assert self._phonetic is not None
+            outs = [self._phonetic.fix(out) for out in outs]
+        forms: list[dict[tuple[bool, ...], str]] = [{} for _ in todo]
+        joined = "\n".join(outs)
+        for j, stage in enumerate(self.stages):
+            if applied[j]:
+                joined = stage.apply(joined)
+                outs = joined.split("\n")
+            for known, out in zip(forms, outs, strict=True):
+                known[runs[j + 1]] = out
+        for t, known in zip(todo, forms, strict=True):
+            self._forms[(t, fix)] = known
+
+    def _runs_for(self, skip: Iterable[str]) -> tuple[tuple[bool, ...], ...]:
+        """Which stages run with ``skip`` (the last item), and each run of them from the
+        first (the keys of a text's forms), made once for each ``skip``."""
+        applied = tuple(stage.name not in skip for stage in self.stages)
+        runs = tuple(applied[:j] for j in range(len(applied) + 1))
+        if type(skip) is tuple:
+            self._runs[skip] = runs
+        return runs
 
     def words(self) -> set[str]:
         """Every phrase and replacement of the stages (words residents really use)."""

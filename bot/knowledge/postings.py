@@ -7,7 +7,7 @@ import heapq
 from array import array
 from collections import defaultdict
 from collections.abc import Sequence
-from itertools import chain, compress
+from itertools import chain, compress, islice
 
 
 class Postings:
@@ -20,16 +20,18 @@ class Postings:
         self.weights = list(weights)  # the topics' n-gram weights, slot by slot
         self.df = df
         self.budget = budget  # postings read per query
-        slots: dict[str, list[int]] = defaultdict(list)
-        values: dict[str, list[float]] = defaultdict(list)
+        # Filled straight into the arrays (no lists made to be copied and thrown away).
+        self.table: dict[str, tuple[array[int], array[float]]] = {}
+        table = self.table
         for i, w in enumerate(self.weights):
             for g, v in w.items():
                 if len(g) == 2:
-                    slots[g].append(i)
-                    values[g].append(v)
-        self.table: dict[str, tuple[array[int], array[float]]] = {
-            g: (array("l", ids), array("d", values[g])) for g, ids in slots.items()
-        }
+                    found = table.get(g)
+                    if found is None:
+                        table[g] = (array("l", (i,)), array("d", (v,)))
+                    else:
+                        found[0].append(i)
+                        found[1].append(v)
 
     def candidates(self, terms: dict[str, float], limit: int) -> list[int]:
         """Topics sharing the query's rarest bigrams, within a budget of postings read,
@@ -49,24 +51,40 @@ class Postings:
             read += len(ids)
             reached.append(ids)
             qw = terms[g]
-            for i, v in zip(ids, values, strict=True):
-                acc[i] += qw * v
-        if reached:
-            order = list(dict.fromkeys(chain.from_iterable(reached)))
-            if len(order) > limit:
-                # Only topics scoring at least the limit-th best can be among the best
-                # (found by sorting in C); nlargest over them picks the same, in order.
-                # The limit-th best of the first topics reached is at most that cut: the
-                # topics below it are dropped first, so that few are left to sort.
-                score = acc.__getitem__
-                if len(order) > 4 * limit:
-                    low = sorted(map(score, order[: 4 * limit]), reverse=True)[limit - 1]
-                    order = list(compress(order, map(low.__le__, map(score, order))))
-                cut = sorted(map(score, order), reverse=True)[limit - 1]
-                order = list(compress(order, map(cut.__le__, map(score, order))))
-            return heapq.nlargest(limit, order, key=acc.__getitem__)
+            if qw == 1.0:  # most bigrams: the same sums without the products
+                for i, v in zip(ids, values, strict=True):
+                    acc[i] += v
+            else:
+                for i, v in zip(ids, values, strict=True):
+                    acc[i] += qw * v
+        if not reached:
+            return self._fallback(terms, limit)
+        score = acc.__getitem__
+        every = chain.from_iterable  # the postings read, topic by topic
+        order = None
+        if read > 4 * limit:
+            # Only topics scoring at least the limit-th best can be among the best. The
+            # limit-th best of the first topics reached is at most that cut: the postings
+            # of the topics below it are dropped before the topics are listed in the order
+            # they were first reached, so that few are left to list and sort.
+            first = sorted(map(score, dict.fromkeys(islice(every(reached), 4 * limit))))
+            if len(first) >= limit:
+                low = first[-limit]
+                kept = compress(every(reached), map(low.__le__, map(score, every(reached))))
+                order = list(dict.fromkeys(kept))
+        if order is None:
+            order = list(dict.fromkeys(every(reached)))
+        if len(order) > limit:
+            # nlargest over the topics scoring at least the cut (found by sorting in C)
+            # picks the same, in order.
+            cut = sorted(map(score, order), reverse=True)[limit - 1]
+            order = list(compress(order, map(cut.__le__, map(score, order))))
+        return heapq.nlargest(limit, order, key=score)
+
+    def _fallback(self, terms: dict[str, float], limit: int) -> list[int]:
+        """No bigram read: the topics sharing single characters, where the index is small."""
         scores: dict[int, float] = defaultdict(float)
-        if len(self.weights) * len(terms) <= budget:
+        if len(self.weights) * len(terms) <= self.budget:
             # Only single characters in common: a small index can afford to look at all.
             for i, w in enumerate(self.weights):
                 for g in terms:
