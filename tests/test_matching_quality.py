@@ -7,12 +7,12 @@ situations. ``tests/data/questions.yml``: the earlier, plainer set. Weights and 
 (intents/matching.yml) are tuned on the dev splits only (bench/tune.py).
 
 ``test_*_floor`` guard against regressions at the level reached now, less a small margin
-(matching v2.3, messages test split of 531, with the test halves of three blind probes:
-in-scope R@1 0.934, answered directly and correctly 0.887, confident-wrong 0.034 of all
-(16 of its 18 out-of-scope questions answered), out-of-scope to fallback 0.894, long
-stories R@1 0.922, dialect 0.906, short 0.922, figures 0.957, greetings and thanks 0.80;
-earlier set test split: R@1 0.951, R@3 0.989, out-of-scope to fallback 0.949, in-scope
-to fallback 0.070, wrong 0.022).
+(matching v2.4, messages test split of 626, with the test halves of four blind probes:
+in-scope R@1 0.924, answered directly and correctly 0.876, confident-wrong 0.019 of all
+(9 of its 12 are out-of-scope questions answered), out-of-scope to fallback 0.954, long
+stories R@1 0.889, dialect 0.865, short 0.943, figures 0.968, greetings and thanks 0.67;
+earlier set test split: R@1 0.951, R@3 0.989, out-of-scope to fallback 1.0, in-scope to
+fallback 0.081, wrong 0.018).
 ``test_issue_targets`` holds the targets of issue #16 that are met;
 ``test_issue_targets_not_yet_met`` the others (strict xfail: it fails once they are met,
 to be moved up).
@@ -41,7 +41,7 @@ from bot.knowledge.evaluate import (
 
 LABELLED = PROJECT_ROOT / "tests" / "data" / "questions.yml"
 MESSAGES = PROJECT_ROOT / "tests" / "data" / "messages.yml"
-FLOOR = {"r1": 0.92, "answered": 0.87, "wrong": 0.04, "oos": 0.89, "long": 0.88,
+FLOOR = {"r1": 0.92, "answered": 0.87, "wrong": 0.025, "oos": 0.94, "long": 0.88,
          "greet": 0.65, "style_r1": 0.86}  # fmt: skip
 OLD_FLOOR = {"r1": 0.94, "r3": 0.98, "oos": 0.94, "in_fallback": 0.09, "wrong": 0.025}
 
@@ -122,12 +122,12 @@ def test_issue_targets(styles):
     assert styles["in-scope"].rate("top") >= 0.92
     assert styles["in-scope"].rate("correct_answer") >= 0.75
     assert styles["long"].rate("top") >= 0.85
+    assert styles["oos"].rate("fallback") >= 0.93
 
 
-@pytest.mark.xfail(strict=True, reason="issue #16 targets not reached yet on the test split")
+@pytest.mark.xfail(strict=True, reason="issue #16 target not reached yet on the test split")
 def test_issue_targets_not_yet_met(styles):
     assert styles["all"].rate("wrong") <= 0.01
-    assert styles["oos"].rate("fallback") >= 0.93
 
 
 def test_earlier_set_floor(kb):
