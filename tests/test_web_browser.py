@@ -293,7 +293,10 @@ def test_channels_with_the_phones_location(phone: Phone):
     phone.page.get_by_role("button", name="发送我的位置").click()
     answer = re.compile("离您最近|谢谢您发来位置")
     phone.page.locator(".msg.bot .bubble").filter(has_text=answer).last.wait_for(timeout=WAIT_MS)
-    assert "📍 我的位置" in phone.page.locator(".msg.user .bubble").all_inner_texts()
+    # The answer may arrive by the event stream before the send's own response, which
+    # replaces the pending "📍" with the logged "📍 我的位置": wait for that too.
+    shown = phone.page.locator(".msg.user:not(.pending) .bubble").filter(has_text="📍 我的位置")
+    shown.last.wait_for(timeout=WAIT_MS)
 
 
 def test_usable_on_slow_3g(phone: Phone):
