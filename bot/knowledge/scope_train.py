@@ -99,7 +99,7 @@ def add_parser(subparsers, common) -> argparse.ArgumentParser:
         help="train the scope model (intents/scope_model.json) on the content and labelled messages",
         description="Train the model that tells whether a message asks about the assistant's "
         "subjects at all, and write it into the content. Needs scikit-learn "
-        "(installed by make install-dev).",
+        "(make install puts it in the development venv).",
     )
     common(parser)
     parser.add_argument(
@@ -123,7 +123,7 @@ def cmd_train_scope(args: argparse.Namespace) -> int:
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        print("train-scope needs scikit-learn: make install-dev (or pip install scikit-learn)",
+        print("train-scope needs scikit-learn: make install (or pip install scikit-learn)",
               file=sys.stderr)  # fmt: skip
         return 2
     root = Path(args.content) if args.content else config_from(args).content_dir
