@@ -20,22 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.matching import table  # noqa: E402
 from bot.content import load_content  # noqa: E402
 from bot.knowledge.evaluate import load_messages, message_families  # noqa: E402
 from bot.knowledge.scope_train import LABELLED, training_set, vectorizer_and_classifier  # noqa: E402
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
-
-
-def table(head: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
-    line = "| " + " | ".join(str(h).ljust(w) for h, w in zip(head, widths, strict=True)) + " |"
-    out = [line, "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    for r in rows:
-        out.append(
-            "| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) + " |"
-        )
-    return "\n".join(out)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from bot.knowledge.intents import load_intents, load_out_of_scope, load_settings
 from bot.knowledge.matcher import CUE_SKIP, DOC_SKIP, Doc, Matcher
 from bot.knowledge.normalize import _DROP, Normalizer, load_normalizer
 from bot.knowledge.phonetic import Phonetic
-from bot.knowledge.scope import fingerprint, load_scope_model
+from bot.knowledge.scope import load_scope_model
 from bot.knowledge.topics import Topic, Topics, load_topics
 from bot.manifest import content_path
 
@@ -121,17 +121,7 @@ def _build_matcher(topics: Topics, root: Path, report: Report, normalize: Normal
         meanings=[normalize(w, skip=skip) for w in situations.meanings],
     )
     scope = load_scope_model(content_path(root, "scope_model"), report)
-    if scope is not None:
-        changed = [d.id for d in docs if not scope.knows(d.id, fingerprint(d.examples))]
-        if changed:
-            report.warning(
-                content_path(root, "scope_model"),
-                1,
-                f"trained before {len(changed)} topic(s) changed ({', '.join(changed[:5])}):"
-                " their answers are not checked by it until it is trained again"
-                " (sanliang train-scope)",
-            )
-    return Matcher(
+    matcher = Matcher(
         docs,
         intents,
         normalize,
@@ -144,6 +134,16 @@ def _build_matcher(topics: Topics, root: Path, report: Report, normalize: Normal
         scope,
         [normalize(w, skip=skip) for w in situations.compares],
     )
+    changed = matcher.unjudged
+    if changed:
+        report.warning(
+            content_path(root, "scope_model"),
+            1,
+            f"trained before {len(changed)} topic(s) changed ({', '.join(changed[:5])}):"
+            " their answers are not checked by it until it is trained again"
+            " (sanliang train-scope)",
+        )
+    return matcher
 
 
 def place_names(root: Path) -> list[str]:

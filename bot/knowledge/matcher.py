@@ -91,7 +91,7 @@ class Matcher:
     ) -> None:
         self.normalize = normalize
         self.scope = scope
-        self.compares = tuple(sorted({c for c in compares if c}, key=len, reverse=True))
+        self.compares = tuple(c for c in compares if c)
         # What each topic's examples are now: the scope model judges only topics it knows.
         self._prints = {d.id: fingerprint(d.examples) for d in docs} if scope else {}
         self.settings = settings
@@ -158,6 +158,13 @@ class Matcher:
             return ()
         named = tuple(m.id for m in matches if m.features.get("plain", 0.0) >= least)
         return named[:3] if len(named) >= 2 else ()
+
+    @property
+    def unjudged(self) -> list[str]:
+        """The topics the scope model was not trained on as they are now (edited since)."""
+        if self.scope is None:
+            return []
+        return [tid for tid, p in self._prints.items() if not self.scope.knows(tid, p)]
 
     def in_scope(self, norm: str, matches: Sequence[Match]) -> float | None:
         """The scope model's probability for the message, if it knows the best topic as it

@@ -63,9 +63,10 @@ class ScopeModel:
 
     def __post_init__(self) -> None:
         # What a message's sum needs, worked out once: idf * weight and idf ** 2.
-        object.__setattr__(
-            self, "_index", dict(zip(self.grams, range(len(self.grams)), strict=True))
-        )
+        index = dict(zip(self.grams, range(len(self.grams)), strict=True))
+        if len(index) != len(self.grams):
+            raise ValueError("grams: expected distinct n-grams")
+        object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_dot", list(map(operator.mul, self.idf, self.weight)))
         object.__setattr__(self, "_sq", list(map(operator.mul, self.idf, self.idf)))
 
@@ -131,8 +132,8 @@ def parse_scope_model(text: str) -> ScopeModel:
         raise ValueError("grams, idf, weight: expected three lists of the same length")
     # Checked by the types of the items (fast on 30,000 of them). NaN and Infinity were
     # refused while parsing: every number here is finite.
-    if set(map(type, grams)) != {str} or "" in grams or len(set(grams)) != len(grams):
-        raise ValueError("grams: expected distinct non-empty strings")
+    if set(map(type, grams)) != {str} or "" in grams:
+        raise ValueError("grams: expected non-empty strings")
     if not set(map(type, idf)) <= {int, float} or min(idf) <= 0:
         raise ValueError("idf: expected numbers > 0")
     if not set(map(type, weight)) <= {int, float}:
